@@ -1,0 +1,75 @@
+package api
+
+import "fmt"
+
+// Labels and annotations gitfleet sets on the objects it derives.
+const (
+	// AnnotationCommit records the git commit an object was applied from.
+	AnnotationCommit = "gitfleet.io/commit"
+	// AnnotationSource records the file (relative to the repo) and line an object came from.
+	AnnotationSource = "gitfleet.io/source"
+	// AnnotationOwner names the object that created a Pod, as "Kind/namespace/name".
+	AnnotationOwner = "gitfleet.io/owner"
+	// LabelTemplateHash is the hash of the Pod template a workload Pod was made from.
+	LabelTemplateHash = "pod-template-hash"
+)
+
+// New returns an empty object of kind, or an error when gitfleet does not know the kind.
+func New(kind string) (Object, error) {
+	switch kind {
+	case KindDeployment:
+		return &Deployment{}, nil
+	case KindPod:
+		return &Pod{}, nil
+	case KindNode:
+		return &Node{}, nil
+	}
+	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
+// Sync results.
+const (
+	SyncSynced    = "Synced"
+	SyncOutOfSync = "OutOfSync"
+	SyncFailed    = "Failed"
+)
+
+// FieldError is one problem found in a manifest, located by file, line and field path.
+type FieldError struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Error renders "file:line: field: message".
+func (e FieldError) Error() string {
+	s := fmt.Sprintf("%s:%d: ", e.File, e.Line)
+	if e.Field != "" {
+		s += e.Field + ": "
+	}
+	return s + e.Message
+}
+
+// ChangeSummary counts the actions of one sync.
+type ChangeSummary struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Deleted   int `json:"deleted"`
+	Unchanged int `json:"unchanged"`
+}
+
+// SyncStatus is the controller's record of one git source.
+type SyncStatus struct {
+	Source        string        `json:"source"`
+	Branch        string        `json:"branch,omitempty"`
+	Path          string        `json:"path,omitempty"`
+	SeenCommit    string        `json:"seenCommit"`
+	AppliedCommit string        `json:"appliedCommit"`
+	Sync          string        `json:"sync"`
+	Message       string        `json:"message,omitempty"`
+	Errors        []FieldError  `json:"errors"`
+	Changes       ChangeSummary `json:"changes"`
+	// Time is the RFC 3339 time of the last sync attempt.
+	Time string `json:"time,omitempty"`
+}

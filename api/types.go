@@ -1,0 +1,202 @@
+package api
+
+// Kinds that gitfleet understands.
+const (
+	KindDeployment = "Deployment"
+	KindPod        = "Pod"
+	KindNode       = "Node"
+)
+
+// TypeMeta names an object's schema, as in Kubernetes.
+type TypeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// ObjectMeta is the metadata every object carries.
+type ObjectMeta struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Object is any top-level manifest object.
+type Object interface {
+	GetTypeMeta() TypeMeta
+	GetMeta() *ObjectMeta
+}
+
+// Key identifies an object within a repository and within etcd.
+type Key struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// String renders the key as kind/namespace/name.
+func (k Key) String() string { return k.Kind + "/" + k.Namespace + "/" + k.Name }
+
+// KeyOf returns the identity of obj.
+func KeyOf(obj Object) Key {
+	m := obj.GetMeta()
+	return Key{Kind: obj.GetTypeMeta().Kind, Namespace: m.Namespace, Name: m.Name}
+}
+
+// Deployment keeps a number of identical Pods running (apps/v1).
+type Deployment struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta     `json:"metadata"`
+	Spec     DeploymentSpec `json:"spec"`
+}
+
+// DeploymentSpec is the desired state of a Deployment.
+type DeploymentSpec struct {
+	Replicas *int32          `json:"replicas,omitempty"`
+	Selector *LabelSelector  `json:"selector,omitempty"`
+	Template PodTemplateSpec `json:"template"`
+}
+
+// LabelSelector selects objects by equality on labels.
+type LabelSelector struct {
+	MatchLabels map[string]string `json:"matchLabels,omitempty"`
+}
+
+// PodTemplateSpec describes the Pods a workload creates.
+type PodTemplateSpec struct {
+	Metadata ObjectMeta `json:"metadata,omitempty"`
+	Spec     PodSpec    `json:"spec"`
+}
+
+// Restart policies.
+const (
+	RestartAlways    = "Always"
+	RestartOnFailure = "OnFailure"
+	RestartNever     = "Never"
+)
+
+// PodSpec is the desired state of a Pod.
+type PodSpec struct {
+	Containers    []Container       `json:"containers"`
+	NodeSelector  map[string]string `json:"nodeSelector,omitempty"`
+	RestartPolicy string            `json:"restartPolicy,omitempty"`
+	HostNetwork   bool              `json:"hostNetwork,omitempty"`
+	// NodeName is set by the scheduler when it binds the Pod; a manifest may set it to pin a Pod.
+	NodeName string `json:"nodeName,omitempty"`
+}
+
+// Container is one process of a Pod.
+type Container struct {
+	Name      string               `json:"name"`
+	Image     string               `json:"image"`
+	Command   []string             `json:"command,omitempty"`
+	Args      []string             `json:"args,omitempty"`
+	Env       []EnvVar             `json:"env,omitempty"`
+	Ports     []ContainerPort      `json:"ports,omitempty"`
+	Resources ResourceRequirements `json:"resources,omitempty"`
+}
+
+// EnvVar is one environment variable.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+}
+
+// ContainerPort is a port a container listens on; HostPort maps it on the node.
+type ContainerPort struct {
+	Name          string `json:"name,omitempty"`
+	ContainerPort int32  `json:"containerPort"`
+	HostPort      int32  `json:"hostPort,omitempty"`
+	Protocol      string `json:"protocol,omitempty"`
+}
+
+// Resource names.
+const (
+	ResourceCPU    = "cpu"
+	ResourceMemory = "memory"
+)
+
+// ResourceList maps a resource name to a quantity such as "250m" or "64Mi".
+type ResourceList map[string]string
+
+// ResourceRequirements are a container's requests (for scheduling) and limits (enforced).
+type ResourceRequirements struct {
+	Requests ResourceList `json:"requests,omitempty"`
+	Limits   ResourceList `json:"limits,omitempty"`
+}
+
+// Pod is one or more containers run together on one node (v1).
+type Pod struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     PodSpec    `json:"spec"`
+	Status   PodStatus  `json:"status,omitempty"`
+}
+
+// Pod phases.
+const (
+	PodPending   = "Pending"
+	PodRunning   = "Running"
+	PodSucceeded = "Succeeded"
+	PodFailed    = "Failed"
+)
+
+// PodStatus is what the node agent observed of a Pod.
+type PodStatus struct {
+	Phase             string            `json:"phase,omitempty"`
+	Ready             bool              `json:"ready"`
+	Restarts          int32             `json:"restarts"`
+	PodIP             string            `json:"podIP,omitempty"`
+	Reason            string            `json:"reason,omitempty"`
+	Message           string            `json:"message,omitempty"`
+	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
+	// ObservedAt is an RFC 3339 time of the observation.
+	ObservedAt string `json:"observedAt,omitempty"`
+}
+
+// ContainerStatus is the observed state of one container.
+type ContainerStatus struct {
+	Name         string `json:"name"`
+	Image        string `json:"image"`
+	State        string `json:"state"` // waiting, running or terminated
+	ExitCode     int32  `json:"exitCode,omitempty"`
+	RestartCount int32  `json:"restartCount"`
+	Ready        bool   `json:"ready"`
+	Message      string `json:"message,omitempty"`
+}
+
+// Node is a machine that runs Pods; its agent writes it under a lease.
+type Node struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta `json:"metadata"`
+	Status   NodeStatus `json:"status"`
+}
+
+// NodeStatus is what a node's agent reports about the node.
+type NodeStatus struct {
+	// Capacity holds "cpu" and "memory" quantities.
+	Capacity  ResourceList `json:"capacity"`
+	Addresses []string     `json:"addresses,omitempty"`
+	PodCIDR   string       `json:"podCIDR,omitempty"`
+	Ready     bool         `json:"ready"`
+	// Heartbeat is an RFC 3339 time of the agent's last report.
+	Heartbeat string `json:"heartbeat,omitempty"`
+}
+
+// GetTypeMeta implements Object.
+func (d *Deployment) GetTypeMeta() TypeMeta { return d.TypeMeta }
+
+// GetMeta implements Object.
+func (d *Deployment) GetMeta() *ObjectMeta { return &d.Metadata }
+
+// GetTypeMeta implements Object.
+func (p *Pod) GetTypeMeta() TypeMeta { return p.TypeMeta }
+
+// GetMeta implements Object.
+func (p *Pod) GetMeta() *ObjectMeta { return &p.Metadata }
+
+// GetTypeMeta implements Object.
+func (n *Node) GetTypeMeta() TypeMeta { return n.TypeMeta }
+
+// GetMeta implements Object.
+func (n *Node) GetMeta() *ObjectMeta { return &n.Metadata }

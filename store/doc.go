@@ -1,0 +1,14 @@
+// Package store is the only package that knows gitfleet's etcd keys: typed get, list, watch and
+// compare-and-swap writes of objects, plus the embedded etcd server that `gitfleet up` runs.
+//
+// Key layout (one writer role per key):
+//
+//	/gitfleet/desired/<kind>/<namespace>/<name>   controller: objects applied from git
+//	/gitfleet/sync/<source>                       controller: commit seen, applied, result, errors
+//	/gitfleet/pods/<namespace>/<name>             workload controllers (create, delete), scheduler (bind)
+//	/gitfleet/podstatus/<namespace>/<name>        the agent of the Pod's node
+//	/gitfleet/nodes/<name>                        that node's agent, under a lease
+//
+// Values are the JSON of the api types. Every write that depends on a read compares the key's
+// ModRevision, so a stale writer fails with ErrConflict instead of overwriting newer state.
+package store

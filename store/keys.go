@@ -1,0 +1,51 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+// Resource names one key prefix of the layout.
+type Resource string
+
+// The resources of the key layout.
+const (
+	Desired   Resource = "desired"
+	Sync      Resource = "sync"
+	Pods      Resource = "pods"
+	PodStatus Resource = "podstatus"
+	Nodes     Resource = "nodes"
+	History   Resource = "history"
+)
+
+const root = "/gitfleet/"
+
+func prefix(r Resource) string { return root + string(r) + "/" }
+
+func desiredKey(k api.Key) string {
+	return prefix(Desired) + k.Kind + "/" + k.Namespace + "/" + k.Name
+}
+
+func podKey(namespace, name string) string { return prefix(Pods) + namespace + "/" + name }
+
+func podStatusKey(namespace, name string) string {
+	return prefix(PodStatus) + namespace + "/" + name
+}
+
+func nodeKey(name string) string { return prefix(Nodes) + name }
+
+func syncKey(source string) string { return prefix(Sync) + source }
+
+// parseDesiredKey turns a desired key back into an api.Key.
+func parseDesiredKey(key string) (api.Key, error) {
+	parts := strings.Split(strings.TrimPrefix(key, prefix(Desired)), "/")
+	if len(parts) != 3 {
+		return api.Key{}, fmt.Errorf("parse desired key %q: want kind/namespace/name", key)
+	}
+	return api.Key{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, nil
+}
+
+// relName strips a resource's prefix, leaving "namespace/name" or "name".
+func relName(r Resource, key string) string { return strings.TrimPrefix(key, prefix(r)) }

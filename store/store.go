@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// ErrConflict means a compare-and-swap lost: the key changed since it was read. Re-read and retry.
+var ErrConflict = errors.New("conflict: the object changed since it was read")
+
+// ErrNotFound means the key does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store reads and writes gitfleet's state in etcd.
+type Store struct {
+	c *clientv3.Client
+}
+
+// New wraps a connected etcd client.
+func New(c *clientv3.Client) *Store { return &Store{c: c} }
+
+// Connect dials etcd at endpoints.
+func Connect(endpoints []string) (*clientv3.Client, error) {
+	c, err := clientv3.New(clientv3.Config{
+		Endpoints:          endpoints,
+		DialTimeout:        5 * time.Second,
+		MaxCallSendMsgSize: 64 << 20,
+		MaxCallRecvMsgSize: 256 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to etcd %v: %w", endpoints, err)
+	}
+	return c, nil
+}
+
+// Client exposes the etcd client for leases and health checks by the wiring code.
+func (s *Store) Client() *clientv3.Client { return s.c }
+
+// Revision returns the store's current revision.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	resp, err := s.c.Get(ctx, root+"revision-probe", clientv3.WithCountOnly())
+	if err != nil {
+		return 0, fmt.Errorf("read revision: %w", err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// Item is one decoded value with the revision it was last modified at.
+type Item[T any] struct {
+	Name        string // the key below its resource prefix, "namespace/name" or "name"
+	Value       T
+	ModRevision int64
+}
+
+// list reads every key of a resource at one revision.
+func list[T any](ctx context.Context, s *Store, r Resource) ([]Item[T], int64, error) {
+	resp, err := s.c.Get(ctx, prefix(r), clientv3.WithPrefix())
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", r, err)
+	}
+	items := make([]Item[T], 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var v T
+		if err := json.Unmarshal(kv.Value, &v); err != nil {
+			return nil, 0, fmt.Errorf("decode %s: %w", kv.Key, err)
+		}
+		items = append(items, Item[T]{Name: relName(r, string(kv.Key)), Value: v, ModRevision: kv.ModRevision})
+	}
+	return items, resp.Header.Revision, nil
+}
+
+// get reads one key.
+func get[T any](ctx context.Context, s *Store, key string) (T, int64, error) {
+	var v T
+	resp, err := s.c.Get(ctx, key)
+	if err != nil {
+		return v, 0, fmt.Errorf("get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return v, 0, fmt.Errorf("get %s: %w", key, ErrNotFound)
+	}
+	if err := json.Unmarshal(resp.Kvs[0].Value, &v); err != nil {
+		return v, 0, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return v, resp.Kvs[0].ModRevision, nil
+}
+
+// casPut writes v at key if the key's ModRevision is still modRev (0: the key must not exist).
+func casPut(ctx context.Context, s *Store, key string, v any, modRev int64) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	resp, err := s.c.Txn(ctx).
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev)).
+		Then(clientv3.OpPut(key, string(b))).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("write %s: %w", key, ErrConflict)
+	}
+	return nil
+}
+
+func put(ctx context.Context, s *Store, key string, v any, opts ...clientv3.OpOption) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	if _, err := s.c.Put(ctx, key, string(b), opts...); err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	return nil
+}

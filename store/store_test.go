@@ -1,0 +1,193 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+func deployment(name string, replicas int32) *api.Deployment {
+	return &api.Deployment{
+		TypeMeta: api.TypeMeta{APIVersion: "apps/v1", Kind: api.KindDeployment},
+		Metadata: api.ObjectMeta{Name: name, Namespace: "default"},
+		Spec:     api.DeploymentSpec{Replicas: &replicas},
+	}
+}
+
+func TestCommitDesiredIsAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	s := etcdtest.Start(t)
+	a, b := deployment("a", 1), deployment("b", 1)
+	sync := api.SyncStatus{Source: "default", AppliedCommit: "c1", Sync: api.SyncSynced}
+	err := s.CommitDesired(ctx, []store.Write{{Key: api.KeyOf(a), Object: a}, {Key: api.KeyOf(b), Object: b}}, sync)
+	if err != nil {
+		t.Fatalf("first commit: %v", err)
+	}
+	got, _, err := s.ListDesired(ctx)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("list desired = %d objects, %v; want 2", len(got), err)
+	}
+	// A stale write (b read at revision 0 although it exists) must fail the whole commit:
+	// c must not appear and a must keep its value.
+	c := deployment("c", 1)
+	a2 := deployment("a", 5)
+	sync.AppliedCommit = "c2"
+	err = s.CommitDesired(ctx, []store.Write{
+		{Key: api.KeyOf(a), Object: a2, ModRevision: got[api.KeyOf(a)].ModRevision},
+		{Key: api.KeyOf(c), Object: c},
+		{Key: api.KeyOf(b), Object: nil, ModRevision: 0},
+	}, sync)
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("stale commit: err = %v, want ErrConflict", err)
+	}
+	after, _, _ := s.ListDesired(ctx)
+	if len(after) != 2 {
+		t.Fatalf("after failed commit: %d objects, want 2", len(after))
+	}
+	if r := *after[api.KeyOf(a)].Object.(*api.Deployment).Spec.Replicas; r != 1 {
+		t.Fatalf("a.replicas = %d after failed commit, want 1", r)
+	}
+	st, err := s.GetSync(ctx, "default")
+	if err != nil || st.AppliedCommit != "c1" {
+		t.Fatalf("sync = %+v, %v; want applied c1", st, err)
+	}
+}
+
+func TestBindPodIsCompareAndSwap(t *testing.T) {
+	ctx := context.Background()
+	s := etcdtest.Start(t)
+	pod := &api.Pod{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
+		Metadata: api.ObjectMeta{Name: "p", Namespace: "default"}}
+	if err := s.CreatePod(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreatePod(ctx, pod); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second create: %v, want ErrConflict", err)
+	}
+	p, rev, err := s.GetPod(ctx, "default", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BindPod(ctx, p, rev, "n1"); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	// A second scheduler that read the same revision loses.
+	if err := s.BindPod(ctx, p, rev, "n2"); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("racing bind: %v, want ErrConflict", err)
+	}
+	p, rev, _ = s.GetPod(ctx, "default", "p")
+	if p.Spec.NodeName != "n1" {
+		t.Fatalf("node = %q, want n1", p.Spec.NodeName)
+	}
+	if err := s.BindPod(ctx, p, rev, "n2"); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("rebind: %v, want ErrConflict", err)
+	}
+}
+
+func TestPodStatusNeedsPod(t *testing.T) {
+	ctx := context.Background()
+	s := etcdtest.Start(t)
+	if err := s.PutPodStatus(ctx, "default", "ghost", api.PodStatus{Phase: api.PodRunning}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("status of missing pod: %v, want ErrNotFound", err)
+	}
+	pod := &api.Pod{Metadata: api.ObjectMeta{Name: "p", Namespace: "default"}}
+	if err := s.CreatePod(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPodStatus(ctx, "default", "p", api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := s.ListPodsWithStatus(ctx)
+	if err != nil || len(pods) != 1 || pods[0].Status.Phase != api.PodRunning {
+		t.Fatalf("pods = %+v, %v", pods, err)
+	}
+	if err := s.DeletePod(ctx, "default", "p", 0); err != nil {
+		t.Fatal(err)
+	}
+	sts, _, _ := s.ListPodStatuses(ctx)
+	if len(sts) != 0 {
+		t.Fatalf("status left behind: %v", sts)
+	}
+}
+
+func TestWatchSeesChangesAfterRevision(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := etcdtest.Start(t)
+	_, rev, err := s.ListPods(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := s.Watch(ctx, store.Pods, rev)
+	if err := s.CreatePod(ctx, &api.Pod{Metadata: api.ObjectMeta{Name: "w", Namespace: "ns"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-ch:
+		if c.Name != "ns/w" || c.Deleted {
+			t.Fatalf("change = %+v", c)
+		}
+	case <-ctx.Done():
+		t.Fatal("no change seen")
+	}
+}
+
+func TestNodeKeyExpiresWithLease(t *testing.T) {
+	ctx := context.Background()
+	s := etcdtest.Start(t)
+	lease, err := s.GrantLease(ctx, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &api.Node{Metadata: api.ObjectMeta{Name: "n1"}, Status: api.NodeStatus{Ready: true}}
+	if err := s.PutNode(ctx, n, lease); err != nil {
+		t.Fatal(err)
+	}
+	nodes, _, _ := s.ListNodes(ctx)
+	if len(nodes) != 1 {
+		t.Fatalf("nodes = %d, want 1", len(nodes))
+	}
+	if _, err := s.Client().Revoke(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	nodes, _, _ = s.ListNodes(ctx)
+	if len(nodes) != 0 {
+		t.Fatalf("nodes after revoke = %d, want 0", len(nodes))
+	}
+}
+
+func TestEmbeddedRestartKeepsData(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir() + "/etcd"
+	log := discardLogger()
+	for i := 0; i < 2; i++ {
+		e, err := store.StartEmbedded(ctx, store.EmbeddedConfig{Dir: dir}, log)
+		if err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+		c, err := store.Connect(e.Endpoints)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := store.New(c)
+		if i == 0 {
+			err = s.PutSync(ctx, api.SyncStatus{Source: "default", AppliedCommit: "abc"})
+		} else {
+			var st api.SyncStatus
+			st, err = s.GetSync(ctx, "default")
+			if err == nil && st.AppliedCommit != "abc" {
+				t.Errorf("after restart applied = %q", st.AppliedCommit)
+			}
+		}
+		c.Close()
+		e.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package store
+
+import (
+	"context"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Change says that the key Name of a resource changed at Revision.
+type Change struct {
+	Resource Resource
+	Name     string
+	Deleted  bool
+	Revision int64
+}
+
+// Watch sends each change of resource r after revision rev. The channel closes when ctx ends or
+// the watch is lost (for example compacted); the caller then lists again and watches from there.
+// Loops use changes only to wake up: they re-read the state and act on it, not on the event.
+func (s *Store) Watch(ctx context.Context, r Resource, rev int64) <-chan Change {
+	out := make(chan Change, 64)
+	wch := s.c.Watch(clientv3.WithRequireLeader(ctx), prefix(r), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	go func() {
+		defer close(out)
+		for resp := range wch {
+			if resp.Err() != nil || resp.Canceled {
+				return
+			}
+			for _, ev := range resp.Events {
+				c := Change{
+					Resource: r,
+					Name:     relName(r, string(ev.Kv.Key)),
+					Deleted:  ev.Type == clientv3.EventTypeDelete,
+					Revision: ev.Kv.ModRevision,
+				}
+				select {
+				case out <- c:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
