@@ -1,0 +1,223 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// MaxFileBytes is the largest manifest file Decode accepts. Real manifests are a few KiB; the
+// bound keeps a generated or vendored blob in a commit from exhausting the controller's memory.
+const MaxFileBytes = 1 << 20
+
+// manifestKinds maps each kind a repository may declare to the one apiVersion that serves it.
+// Nodes are absent on purpose: agents register them, git does not declare them.
+var manifestKinds = map[string]string{
+	KindDeployment: "apps/v1",
+	KindPod:        "v1",
+}
+
+// forbiddenFields are fields of the Go types that a manifest must not set, with the reason.
+var forbiddenFields = map[string]map[string]string{
+	KindPod: {"status": "status is observed by the node agent and cannot be set in a manifest"},
+}
+
+// Decoded is one object read from a manifest file, with where it came from.
+type Decoded struct {
+	Object Object
+	// File is the name the caller passed to Decode, usually relative to the repository root.
+	File string
+	// Line is the line of the object's kind field.
+	Line int
+	// lines maps each field path present in the document to the line of its key.
+	lines map[string]int
+}
+
+// LineOf returns the line of fieldPath in the manifest. A path the manifest does not contain
+// (a defaulted field, say) falls back to its nearest present parent, then to d.Line, so an
+// error about it still points somewhere useful.
+func (d Decoded) LineOf(fieldPath string) int {
+	for p := fieldPath; p != ""; p = parentPath(p) {
+		if line, ok := d.lines[p]; ok {
+			return line
+		}
+	}
+	return d.Line
+}
+
+// Source renders "file:line", the value gitfleet records in AnnotationSource.
+func (d Decoded) Source() string { return d.File + ":" + strconv.Itoa(d.Line) }
+
+// errorAt builds a FieldError located at fieldPath within d.
+func (d Decoded) errorAt(fieldPath, format string, args ...any) FieldError {
+	return FieldError{File: d.File, Line: d.LineOf(fieldPath), Field: fieldPath, Message: fmt.Sprintf(format, args...)}
+}
+
+// parentPath drops the last element of a field path: "a.b[0]" -> "a.b", "a.b" -> "a".
+func parentPath(p string) string {
+	if strings.HasSuffix(p, "]") {
+		if i := strings.LastIndexByte(p, '['); i >= 0 {
+			return p[:i]
+		}
+	}
+	if i := strings.LastIndexAny(p, ".["); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+// IsManifestFile reports whether name has an extension gitfleet reads manifests from.
+func IsManifestFile(name string) bool {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// Decode strictly decodes every object in one manifest file: multi-document YAML, or one JSON
+// object when file ends in .json. Unknown fields, duplicate keys, type mismatches and unknown
+// kinds are errors located by field path and line. Documents before a syntax error are still
+// returned, so that one pass reports as much as it can; any error means the file is bad.
+func Decode(file string, data []byte) ([]Decoded, []FieldError) {
+	if len(data) > MaxFileBytes {
+		return nil, []FieldError{{File: file, Line: 1,
+			Message: fmt.Sprintf("file is %d bytes; the limit is %d", len(data), MaxFileBytes)}}
+	}
+	roots, perr := parseFile(file, data)
+	var out []Decoded
+	var errs []FieldError
+	for _, root := range roots {
+		d, derrs := decodeDocument(file, root)
+		errs = append(errs, derrs...)
+		if d.Object != nil {
+			out = append(out, d)
+		}
+	}
+	if perr != nil {
+		errs = append(errs, *perr)
+	}
+	return out, errs
+}
+
+// parseFile returns the root node of each non-empty document in data.
+func parseFile(file string, data []byte) ([]*yaml.Node, *FieldError) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil
+	}
+	if strings.EqualFold(path.Ext(file), ".json") {
+		root, line, err := parseJSON(data)
+		if err != nil {
+			return nil, &FieldError{File: file, Line: line, Message: "invalid json: " + err.Error()}
+		}
+		return []*yaml.Node{root}, nil
+	}
+	return parseYAML(file, data)
+}
+
+// yamlErrLine splits yaml.v3's "yaml: line N: message" errors.
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func parseYAML(file string, data []byte) ([]*yaml.Node, *FieldError) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var roots []*yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return roots, nil
+		}
+		if err != nil {
+			fe := &FieldError{File: file, Line: 1, Message: "invalid yaml: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+			if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
+				fe.Line, _ = strconv.Atoi(m[1])
+				fe.Message = "invalid yaml: " + m[2]
+			}
+			return roots, fe
+		}
+		// "---" alone, or a document of only comments, parses to an empty or null document.
+		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+			continue
+		}
+		roots = append(roots, doc.Content[0])
+	}
+}
+
+// decodeDocument turns one document's node tree into a typed object.
+func decodeDocument(file string, root *yaml.Node) (Decoded, []FieldError) {
+	if root.Kind != yaml.MappingNode {
+		return Decoded{}, []FieldError{{File: file, Line: root.Line,
+			Message: "a manifest must be an object with apiVersion and kind, not " + describe(root)}}
+	}
+	kind, kindLine, fe := checkKind(file, root)
+	if fe != nil {
+		return Decoded{}, []FieldError{*fe}
+	}
+	obj, err := New(kind)
+	if err != nil {
+		return Decoded{}, []FieldError{{File: file, Line: kindLine, Field: "kind", Message: err.Error()}}
+	}
+	w := newWalker(file, forbiddenFields[kind])
+	v := w.value(root, reflect.TypeOf(obj).Elem(), "")
+	if len(w.errs) > 0 {
+		return Decoded{}, w.errs
+	}
+	// The walker has checked every field and type, so this round trip only fills the struct.
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, obj)
+	}
+	if err != nil {
+		return Decoded{}, []FieldError{{File: file, Line: root.Line, Message: "cannot decode: " + err.Error()}}
+	}
+	return Decoded{Object: obj, File: file, Line: kindLine, lines: w.lines}, nil
+}
+
+// checkKind reads kind and apiVersion from a document's root mapping and checks that gitfleet
+// serves that pair. It returns the kind and the line of its key.
+func checkKind(file string, root *yaml.Node) (string, int, *FieldError) {
+	errAt := func(line int, field, format string, args ...any) (string, int, *FieldError) {
+		return "", 0, &FieldError{File: file, Line: line, Field: field, Message: fmt.Sprintf(format, args...)}
+	}
+	kindKey, kindVal := lookup(root, "kind")
+	if kindKey == nil {
+		return errAt(root.Line, "kind", "missing kind; gitfleet reads %s", supportedKinds())
+	}
+	if kindVal.Kind != yaml.ScalarNode || kindVal.ShortTag() != "!!str" || kindVal.Value == "" {
+		return errAt(kindKey.Line, "kind", "kind must be a non-empty string")
+	}
+	kind := kindVal.Value
+	want, ok := manifestKinds[kind]
+	if !ok {
+		return errAt(kindKey.Line, "kind", "unknown kind %q; gitfleet reads %s", kind, supportedKinds())
+	}
+	avKey, avVal := lookup(root, "apiVersion")
+	if avKey == nil {
+		return errAt(kindKey.Line, "apiVersion", "missing apiVersion; %s is %s", kind, want)
+	}
+	if avVal.Kind != yaml.ScalarNode || avVal.Value != want {
+		return errAt(avKey.Line, "apiVersion", "apiVersion %q does not serve kind %s; use %s", avVal.Value, kind, want)
+	}
+	return kind, kindKey.Line, nil
+}
+
+func supportedKinds() string { return "Deployment (apps/v1) and Pod (v1)" }
+
+// lookup finds the first key named name in a mapping node.
+func lookup(m *yaml.Node, name string) (key, val *yaml.Node) {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && k.Value == name {
+			return k, m.Content[i+1]
+		}
+	}
+	return nil, nil
+}

@@ -1,0 +1,256 @@
+package api
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// expandLimit bounds the bytes a document may expand to through YAML aliases, so that a small
+// file of nested aliases (a "billion laughs") cannot exhaust memory.
+const expandLimit = 4 * MaxFileBytes
+
+// walker checks a YAML node tree against a Go type, the way a strict decoder would, and builds
+// the equivalent JSON value. Unlike decoding straight into the struct, it knows every node's
+// line, so each unknown field or type mismatch is reported where it is written. It walks the
+// whole tree and collects every error instead of stopping at the first.
+type walker struct {
+	file      string
+	lines     map[string]int
+	errs      []FieldError
+	forbidden map[string]string
+	budget    int
+}
+
+func newWalker(file string, forbidden map[string]string) *walker {
+	return &walker{file: file, lines: map[string]int{}, forbidden: forbidden, budget: expandLimit}
+}
+
+func (w *walker) errorf(line int, path, format string, args ...any) {
+	w.errs = append(w.errs, FieldError{File: w.file, Line: line, Field: path, Message: fmt.Sprintf(format, args...)})
+}
+
+// value checks n against t and returns n as a JSON-encodable value; nil after an error.
+func (w *walker) value(n *yaml.Node, t reflect.Type, path string) any {
+	if w.budget < 0 {
+		return nil // already reported
+	}
+	if w.budget -= len(n.Value) + 1; w.budget < 0 {
+		w.errorf(n.Line, path, "document expands to more than %d bytes through aliases", expandLimit)
+		return nil
+	}
+	if n.Kind == yaml.AliasNode {
+		return w.value(n.Alias, t, path)
+	}
+	if isNull(n) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return w.value(n, t.Elem(), path)
+	case reflect.Struct:
+		return w.object(n, t, path)
+	case reflect.Map:
+		return w.mapping(n, t.Elem(), path)
+	case reflect.Slice:
+		return w.sequence(n, t.Elem(), path)
+	case reflect.String:
+		return w.str(n, path)
+	case reflect.Bool:
+		return w.boolean(n, path)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return w.integer(n, t, path)
+	}
+	// Only a new field of a kind the walker does not know yet gets here: a bug, not bad input.
+	w.errorf(n.Line, path, "internal error: cannot decode into %s", t)
+	return nil
+}
+
+// object checks a mapping against the JSON fields of struct type t.
+func (w *walker) object(n *yaml.Node, t reflect.Type, path string) any {
+	if n.Kind != yaml.MappingNode {
+		w.typeError(n, path, "an object")
+		return nil
+	}
+	fields := jsonFields(t)
+	out := make(map[string]any, len(n.Content)/2)
+	w.pairs(n, path, joinField, func(name, p string, k, v *yaml.Node) {
+		if msg, bad := w.forbidden[p]; bad {
+			w.errorf(k.Line, p, "%s", msg)
+			return
+		}
+		ft, ok := fields[name]
+		if !ok {
+			w.errorf(k.Line, p, "unknown field%s", suggest(name, fields))
+			return
+		}
+		out[name] = w.value(v, ft, p)
+	})
+	return out
+}
+
+// mapping checks a mapping whose values are all of type elem.
+func (w *walker) mapping(n *yaml.Node, elem reflect.Type, path string) any {
+	if n.Kind != yaml.MappingNode {
+		w.typeError(n, path, "an object")
+		return nil
+	}
+	out := make(map[string]any, len(n.Content)/2)
+	w.pairs(n, path, joinKey, func(name, p string, _, v *yaml.Node) {
+		out[name] = w.value(v, elem, p)
+	})
+	return out
+}
+
+// pairs calls fn for each key of mapping n once, after checking the key is a plain scalar,
+// recording its line and rejecting duplicates (which YAML forbids and JSON leaves undefined).
+func (w *walker) pairs(n *yaml.Node, path string, join func(string, string) string, fn func(name, p string, k, v *yaml.Node)) {
+	seen := make(map[string]int, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" || k.ShortTag() == "!!null" {
+			w.errorf(k.Line, path, "keys must be plain strings; merge keys (<<), null and complex keys are not supported")
+			continue
+		}
+		p := join(path, k.Value)
+		if first, dup := seen[k.Value]; dup {
+			w.errorf(k.Line, p, "duplicate key; first set on line %d", first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		w.lines[p] = k.Line
+		fn(k.Value, p, k, v)
+	}
+}
+
+func (w *walker) sequence(n *yaml.Node, elem reflect.Type, path string) any {
+	if n.Kind != yaml.SequenceNode {
+		w.typeError(n, path, "a list")
+		return nil
+	}
+	out := make([]any, len(n.Content))
+	for i, item := range n.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		w.lines[p] = item.Line
+		out[i] = w.value(item, elem, p)
+	}
+	return out
+}
+
+func (w *walker) str(n *yaml.Node, path string) any {
+	// An unquoted date is still the text the user wrote; nothing else may stand for a string,
+	// as in Kubernetes: `value: true` in an env var must be quoted.
+	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!str" && n.ShortTag() != "!!timestamp") {
+		w.typeError(n, path, "a string")
+		return nil
+	}
+	return n.Value
+}
+
+func (w *walker) boolean(n *yaml.Node, path string) any {
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
+		w.typeError(n, path, "true or false")
+		return nil
+	}
+	return b
+}
+
+func (w *walker) integer(n *yaml.Node, t reflect.Type, path string) any {
+	var i int64
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		w.typeError(n, path, "an integer")
+		return nil
+	}
+	if n.Decode(&i) != nil || reflect.New(t).Elem().OverflowInt(i) {
+		w.errorf(n.Line, path, "integer %s is out of range for %d bits", n.Value, t.Bits())
+		return nil
+	}
+	return i
+}
+
+func (w *walker) typeError(n *yaml.Node, path, want string) {
+	msg := fmt.Sprintf("expected %s, got %s", want, describe(n))
+	if want == "a string" && n.Kind == yaml.ScalarNode {
+		msg += fmt.Sprintf("; quote it: \"%s\"", n.Value)
+	}
+	w.errorf(n.Line, path, "%s", msg)
+}
+
+// describe names what a node holds, for error messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "an object"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch tag := n.ShortTag(); tag {
+	case "!!str":
+		return fmt.Sprintf("string %q", n.Value)
+	case "!!int":
+		return "integer " + n.Value
+	case "!!float":
+		return "number " + n.Value
+	case "!!bool":
+		return "boolean " + n.Value
+	case "!!null":
+		return "null"
+	default:
+		return fmt.Sprintf("a value tagged %s", tag)
+	}
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+func joinField(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func joinKey(path, key string) string { return path + "[" + key + "]" }
+
+// suggest returns a hint when name differs from a known field only by case, the usual typo.
+func suggest(name string, fields map[string]reflect.Type) string {
+	for f := range fields {
+		if strings.EqualFold(f, name) {
+			return fmt.Sprintf("; did you mean %q?", f)
+		}
+	}
+	return ""
+}
+
+var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+
+// jsonFields maps the JSON names of struct type t to their types, flattening embedded structs
+// without a name as encoding/json does (TypeMeta's `json:",inline"`).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			for k, v := range jsonFields(f.Type) {
+				m[k] = v
+			}
+		case name == "":
+			m[f.Name] = f.Type
+		default:
+			m[name] = f.Type
+		}
+	}
+	fieldCache.Store(t, m)
+	return m
+}

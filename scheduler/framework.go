@@ -1,0 +1,105 @@
+package scheduler
+
+import (
+	"strings"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+// The range of the score a ScorePlugin returns for one node.
+const (
+	MinNodeScore int64 = 0
+	MaxNodeScore int64 = 100
+)
+
+// Code says how a filter rejected a node.
+type Code int
+
+// Codes of a non-nil Status. A nil *Status means success: the node fits.
+const (
+	// Unschedulable: the node does not fit the Pod now; fewer Pods on it might make it fit.
+	Unschedulable Code = iota + 1
+	// UnschedulableAndUnresolvable: the node does not fit the Pod, whatever runs on it.
+	UnschedulableAndUnresolvable
+	// Error: the plugin could not decide, for example because the node's capacity does not parse.
+	Error
+)
+
+// String names the code.
+func (c Code) String() string {
+	switch c {
+	case Unschedulable:
+		return "Unschedulable"
+	case UnschedulableAndUnresolvable:
+		return "UnschedulableAndUnresolvable"
+	case Error:
+		return "Error"
+	}
+	return "Unknown"
+}
+
+// Status is a filter's verdict on one node; nil means the node fits. Reasons are short phrases
+// that FitError counts across nodes ("Insufficient cpu"); one node may fail for several reasons.
+type Status struct {
+	Code    Code
+	Reasons []string
+	// Plugin names the filter that rejected the node; Schedule sets it.
+	Plugin string
+}
+
+// NewStatus returns a Status with code and reasons.
+func NewStatus(code Code, reasons ...string) *Status {
+	return &Status{Code: code, Reasons: reasons}
+}
+
+// Message joins the reasons.
+func (s *Status) Message() string {
+	if s == nil {
+		return ""
+	}
+	return strings.Join(s.Reasons, ", ")
+}
+
+// FilterPlugin decides whether a Pod may run on a node.
+type FilterPlugin interface {
+	Name() string
+	// Filter returns nil when pod fits on n, else why not. It reads its arguments only: no I/O,
+	// no clock, no change to pod or n; the same inputs give the same answer.
+	Filter(pod *api.Pod, n *NodeInfo) *Status
+}
+
+// ScorePlugin ranks the nodes that passed every filter.
+type ScorePlugin interface {
+	Name() string
+	// Score rates n for pod from MinNodeScore to MaxNodeScore (higher is better), already
+	// normalized; all holds every feasible node, n among them. It is pure, like Filter.
+	Score(pod *api.Pod, n *NodeInfo, all []*NodeInfo) int64
+}
+
+// WeightedScore is a score plugin and the weight of its score in a node's total.
+type WeightedScore struct {
+	Plugin ScorePlugin
+	Weight int64
+}
+
+// Profile is the ordered filters and the weighted scores Schedule runs.
+type Profile struct {
+	// Filters run in order; the first that rejects a node decides its Status.
+	Filters []FilterPlugin
+	Scores  []WeightedScore
+}
+
+// DefaultProfile is kube-scheduler's default set, small: ready, selector, ports and resources
+// filters; least allocated (weight 1) and owner spread (weight 2) scores.
+func DefaultProfile() Profile {
+	return Profile{
+		Filters: []FilterPlugin{NodeReady{}, NodeSelector{}, NodePorts{}, NodeResourcesFit{}},
+		Scores: []WeightedScore{
+			{Plugin: LeastAllocated{}, Weight: 1},
+			{Plugin: SelectorSpread{}, Weight: 2},
+		},
+	}
+}
+
+// isZero reports whether p holds no plugin at all.
+func (p Profile) isZero() bool { return len(p.Filters) == 0 && len(p.Scores) == 0 }

@@ -1,0 +1,25 @@
+package scheduler
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestNodeReady(t *testing.T) {
+	tests := []struct {
+		name string
+		node *NodeInfo
+		want *Status
+	}{
+		{name: "ready", node: NewNodeInfo(testNode("n", "1", "1Gi"))},
+		{name: "not ready", node: NewNodeInfo(notReady(testNode("n", "1", "1Gi"))),
+			want: NewStatus(UnschedulableAndUnresolvable, ReasonNodeNotReady)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (NodeReady{}).Filter(testPod("p"), tt.node); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Filter = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

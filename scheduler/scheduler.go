@@ -1,0 +1,196 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// Store is the part of *store.Store the scheduler uses.
+type Store interface {
+	ListPods(ctx context.Context) ([]store.Item[api.Pod], int64, error)
+	ListNodes(ctx context.Context) ([]store.Item[api.Node], int64, error)
+	GetPod(ctx context.Context, namespace, name string) (api.Pod, int64, error)
+	BindPod(ctx context.Context, pod api.Pod, modRev int64, node string) error
+	UpdatePod(ctx context.Context, pod *api.Pod, modRev int64) error
+	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Change
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Options tune a Scheduler; a zero field takes the default named in its comment.
+type Options struct {
+	// Profile is the plugins Schedule runs (DefaultProfile()).
+	Profile Profile
+	// Debounce is the wait after a change before a pass, so a burst makes one pass (10ms).
+	Debounce time.Duration
+	// Resync is the period of a pass when nothing changes, to retry Pending Pods (10s).
+	Resync time.Duration
+	// BindRetries bounds the compare-and-swap attempts for one Pod in one pass (5).
+	BindRetries int
+	// BackoffBase and BackoffMax bound the jittered, doubling wait before the retry of a failed
+	// pass when nothing changes, and before a new list after a lost watch (100ms, 30s).
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// PodTimeout bounds the etcd calls for one Pod (10s).
+	PodTimeout time.Duration
+	// Now is the clock of status times and pass durations (time.Now).
+	Now func() time.Time
+}
+
+// withDefaults fills the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.Profile.isZero() {
+		o.Profile = DefaultProfile()
+	}
+	o.Debounce = orDefault(o.Debounce, 10*time.Millisecond)
+	o.Resync = orDefault(o.Resync, 10*time.Second)
+	o.BackoffBase = orDefault(o.BackoffBase, 100*time.Millisecond)
+	o.BackoffMax = orDefault(o.BackoffMax, 30*time.Second)
+	o.PodTimeout = orDefault(o.PodTimeout, 10*time.Second)
+	if o.BindRetries <= 0 {
+		o.BindRetries = 5
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Scheduler binds every Pod without a node to a node, over and over: level-triggered, it lists
+// Pods and Nodes, watches both from there, and on each change (or every Resync) lists again and
+// schedules each unbound Pod against a fresh snapshot. Binding is a compare-and-swap, so several
+// Schedulers on one etcd never bind a Pod twice (though each fits Pods against its own snapshot,
+// so together they may overcommit a node). A Pod that fits nowhere keeps no node and gets Status
+// Pending/Unschedulable with the FitError as message. Pods bound to a node that is gone are left
+// as they are.
+type Scheduler struct {
+	st   Store
+	log  *slog.Logger
+	opts Options
+}
+
+// New returns a Scheduler of the Pods in st; log may be nil.
+func New(st Store, log *slog.Logger, opts Options) *Scheduler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Scheduler{st: st, log: log, opts: opts.withDefaults()}
+}
+
+// Run schedules until ctx ends, then returns nil. Failures (etcd unreachable, a lost watch, a
+// failed bind) are logged and retried with capped, jittered backoff; they never end Run.
+func (s *Scheduler) Run(ctx context.Context) error {
+	bo := newBackoff(s.opts.BackoffBase, s.opts.BackoffMax)
+	for session := 1; ; session++ {
+		progressed, err := s.session(ctx, s.log.With("session", session))
+		if ctx.Err() != nil {
+			return nil
+		}
+		if progressed {
+			bo.reset()
+		}
+		wait := bo.next()
+		s.log.Warn("relisting after failure", "err", err, "wait", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// session lists, watches from the listed revisions and schedules on each change until ctx ends
+// or a watch is lost. progressed reports whether a pass succeeded.
+func (s *Scheduler) session(ctx context.Context, log *slog.Logger) (progressed bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	l, err := s.list(ctx)
+	if err != nil {
+		return false, err
+	}
+	podCh := s.st.Watch(ctx, store.Pods, l.podRev)
+	nodeCh := s.st.Watch(ctx, store.Nodes, l.nodeRev)
+	t := newTrigger(s.opts)
+	defer t.timer.Stop()
+	pass := 1
+	err = s.schedulePass(ctx, log.With("pass", pass), l)
+	progressed = err == nil
+	s.passed(ctx, log.With("pass", pass), t, err)
+	for {
+		select {
+		case <-ctx.Done():
+			return progressed, nil
+		case _, ok := <-podCh:
+			if !ok {
+				return progressed, errors.New("watch of pods lost")
+			}
+			t.changed()
+		case _, ok := <-nodeCh:
+			if !ok {
+				return progressed, errors.New("watch of nodes lost")
+			}
+			t.changed()
+		case <-t.timer.C:
+			pass++
+			plog := log.With("pass", pass)
+			err := s.pass(ctx, plog)
+			progressed = progressed || err == nil
+			s.passed(ctx, plog, t, err)
+		}
+	}
+}
+
+// passed logs the failure of a pass, unless ctx ended it, and schedules the next pass.
+func (s *Scheduler) passed(ctx context.Context, log *slog.Logger, t *trigger, err error) {
+	if err != nil && ctx.Err() == nil {
+		log.Warn("pass failed; backing off", "err", err)
+	}
+	t.passed(err)
+}
+
+// trigger holds the one timer of a session. A change makes a pass due after Debounce, so that a
+// burst of changes makes one pass; else the next pass is due after Resync, or after a backoff
+// when the last pass failed. Changes are not held back by a backoff: a pass fails for a Pod that
+// cannot be written, and the other Pods must not wait for it.
+type trigger struct {
+	timer *time.Timer
+	opts  Options
+	bo    *backoff
+	armed bool // a change is waiting for its debounced pass
+}
+
+func newTrigger(opts Options) *trigger {
+	return &trigger{timer: time.NewTimer(opts.Resync), opts: opts, bo: newBackoff(opts.BackoffBase, opts.BackoffMax)}
+}
+
+// changed makes a pass due after Debounce, unless one already is.
+func (t *trigger) changed() {
+	if t.armed {
+		return
+	}
+	t.armed = true
+	t.timer.Reset(t.opts.Debounce)
+}
+
+// passed schedules the next pass after one that ended with err.
+func (t *trigger) passed(err error) {
+	t.armed = false
+	if err != nil {
+		t.timer.Reset(t.bo.next())
+		return
+	}
+	t.bo.reset()
+	t.timer.Reset(t.opts.Resync)
+}
