@@ -1,0 +1,13 @@
+# Convenience targets; the README's two commands are the scripts these call.
+.PHONY: build test bench
+
+build:
+	go build -o bin/gitfleet ./cmd/gitfleet
+
+test:
+	./scripts/test.sh
+
+# Time from `git push` to all Pods Running for the example, end to end with the real parts.
+bench:
+	./scripts/deps.sh
+	go test -run '^$$' -bench BenchmarkPushToRunning -benchtime 5x -count 1 ./cmd/gitfleet/

@@ -1,0 +1,239 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// DeploymentOptions tune a DeploymentController; zero values take defaults.
+type DeploymentOptions struct {
+	// Resync is the period of a full pass without any change; 0 means 10s.
+	Resync time.Duration
+	// Rand draws Pod name suffixes and backoff jitter; nil seeds one from the time. The
+	// controller uses it from one goroutine.
+	Rand *rand.Rand
+}
+
+// DeploymentController turns desired Deployments and Pod manifests into Pod objects. It is
+// level-triggered: each pass lists desired objects, Pods and statuses and acts on all of them;
+// watches only wake it. It touches only Pods whose owner annotation names a Deployment or a Pod
+// manifest.
+type DeploymentController struct {
+	st   *store.Store
+	log  *slog.Logger
+	opts DeploymentOptions
+}
+
+// NewDeploymentController returns a controller (log nil discards); it does nothing until Run.
+func NewDeploymentController(st *store.Store, log *slog.Logger, opts DeploymentOptions) *DeploymentController {
+	if opts.Resync <= 0 {
+		opts.Resync = 10 * time.Second
+	}
+	if opts.Rand == nil {
+		seed := uint64(time.Now().UnixNano())
+		opts.Rand = rand.New(rand.NewPCG(seed, seed>>1|1))
+	}
+	if log == nil {
+		log = discardLogger()
+	}
+	return &DeploymentController{st: st, log: log.With("controller", "deployment"), opts: opts}
+}
+
+// Run reconciles until ctx ends, then returns nil: a pass now, then one after every change to
+// desired objects, Pods or Pod statuses, and every Resync. A lost watch is rebuilt from a fresh
+// list; a failed pass is retried after a capped, jittered backoff.
+func (c *DeploymentController) Run(ctx context.Context) error {
+	bo := backoff{base: 200 * time.Millisecond, max: 30 * time.Second, rnd: c.opts.Rand}
+	resync := time.NewTicker(c.opts.Resync)
+	defer resync.Stop()
+	var wake <-chan struct{}
+	stop := func() {}
+	defer func() { stop() }()
+	for {
+		rev, err := c.pass(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			c.log.Error("reconcile pods", "err", err)
+			if !sleep(ctx, bo.next()) {
+				return nil
+			}
+			continue
+		}
+		bo.reset()
+		if wake == nil {
+			wake, stop = c.watch(ctx, rev)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-wake:
+			if !ok {
+				stop()
+				wake = nil
+			}
+		case <-resync.C:
+		}
+	}
+}
+
+// pass runs ReconcileOnce, turning a panic into an error.
+func (c *DeploymentController) pass(ctx context.Context) (rev int64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reconcile pods: panic: %v", r)
+		}
+	}()
+	return c.ReconcileOnce(ctx)
+}
+
+// watch merges watches of desired objects, Pods and Pod statuses from rev into one wake-up
+// channel, which closes when any of them is lost; stop ends them.
+func (c *DeploymentController) watch(ctx context.Context, rev int64) (<-chan struct{}, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	out := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	for _, r := range []store.Resource{store.Desired, store.Pods, store.PodStatus} {
+		ch := c.st.Watch(ctx, r, rev)
+		wg.Go(func() {
+			defer cancel() // one lost watch ends all; the caller lists again
+			for range ch {
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+	return out, cancel
+}
+
+// ReconcileOnce lists desired objects, Pods and statuses, and removes and creates Pods to move
+// every workload one step towards its spec. It returns the revision of the first list, from
+// which a watch misses nothing.
+func (c *DeploymentController) ReconcileOnce(ctx context.Context) (int64, error) {
+	desired, rev, err := c.st.ListDesired(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reconcile pods: %w", err)
+	}
+	pods, _, err := c.st.ListPods(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reconcile pods: %w", err)
+	}
+	statuses, _, err := c.st.ListPodStatuses(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reconcile pods: %w", err)
+	}
+	create, remove := planPods(desired, pods, statuses, c.opts.Rand)
+	return rev, c.applyPods(ctx, create, remove)
+}
+
+// applyPods removes, then creates. A lost compare-and-swap fails the pass, which is retried.
+func (c *DeploymentController) applyPods(ctx context.Context, create []*api.Pod, remove []store.Item[api.Pod]) error {
+	var errs []error
+	for _, p := range remove {
+		m := p.Value.Metadata
+		if err := c.st.DeletePod(ctx, m.Namespace, m.Name, p.ModRevision); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.log.Info("deleted pod", "pod", p.Name, "owner", m.Annotations[api.AnnotationOwner])
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("remove pods: %w", errors.Join(errs...))
+	}
+	for _, p := range create {
+		if err := c.st.CreatePod(ctx, p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		c.log.Info("created pod", "pod", p.Metadata.Namespace+"/"+p.Metadata.Name,
+			"owner", p.Metadata.Annotations[api.AnnotationOwner])
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("create pods: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// planPods is the pure pass: for every desired Deployment and Pod manifest in key order, the
+// Pods to create and remove, plus the removal of Pods whose owner is no longer desired. Pods
+// without an owner of those kinds are never touched.
+func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod],
+	statuses map[string]api.PodStatus, rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
+	owned := map[api.Key][]store.Item[api.Pod]{}
+	for _, p := range pods {
+		k, ok := parseOwner(p.Value.Metadata.Annotations[api.AnnotationOwner])
+		if ok && (k.Kind == api.KindDeployment || k.Kind == api.KindPod) {
+			owned[k] = append(owned[k], p)
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(desired), compareKeys) {
+		switch o := desired[k].Object.(type) {
+		case *api.Deployment:
+			cr, rm := ReconcileDeployment(o, owned[k], statuses, rnd)
+			create, remove = append(create, cr...), append(remove, rm...)
+		case *api.Pod:
+			cr, rm := ReconcilePod(o, owned[k])
+			if cr != nil {
+				create = append(create, cr)
+			}
+			remove = append(remove, rm...)
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(owned), compareKeys) {
+		if _, ok := desired[k]; !ok {
+			remove = append(remove, owned[k]...)
+		}
+	}
+	return create, remove
+}
+
+func compareKeys(a, b api.Key) int {
+	return compareChanges(Change{Key: a}, Change{Key: b})
+}
+
+// backoff is a capped exponential delay with jitter in [d/2, d).
+type backoff struct {
+	base, max time.Duration
+	rnd       *rand.Rand
+	attempt   int
+}
+
+func (b *backoff) next() time.Duration {
+	d := b.base << min(b.attempt, 20)
+	if d > b.max || d <= 0 {
+		d = b.max
+	}
+	b.attempt++
+	return d/2 + time.Duration(b.rnd.Int64N(int64(d/2)+1))
+}
+
+func (b *backoff) reset() { b.attempt = 0 }
+
+// sleep waits d or until ctx ends, reporting whether it waited the whole d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,173 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// commitDesired writes objs (nil value: delete) as the controller would, at their current revisions.
+func commitDesired(t *testing.T, st *store.Store, objs map[api.Key]api.Object) {
+	t.Helper()
+	ctx := context.Background()
+	live, _, err := st.ListDesired(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws []store.Write
+	for k, o := range objs {
+		ws = append(ws, store.Write{Key: k, Object: o, ModRevision: live[k].ModRevision})
+	}
+	if err := st.CommitDesired(ctx, ws, api.SyncStatus{Source: "test", Sync: api.SyncSynced}); err != nil {
+		t.Fatalf("commit desired: %v", err)
+	}
+}
+
+// podsOf lists the Pods whose owner annotation is owner.
+func podsOf(t *testing.T, st *store.Store, owner string) []api.Pod {
+	t.Helper()
+	items, _, err := st.ListPods(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []api.Pod
+	for _, it := range items {
+		if it.Value.Metadata.Annotations[api.AnnotationOwner] == owner {
+			out = append(out, it.Value)
+		}
+	}
+	return out
+}
+
+// fakeAgent marks every Pod Running and Ready, as the node agents would, until ctx ends. Its
+// errors (a Pod deleted under it, etcd stopping) do not matter: the test checks the outcome.
+func fakeAgent(ctx context.Context, st *store.Store) {
+	for ctx.Err() == nil {
+		items, _, _ := st.ListPods(ctx)
+		for _, it := range items {
+			m := it.Value.Metadata
+			_ = st.PutPodStatus(ctx, m.Namespace, m.Name, api.PodStatus{Phase: api.PodRunning, Ready: true})
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDeploymentControllerWithEtcd(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := etcdtest.Start(t)
+	// A Pod nobody owns must survive everything below.
+	stray := testPod("stray", "busybox")
+	if err := st.CreatePod(ctx, stray); err != nil {
+		t.Fatal(err)
+	}
+	web := testDeployment("web", 3, "nginx:1")
+	commitDesired(t, st, map[api.Key]api.Object{webKey: web})
+
+	ctrl := NewDeploymentController(st, testLogger(t), DeploymentOptions{Resync: time.Second, Rand: testRand()})
+	done := make(chan error, 1)
+	go func() { done <- ctrl.Run(ctx) }()
+	go fakeAgent(ctx, st)
+	owner := "Deployment/default/web"
+	count := func(n int, image string) func() bool {
+		return func() bool {
+			pods := podsOf(t, st, owner)
+			for _, p := range pods {
+				if p.Spec.Containers[0].Image != image {
+					return false
+				}
+			}
+			return len(pods) == n
+		}
+	}
+	waitFor(t, "3 pods", count(3, "nginx:1"))
+
+	commitDesired(t, st, map[api.Key]api.Object{webKey: testDeployment("web", 1, "nginx:1")})
+	waitFor(t, "scale down to 1", count(1, "nginx:1"))
+
+	commitDesired(t, st, map[api.Key]api.Object{webKey: testDeployment("web", 2, "nginx:2")})
+	waitFor(t, "rollout to nginx:2", count(2, "nginx:2"))
+
+	// A Pod manifest: created under its own name, replaced when its spec changes, then removed.
+	debugKey := api.Key{Kind: api.KindPod, Namespace: "default", Name: "debug"}
+	commitDesired(t, st, map[api.Key]api.Object{debugKey: testPod("debug", "busybox:1")})
+	podImage := func(image string) func() bool {
+		return func() bool {
+			p, _, err := st.GetPod(ctx, "default", "debug")
+			return err == nil && p.Spec.Containers[0].Image == image
+		}
+	}
+	waitFor(t, "pod from manifest", podImage("busybox:1"))
+	commitDesired(t, st, map[api.Key]api.Object{debugKey: testPod("debug", "busybox:2")})
+	waitFor(t, "pod replaced", podImage("busybox:2"))
+
+	commitDesired(t, st, map[api.Key]api.Object{webKey: nil, debugKey: nil})
+	waitFor(t, "pods of deleted objects gone", func() bool {
+		_, _, err := st.GetPod(ctx, "default", "debug")
+		return count(0, "")() && errors.Is(err, store.ErrNotFound)
+	})
+	if _, _, err := st.GetPod(ctx, "default", "stray"); err != nil {
+		t.Fatalf("unowned pod: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+func TestDeploymentRolloutWaitsForReadiness(t *testing.T) {
+	ctx := context.Background()
+	st := etcdtest.Start(t)
+	ctrl := NewDeploymentController(st, testLogger(t), DeploymentOptions{Rand: testRand()})
+	commitDesired(t, st, map[api.Key]api.Object{webKey: testDeployment("web", 2, "nginx:1")})
+	reconcile := func() {
+		t.Helper()
+		if _, err := ctrl.ReconcileOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reconcile()
+	for _, p := range podsOf(t, st, "Deployment/default/web") {
+		if err := st.PutPodStatus(ctx, "default", p.Metadata.Name, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commitDesired(t, st, map[api.Key]api.Object{webKey: testDeployment("web", 2, "nginx:2")})
+	for i := 0; i < 3; i++ { // no agent: the new Pod never gets ready, so the rollout holds
+		reconcile()
+	}
+	pods := podsOf(t, st, "Deployment/default/web")
+	images := map[string]int{}
+	for _, p := range pods {
+		images[p.Spec.Containers[0].Image]++
+	}
+	if fmt.Sprint(images) != "map[nginx:1:2 nginx:2:1]" {
+		t.Fatalf("stalled rollout has %v, want both old pods and one new", images)
+	}
+}
+
+func TestPushedDeploymentBecomesPods(t *testing.T) {
+	ctx := context.Background()
+	e := newSyncEnv(t, time.Hour)
+	commit := e.sync(t).AppliedCommit
+	ctrl := NewDeploymentController(e.st, testLogger(t), DeploymentOptions{Rand: testRand()})
+	if _, err := ctrl.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pods := podsOf(t, e.st, "Deployment/default/web")
+	if len(pods) != 2 {
+		t.Fatalf("%d pods, want 2", len(pods))
+	}
+	for _, p := range pods {
+		if p.Metadata.Annotations[api.AnnotationCommit] != commit || p.Metadata.Labels["app"] != "web" ||
+			p.Spec.RestartPolicy != api.RestartAlways {
+			t.Fatalf("pod %s: %+v", p.Metadata.Name, p)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package reconciler
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+func testDeployment(name string, replicas int32, image string) *api.Deployment {
+	return &api.Deployment{
+		TypeMeta: api.TypeMeta{APIVersion: "apps/v1", Kind: api.KindDeployment},
+		Metadata: api.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: api.DeploymentSpec{
+			Replicas: &replicas,
+			Template: api.PodTemplateSpec{
+				Metadata: api.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:     api.PodSpec{Containers: []api.Container{{Name: "main", Image: image}}},
+			},
+		},
+	}
+}
+
+func testPod(name, image string) *api.Pod {
+	return &api.Pod{
+		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
+		Metadata: api.ObjectMeta{Name: name, Namespace: "default"},
+		Spec:     api.PodSpec{Containers: []api.Container{{Name: "main", Image: image}}},
+	}
+}
+
+func annotated(obj api.Object, commit, source string) api.Object {
+	m := obj.GetMeta()
+	if m.Annotations == nil {
+		m.Annotations = map[string]string{}
+	}
+	m.Annotations[api.AnnotationCommit] = commit
+	m.Annotations[api.AnnotationSource] = source
+	return obj
+}
+
+func liveOf(rev int64, objs ...api.Object) map[api.Key]store.DesiredObject {
+	out := map[api.Key]store.DesiredObject{}
+	for _, o := range objs {
+		out[api.KeyOf(o)] = store.DesiredObject{Object: o, ModRevision: rev}
+		rev++
+	}
+	return out
+}
+
+func TestDiff(t *testing.T) {
+	tests := []struct {
+		name    string
+		desired []api.Object
+		live    map[api.Key]store.DesiredObject
+		want    string // "action key" per change, in order
+	}{
+		{"empty", nil, nil, ""},
+		{"create", []api.Object{testDeployment("web", 2, "nginx")}, nil, "create Deployment/default/web"},
+		{"unchanged", []api.Object{testDeployment("web", 2, "nginx")},
+			liveOf(5, testDeployment("web", 2, "nginx")), "unchanged Deployment/default/web"},
+		{"only commit and source annotations moved",
+			[]api.Object{annotated(testDeployment("web", 2, "nginx"), "c2", "web.yaml:3")},
+			liveOf(5, annotated(testDeployment("web", 2, "nginx"), "c1", "web.yaml:1")),
+			"unchanged Deployment/default/web"},
+		{"other annotation changed",
+			[]api.Object{annotated(testDeployment("web", 2, "nginx"), "c2", "web.yaml:1")},
+			liveOf(5, func() api.Object {
+				d := annotated(testDeployment("web", 2, "nginx"), "c1", "web.yaml:1")
+				d.GetMeta().Annotations["team"] = "a"
+				return d
+			}()),
+			"update Deployment/default/web"},
+		{"nil and empty collections are equal",
+			[]api.Object{func() api.Object {
+				d := testDeployment("web", 2, "nginx")
+				d.Metadata.Labels = map[string]string{}
+				d.Spec.Template.Spec.Containers[0].Command = []string{}
+				return d
+			}()},
+			liveOf(5, testDeployment("web", 2, "nginx")), "unchanged Deployment/default/web"},
+		{"update", []api.Object{testDeployment("web", 3, "nginx")},
+			liveOf(5, testDeployment("web", 2, "nginx")), "update Deployment/default/web"},
+		{"delete", nil, liveOf(5, testPod("old", "busybox")), "delete Pod/default/old"},
+		{"order: kind, namespace, name; deletes last, reversed",
+			[]api.Object{testPod("b", "x"), testDeployment("z", 1, "x"), testPod("a", "x"), testDeployment("a", 1, "y")},
+			liveOf(1, testDeployment("a", 1, "x"), testPod("old1", "x"), testPod("old2", "x"), testDeployment("gone", 1, "x")),
+			"update Deployment/default/a,create Deployment/default/z,create Pod/default/a,create Pod/default/b," +
+				"delete Pod/default/old2,delete Pod/default/old1,delete Deployment/default/gone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := Diff(tt.desired, tt.live)
+			var got []string
+			for _, c := range cs.Changes {
+				got = append(got, c.Action.String()+" "+c.Key.String())
+			}
+			if g := strings.Join(got, ","); g != tt.want {
+				t.Fatalf("diff =\n  %s\nwant\n  %s", g, tt.want)
+			}
+		})
+	}
+}
+
+func TestDiffWritesCarryRevisions(t *testing.T) {
+	live := liveOf(7, testDeployment("web", 1, "a"), testPod("old", "a"), testPod("same", "a"))
+	cs := Diff([]api.Object{testDeployment("web", 2, "a"), testPod("same", "a"), testPod("new", "a")}, live)
+	want := map[string]int64{"Deployment/default/web": 7, "Pod/default/new": 0, "Pod/default/old": 8}
+	ws := cs.Writes()
+	if len(ws) != len(want) {
+		t.Fatalf("writes = %+v, want %d", ws, len(want))
+	}
+	for _, w := range ws {
+		rev, ok := want[w.Key.String()]
+		if !ok || rev != w.ModRevision {
+			t.Errorf("write %s at rev %d, want %d (known %v)", w.Key, w.ModRevision, rev, ok)
+		}
+		if (w.Object == nil) != (w.Key.Name == "old") {
+			t.Errorf("write %s: object %v", w.Key, w.Object)
+		}
+	}
+	s := cs.Summary()
+	if s != (api.ChangeSummary{Created: 1, Updated: 1, Deleted: 1, Unchanged: 1}) || cs.Empty() {
+		t.Fatalf("summary = %+v, empty %v", s, cs.Empty())
+	}
+	if !Diff(nil, nil).Empty() {
+		t.Fatal("empty diff is not Empty")
+	}
+}
+
+func TestActionString(t *testing.T) {
+	for a, want := range map[Action]string{Create: "create", Update: "update", Delete: "delete",
+		Unchanged: "unchanged", Action(0): "Action(0)"} {
+		if a.String() != want {
+			t.Errorf("Action(%d) = %q, want %q", int(a), a.String(), want)
+		}
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	web := testDeployment("web", 3, "nginx:1.27")
+	web.Metadata.Labels = map[string]string{"app.kubernetes.io/name": "web"}
+	live := liveOf(1,
+		testDeployment("web", 2, "nginx:1.25"),
+		testDeployment("api", 1, "api:v1"),
+		testPod("old", "busybox"),
+	)
+	desired := []api.Object{
+		annotated(web, "c2", "deploy/web.yaml:1"),
+		testDeployment("api", 1, "api:v1"),
+		testPod("debug", "busybox"),
+		testDeployment("cache", 1, "redis"),
+	}
+	var buf bytes.Buffer
+	cs := Diff(desired, live)
+	if err := cs.Render(&buf); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteString("--- String\n" + cs.String())
+	golden(t, "changeset.golden", buf.Bytes())
+}
+
+// golden compares got with testdata/name, or rewrites the file under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s differs (run with -update to accept):\n--- got\n%s--- want\n%s", p, got, want)
+	}
+}

@@ -1,0 +1,185 @@
+package reconciler
+
+import (
+	"cmp"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// This file is the pure core of the workload controller: desired objects and live Pods in,
+// Pods to create and Pods to remove out. No I/O, no clock; names draw on an injected rand.
+
+// Owner is the value of the owner annotation gitfleet puts on the Pods it makes for key.
+func Owner(key api.Key) string { return key.String() }
+
+// parseOwner reads an owner annotation back into a key.
+func parseOwner(s string) (api.Key, bool) {
+	parts := strings.SplitN(s, "/", 3)
+	if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
+		return api.Key{}, false
+	}
+	return api.Key{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, true
+}
+
+// ReconcileDeployment decides one step towards d's replicas Pods of its current template.
+// pods are the Pods whose owner annotation names d (others are ignored); statuses are the
+// observed Pod statuses by "namespace/name". A rolling update surges by one Pod and keeps every
+// ready Pod until a new one is ready to take its place (maxSurge 1, maxUnavailable 0); old
+// Pods that are not ready go at once, as they serve nothing. Scaling down removes Pods that
+// are not ready first, then the newest. Failed or succeeded Pods are replaced. The caller
+// removes before it creates. rnd draws the random name suffixes.
+func ReconcileDeployment(d *api.Deployment, pods []store.Item[api.Pod], statuses map[string]api.PodStatus,
+	rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
+	owner := Owner(api.KeyOf(d))
+	hash := api.TemplateHash(&d.Spec.Template)
+	want := 1
+	if d.Spec.Replicas != nil {
+		want = int(*d.Spec.Replicas)
+	}
+	var cur, oldReady []store.Item[api.Pod]
+	for _, p := range pods {
+		st := statuses[p.Name]
+		switch {
+		case p.Value.Metadata.Annotations[api.AnnotationOwner] != owner:
+		case st.Phase == api.PodFailed || st.Phase == api.PodSucceeded:
+			remove = append(remove, p)
+		case p.Value.Metadata.Labels[api.LabelTemplateHash] == hash:
+			cur = append(cur, p)
+		case isReady(st):
+			oldReady = append(oldReady, p)
+		default:
+			remove = append(remove, p) // an old Pod that serves nothing
+		}
+	}
+	byRemovalOrder(cur, statuses)
+	if surplus := len(cur) - want; surplus > 0 {
+		remove, cur = append(remove, cur[:surplus]...), cur[surplus:]
+	}
+	byRemovalOrder(oldReady, statuses)
+	ready := countReady(cur, statuses) + len(oldReady)
+	if n := min(len(oldReady), ready-want); n > 0 {
+		remove, oldReady = append(remove, oldReady[:n]...), oldReady[n:]
+	}
+	n := want - len(cur)
+	if len(oldReady) > 0 {
+		n = min(n, want+1-len(cur)-len(oldReady))
+	}
+	for range n {
+		create = append(create, deploymentPod(d, owner, hash, rnd))
+	}
+	return create, remove
+}
+
+// ReconcilePod decides the Pod object of a Pod manifest: the same name, owned by the manifest,
+// replaced (removed, then created) when the manifest's spec, labels or annotations change.
+// pods are the Pods whose owner annotation names desired.
+func ReconcilePod(desired *api.Pod, pods []store.Item[api.Pod]) (create *api.Pod, remove []store.Item[api.Pod]) {
+	owner := Owner(api.KeyOf(desired))
+	hash := podHash(desired)
+	kept := false
+	for _, p := range pods {
+		m := p.Value.Metadata
+		if m.Annotations[api.AnnotationOwner] != owner {
+			continue
+		}
+		if m.Name == desired.Metadata.Name && m.Labels[api.LabelTemplateHash] == hash && !kept {
+			kept = true
+			continue
+		}
+		remove = append(remove, p)
+	}
+	if kept {
+		return nil, remove
+	}
+	p := &api.Pod{
+		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
+		Metadata: podMeta(desired.Metadata, owner, hash, desired.Metadata.Annotations[api.AnnotationCommit]),
+		Spec:     desired.Spec,
+	}
+	p.Metadata.Name, p.Metadata.Namespace = desired.Metadata.Name, desired.Metadata.Namespace
+	return api.Clone(p).(*api.Pod), remove
+}
+
+// podHash hashes what a Pod manifest asks for, leaving out the annotations that say where it
+// came from, so a commit that touches nothing else keeps the Pod running.
+func podHash(p *api.Pod) string {
+	t := api.PodTemplateSpec{Metadata: api.ObjectMeta{Labels: p.Metadata.Labels,
+		Annotations: maps.Clone(p.Metadata.Annotations)}, Spec: p.Spec}
+	delete(t.Metadata.Annotations, api.AnnotationCommit)
+	delete(t.Metadata.Annotations, api.AnnotationSource)
+	return api.TemplateHash(&t)
+}
+
+func isReady(st api.PodStatus) bool { return st.Phase == api.PodRunning && st.Ready }
+
+func countReady(pods []store.Item[api.Pod], statuses map[string]api.PodStatus) int {
+	n := 0
+	for _, p := range pods {
+		if isReady(statuses[p.Name]) {
+			n++
+		}
+	}
+	return n
+}
+
+// byRemovalOrder sorts pods so that the first are the best to remove: not ready, then the most
+// recently written (the store keeps no creation time), then by name for determinism.
+func byRemovalOrder(pods []store.Item[api.Pod], statuses map[string]api.PodStatus) {
+	slices.SortFunc(pods, func(a, b store.Item[api.Pod]) int {
+		ra, rb := isReady(statuses[a.Name]), isReady(statuses[b.Name])
+		if ra != rb {
+			if ra {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(cmp.Compare(b.ModRevision, a.ModRevision), cmp.Compare(a.Name, b.Name))
+	})
+}
+
+// deploymentPod makes a new Pod from d's template.
+func deploymentPod(d *api.Deployment, owner, hash string, rnd *rand.Rand) *api.Pod {
+	t := d.Spec.Template
+	p := &api.Pod{
+		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
+		Metadata: podMeta(t.Metadata, owner, hash, d.Metadata.Annotations[api.AnnotationCommit]),
+		Spec:     t.Spec,
+	}
+	p.Metadata.Name = d.Metadata.Name + "-" + hash + "-" + suffix(rnd)
+	p.Metadata.Namespace = d.Metadata.Namespace
+	return api.Clone(p).(*api.Pod) // share no slices or maps with the template
+}
+
+// podMeta copies labels and annotations from m and adds the hash label, owner and commit.
+func podMeta(m api.ObjectMeta, owner, hash, commit string) api.ObjectMeta {
+	out := api.ObjectMeta{Labels: maps.Clone(m.Labels), Annotations: maps.Clone(m.Annotations)}
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
+	}
+	if out.Annotations == nil {
+		out.Annotations = map[string]string{}
+	}
+	out.Labels[api.LabelTemplateHash] = hash
+	out.Annotations[api.AnnotationOwner] = owner
+	delete(out.Annotations, api.AnnotationSource)
+	if commit != "" {
+		out.Annotations[api.AnnotationCommit] = commit
+	}
+	return out
+}
+
+const suffixAlphabet = "bcdfghjklmnpqrstvwxz2456789" // no vowels: no words by chance
+
+// suffix returns five random lowercase alphanumerics.
+func suffix(rnd *rand.Rand) string {
+	b := make([]byte, 5)
+	for i := range b {
+		b[i] = suffixAlphabet[rnd.IntN(len(suffixAlphabet))]
+	}
+	return string(b)
+}

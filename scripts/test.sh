@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test of gitfleet against the real parts: embedded etcd, containerd, git, CNI.
+# Needs root (containers, network namespaces). Extra arguments go to `go test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+export GITFLEET_REQUIRE_CONTAINERD=1
+go vet ./...
+go test -race -count=1 -timeout 30m "$@" ./...
