@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// list is the stable shape of `get -o json`: {"items": [...]}, as kubectl prints a List.
+type list[T any] struct {
+	Items []T `json:"items"`
+}
+
+func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var conn connFlags
+	conn.register(fs)
+	output := fs.String("o", "", "output format: json, yaml or wide")
+	if err := fs.Parse(reorderFlags(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("get: want one of pods, deployments, nodes")
+	}
+	s, closeFn, err := conn.open()
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	switch fs.Arg(0) {
+	case "pods", "pod", "po":
+		return getPods(ctx, s, *output, stdout)
+	case "deployments", "deployment", "deploy":
+		return getDeployments(ctx, s, *output, stdout)
+	case "nodes", "node", "no":
+		return getNodes(ctx, s, *output, stdout)
+	}
+	return fmt.Errorf("get: unknown resource %q (want pods, deployments or nodes)", fs.Arg(0))
+}
+
+// reorderFlags moves flags after the positional argument to the front, so `get pods -o json`
+// parses as kubectl users expect.
+func reorderFlags(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case !strings.HasPrefix(a, "-"):
+			pos = append(pos, a)
+		case strings.Contains(a, "=") || i+1 >= len(args):
+			flags = append(flags, a)
+		default:
+			flags = append(flags, a, args[i+1])
+			i++
+		}
+	}
+	return append(flags, pos...)
+}
+
+func emit[T any](w io.Writer, format string, items []T, header string, row func(T) string) error {
+	switch format {
+	case "json":
+		return writeJSON(w, list[T]{Items: items})
+	case "yaml":
+		return writeYAML(w, list[T]{Items: items})
+	}
+	rows := make([]string, len(items))
+	for i, it := range items {
+		rows[i] = row(it)
+	}
+	return table(w, header, rows)
+}
+
+func getPods(ctx context.Context, s *store.Store, format string, w io.Writer) error {
+	pods, err := s.ListPodsWithStatus(ctx)
+	if err != nil {
+		return err
+	}
+	sort.Slice(pods, func(i, j int) bool {
+		a, b := pods[i].Metadata, pods[j].Metadata
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	})
+	header := "NAMESPACE\tNAME\tREADY\tSTATUS\tRESTARTS\tNODE"
+	if format == "wide" {
+		header += "\tIP\tMESSAGE"
+	}
+	return emit(w, format, pods, header, func(p api.Pod) string {
+		ready := 0
+		if p.Status.Ready {
+			ready = 1
+		}
+		r := fmt.Sprintf("%s\t%s\t%d/1\t%s\t%d\t%s", p.Metadata.Namespace, p.Metadata.Name, ready,
+			p.Status.Phase, p.Status.Restarts, dash(p.Spec.NodeName))
+		if format == "wide" {
+			r += fmt.Sprintf("\t%s\t%s", dash(p.Status.PodIP), p.Status.Message)
+		}
+		return r
+	})
+}
+
+func getDeployments(ctx context.Context, s *store.Store, format string, w io.Writer) error {
+	desired, _, err := s.ListDesired(ctx)
+	if err != nil {
+		return err
+	}
+	var deps []*api.Deployment
+	for _, d := range desired {
+		if dep, ok := d.Object.(*api.Deployment); ok {
+			deps = append(deps, dep)
+		}
+	}
+	sort.Slice(deps, func(i, j int) bool {
+		return deps[i].Metadata.Namespace+"/"+deps[i].Metadata.Name < deps[j].Metadata.Namespace+"/"+deps[j].Metadata.Name
+	})
+	pods, err := s.ListPodsWithStatus(ctx)
+	if err != nil {
+		return err
+	}
+	return emit(w, format, deps, "NAMESPACE\tNAME\tREADY\tCOMMIT", func(d *api.Deployment) string {
+		owner := "Deployment/" + d.Metadata.Namespace + "/" + d.Metadata.Name
+		ready := 0
+		for _, p := range pods {
+			if p.Metadata.Annotations[api.AnnotationOwner] == owner && p.Status.Ready {
+				ready++
+			}
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		return fmt.Sprintf("%s\t%s\t%d/%d\t%s", d.Metadata.Namespace, d.Metadata.Name, ready, want,
+			short(d.Metadata.Annotations[api.AnnotationCommit]))
+	})
+}
+
+func getNodes(ctx context.Context, s *store.Store, format string, w io.Writer) error {
+	items, _, err := s.ListNodes(ctx)
+	if err != nil {
+		return err
+	}
+	nodes := make([]api.Node, len(items))
+	for i, it := range items {
+		nodes[i] = it.Value
+	}
+	return emit(w, format, nodes, "NAME\tREADY\tCPU\tMEMORY\tADDRESSES", func(n api.Node) string {
+		return fmt.Sprintf("%s\t%t\t%s\t%s\t%s", n.Metadata.Name, n.Status.Ready, n.Status.Capacity[api.ResourceCPU],
+			n.Status.Capacity[api.ResourceMemory], strings.Join(n.Status.Addresses, ","))
+	})
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cluster drives the built gitfleet binary the way a user does: `up` in the background and the
+// CLI against its data dir.
+type cluster struct {
+	t       testing.TB
+	bin     string
+	dataDir string
+	args    []string // extra flags for up
+	cmd     *exec.Cmd
+	logs    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// buildBinary compiles gitfleet once per test binary run.
+func buildBinary(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gitfleet")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build gitfleet: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func (c *cluster) start() {
+	c.t.Helper()
+	args := append([]string{"up", "--data-dir", c.dataDir}, c.args...)
+	c.cmd = exec.Command(c.bin, args...)
+	if c.logs == nil {
+		c.logs = &syncBuffer{}
+	}
+	fmt.Fprintf(c.logs, "=== start %v\n", args)
+	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
+	if err := c.cmd.Start(); err != nil {
+		c.t.Fatalf("start up: %v", err)
+	}
+	c.t.Cleanup(func() { c.stop(syscall.SIGTERM) })
+}
+
+// stop signals up and waits for it; a nil cmd means it is already stopped.
+func (c *cluster) stop(sig syscall.Signal) {
+	if c.cmd == nil {
+		return
+	}
+	_ = c.cmd.Process.Signal(sig)
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+	c.cmd = nil
+}
+
+// cli runs a gitfleet command against the running cluster and returns stdout.
+func (c *cluster) cli(args ...string) (string, error) {
+	args = append(args, "--data-dir", c.dataDir)
+	cmd := exec.Command(c.bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String(), fmt.Errorf("gitfleet %v: %w: %s", args, err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+type podJSON struct {
+	Metadata struct {
+		Name        string            `json:"name"`
+		Namespace   string            `json:"namespace"`
+		Annotations map[string]string `json:"annotations"`
+	} `json:"metadata"`
+	Spec struct {
+		NodeName string `json:"nodeName"`
+	} `json:"spec"`
+	Status struct {
+		Phase    string `json:"phase"`
+		Ready    bool   `json:"ready"`
+		Restarts int    `json:"restarts"`
+		PodIP    string `json:"podIP"`
+		Message  string `json:"message"`
+	} `json:"status"`
+}
+
+func (c *cluster) pods() ([]podJSON, error) {
+	out, err := c.cli("get", "pods", "-o", "json")
+	if err != nil {
+		return nil, err
+	}
+	var l struct {
+		Items []podJSON `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		return nil, fmt.Errorf("decode get pods: %w: %s", err, out)
+	}
+	return l.Items, nil
+}
+
+type statusJSON struct {
+	AppliedCommit string `json:"appliedCommit"`
+	SeenCommit    string `json:"seenCommit"`
+	Sync          string `json:"sync"`
+	Errors        []struct {
+		File    string `json:"file"`
+		Line    int    `json:"line"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (c *cluster) status() (statusJSON, error) {
+	var st statusJSON
+	out, err := c.cli("status", "-o", "json")
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return st, fmt.Errorf("decode status: %w: %s", err, out)
+	}
+	return st, nil
+}
+
+// waitFor polls cond until it returns nil or the deadline passes; it fails with cond's last error.
+func (c *cluster) waitFor(what string, timeout time.Duration, cond func() error) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("%s: not reached in %s: %v\n--- gitfleet logs:\n%s", what, timeout, err, tail(c.logs.String(), 60))
+}
+
+// runningPods returns the Pods if exactly n are Running and ready with a Pod IP, all from commit.
+func (c *cluster) runningPods(n int) ([]podJSON, error) {
+	pods, err := c.pods()
+	if err != nil {
+		return nil, err
+	}
+	if len(pods) != n {
+		return nil, fmt.Errorf("%d pods, want %d: %+v", len(pods), n, pods)
+	}
+	for _, p := range pods {
+		if p.Status.Phase != "Running" || !p.Status.Ready || p.Status.PodIP == "" {
+			return nil, fmt.Errorf("pod %s: phase %s ready %t ip %q: %s", p.Metadata.Name,
+				p.Status.Phase, p.Status.Ready, p.Status.PodIP, p.Status.Message)
+		}
+	}
+	return pods, nil
+}
+
+// httpGet fetches url with a short timeout; the test process lives in the test's netns.
+func httpGet(ctx context.Context, url string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(s, "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,81 @@
+// Command gitfleet keeps containers in step with a git repository: a GitOps reconciler with its
+// own scheduler and node agent, in one binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `gitfleet: containers that follow a git repository.
+
+Usage:
+  gitfleet up --repo URL|PATH [--branch main] [--path DIR] [--data-dir DIR]  run every role in one process
+  gitfleet controller|scheduler|agent --etcd-endpoints URLS                  run one role
+  gitfleet validate DIR                  check manifests offline; exit 1 with file:line errors
+  gitfleet diff [DIR]                    the plan a working tree would cause against live state; exit 1 if any
+  gitfleet status [-o json]              commit applied, sync result, errors
+  gitfleet get pods|deployments|nodes [-o json|yaml|wide]
+  gitfleet image import FILE...          import OCI or docker archives into containerd
+
+Reaching a running gitfleet: commands that read live state dial --etcd-endpoints when given,
+else the endpoints that 'gitfleet up' wrote to DATA_DIR/endpoints. DATA_DIR is --data-dir, else
+$GITFLEET_DATA_DIR, else /var/lib/gitfleet.
+
+Run 'gitfleet COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var ec exitCode
+	switch {
+	case err == nil:
+	case errors.As(err, &ec):
+		os.Exit(int(ec))
+	default:
+		fmt.Fprintln(os.Stderr, "gitfleet:", err)
+		os.Exit(1)
+	}
+}
+
+// exitCode ends the process with a status and no further message (the command printed its own).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// command is one subcommand: it parses its own flags from args.
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+func commands() map[string]command {
+	return map[string]command{
+		"up":         runUp,
+		"controller": runController,
+		"scheduler":  runScheduler,
+		"agent":      runAgent,
+		"validate":   runValidate,
+		"diff":       runDiff,
+		"status":     runStatus,
+		"get":        runGet,
+		"image":      runImage,
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return cmd(ctx, args[1:], stdout, stderr)
+}

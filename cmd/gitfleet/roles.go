@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gitfleet/gitfleet/reconciler"
+	"github.com/gitfleet/gitfleet/scheduler"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// sourceFlags say which git repository the controller follows.
+type sourceFlags struct {
+	repo, branch, path string
+	poll               time.Duration
+}
+
+func (f *sourceFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.repo, "repo", "", "git repository to follow: a URL or a local path (required)")
+	fs.StringVar(&f.branch, "branch", "main", "branch to follow")
+	fs.StringVar(&f.path, "path", "", "sub-directory of the repository that holds the manifests")
+	fs.DurationVar(&f.poll, "poll", 5*time.Second, "how often to ask the remote for new commits")
+}
+
+func (f *sourceFlags) config(dataDir string) (reconciler.SourceConfig, error) {
+	if f.repo == "" {
+		return reconciler.SourceConfig{}, fmt.Errorf("--repo is required")
+	}
+	return reconciler.SourceConfig{URL: f.repo, Branch: f.branch, Path: f.path, PollInterval: f.poll,
+		CacheDir: filepath.Join(dataDir, "git")}, nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("parse --log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// role is one long-running loop of gitfleet.
+type role struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// runRoles runs every role until ctx ends or one fails; a failure stops the others.
+func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(roles))
+	for _, r := range roles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			log.Info("role started", "role", r.name)
+			if err := r.run(ctx); err != nil && ctx.Err() == nil {
+				errs <- fmt.Errorf("run %s: %w", r.name, err)
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// controllerRoles are the git controller and the workload controllers.
+func controllerRoles(st *store.Store, src reconciler.SourceConfig, log *slog.Logger) ([]role, error) {
+	source, err := reconciler.NewSource(src)
+	if err != nil {
+		return nil, err
+	}
+	ctl := reconciler.New(st, source, log.With("role", "controller"), reconciler.Options{})
+	deps := reconciler.NewDeploymentController(st, log.With("role", "deployments"), reconciler.DeploymentOptions{})
+	return []role{{"controller", ctl.Run}, {"deployments", deps.Run}}, nil
+}
+
+func schedulerRole(st *store.Store, log *slog.Logger) role {
+	s := scheduler.New(st, log.With("role", "scheduler"), scheduler.Options{})
+	return role{"scheduler", s.Run}
+}
+
+// roleMain is the shared body of the one-role commands: parse, connect, run.
+func roleMain(ctx context.Context, name string, args []string, stderr io.Writer,
+	extra func(fs *flag.FlagSet), build func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error)) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var conn connFlags
+	conn.register(fs)
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	extra(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *level)
+	if err != nil {
+		return err
+	}
+	s, closeFn, err := conn.open()
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	roles, err := build(s, conn.dataDir, log)
+	if err != nil {
+		return err
+	}
+	return runRoles(ctx, log, roles...)
+}
+
+func runController(ctx context.Context, args []string, _, stderr io.Writer) error {
+	var src sourceFlags
+	return roleMain(ctx, "controller", args, stderr, src.register,
+		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
+			cfg, err := src.config(dataDir)
+			if err != nil {
+				return nil, err
+			}
+			return controllerRoles(st, cfg, log)
+		})
+}
+
+func runScheduler(ctx context.Context, args []string, _, stderr io.Writer) error {
+	return roleMain(ctx, "scheduler", args, stderr, func(*flag.FlagSet) {},
+		func(st *store.Store, _ string, log *slog.Logger) ([]role, error) {
+			return []role{schedulerRole(st, log)}, nil
+		})
+}
+
+func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
+	var nf nodeFlags
+	return roleMain(ctx, "agent", args, stderr, nf.register,
+		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
+			r, err := agentRole(ctx, st, nf, dataDir, log)
+			if err != nil {
+				return nil, err
+			}
+			return []role{r}, nil
+		})
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "node"
+	}
+	return strings.ToLower(h)
+}

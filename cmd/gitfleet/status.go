@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// statusOutput is the stable shape of `gitfleet status -o json`.
+type statusOutput struct {
+	api.SyncStatus
+	Pods podCounts `json:"pods"`
+}
+
+type podCounts struct {
+	Total   int `json:"total"`
+	Running int `json:"running"`
+	Ready   int `json:"ready"`
+	Pending int `json:"pending"`
+	Failed  int `json:"failed"`
+}
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var conn connFlags
+	conn.register(fs)
+	output := fs.String("o", "", "output format: json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, closeFn, err := conn.open()
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := readStatus(ctx, s)
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(stdout, out)
+	}
+	printStatus(stdout, out)
+	return nil
+}
+
+func readStatus(ctx context.Context, s *store.Store) (statusOutput, error) {
+	st, err := s.GetSync(ctx, "default")
+	if errors.Is(err, store.ErrNotFound) {
+		st, err = api.SyncStatus{Source: "default", Sync: api.SyncOutOfSync, Message: "no sync yet"}, nil
+	}
+	if err != nil {
+		return statusOutput{}, err
+	}
+	if st.Errors == nil {
+		st.Errors = []api.FieldError{}
+	}
+	pods, err := s.ListPodsWithStatus(ctx)
+	if err != nil {
+		return statusOutput{}, err
+	}
+	out := statusOutput{SyncStatus: st}
+	for _, p := range pods {
+		out.Pods.Total++
+		switch p.Status.Phase {
+		case api.PodRunning:
+			out.Pods.Running++
+		case api.PodFailed:
+			out.Pods.Failed++
+		case api.PodPending:
+			out.Pods.Pending++
+		}
+		if p.Status.Ready {
+			out.Pods.Ready++
+		}
+	}
+	return out, nil
+}
+
+func printStatus(w io.Writer, st statusOutput) {
+	fmt.Fprintf(w, "source:    %s (branch %s, path %q)\n", st.Source, st.Branch, st.Path)
+	fmt.Fprintf(w, "sync:      %s\n", st.Sync)
+	fmt.Fprintf(w, "applied:   %s\n", short(st.AppliedCommit))
+	fmt.Fprintf(w, "seen:      %s\n", short(st.SeenCommit))
+	if st.Time != "" {
+		fmt.Fprintf(w, "last sync: %s\n", st.Time)
+	}
+	c := st.Changes
+	fmt.Fprintf(w, "changes:   %d created, %d updated, %d deleted, %d unchanged\n", c.Created, c.Updated, c.Deleted, c.Unchanged)
+	fmt.Fprintf(w, "pods:      %d total, %d running, %d ready, %d pending, %d failed\n",
+		st.Pods.Total, st.Pods.Running, st.Pods.Ready, st.Pods.Pending, st.Pods.Failed)
+	if st.Message != "" {
+		fmt.Fprintf(w, "message:   %s\n", st.Message)
+	}
+	for _, e := range st.Errors {
+		fmt.Fprintf(w, "error:     %s\n", e.Error())
+	}
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	if commit == "" {
+		return "-"
+	}
+	return commit
+}

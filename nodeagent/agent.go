@@ -1,0 +1,245 @@
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	retry "github.com/gitfleet/gitfleet/internal/backoff"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// AgentStore is what the agent needs of etcd; *store.Store implements it. The agent writes only
+// its own node's key and the status of Pods bound to it.
+type AgentStore interface {
+	NodeStore
+	ListPods(ctx context.Context) ([]store.Item[api.Pod], int64, error)
+	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Change
+	PutPodStatus(ctx context.Context, namespace, name string, st api.PodStatus) error
+}
+
+var _ AgentStore = (*store.Store)(nil)
+
+// AgentOptions tune an Agent; zero values take defaults.
+type AgentOptions struct {
+	Node NodeConfig
+	// Resync is the period of a pass when nothing changes in etcd, which notices exited
+	// containers; 1s when zero.
+	Resync time.Duration
+	// Now is the agent's clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Agent makes the runtime run exactly the Pods bound to its node and reports their status.
+type Agent struct {
+	st   AgentStore
+	rt   Runtime
+	log  *slog.Logger
+	opts AgentOptions
+
+	// reported is the last status written per Pod, so an unchanged status is not rewritten.
+	reported map[PodKey]api.PodStatus
+	passes   int
+}
+
+// NewAgent returns an agent for opts.Node; it does nothing until Run.
+func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *Agent {
+	if opts.Resync == 0 {
+		opts.Resync = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Agent{st: st, rt: rt, log: log.With("node", opts.Node.Name), opts: opts,
+		reported: map[PodKey]api.PodStatus{}}
+}
+
+var errWatchLost = errors.New("watch of pods lost")
+
+// Run registers the node and syncs Pods until ctx ends, then returns nil. Failures are logged
+// and retried with capped, jittered backoff; containers keep running when the agent stops.
+func (a *Agent) Run(ctx context.Context) error {
+	go a.keepRegistered(ctx)
+	bo := retry.New(100*time.Millisecond, 10*time.Second)
+	for {
+		err := a.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := bo.Next()
+		a.log.Warn("pod sync restarting", "err", err, "wait", wait)
+		retry.Sleep(ctx, wait)
+	}
+}
+
+// keepRegistered writes the node under a lease and registers again whenever the lease is lost.
+func (a *Agent) keepRegistered(ctx context.Context) {
+	bo := retry.New(200*time.Millisecond, 10*time.Second)
+	for ctx.Err() == nil {
+		lost, err := register(ctx, a.st, a.opts.Node, a.opts.Now())
+		if err != nil {
+			wait := bo.Next()
+			a.log.Warn("node registration failed", "err", err, "wait", wait)
+			retry.Sleep(ctx, wait)
+			continue
+		}
+		bo.Reset()
+		a.log.Info("node registered")
+		select {
+		case <-lost:
+			a.log.Warn("node lease lost; registering again")
+		case <-ctx.Done():
+		}
+	}
+}
+
+// session watches Pods from a fresh list and runs a pass on every change and every Resync.
+func (a *Agent) session(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, rev, err := a.st.ListPods(ctx)
+	if err != nil {
+		return err
+	}
+	changes := a.st.Watch(ctx, store.Pods, rev)
+	tick := time.NewTicker(a.opts.Resync)
+	defer tick.Stop()
+	for {
+		if err := a.pass(ctx); err != nil {
+			a.log.Warn("pod sync pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case _, ok := <-changes:
+			if !ok {
+				return errWatchLost
+			}
+			drain(changes)
+		case <-tick.C:
+		}
+	}
+}
+
+// drain discards the changes already queued: the next pass reads the state they led to.
+func drain(ch <-chan store.Change) {
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// pass reads the Pods bound to this node and what runs, applies the plan, and reports status.
+func (a *Agent) pass(ctx context.Context) error {
+	a.passes++
+	log := a.log.With("pass", a.passes)
+	wanted, err := a.wanted(ctx)
+	if err != nil {
+		return err
+	}
+	observed, err := a.rt.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list runtime: %w", err)
+	}
+	applied, failures := a.apply(ctx, log, Plan(wanted, observed, a.opts.Now()))
+	if applied > 0 {
+		if observed, err = a.rt.List(ctx); err != nil {
+			return fmt.Errorf("list runtime: %w", err)
+		}
+	}
+	a.report(ctx, log, wanted, observed, failures)
+	return nil
+}
+
+// wanted returns the Pods bound to this node.
+func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, error) {
+	items, _, err := a.st.ListPods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*api.Pod
+	for i := range items {
+		if items[i].Value.Spec.NodeName == a.opts.Node.Name {
+			out = append(out, &items[i].Value)
+		}
+	}
+	return out, nil
+}
+
+// apply runs each Pod's changes in order, different Pods in parallel; it returns how many
+// changes it tried and the error of each Pod whose changes failed.
+func (a *Agent) apply(ctx context.Context, log *slog.Logger, changes []Change) (int, map[PodKey]error) {
+	byPod := map[PodKey][]Change{}
+	n := 0
+	for _, ch := range changes {
+		if ch.Action != ActionKeep {
+			byPod[ch.Key] = append(byPod[ch.Key], ch)
+			n++
+		}
+	}
+	var mu sync.Mutex
+	failures := map[PodKey]error{}
+	var wg sync.WaitGroup
+	for key, chs := range byPod {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, ch := range chs {
+				log.Info("apply", "change", ch.String())
+				if err := Apply(ctx, a.rt, ch); err != nil {
+					log.Warn("apply failed", "change", ch.String(), "err", err)
+					mu.Lock()
+					failures[key] = err
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return n, failures
+}
+
+// report writes the status of each wanted Pod when it changed since the last report.
+func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod, observed []Sandbox, failures map[PodKey]error) {
+	seen := map[PodKey]bool{}
+	for _, pod := range wanted {
+		key := KeyOf(pod)
+		seen[key] = true
+		st := StatusOf(pod, observed)
+		if err := failures[key]; err != nil && st.Phase == api.PodPending {
+			st.Reason, st.Message = "RuntimeError", err.Error()
+		}
+		if prev, ok := a.reported[key]; ok && sameStatus(prev, st) {
+			continue
+		}
+		st.ObservedAt = a.opts.Now().UTC().Format(time.RFC3339Nano)
+		if err := a.st.PutPodStatus(ctx, key.Namespace, key.Name, st); err != nil {
+			log.Warn("write pod status failed", "pod", key.String(), "err", err)
+			continue
+		}
+		a.reported[key] = st
+	}
+	for key := range a.reported {
+		if !seen[key] {
+			delete(a.reported, key)
+		}
+	}
+}
+
+// sameStatus compares statuses without their observation time.
+func sameStatus(a, b api.PodStatus) bool {
+	a.ObservedAt, b.ObservedAt = "", ""
+	return reflect.DeepEqual(a, b)
+}

@@ -1,0 +1,103 @@
+package nodeagent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+// fakeRuntime is an in-memory Runtime for the tests of Plan and Apply: it keeps sandboxes and
+// records each call as "verb ns/name[/container]".
+type fakeRuntime struct {
+	now       time.Time
+	sandboxes map[PodKey]*Sandbox
+	calls     []string
+	nextIP    int
+}
+
+var _ Runtime = (*fakeRuntime)(nil)
+
+func newFakeRuntime(now time.Time) *fakeRuntime {
+	return &fakeRuntime{now: now, sandboxes: map[PodKey]*Sandbox{}}
+}
+
+func (f *fakeRuntime) List(context.Context) ([]Sandbox, error) {
+	var out []Sandbox
+	for _, sb := range f.sandboxes {
+		c := *sb
+		c.Containers = slices.Clone(sb.Containers)
+		out = append(out, c)
+	}
+	slices.SortFunc(out, compareSandboxes)
+	return out, nil
+}
+
+func (f *fakeRuntime) EnsurePod(_ context.Context, pod *api.Pod) (string, error) {
+	key := KeyOf(pod)
+	f.calls = append(f.calls, "ensure "+key.String())
+	sb := f.sandboxes[key]
+	if sb == nil {
+		f.nextIP++
+		sb = &Sandbox{Key: key, SpecHash: SpecHash(pod), PodIP: fmt.Sprintf("10.244.0.%d", f.nextIP+1)}
+		f.sandboxes[key] = sb
+	}
+	if sb.SpecHash != SpecHash(pod) {
+		return "", fmt.Errorf("ensure pod %s: another spec", key)
+	}
+	for _, c := range pod.Spec.Containers {
+		if _, ok := sb.Container(c.Name); !ok {
+			sb.Containers = append(sb.Containers, ContainerState{Name: c.Name, Image: c.Image, State: StateRunning, StartedAt: f.now})
+		}
+	}
+	slices.SortFunc(sb.Containers, func(a, b ContainerState) int { return strings.Compare(a.Name, b.Name) })
+	return sb.PodIP, nil
+}
+
+func (f *fakeRuntime) StartContainer(_ context.Context, key PodKey, name string) error {
+	f.calls = append(f.calls, "start "+key.String()+"/"+name)
+	return f.update(key, name, func(c *ContainerState) {
+		if c.State == StateCreated {
+			c.State, c.StartedAt = StateRunning, f.now
+		}
+	})
+}
+
+func (f *fakeRuntime) RestartContainer(_ context.Context, key PodKey, name string) error {
+	f.calls = append(f.calls, "restart "+key.String()+"/"+name)
+	return f.update(key, name, func(c *ContainerState) {
+		if c.State == StateExited {
+			c.State, c.StartedAt, c.RestartCount = StateRunning, f.now, c.RestartCount+1
+		}
+	})
+}
+
+func (f *fakeRuntime) RemovePod(_ context.Context, key PodKey) error {
+	f.calls = append(f.calls, "remove "+key.String())
+	delete(f.sandboxes, key)
+	return nil
+}
+
+func (f *fakeRuntime) update(key PodKey, name string, fn func(*ContainerState)) error {
+	sb := f.sandboxes[key]
+	if sb == nil {
+		return fmt.Errorf("no pod %s", key)
+	}
+	for i := range sb.Containers {
+		if sb.Containers[i].Name == name {
+			fn(&sb.Containers[i])
+			return nil
+		}
+	}
+	return fmt.Errorf("no container %s/%s", key, name)
+}
+
+// exit makes a running container exit with code at the fake's clock.
+func (f *fakeRuntime) exit(key PodKey, name string, code int32) error {
+	return f.update(key, name, func(c *ContainerState) {
+		c.State, c.ExitCode, c.FinishedAt = StateExited, code, f.now
+	})
+}

@@ -1,0 +1,110 @@
+package nodeagent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/errdefs"
+)
+
+// List implements Runtime. It never attaches to a task's IO: output goes to log files.
+func (c *Containerd) List(ctx context.Context) ([]Sandbox, error) {
+	ctx = c.ns(ctx)
+	ctrs, err := c.client.Containers(ctx, c.ownedFilter(nil))
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	type group struct {
+		key  PodKey
+		hash string
+	}
+	byGroup := map[group]*Sandbox{}
+	for _, ctr := range ctrs {
+		labels := listedLabels(ctx, ctr)
+		if !c.owns(labels) {
+			continue
+		}
+		g := group{keyOfLabels(labels), labels[LabelSpecHash]}
+		sb := byGroup[g]
+		if sb == nil {
+			sb = c.sandboxOfLabels(labels)
+			byGroup[g] = sb
+		}
+		st, err := c.observe(ctx, ctr, labels)
+		if err != nil {
+			return nil, err
+		}
+		sb.Containers = append(sb.Containers, st)
+	}
+	out := make([]Sandbox, 0, len(byGroup))
+	for _, sb := range byGroup {
+		slices.SortFunc(sb.Containers, func(a, b ContainerState) int { return strings.Compare(a.Name, b.Name) })
+		out = append(out, *sb)
+	}
+	out = append(out, c.orphanNetworks(out)...)
+	slices.SortFunc(out, compareSandboxes)
+	return out, nil
+}
+
+func compareSandboxes(a, b Sandbox) int {
+	if n := strings.Compare(a.Key.String(), b.Key.String()); n != 0 {
+		return n
+	}
+	return strings.Compare(a.SpecHash, b.SpecHash)
+}
+
+func (c *Containerd) sandboxOfLabels(labels map[string]string) *Sandbox {
+	net := netOfLabels(labels)
+	sb := &Sandbox{
+		Key:         keyOfLabels(labels),
+		SpecHash:    labels[LabelSpecHash],
+		PodIP:       net.IP,
+		HostNetwork: net.Host,
+	}
+	if !net.Host {
+		sb.NetworkLost = !netnsOpen(net.NetNSPath)
+	}
+	return sb
+}
+
+// observe reads a container's task state without attaching to its IO.
+func (c *Containerd) observe(ctx context.Context, ctr client.Container, labels map[string]string) (ContainerState, error) {
+	st := ContainerState{
+		ID:           ctr.ID(),
+		Name:         labels[LabelContainer],
+		RestartCount: restartCount(labels),
+		StartedAt:    startedAt(labels),
+		State:        StateCreated,
+	}
+	if info, err := ctr.Info(ctx, client.WithoutRefreshedMetadata); err == nil {
+		st.Image = info.Image
+	}
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("load task of %s: %w", ctr.ID(), err)
+	}
+	status, err := task.Status(ctx)
+	if errdefs.IsNotFound(err) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("read task status of %s: %w", ctr.ID(), err)
+	}
+	switch status.Status {
+	case client.Created:
+		st.State = StateCreated
+	case client.Running:
+		st.State = StateRunning
+	case client.Stopped:
+		st.State, st.ExitCode, st.FinishedAt = StateExited, int32(status.ExitStatus), status.ExitTime
+	default:
+		st.State = StateUnknown
+	}
+	return st, nil
+}

@@ -1,0 +1,189 @@
+package nodeagent
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/pkg/identifiers"
+	gocni "github.com/containerd/go-cni"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+func TestSpecHash(t *testing.T) {
+	base := testPod("web", "", "app")
+	h := SpecHash(base)
+	same := map[string]func(p *api.Pod){
+		"restart policy": func(p *api.Pod) { p.Spec.RestartPolicy = api.RestartNever },
+		"node name":      func(p *api.Pod) { p.Spec.NodeName = "n1" },
+		"labels":         func(p *api.Pod) { p.Metadata.Labels = map[string]string{"a": "b"} },
+		"defaulted protocol": func(p *api.Pod) {
+			p.Spec.Containers[0].Ports = []api.ContainerPort{{ContainerPort: 80, Protocol: api.ProtocolTCP}}
+		},
+	}
+	withPort := api.Clone(base).(*api.Pod)
+	withPort.Spec.Containers[0].Ports = []api.ContainerPort{{ContainerPort: 80}}
+	for name, edit := range same {
+		p := api.Clone(base).(*api.Pod)
+		edit(p)
+		want := h
+		if name == "defaulted protocol" {
+			want = SpecHash(withPort)
+		}
+		if SpecHash(p) != want {
+			t.Errorf("%s changed the spec hash", name)
+		}
+	}
+	differ := map[string]func(p *api.Pod){
+		"args":         func(p *api.Pod) { p.Spec.Containers[0].Args = []string{"x"} },
+		"image":        func(p *api.Pod) { p.Spec.Containers[0].Image = "other" },
+		"env":          func(p *api.Pod) { p.Spec.Containers[0].Env = []api.EnvVar{{Name: "A", Value: "1"}} },
+		"limits":       func(p *api.Pod) { p.Spec.Containers[0].Resources.Limits = api.ResourceList{"cpu": "1"} },
+		"host network": func(p *api.Pod) { p.Spec.HostNetwork = true },
+	}
+	for name, edit := range differ {
+		p := api.Clone(base).(*api.Pod)
+		edit(p)
+		if SpecHash(p) == h {
+			t.Errorf("%s did not change the spec hash", name)
+		}
+	}
+	if len(h) != 16 {
+		t.Errorf("hash %q should be 16 hex digits", h)
+	}
+}
+
+func TestIDs(t *testing.T) {
+	key := PodKey{"default", "web"}
+	if got := sandboxID(key); got != "default_web" {
+		t.Errorf("sandboxID = %q", got)
+	}
+	if got := containerID(key, "app"); got != "default_web_app" {
+		t.Errorf("containerID = %q", got)
+	}
+	long := PodKey{"default", strings.Repeat("a", 70)}
+	a, b := containerID(long, "x"), containerID(long, "y")
+	if a == b || !strings.HasPrefix(a, "gf-") || identifiers.Validate(a) != nil {
+		t.Errorf("long names should hash to distinct valid IDs: %q %q", a, b)
+	}
+	if got := LogPath("/var/lib/gitfleet", key, "app"); got != "/var/lib/gitfleet/logs/default_web_app.log" {
+		t.Errorf("LogPath = %q", got)
+	}
+}
+
+func TestLabels(t *testing.T) {
+	key := PodKey{"ns", "p"}
+	l := containerLabels("n1", key, "c", "h", podNet{IP: "10.244.0.5", NetNSPath: "/d/netns/ns_p/cni-1"})
+	if keyOfLabels(l) != key || l[LabelContainer] != "c" || l[LabelSpecHash] != "h" || l[LabelNode] != "n1" {
+		t.Errorf("labels %v", l)
+	}
+	if net := netOfLabels(l); net.Host || net.IP != "10.244.0.5" || net.NetNSPath != "/d/netns/ns_p/cni-1" {
+		t.Errorf("network from labels %+v", net)
+	}
+	if net := netOfLabels(containerLabels("n1", key, "c", "h", podNet{Host: true})); !net.Host || net.IP != "" {
+		t.Errorf("host network from labels %+v", net)
+	}
+
+	first := startLabels(l, t0)
+	if first[LabelRestartCount] != "0" {
+		t.Errorf("first start counts %s restarts", first[LabelRestartCount])
+	}
+	l[LabelRestartCount], l[LabelStartedAt] = first[LabelRestartCount], first[LabelStartedAt]
+	second := startLabels(l, t0.Add(time.Minute))
+	if second[LabelRestartCount] != "1" || !startedAt(second).Equal(t0.Add(time.Minute)) {
+		t.Errorf("second start labels %v", second)
+	}
+	if restartCount(map[string]string{LabelRestartCount: "junk"}) != 0 || !startedAt(nil).IsZero() {
+		t.Error("bad labels should read as zero")
+	}
+}
+
+func TestProcessArgs(t *testing.T) {
+	ep, cmd := []string{"/bin/busybox"}, []string{"sh"}
+	tests := []struct {
+		name          string
+		command, args []string
+		want          []string
+	}{
+		{"image defaults", nil, nil, []string{"/bin/busybox", "sh"}},
+		{"args replace cmd", nil, []string{"httpd", "-f"}, []string{"/bin/busybox", "httpd", "-f"}},
+		{"command replaces both", []string{"sleep"}, nil, []string{"sleep"}},
+		{"command and args", []string{"sh", "-c"}, []string{"exit 1"}, []string{"sh", "-c", "exit 1"}},
+	}
+	for _, tt := range tests {
+		if got := processArgs(ep, cmd, tt.command, tt.args); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := processArgs(nil, nil, nil, nil); len(got) != 0 {
+		t.Errorf("nothing to run gave %q", got)
+	}
+}
+
+func TestResources(t *testing.T) {
+	for milli, want := range map[int64]int64{1000: 100_000, 250: 25_000, 2500: 250_000, 1: 1000} {
+		if got := cpuQuota(milli); got != want {
+			t.Errorf("cpuQuota(%d) = %d, want %d", milli, got, want)
+		}
+	}
+	opts, err := resourceOpts(api.ResourceList{"cpu": "500m", "memory": "64Mi"})
+	if err != nil || len(opts) != 2 {
+		t.Errorf("resourceOpts: %d opts, %v", len(opts), err)
+	}
+	for _, bad := range []api.ResourceList{{"cpu": "lots"}, {"memory": "-1"}, {"memory": "0"}} {
+		if _, err := resourceOpts(bad); err == nil {
+			t.Errorf("resourceOpts(%v) should fail", bad)
+		}
+	}
+	if got := envList([]api.EnvVar{{Name: "A", Value: "1"}, {Name: "B"}}); !slices.Equal(got, []string{"A=1", "B="}) {
+		t.Errorf("envList = %q", got)
+	}
+}
+
+func TestConfList(t *testing.T) {
+	cfg := CNIConfig{}
+	cfg.setDefaults("/data/cni")
+	b, err := confList(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf struct {
+		CNIVersion string `json:"cniVersion"`
+		Plugins    []struct {
+			Type         string          `json:"type"`
+			Bridge       string          `json:"bridge"`
+			IsGateway    bool            `json:"isGateway"`
+			IPMasq       bool            `json:"ipMasq"`
+			Capabilities map[string]bool `json:"capabilities"`
+			IPAM         struct {
+				Type    string                `json:"type"`
+				Ranges  [][]map[string]string `json:"ranges"`
+				DataDir string                `json:"dataDir"`
+			} `json:"ipam"`
+		} `json:"plugins"`
+	}
+	if err := json.Unmarshal(b, &conf); err != nil {
+		t.Fatal(err)
+	}
+	br, pm := conf.Plugins[0], conf.Plugins[1]
+	if br.Type != "bridge" || br.Bridge != "gitfleet0" || !br.IsGateway || !br.IPMasq ||
+		br.IPAM.Type != "host-local" || br.IPAM.Ranges[0][0]["subnet"] != "10.244.0.0/24" || br.IPAM.DataDir != "/data/cni" {
+		t.Errorf("bridge plugin %+v", br)
+	}
+	if pm.Type != "portmap" || !pm.Capabilities["portMappings"] {
+		t.Errorf("portmap plugin %+v", pm)
+	}
+}
+
+func TestPortMappings(t *testing.T) {
+	p := testPod("web", "", "a", "b")
+	p.Spec.Containers[0].Ports = []api.ContainerPort{{ContainerPort: 80, HostPort: 8080}, {ContainerPort: 81}}
+	p.Spec.Containers[1].Ports = []api.ContainerPort{{ContainerPort: 53, HostPort: 5353, Protocol: "UDP"}}
+	want := []gocni.PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 5353, ContainerPort: 53, Protocol: "udp"}}
+	if got := portMappings(p); !slices.Equal(got, want) {
+		t.Errorf("portMappings = %+v", got)
+	}
+}

@@ -1,0 +1,242 @@
+package nodeagent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+// Action is what one Change does; the set is closed.
+type Action int
+
+// Actions, in the order Plan emits them for one Pod.
+const (
+	// ActionKeep leaves things as they are; the Change says why.
+	ActionKeep Action = iota
+	// ActionRemove stops and deletes a Pod's containers and network.
+	ActionRemove
+	// ActionCreate makes a Pod's network and missing containers and starts them (EnsurePod).
+	ActionCreate
+	// ActionStart starts a created container that has no task.
+	ActionStart
+	// ActionRestart replaces the exited task of a container.
+	ActionRestart
+)
+
+// String names the action.
+func (a Action) String() string {
+	switch a {
+	case ActionKeep:
+		return "keep"
+	case ActionRemove:
+		return "remove"
+	case ActionCreate:
+		return "create"
+	case ActionStart:
+		return "start"
+	case ActionRestart:
+		return "restart"
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// Change is one step that brings the node closer to the wanted Pods.
+type Change struct {
+	Action Action
+	Key    PodKey
+	// Container names the container of start, restart and container-level keep; "" for the Pod.
+	Container string
+	// Pod is the wanted Pod, set for create.
+	Pod    *api.Pod
+	Reason string
+	// RequeueAfter is set on a keep that time alone will turn into a restart (back-off).
+	RequeueAfter time.Duration
+}
+
+// String renders "action namespace/name[/container]: reason".
+func (c Change) String() string {
+	s := c.Action.String() + " " + c.Key.String()
+	if c.Container != "" {
+		s += "/" + c.Container
+	}
+	return s + ": " + c.Reason
+}
+
+// Restart back-off: no wait before the first restart, then 1s doubling up to 1m; a container
+// that ran for backoffReset before it exited starts over.
+const (
+	backoffBase  = time.Second
+	backoffMax   = time.Minute
+	backoffReset = 5 * time.Minute
+)
+
+// Plan compares the wanted Pods (those bound to this node) with what runs and returns the
+// changes to make, grouped by Pod in key order. It is pure: now is the only clock.
+func Plan(wanted []*api.Pod, observed []Sandbox, now time.Time) []Change {
+	want := map[PodKey]*api.Pod{}
+	for _, p := range wanted {
+		want[KeyOf(p)] = p
+	}
+	have := map[PodKey][]Sandbox{}
+	for _, s := range observed {
+		have[s.Key] = append(have[s.Key], s)
+	}
+	var changes []Change
+	for _, key := range unionKeys(want, have) {
+		changes = append(changes, planPod(key, want[key], have[key], now)...)
+	}
+	return changes
+}
+
+func unionKeys(want map[PodKey]*api.Pod, have map[PodKey][]Sandbox) []PodKey {
+	keys := make([]PodKey, 0, len(want)+len(have))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k := range have {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b PodKey) int {
+		return strings.Compare(a.String(), b.String())
+	})
+	return keys
+}
+
+func planPod(key PodKey, pod *api.Pod, have []Sandbox, now time.Time) []Change {
+	if pod == nil {
+		return []Change{{Action: ActionRemove, Key: key, Reason: "not wanted on this node"}}
+	}
+	if len(have) == 0 {
+		return []Change{{Action: ActionCreate, Key: key, Pod: pod, Reason: "new pod"}}
+	}
+	if why := replaceReason(pod, have); why != "" {
+		return []Change{
+			{Action: ActionRemove, Key: key, Reason: why},
+			{Action: ActionCreate, Key: key, Pod: pod, Reason: why},
+		}
+	}
+	sb := have[0]
+	if missing := missingContainers(pod, sb); len(missing) > 0 {
+		return []Change{{Action: ActionCreate, Key: key, Pod: pod,
+			Reason: "missing containers " + strings.Join(missing, ", ")}}
+	}
+	var changes []Change
+	for _, c := range sb.Containers {
+		changes = append(changes, planContainer(key, pod.Spec.RestartPolicy, c, now))
+	}
+	return changes
+}
+
+// replaceReason says why the Pod's sandbox must be removed and made again, or "" if it need not.
+func replaceReason(pod *api.Pod, have []Sandbox) string {
+	switch {
+	case len(have) > 1:
+		return "containers of several specs"
+	case have[0].SpecHash != SpecHash(pod):
+		if have[0].SpecHash == "" {
+			return "half-created pod"
+		}
+		return "spec changed"
+	case have[0].NetworkLost:
+		return "pod network lost"
+	}
+	return ""
+}
+
+func missingContainers(pod *api.Pod, sb Sandbox) []string {
+	var missing []string
+	for _, c := range pod.Spec.Containers {
+		if _, ok := sb.Container(c.Name); !ok {
+			missing = append(missing, c.Name)
+		}
+	}
+	return missing
+}
+
+func planContainer(key PodKey, policy string, c ContainerState, now time.Time) Change {
+	ch := Change{Action: ActionKeep, Key: key, Container: c.Name}
+	switch c.State {
+	case StateCreated:
+		ch.Action, ch.Reason = ActionStart, "not started"
+	case StateRunning:
+		ch.Reason = "running"
+	case StateExited:
+		planExited(&ch, policy, c, now)
+	default:
+		ch.Reason = "in an unknown state"
+	}
+	return ch
+}
+
+func planExited(ch *Change, policy string, c ContainerState, now time.Time) {
+	exited := fmt.Sprintf("exited with code %d", c.ExitCode)
+	if !shouldRestart(policy, c.ExitCode) {
+		ch.Reason = exited + ", not restarted under restartPolicy " + policyOrDefault(policy)
+		return
+	}
+	if wait := c.FinishedAt.Add(backoff(c)).Sub(now); wait > 0 {
+		ch.Reason = fmt.Sprintf("%s, back-off %s", exited, wait.Round(time.Millisecond))
+		ch.RequeueAfter = wait
+		return
+	}
+	ch.Action, ch.Reason = ActionRestart, exited
+}
+
+func policyOrDefault(policy string) string {
+	if policy == "" {
+		return api.RestartAlways
+	}
+	return policy
+}
+
+// shouldRestart applies the restart policy ("" means Always, as in Kubernetes) to an exit code.
+func shouldRestart(policy string, exitCode int32) bool {
+	switch policyOrDefault(policy) {
+	case api.RestartAlways:
+		return true
+	case api.RestartOnFailure:
+		return exitCode != 0
+	}
+	return false
+}
+
+// backoff is how long after it exited a container is restarted: nothing the first time, then
+// 1s, 2s, 4s ... up to 1m as its restart count grows; a container that ran for 5 minutes before
+// exiting starts over.
+func backoff(c ContainerState) time.Duration {
+	if c.RestartCount == 0 || (!c.StartedAt.IsZero() && c.FinishedAt.Sub(c.StartedAt) >= backoffReset) {
+		return 0
+	}
+	d := backoffBase
+	for i := int32(1); i < c.RestartCount && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
+}
+
+// Apply makes one change through rt.
+func Apply(ctx context.Context, rt Runtime, ch Change) error {
+	switch ch.Action {
+	case ActionKeep:
+		return nil
+	case ActionRemove:
+		return rt.RemovePod(ctx, ch.Key)
+	case ActionCreate:
+		if ch.Pod == nil {
+			return fmt.Errorf("create %s: change carries no pod", ch.Key)
+		}
+		_, err := rt.EnsurePod(ctx, ch.Pod)
+		return err
+	case ActionStart:
+		return rt.StartContainer(ctx, ch.Key, ch.Container)
+	case ActionRestart:
+		return rt.RestartContainer(ctx, ch.Key, ch.Container)
+	}
+	return fmt.Errorf("apply %s: unknown action %d", ch.Key, int(ch.Action))
+}

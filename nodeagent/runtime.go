@@ -1,0 +1,132 @@
+package nodeagent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+// Runtime runs Pods on this node. Every method is idempotent and touches only what gitfleet
+// created for this node (containers carrying LabelManaged and this node's LabelNode). Methods may
+// be called concurrently for different Pods, not for the same Pod.
+type Runtime interface {
+	// List returns every Pod sandbox gitfleet owns on this node, each with its containers'
+	// states, sorted by key. A Pod whose network exists but whose containers do not (an agent
+	// killed while creating it) is listed with no containers and no spec hash.
+	List(ctx context.Context) ([]Sandbox, error)
+	// EnsurePod pulls the images, sets up the Pod's network, creates its missing containers and
+	// starts those never started; it returns the Pod IP ("" for hostNetwork). It fails when the
+	// node holds containers of the Pod made from another spec: remove those first.
+	EnsurePod(ctx context.Context, pod *api.Pod) (podIP string, err error)
+	// StartContainer starts a created container that has no running task. Each start after the
+	// container's first one increments its restart count.
+	StartContainer(ctx context.Context, key PodKey, container string) error
+	// RestartContainer replaces the exited task of a container with a new one and increments
+	// the restart count; a running container is left alone.
+	RestartContainer(ctx context.Context, key PodKey, container string) error
+	// RemovePod stops the Pod's containers (SIGTERM, then SIGKILL after a grace period), deletes
+	// them with their snapshots and tears the Pod's network down. Removing a Pod that is not
+	// there is not an error.
+	RemovePod(ctx context.Context, key PodKey) error
+}
+
+// PodKey names a Pod within the cluster.
+type PodKey struct {
+	Namespace string
+	Name      string
+}
+
+// String renders the key as namespace/name.
+func (k PodKey) String() string { return k.Namespace + "/" + k.Name }
+
+// KeyOf returns the key of pod.
+func KeyOf(pod *api.Pod) PodKey {
+	return PodKey{Namespace: pod.Metadata.Namespace, Name: pod.Metadata.Name}
+}
+
+// Sandbox is what runs on the node for one Pod: its network and its containers.
+type Sandbox struct {
+	Key PodKey
+	// SpecHash is SpecHash of the Pod the containers were made from.
+	SpecHash    string
+	PodIP       string
+	HostNetwork bool
+	// NetworkLost is set when the Pod's network namespace no longer exists (after a reboot):
+	// its containers cannot start again and the Pod must be recreated.
+	NetworkLost bool
+	// Containers are sorted by name.
+	Containers []ContainerState
+}
+
+// Container returns the state of the named container and whether it exists.
+func (s Sandbox) Container(name string) (ContainerState, bool) {
+	for _, c := range s.Containers {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return ContainerState{}, false
+}
+
+// State is what a container's process is doing.
+type State int
+
+// States of a container.
+const (
+	// StateUnknown is a task containerd reports in an unexpected state (paused, unknown).
+	StateUnknown State = iota
+	// StateCreated is a container with no task yet: never started, or its task was lost.
+	StateCreated
+	StateRunning
+	StateExited
+)
+
+// String names the state.
+func (s State) String() string {
+	switch s {
+	case StateCreated:
+		return "created"
+	case StateRunning:
+		return "running"
+	case StateExited:
+		return "exited"
+	}
+	return "unknown"
+}
+
+// ContainerState is the observed state of one container of a Pod.
+type ContainerState struct {
+	// ID is the containerd container ID.
+	ID    string
+	Name  string
+	Image string
+	State State
+	// ExitCode and FinishedAt are set when State is StateExited.
+	ExitCode   int32
+	FinishedAt time.Time
+	// StartedAt is when gitfleet last started the container's task; zero if never.
+	StartedAt    time.Time
+	RestartCount int32
+}
+
+// SpecHash is a short, stable hash of what a Pod's containers are made from: the containers
+// and hostNetwork. A container whose hash differs from its wanted Pod's is replaced. The restart
+// policy and the node name are left out: neither changes what runs.
+func SpecHash(pod *api.Pod) string {
+	p := api.Clone(pod).(*api.Pod)
+	api.Default(p)
+	b, err := json.Marshal(struct {
+		Containers  []api.Container `json:"containers"`
+		HostNetwork bool            `json:"hostNetwork"`
+	}{p.Spec.Containers, p.Spec.HostNetwork})
+	if err != nil {
+		panic(fmt.Sprintf("nodeagent.SpecHash: %v", err)) // plain structs always marshal
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}

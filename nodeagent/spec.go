@@ -1,0 +1,102 @@
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+// cfsPeriod is the CFS period of CPU limits, in microseconds (the kernel's default).
+const cfsPeriod = 100_000
+
+// specOpts builds the OCI spec of one container of pod from its image and the Pod's network.
+func (c *Containerd) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container, img client.Image, net podNet) ([]oci.SpecOpts, error) {
+	cfg, err := img.Spec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read config of image %s: %w", img.Name(), err)
+	}
+	args := processArgs(cfg.Config.Entrypoint, cfg.Config.Cmd, ctr.Command, ctr.Args)
+	if len(args) == 0 {
+		return nil, fmt.Errorf("container %s: no command, and image %s has none", ctr.Name, img.Name())
+	}
+	res, err := resourceOpts(ctr.Resources.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
+	}
+	opts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		oci.WithProcessArgs(args...),
+		oci.WithEnv(envList(ctr.Env)),
+		oci.WithHostname(pod.Metadata.Name),
+	}
+	opts = append(opts, res...)
+	return append(opts, c.networkOpts(net)...), nil
+}
+
+// processArgs applies Kubernetes semantics: command replaces the image's entrypoint (and drops
+// its cmd), args replace the image's cmd.
+func processArgs(entrypoint, cmd, command, args []string) []string {
+	if len(command) > 0 {
+		return append(append([]string{}, command...), args...)
+	}
+	if len(args) > 0 {
+		cmd = args
+	}
+	return append(append([]string{}, entrypoint...), cmd...)
+}
+
+func envList(env []api.EnvVar) []string {
+	out := make([]string, 0, len(env))
+	for _, e := range env {
+		out = append(out, e.Name+"="+e.Value)
+	}
+	return out
+}
+
+// resourceOpts turns cpu and memory limits into a CFS quota and a memory limit.
+func resourceOpts(limits api.ResourceList) ([]oci.SpecOpts, error) {
+	var opts []oci.SpecOpts
+	if q, ok := limits[api.ResourceCPU]; ok {
+		milli, err := api.ParseCPU(q)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, oci.WithCPUCFS(cpuQuota(milli), cfsPeriod))
+	}
+	if q, ok := limits[api.ResourceMemory]; ok {
+		bytes, err := api.ParseMemory(q)
+		if err != nil {
+			return nil, err
+		}
+		if bytes <= 0 {
+			return nil, errors.New("memory limit must be positive")
+		}
+		opts = append(opts, oci.WithMemoryLimit(uint64(bytes)))
+	}
+	return opts, nil
+}
+
+// cpuQuota is the CFS quota (µs per period) of a limit in millicores; the kernel takes no less
+// than 1ms.
+func cpuQuota(milli int64) int64 {
+	return max(milli*cfsPeriod/1000, 1000)
+}
+
+func (c *Containerd) networkOpts(net podNet) []oci.SpecOpts {
+	switch {
+	case !net.Host:
+		return []oci.SpecOpts{oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: net.NetNSPath})}
+	case c.hostNetNS == "":
+		return []oci.SpecOpts{oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf}
+	}
+	return []oci.SpecOpts{
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: c.hostNetNS}),
+		oci.WithHostHostsFile, oci.WithHostResolvconf,
+	}
+}

@@ -1,0 +1,136 @@
+package nodeagent
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+// Container states in api.ContainerStatus.
+const (
+	stateWaiting    = "waiting"
+	stateRunning    = "running"
+	stateTerminated = "terminated"
+)
+
+// StatusOf maps what runs for pod to its status: the phase (Pending until every container has
+// started; Succeeded or Failed once every container exited for good under the restart policy;
+// Running otherwise), readiness (every container running; there are no probes yet), restarts,
+// the Pod IP and one status per container. It is pure; the caller sets ObservedAt.
+func StatusOf(pod *api.Pod, observed []Sandbox) api.PodStatus {
+	sb, why := sandboxOf(pod, observed)
+	if why != "" {
+		return pendingStatus(pod, why)
+	}
+	st := api.PodStatus{PodIP: sb.PodIP}
+	var notes []string
+	for _, c := range pod.Spec.Containers {
+		cs := containerStatus(c, sb, pod.Spec.RestartPolicy)
+		st.Restarts += cs.RestartCount
+		st.ContainerStatuses = append(st.ContainerStatuses, cs)
+		if cs.Message != "" {
+			notes = append(notes, c.Name+": "+cs.Message)
+		}
+	}
+	st.Phase = phaseOf(pod.Spec.RestartPolicy, st.ContainerStatuses)
+	st.Ready = st.Phase == api.PodRunning && allReady(st.ContainerStatuses)
+	st.Message = strings.Join(notes, "; ")
+	if st.Phase == api.PodFailed {
+		st.Reason = "Error"
+	}
+	return st
+}
+
+// sandboxOf finds the sandbox running pod's current spec, or says why there is none.
+func sandboxOf(pod *api.Pod, observed []Sandbox) (Sandbox, string) {
+	key, hash := KeyOf(pod), SpecHash(pod)
+	why := "waiting for the pod's containers to be created"
+	for _, sb := range observed {
+		switch {
+		case sb.Key != key:
+		case sb.SpecHash != hash:
+			why = "replacing containers made from another spec"
+		case sb.NetworkLost:
+			why = "recreating the pod: its network was lost"
+		default:
+			return sb, ""
+		}
+	}
+	return Sandbox{}, why
+}
+
+func pendingStatus(pod *api.Pod, why string) api.PodStatus {
+	st := api.PodStatus{Phase: api.PodPending, Reason: "ContainerCreating", Message: why}
+	for _, c := range pod.Spec.Containers {
+		st.ContainerStatuses = append(st.ContainerStatuses,
+			api.ContainerStatus{Name: c.Name, Image: c.Image, State: stateWaiting, Message: "not created"})
+	}
+	return st
+}
+
+func containerStatus(c api.Container, sb Sandbox, policy string) api.ContainerStatus {
+	cs := api.ContainerStatus{Name: c.Name, Image: c.Image, State: stateWaiting}
+	obs, ok := sb.Container(c.Name)
+	if !ok {
+		cs.Message = "not created"
+		return cs
+	}
+	cs.RestartCount = obs.RestartCount
+	switch obs.State {
+	case StateCreated:
+		cs.Message = "not started"
+	case StateRunning:
+		cs.State, cs.Ready = stateRunning, true
+	case StateExited:
+		cs.State, cs.ExitCode = stateTerminated, obs.ExitCode
+		cs.Message = exitMessage(obs, shouldRestart(policy, obs.ExitCode))
+	default:
+		cs.Message = "in an unknown state"
+	}
+	return cs
+}
+
+func exitMessage(c ContainerState, restarting bool) string {
+	m := fmt.Sprintf("exited with code %d", c.ExitCode)
+	if !c.FinishedAt.IsZero() {
+		m += " at " + c.FinishedAt.UTC().Format(time.RFC3339)
+	}
+	if restarting {
+		m += ", restarting"
+	}
+	return m
+}
+
+// phaseOf derives the Pod phase from its containers' statuses and restart policy.
+func phaseOf(policy string, statuses []api.ContainerStatus) string {
+	done, failed, started := 0, false, true
+	for _, cs := range statuses {
+		switch {
+		case cs.State == stateTerminated && !shouldRestart(policy, cs.ExitCode):
+			done++
+			failed = failed || cs.ExitCode != 0
+		case cs.State == stateWaiting:
+			started = false
+		}
+	}
+	switch {
+	case len(statuses) > 0 && done == len(statuses) && failed:
+		return api.PodFailed
+	case len(statuses) > 0 && done == len(statuses):
+		return api.PodSucceeded
+	case !started:
+		return api.PodPending
+	}
+	return api.PodRunning
+}
+
+func allReady(statuses []api.ContainerStatus) bool {
+	for _, cs := range statuses {
+		if !cs.Ready {
+			return false
+		}
+	}
+	return true
+}
