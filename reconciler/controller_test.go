@@ -281,6 +281,40 @@ func TestControllerRevertsDrift(t *testing.T) {
 	}
 }
 
+// Garbage written into desired keys (as with etcdctl) fails neither controller: the Deployment
+// controller leaves the Pods of an unreadable entry alone, and the next sync writes the git
+// version over it and deletes a garbage key git does not have.
+func TestControllerRepairsUndecodableValue(t *testing.T) {
+	ctx := context.Background()
+	e := newSyncEnv(t, time.Hour)
+	commit := e.sync(t).AppliedCommit
+	pods := NewDeploymentController(e.st, testLogger(t), DeploymentOptions{Rand: testRand()})
+	reconcilePods := func() {
+		t.Helper()
+		if _, err := pods.ReconcileOnce(ctx); err != nil {
+			t.Fatalf("reconcile pods: %v", err)
+		}
+		if n := len(podsOf(t, e.st, "Deployment/default/web")); n != 2 {
+			t.Fatalf("%d pods of web, want 2", n)
+		}
+	}
+	reconcilePods()
+	for key, v := range map[string]string{"Deployment/default/web": "garbage {", "Deployment/default/junk": "{}"} {
+		if _, err := e.st.Client().Put(ctx, "/gitfleet/desired/"+key, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reconcilePods()
+
+	st := e.sync(t)
+	live := e.desired(t)
+	if st.Changes != (api.ChangeSummary{Updated: 1, Deleted: 1}) || len(live) != 1 ||
+		replicasOf(t, live, webKey) != 2 || live[webKey].Object.GetMeta().Annotations[api.AnnotationCommit] != commit {
+		t.Fatalf("not repaired: status %+v, %d objects", st, len(live))
+	}
+	reconcilePods()
+}
+
 func TestControllerRunFollowsPushesAndWatchesDrift(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

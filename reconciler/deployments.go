@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/backoff"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -19,8 +20,8 @@ import (
 type DeploymentOptions struct {
 	// Resync is the period of a full pass without any change; 0 means 10s.
 	Resync time.Duration
-	// Rand draws Pod name suffixes and backoff jitter; nil seeds one from the time. The
-	// controller uses it from one goroutine.
+	// Rand draws Pod name suffixes; nil seeds one from the time. The controller uses it from
+	// one goroutine.
 	Rand *rand.Rand
 }
 
@@ -53,7 +54,7 @@ func NewDeploymentController(st *store.Store, log *slog.Logger, opts DeploymentO
 // desired objects, Pods or Pod statuses, and every Resync. A lost watch is rebuilt from a fresh
 // list; a failed pass is retried after a capped, jittered backoff.
 func (c *DeploymentController) Run(ctx context.Context) error {
-	bo := backoff{base: 200 * time.Millisecond, max: 30 * time.Second, rnd: c.opts.Rand}
+	bo := backoff.New(200*time.Millisecond, 30*time.Second)
 	resync := time.NewTicker(c.opts.Resync)
 	defer resync.Stop()
 	var wake <-chan struct{}
@@ -66,12 +67,12 @@ func (c *DeploymentController) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			c.log.Error("reconcile pods", "err", err)
-			if !sleep(ctx, bo.next()) {
+			if !backoff.Sleep(ctx, bo.Next()) {
 				return nil
 			}
 			continue
 		}
-		bo.reset()
+		bo.Reset()
 		if wake == nil {
 			wake, stop = c.watch(ctx, rev)
 		}
@@ -173,7 +174,8 @@ func (c *DeploymentController) applyPods(ctx context.Context, create []*api.Pod,
 
 // planPods is the pure pass: for every desired Deployment and Pod manifest in key order, the
 // Pods to create and remove, plus the removal of Pods whose owner is no longer desired. Pods
-// without an owner of those kinds are never touched.
+// without an owner of those kinds are never touched, nor are the Pods of a desired entry that
+// could not be decoded (nil Object): the sync controller repairs or deletes that entry first.
 func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod],
 	statuses map[string]api.PodStatus, rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
 	owned := map[api.Key][]store.Item[api.Pod]{}
@@ -206,34 +208,4 @@ func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod
 
 func compareKeys(a, b api.Key) int {
 	return compareChanges(Change{Key: a}, Change{Key: b})
-}
-
-// backoff is a capped exponential delay with jitter in [d/2, d).
-type backoff struct {
-	base, max time.Duration
-	rnd       *rand.Rand
-	attempt   int
-}
-
-func (b *backoff) next() time.Duration {
-	d := b.base << min(b.attempt, 20)
-	if d > b.max || d <= 0 {
-		d = b.max
-	}
-	b.attempt++
-	return d/2 + time.Duration(b.rnd.Int64N(int64(d/2)+1))
-}
-
-func (b *backoff) reset() { b.attempt = 0 }
-
-// sleep waits d or until ctx ends, reporting whether it waited the whole d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

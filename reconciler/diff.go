@@ -60,7 +60,8 @@ type Change struct {
 	Key    api.Key
 	// Object is the desired object; nil for Delete.
 	Object api.Object
-	// Live is the object in etcd; nil for Create.
+	// Live is the object in etcd; nil for Create, and for an Update or Delete of a value that
+	// could not be decoded.
 	Live api.Object
 	// ModRevision is Live's revision, the guard of the write; 0 for Create.
 	ModRevision int64
@@ -75,7 +76,8 @@ type ChangeSet struct {
 // Diff compares the desired objects (keys unique, as api.LoadSet guarantees) with the live ones
 // and returns the plan. It is pure. Two objects are equal when their canonical JSON is, ignoring
 // the gitfleet.io/commit and gitfleet.io/source annotations, so a commit that moves nothing but
-// those reports Unchanged and writes nothing.
+// those reports Unchanged and writes nothing. A live entry whose value could not be decoded (nil
+// Object) is never equal to anything: it is updated when desired, else deleted.
 func Diff(desired []api.Object, live map[api.Key]store.DesiredObject) ChangeSet {
 	seen := make(map[api.Key]bool, len(desired))
 	var cs ChangeSet
@@ -86,7 +88,7 @@ func Diff(desired []api.Object, live map[api.Key]store.DesiredObject) ChangeSet 
 		c := Change{Action: Create, Key: k, Object: obj}
 		if ok {
 			c.Live, c.ModRevision, c.Action = l.Object, l.ModRevision, Update
-			if equal(obj, l.Object) {
+			if l.Object != nil && equal(obj, l.Object) {
 				c.Action = Unchanged
 			}
 		}
@@ -237,7 +239,12 @@ func equal(a, b api.Object) bool {
 	return reflect.DeepEqual(ca, cb)
 }
 
+// canonicalOrNil is canonical(obj), or nil when obj is nil (a value that could not be decoded)
+// or cannot be encoded.
 func canonicalOrNil(obj api.Object) any {
+	if obj == nil {
+		return nil
+	}
 	v, err := canonical(obj)
 	if err != nil {
 		return nil

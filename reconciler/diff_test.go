@@ -89,6 +89,10 @@ func TestDiff(t *testing.T) {
 		{"update", []api.Object{testDeployment("web", 3, "nginx")},
 			liveOf(5, testDeployment("web", 2, "nginx")), "update Deployment/default/web"},
 		{"delete", nil, liveOf(5, testPod("old", "busybox")), "delete Pod/default/old"},
+		{"undecodable live value is updated", []api.Object{testDeployment("web", 2, "nginx")},
+			map[api.Key]store.DesiredObject{webKey: {ModRevision: 5}}, "update Deployment/default/web"},
+		{"undecodable live value is deleted", nil,
+			map[api.Key]store.DesiredObject{webKey: {ModRevision: 5}}, "delete Deployment/default/web"},
 		{"order: kind, namespace, name; deletes last, reversed",
 			[]api.Object{testPod("b", "x"), testDeployment("z", 1, "x"), testPod("a", "x"), testDeployment("a", 1, "y")},
 			liveOf(1, testDeployment("a", 1, "x"), testPod("old1", "x"), testPod("old2", "x"), testDeployment("gone", 1, "x")),
@@ -132,6 +136,18 @@ func TestDiffWritesCarryRevisions(t *testing.T) {
 	}
 	if !Diff(nil, nil).Empty() {
 		t.Fatal("empty diff is not Empty")
+	}
+}
+
+func TestDiffOverwritesUndecodableAtItsRevision(t *testing.T) {
+	web := testDeployment("web", 2, "nginx")
+	cs := Diff([]api.Object{web}, map[api.Key]store.DesiredObject{webKey: {ModRevision: 7}})
+	ws := cs.Writes()
+	if len(ws) != 1 || ws[0].Object != web || ws[0].ModRevision != 7 {
+		t.Fatalf("writes = %+v, want web written over revision 7", ws)
+	}
+	if f := cs.Changes[0].Fields(); len(f) == 0 || f[0].Old != "<none>" {
+		t.Fatalf("fields = %+v, want every field new", f)
 	}
 }
 

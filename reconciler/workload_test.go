@@ -220,17 +220,12 @@ func TestPlanPodsRemovesOrphansOnly(t *testing.T) {
 	}
 }
 
-func TestBackoffIsCappedAndJittered(t *testing.T) {
-	b := backoff{base: 100, max: 1000, rnd: testRand()}
-	for i := 0; i < 30; i++ {
-		d := b.next()
-		limit := min(int64(100)<<min(i, 20), 1000)
-		if d < 0 || int64(d) > limit || int64(d) < limit/2 {
-			t.Fatalf("attempt %d: %d outside [%d, %d]", i, d, limit/2, limit)
-		}
-	}
-	b.reset()
-	if d := b.next(); d > 100 {
-		t.Fatalf("after reset: %d", d)
+func TestPlanPodsKeepsPodsOfUndecodableEntry(t *testing.T) {
+	web := testDeployment("web", 2, "nginx")
+	pods := []store.Item[api.Pod]{livePod(web, "web-1", "", 1)}
+	desired := map[api.Key]store.DesiredObject{api.KeyOf(web): {ModRevision: 3}}
+	create, remove := planPods(desired, pods, ready("web-1"), testRand())
+	if len(create) != 0 || len(remove) != 0 {
+		t.Fatalf("create %d, remove %q; want the Pods of an undecodable entry left alone", len(create), removedNames(remove))
 	}
 }

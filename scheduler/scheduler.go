@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/backoff"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -92,21 +93,19 @@ func New(st Store, log *slog.Logger, opts Options) *Scheduler {
 // Run schedules until ctx ends, then returns nil. Failures (etcd unreachable, a lost watch, a
 // failed bind) are logged and retried with capped, jittered backoff; they never end Run.
 func (s *Scheduler) Run(ctx context.Context) error {
-	bo := newBackoff(s.opts.BackoffBase, s.opts.BackoffMax)
+	bo := backoff.New(s.opts.BackoffBase, s.opts.BackoffMax)
 	for session := 1; ; session++ {
 		progressed, err := s.session(ctx, s.log.With("session", session))
 		if ctx.Err() != nil {
 			return nil
 		}
 		if progressed {
-			bo.reset()
+			bo.Reset()
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		s.log.Warn("relisting after failure", "err", err, "wait", wait)
-		select {
-		case <-ctx.Done():
+		if !backoff.Sleep(ctx, wait) {
 			return nil
-		case <-time.After(wait):
 		}
 	}
 }
@@ -167,12 +166,12 @@ func (s *Scheduler) passed(ctx context.Context, log *slog.Logger, t *trigger, er
 type trigger struct {
 	timer *time.Timer
 	opts  Options
-	bo    *backoff
+	bo    *backoff.Backoff
 	armed bool // a change is waiting for its debounced pass
 }
 
 func newTrigger(opts Options) *trigger {
-	return &trigger{timer: time.NewTimer(opts.Resync), opts: opts, bo: newBackoff(opts.BackoffBase, opts.BackoffMax)}
+	return &trigger{timer: time.NewTimer(opts.Resync), opts: opts, bo: backoff.New(opts.BackoffBase, opts.BackoffMax)}
 }
 
 // changed makes a pass due after Debounce, unless one already is.
@@ -188,9 +187,9 @@ func (t *trigger) changed() {
 func (t *trigger) passed(err error) {
 	t.armed = false
 	if err != nil {
-		t.timer.Reset(t.bo.next())
+		t.timer.Reset(t.bo.Next())
 		return
 	}
-	t.bo.reset()
+	t.bo.Reset()
 	t.timer.Reset(t.opts.Resync)
 }

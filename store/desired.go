@@ -11,11 +11,15 @@ import (
 
 // DesiredObject is an object as the controller applied it from git.
 type DesiredObject struct {
+	// Object is nil when the stored value cannot be decoded; the controller overwrites or
+	// deletes it.
 	Object      api.Object
 	ModRevision int64
 }
 
-// ListDesired reads every desired object at one revision, which it returns.
+// ListDesired reads every desired object at one revision, which it returns. A value that cannot
+// be decoded (written behind the controller's back) does not fail the list: its entry has a nil
+// Object, so that the controller can repair it.
 func (s *Store) ListDesired(ctx context.Context) (map[api.Key]DesiredObject, int64, error) {
 	resp, err := s.c.Get(ctx, prefix(Desired), clientv3.WithPrefix())
 	if err != nil {
@@ -27,24 +31,22 @@ func (s *Store) ListDesired(ctx context.Context) (map[api.Key]DesiredObject, int
 		if err != nil {
 			return nil, 0, err
 		}
-		obj, err := decodeObject(k.Kind, kv.Value)
-		if err != nil {
-			return nil, 0, fmt.Errorf("decode %s: %w", kv.Key, err)
-		}
-		out[k] = DesiredObject{Object: obj, ModRevision: kv.ModRevision}
+		out[k] = DesiredObject{Object: decodeDesired(k, kv.Value), ModRevision: kv.ModRevision}
 	}
 	return out, resp.Header.Revision, nil
 }
 
-func decodeObject(kind string, b []byte) (api.Object, error) {
-	obj, err := api.New(kind)
+// decodeDesired returns the object stored at k, or nil when the value is not one: not JSON, of
+// an unknown kind, or naming another key (as "{}" or "null" would).
+func decodeDesired(k api.Key, b []byte) api.Object {
+	obj, err := api.New(k.Kind)
 	if err != nil {
-		return nil, err
+		return nil
 	}
-	if err := json.Unmarshal(b, obj); err != nil {
-		return nil, err
+	if err := json.Unmarshal(b, obj); err != nil || api.KeyOf(obj) != k {
+		return nil
 	}
-	return obj, nil
+	return obj
 }
 
 // Write is one change to a desired object, guarded by the revision it was diffed against.
@@ -79,14 +81,8 @@ func (s *Store) CommitDesired(ctx context.Context, writes []Write, sync api.Sync
 		return fmt.Errorf("encode sync status: %w", err)
 	}
 	ops = append(ops, clientv3.OpPut(syncKey(sync.Source), string(sb)))
-	resp, err := s.c.Txn(ctx).If(cmps...).Then(ops...).Commit()
-	if err != nil {
-		return fmt.Errorf("commit %d desired writes: %w", len(writes), err)
-	}
-	if !resp.Succeeded {
-		return fmt.Errorf("commit %d desired writes: %w", len(writes), ErrConflict)
-	}
-	return nil
+	txn := s.c.Txn(ctx).If(cmps...).Then(ops...)
+	return commit(txn, fmt.Sprintf("commit %d desired writes", len(writes)), ErrConflict)
 }
 
 // GetSync reads the sync record of a source.

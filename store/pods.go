@@ -47,14 +47,8 @@ func (s *Store) DeletePod(ctx context.Context, namespace, name string, modRev in
 	if modRev != 0 {
 		txn = txn.If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev))
 	}
-	resp, err := txn.Then(clientv3.OpDelete(key), clientv3.OpDelete(podStatusKey(namespace, name))).Commit()
-	if err != nil {
-		return fmt.Errorf("delete pod %s/%s: %w", namespace, name, err)
-	}
-	if !resp.Succeeded {
-		return fmt.Errorf("delete pod %s/%s: %w", namespace, name, ErrConflict)
-	}
-	return nil
+	txn = txn.Then(clientv3.OpDelete(key), clientv3.OpDelete(podStatusKey(namespace, name)))
+	return commit(txn, "delete pod "+namespace+"/"+name, ErrConflict)
 }
 
 // PutPodStatus records what a node observed of a Pod, only while the Pod exists, so a late
@@ -64,17 +58,10 @@ func (s *Store) PutPodStatus(ctx context.Context, namespace, name string, st api
 	if err != nil {
 		return fmt.Errorf("encode pod status: %w", err)
 	}
-	resp, err := s.c.Txn(ctx).
+	txn := s.c.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(podKey(namespace, name)), ">", 0)).
-		Then(clientv3.OpPut(podStatusKey(namespace, name), string(b))).
-		Commit()
-	if err != nil {
-		return fmt.Errorf("write status of %s/%s: %w", namespace, name, err)
-	}
-	if !resp.Succeeded {
-		return fmt.Errorf("write status of %s/%s: %w", namespace, name, ErrNotFound)
-	}
-	return nil
+		Then(clientv3.OpPut(podStatusKey(namespace, name), string(b)))
+	return commit(txn, "write status of "+namespace+"/"+name, ErrNotFound)
 }
 
 // ListPodStatuses reads every observed Pod status, keyed by "namespace/name".

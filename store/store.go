@@ -96,15 +96,20 @@ func casPut(ctx context.Context, s *Store, key string, v any, modRev int64) erro
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", key, err)
 	}
-	resp, err := s.c.Txn(ctx).
+	txn := s.c.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev)).
-		Then(clientv3.OpPut(key, string(b))).
-		Commit()
+		Then(clientv3.OpPut(key, string(b)))
+	return commit(txn, "write "+key, ErrConflict)
+}
+
+// commit runs txn; when its comparisons do not hold it fails with lost. Errors start with what.
+func commit(txn clientv3.Txn, what string, lost error) error {
+	resp, err := txn.Commit()
 	if err != nil {
-		return fmt.Errorf("write %s: %w", key, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if !resp.Succeeded {
-		return fmt.Errorf("write %s: %w", key, ErrConflict)
+		return fmt.Errorf("%s: %w", what, lost)
 	}
 	return nil
 }

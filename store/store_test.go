@@ -58,6 +58,49 @@ func TestCommitDesiredIsAllOrNothing(t *testing.T) {
 	}
 }
 
+// A value written behind the controller's back that is not an object of its key must not fail
+// the list: it comes back with a nil Object and its revision, so the controller can repair it.
+func TestListDesiredKeepsUndecodableValues(t *testing.T) {
+	ctx := context.Background()
+	s := etcdtest.Start(t)
+	good := deployment("good", 1)
+	if err := s.CommitDesired(ctx, []store.Write{{Key: api.KeyOf(good), Object: good}}, api.SyncStatus{Source: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	key := func(kind, name string) api.Key { return api.Key{Kind: kind, Namespace: "default", Name: name} }
+	garbage := map[api.Key]string{
+		key(api.KindDeployment, "web"):   "not json {",
+		key(api.KindDeployment, "empty"): "{}",
+		key(api.KindDeployment, "null"):  "null",
+		key(api.KindDeployment, "other"): `{"kind":"Deployment","metadata":{"name":"good","namespace":"default"}}`,
+		key(api.KindPod, "wrong-type"):   `{"kind":"Pod","spec":{"containers":"x"}}`,
+		key("Unknown", "x"):              `{}`,
+	}
+	revs := map[api.Key]int64{}
+	for k, v := range garbage {
+		resp, err := s.Client().Put(ctx, "/gitfleet/desired/"+k.String(), v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		revs[k] = resp.Header.Revision
+	}
+	got, _, err := s.ListDesired(ctx)
+	if err != nil {
+		t.Fatalf("list desired with garbage: %v", err)
+	}
+	if len(got) != len(garbage)+1 {
+		t.Fatalf("%d entries, want %d", len(got), len(garbage)+1)
+	}
+	if d, ok := got[api.KeyOf(good)].Object.(*api.Deployment); !ok || *d.Spec.Replicas != 1 {
+		t.Fatalf("good object = %#v", got[api.KeyOf(good)].Object)
+	}
+	for k, rev := range revs {
+		if o := got[k]; o.Object != nil || o.ModRevision != rev {
+			t.Errorf("%s = %#v at %d, want nil Object at %d", k, o.Object, o.ModRevision, rev)
+		}
+	}
+}
+
 func TestBindPodIsCompareAndSwap(t *testing.T) {
 	ctx := context.Background()
 	s := etcdtest.Start(t)

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	err = run(context.Background(), args, &o, &e)
+	return o.String(), e.String(), err
+}
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	out, _, err := runCLI("--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range commands() {
+		if !strings.Contains(out, "gitfleet "+name) && !strings.Contains(out, name+"|") && !strings.Contains(out, "|"+name) {
+			t.Errorf("--help does not mention %q:\n%s", name, out)
+		}
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if _, _, err := runCLI("frobnicate"); err == nil || !strings.Contains(err.Error(), "frobnicate") {
+		t.Fatalf("err = %v, want unknown command", err)
+	}
+}
+
+func TestValidateExamples(t *testing.T) {
+	out, stderr, err := runCLI("validate", "../../examples/manifests")
+	if err != nil {
+		t.Fatalf("validate examples: %v\n%s", err, stderr)
+	}
+	if strings.TrimSpace(out) != "1 objects valid" {
+		t.Fatalf("stdout = %q", out)
+	}
+}
+
+func TestValidateReportsFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: c\n          image: busybox\n%s"
+	write("apps/web.yaml", fmt.Sprintf(deployment, "web", "          imagePullPolicy: Always\n"))
+	write("apps/api.yml", fmt.Sprintf(deployment, "API", ""))
+	_, stderr, err := runCLI("validate", dir)
+	var code exitCode
+	if !errors.As(err, &code) || code != 1 {
+		t.Fatalf("err = %v, want exit 1", err)
+	}
+	for _, want := range []string{
+		"apps/api.yml:4: metadata.name:",
+		"apps/web.yaml:15: spec.template.spec.containers[0].imagePullPolicy: unknown field",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestReorderFlags(t *testing.T) {
+	got := strings.Join(reorderFlags([]string{"pods", "-o", "json", "--data-dir=/x"}), " ")
+	if got != "-o json --data-dir=/x pods" {
+		t.Fatalf("reorderFlags = %q", got)
+	}
+}
