@@ -99,6 +99,10 @@ func TestContainerd(t *testing.T) {
 		}
 	})
 
+	t.Run("start failure backs off", func(t *testing.T) {
+		testStartFailure(t, rt)
+	})
+
 	t.Run("spec", func(t *testing.T) {
 		ctr, err := rt.client.LoadContainer(ctx, containerID(KeyOf(webA), "httpd"))
 		if err != nil {
@@ -261,6 +265,41 @@ func testRestart(t *testing.T, rt *Containerd, wanted []*api.Pod, ips map[string
 	logs, err := os.ReadFile(LogPath(rt.cfg.DataDir, KeyOf(crash), "main"))
 	if err != nil || strings.Count(string(logs), "started\n") < 3 {
 		t.Errorf("crash log %q, %v; want one line per start", logs, err)
+	}
+}
+
+// testStartFailure creates a Pod whose command does not exist: its container stays created with
+// each attempt counted, the plan backs off between attempts, and the Pod reports Pending.
+func testStartFailure(t *testing.T, rt *Containerd) {
+	ctx := t.Context()
+	bad := commandPod("bad", api.RestartAlways, "")
+	bad.Spec.Containers[0].Command = []string{"/no/such/program"}
+	if _, err := rt.EnsurePod(ctx, bad); err == nil {
+		t.Fatal("a pod whose program does not exist started")
+	} else {
+		t.Logf("start error: %v", err)
+	}
+	sb, ok := sandboxByKey(t, rt, KeyOf(bad))
+	if !ok || sb.Containers[0].State != StateCreated || sb.Containers[0].StartedAt.IsZero() {
+		t.Fatalf("failed start left %+v", sb)
+	}
+	changes := Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
+	if len(changes) != 1 || changes[0].Action != ActionStart {
+		t.Fatalf("first retry: %v", changes)
+	}
+	if err := Apply(ctx, rt, changes[0]); err == nil {
+		t.Fatal("second start succeeded")
+	}
+	sb, _ = sandboxByKey(t, rt, KeyOf(bad))
+	changes = Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
+	if sb.Containers[0].RestartCount != 1 || changes[0].Action != ActionKeep || changes[0].RequeueAfter <= 0 {
+		t.Fatalf("after two failed starts: %+v, plan %v", sb.Containers[0], changes)
+	}
+	if st := StatusOf(bad, []Sandbox{sb}); st.Phase != api.PodPending || st.ContainerStatuses[0].State != "waiting" {
+		t.Fatalf("status %+v", st)
+	}
+	if err := rt.RemovePod(ctx, KeyOf(bad)); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -40,12 +40,36 @@ func (c *Containerd) EnsurePod(ctx context.Context, pod *api.Pod) (string, error
 	if err != nil {
 		return "", err
 	}
+	fresh := len(have) == 0
 	for _, spec := range pod.Spec.Containers {
-		if err := c.ensureContainer(ctx, pod, spec, imgs[spec.Image], net, have); err != nil {
-			return "", errors.Join(fmt.Errorf("ensure pod %s: %w", key, err), c.undoNewPod(ctx, key, have))
+		if _, ok := have[spec.Name]; ok {
+			continue
 		}
+		o, err := c.createContainer(ctx, pod, spec, imgs[spec.Image], net)
+		if err != nil {
+			return "", errors.Join(fmt.Errorf("ensure pod %s: %w", key, err), c.undoNewPod(ctx, key, fresh))
+		}
+		have[spec.Name] = o
 	}
-	return net.IP, nil
+	return net.IP, c.startNew(ctx, key, pod, have)
+}
+
+// startNew starts the containers that have no task yet. A container that fails to start stays
+// created, with the attempt recorded, so that the plan retries it after a back-off.
+func (c *Containerd) startNew(ctx context.Context, key PodKey, pod *api.Pod, have map[string]owned) error {
+	var errs []error
+	for _, spec := range pod.Spec.Containers {
+		o := have[spec.Name]
+		_, err := o.ctr.Task(ctx, nil)
+		if errdefs.IsNotFound(err) {
+			err = c.start(ctx, o)
+		}
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("ensure pod %s: %w", key, err)
+	}
+	return nil
 }
 
 // ensureNetwork returns the network the Pod's existing containers use, or sets up a new one
@@ -67,28 +91,13 @@ func (c *Containerd) ensureNetwork(ctx context.Context, pod *api.Pod, have map[s
 	return c.setupNetwork(ctx, pod)
 }
 
-// undoNewPod removes a Pod whose creation failed before any of its containers existed, so that
-// no network is left without a container to show for it.
-func (c *Containerd) undoNewPod(ctx context.Context, key PodKey, had map[string]owned) error {
-	if len(had) > 0 {
+// undoNewPod removes a fresh Pod whose containers could not all be created, so that no network
+// is left without a container to show for it.
+func (c *Containerd) undoNewPod(ctx context.Context, key PodKey, fresh bool) error {
+	if !fresh {
 		return nil
 	}
 	return c.RemovePod(ctx, key)
-}
-
-// ensureContainer creates the container if it is missing and starts it if it never ran.
-func (c *Containerd) ensureContainer(ctx context.Context, pod *api.Pod, spec api.Container, img client.Image, net podNet, have map[string]owned) error {
-	o, ok := have[spec.Name]
-	if !ok {
-		var err error
-		if o, err = c.createContainer(ctx, pod, spec, img, net); err != nil {
-			return err
-		}
-	}
-	if _, err := o.ctr.Task(ctx, nil); err == nil || !errdefs.IsNotFound(err) {
-		return err // a task exists: started before, whatever its state
-	}
-	return c.start(ctx, o)
 }
 
 func (c *Containerd) createContainer(ctx context.Context, pod *api.Pod, spec api.Container, img client.Image, net podNet) (owned, error) {
@@ -142,9 +151,13 @@ func (c *Containerd) StartContainer(ctx context.Context, key PodKey, name string
 		return fmt.Errorf("start container %s/%s: %w", key, name, err)
 	}
 	st, err := task.Status(ctx)
-	if err != nil || st.Status != client.Created {
-		return err // running or exited: not ours to start
+	if err != nil {
+		return fmt.Errorf("start container %s/%s: %w", key, name, err)
 	}
+	if st.Status != client.Created {
+		return nil // running, or exited: RestartContainer's business
+	}
+	// a task created but never started (an agent killed in between): start afresh
 	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("start container %s/%s: delete unstarted task: %w", key, name, err)
 	}

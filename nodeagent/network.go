@@ -260,7 +260,7 @@ func (c *Containerd) orphanNetworks(listed []Sandbox) []Sandbox {
 			c.log.Warn("unknown pod network directory", "dir", e.Name(), "err", err)
 			continue
 		}
-		out = append(out, Sandbox{Key: PodKey{Namespace: ns, Name: name}, NetworkLost: true})
+		out = append(out, Sandbox{Key: PodKey{Namespace: ns, Name: name}})
 	}
 	return out
 }

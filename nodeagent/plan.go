@@ -163,7 +163,7 @@ func planContainer(key PodKey, policy string, c ContainerState, now time.Time) C
 	ch := Change{Action: ActionKeep, Key: key, Container: c.Name}
 	switch c.State {
 	case StateCreated:
-		ch.Action, ch.Reason = ActionStart, "not started"
+		planCreated(&ch, c, now)
 	case StateRunning:
 		ch.Reason = "running"
 	case StateExited:
@@ -172,6 +172,19 @@ func planContainer(key PodKey, policy string, c ContainerState, now time.Time) C
 		ch.Reason = "in an unknown state"
 	}
 	return ch
+}
+
+// planCreated starts a created container, after a back-off when an earlier start of it failed
+// (it was started, yet has no task).
+func planCreated(ch *Change, c ContainerState, now time.Time) {
+	if !c.StartedAt.IsZero() {
+		if wait := c.StartedAt.Add(backoff(c)).Sub(now); wait > 0 {
+			ch.Reason = fmt.Sprintf("start failed, back-off %s", wait.Round(time.Millisecond))
+			ch.RequeueAfter = wait
+			return
+		}
+	}
+	ch.Action, ch.Reason = ActionStart, "not started"
 }
 
 func planExited(ch *Change, policy string, c ContainerState, now time.Time) {

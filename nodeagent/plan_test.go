@@ -65,7 +65,7 @@ func TestPlan(t *testing.T) {
 	changed.Spec.Containers[0].Args = []string{"sleep", "2000"}
 	lost := sandboxFor(web, running())
 	lost.NetworkLost = true
-	orphan := Sandbox{Key: KeyOf(web), NetworkLost: true}
+	orphan := Sandbox{Key: KeyOf(web)}
 
 	tests := []struct {
 		name     string
@@ -92,6 +92,10 @@ func TestPlan(t *testing.T) {
 		{"missing container", []*api.Pod{two}, []Sandbox{sandboxFor(two, running())},
 			[]string{"create default/two: missing containers b"}},
 		{"created, not started", []*api.Pod{web}, []Sandbox{sandboxFor(web, ContainerState{State: StateCreated})},
+			[]string{"start default/web/app: not started"}},
+		{"start failed recently", []*api.Pod{web}, []Sandbox{sandboxFor(web, ContainerState{State: StateCreated, RestartCount: 2, StartedAt: t0.Add(-time.Second)})},
+			[]string{"keep default/web/app: start failed, back-off 1s [requeue 1s]"}},
+		{"task lost long ago (reboot)", []*api.Pod{web}, []Sandbox{sandboxFor(web, ContainerState{State: StateCreated, RestartCount: 2, StartedAt: t0.Add(-time.Hour)})},
 			[]string{"start default/web/app: not started"}},
 		{"unknown state", []*api.Pod{web}, []Sandbox{sandboxFor(web, ContainerState{State: StateUnknown})},
 			[]string{"keep default/web/app: in an unknown state"}},

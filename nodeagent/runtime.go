@@ -20,8 +20,10 @@ type Runtime interface {
 	// killed while creating it) is listed with no containers and no spec hash.
 	List(ctx context.Context) ([]Sandbox, error)
 	// EnsurePod pulls the images, sets up the Pod's network, creates its missing containers and
-	// starts those never started; it returns the Pod IP ("" for hostNetwork). It fails when the
-	// node holds containers of the Pod made from another spec: remove those first.
+	// starts those that have no task; it returns the Pod IP ("" for hostNetwork). When creating
+	// fails for a Pod that had no containers, nothing of it is left; a container that fails to
+	// start stays created, its attempt counted. It fails when the node holds containers of the
+	// Pod made from another spec: remove those first.
 	EnsurePod(ctx context.Context, pod *api.Pod) (podIP string, err error)
 	// StartContainer starts a created container that has no running task. Each start after the
 	// container's first one increments its restart count.

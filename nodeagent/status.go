@@ -50,6 +50,8 @@ func sandboxOf(pod *api.Pod, observed []Sandbox) (Sandbox, string) {
 	for _, sb := range observed {
 		switch {
 		case sb.Key != key:
+		case sb.SpecHash == "":
+			why = "recreating a half-created pod"
 		case sb.SpecHash != hash:
 			why = "replacing containers made from another spec"
 		case sb.NetworkLost:

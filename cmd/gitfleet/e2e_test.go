@@ -20,7 +20,7 @@ import (
 
 // newCluster prepares a data dir with the example image and a git remote holding the example
 // manifest, inside the test's own network namespace, with its own containerd namespace.
-func newCluster(t *testing.T, extra ...string) (*cluster, *gittest.Remote) {
+func newCluster(t testing.TB, extra ...string) (*cluster, *gittest.Remote) {
 	t.Helper()
 	bin := buildBinary(t)
 	dataDir := t.TempDir()
@@ -58,7 +58,7 @@ func removeContainerdNamespace(ns string) {
 }
 
 // containers lists the containerd containers in ns.
-func containers(t *testing.T, ns string) []string {
+func containers(t testing.TB, ns string) []string {
 	t.Helper()
 	out, err := exec.Command("ctr", "-n", ns, "containers", "ls", "-q").Output()
 	if err != nil {
@@ -81,7 +81,7 @@ func namespaceOf(c *cluster) string {
 // serveAll checks that every Pod answers HTTP at its own IP with its own name.
 func serveAll(ctx context.Context, pods []podJSON) error {
 	for _, p := range pods {
-		body, err := httpGet(ctx, "http://"+p.Status.PodIP+":8080/")
+		body, err := netnstest.Get(ctx, "http://"+p.Status.PodIP+":8080/")
 		if err != nil {
 			return fmt.Errorf("pod %s at %s: %w", p.Metadata.Name, p.Status.PodIP, err)
 		}
@@ -203,6 +203,25 @@ func TestEndToEnd(t *testing.T) {
 		if left := containers(t, ns); len(left) != 0 {
 			return fmt.Errorf("containers left: %v", left)
 		}
+		if left := mountsUnder(t, c.dataDir); len(left) != 0 {
+			return fmt.Errorf("network namespaces left: %v", left)
+		}
 		return nil
 	})
+}
+
+// mountsUnder lists the mount points below dir (Pod network namespaces are bind mounts).
+func mountsUnder(t testing.TB, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			out = append(out, f[1])
+		}
+	}
+	return out
 }

@@ -2,11 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gitfleet/gitfleet/store"
 )
 
 // cluster drives the built gitfleet binary the way a user does: `up` in the background and the
@@ -86,6 +85,18 @@ func (c *cluster) stop(sig syscall.Signal) {
 		<-done
 	}
 	c.cmd = nil
+}
+
+// connect dials the running cluster's etcd directly.
+func (c *cluster) connect() *store.Store {
+	c.t.Helper()
+	conn := connFlags{dataDir: c.dataDir}
+	s, closeFn, err := conn.open()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(closeFn)
+	return s
 }
 
 // cli runs a gitfleet command against the running cluster and returns stdout.
@@ -170,6 +181,31 @@ func (c *cluster) waitFor(what string, timeout time.Duration, cond func() error)
 	c.t.Fatalf("%s: not reached in %s: %v\n--- gitfleet logs:\n%s", what, timeout, err, tail(c.logs.String(), 60))
 }
 
+// waitForFast is waitFor polling every 10ms, for measurements.
+func (c *cluster) waitForFast(what string, timeout time.Duration, cond func() error) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = cond(); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.t.Fatalf("%s: not reached in %s: %v\n--- gitfleet logs:\n%s", what, timeout, err, tail(c.logs.String(), 60))
+}
+
+func (c *cluster) podCount(n int) error {
+	pods, err := c.pods()
+	if err != nil {
+		return err
+	}
+	if len(pods) != n {
+		return fmt.Errorf("%d pods, want %d", len(pods), n)
+	}
+	return nil
+}
+
 // runningPods returns the Pods if exactly n are Running and ready with a Pod IP, all from commit.
 func (c *cluster) runningPods(n int) ([]podJSON, error) {
 	pods, err := c.pods()
@@ -186,23 +222,6 @@ func (c *cluster) runningPods(n int) ([]podJSON, error) {
 		}
 	}
 	return pods, nil
-}
-
-// httpGet fetches url with a short timeout; the test process lives in the test's netns.
-func httpGet(ctx context.Context, url string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
 }
 
 func tail(s string, lines int) string {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,26 +38,71 @@ const EnvVar = "GITFLEET_IN_TEST_NETNS"
 // process really is in that namespace and returns true. Without root it skips t.
 func Run(t *testing.T) bool {
 	t.Helper()
-	if name := os.Getenv(EnvVar); name != "" {
-		assertInside(t, name)
+	name, inside := enter(t)
+	if inside {
 		return true
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a network namespace")
+	args := []string{"-test.run", "^" + regexp.QuoteMeta(t.Name()) + "$", "-test.v=true", "-test.count=1"}
+	if d, ok := t.Deadline(); ok {
+		args = append(args, "-test.timeout="+time.Until(d).Round(time.Second).String())
 	}
-	name := "gft-" + randomHex(4)
-	ipCmd(t, "netns", "add", name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", name, err, out)
-		}
-	})
-	ipCmd(t, "-n", name, "link", "set", "lo", "up")
-	runChild(t, name)
+	out, err := runChild(name, args, testing.Verbose())
+	judge(t, err, out)
 	return false
 }
 
-func ipCmd(t *testing.T, args ...string) {
+// RunB is Run for a benchmark: the child runs just this benchmark with the same -benchtime, its
+// output (the results) is always relayed, and the parent then skips b so that it does not run
+// the benchmark again itself.
+func RunB(b *testing.B) bool {
+	b.Helper()
+	name, inside := enter(b)
+	if inside {
+		return true
+	}
+	args := []string{"-test.run", "^$", "-test.bench", "^" + regexp.QuoteMeta(b.Name()) + "$",
+		"-test.count=1", "-test.benchmem=" + flagValue("test.benchmem")}
+	if bt := flagValue("test.benchtime"); bt != "" {
+		args = append(args, "-test.benchtime="+bt)
+	}
+	out, err := runChild(name, args, true)
+	if err != nil {
+		b.Fatalf("benchmark in its network namespace failed: %v\n%s", err, tail(out, 60))
+	}
+	b.Skipf("ran in network namespace %s; results above", name)
+	return false
+}
+
+// enter reports whether this process is the child inside the test's namespace; in the parent it
+// creates the namespace, removed when tb ends, and returns its name.
+func enter(tb testing.TB) (string, bool) {
+	tb.Helper()
+	if name := os.Getenv(EnvVar); name != "" {
+		assertInside(tb, name)
+		return name, true
+	}
+	if os.Geteuid() != 0 {
+		tb.Skip("needs root to create a network namespace")
+	}
+	name := "gft-" + randomHex(4)
+	ipCmd(tb, "netns", "add", name)
+	tb.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
+			tb.Errorf("ip netns del %s: %v: %s", name, err, out)
+		}
+	})
+	ipCmd(tb, "-n", name, "link", "set", "lo", "up")
+	return name, false
+}
+
+func flagValue(name string) string {
+	if f := flag.Lookup(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
+func ipCmd(t testing.TB, args ...string) {
 	t.Helper()
 	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
@@ -65,7 +111,7 @@ func ipCmd(t *testing.T, args ...string) {
 
 // assertInside fails t unless the process's network namespace is /run/netns/name: an inherited
 // or mistyped env var must never let such a test loose on the machine's network.
-func assertInside(t *testing.T, name string) {
+func assertInside(t testing.TB, name string) {
 	t.Helper()
 	var self, want syscall.Stat_t
 	if err := syscall.Stat("/proc/self/ns/net", &self); err != nil {
@@ -79,23 +125,19 @@ func assertInside(t *testing.T, name string) {
 	}
 }
 
-func runChild(t *testing.T, name string) {
-	t.Helper()
-	args := []string{"--net=/run/netns/" + name, "--", os.Args[0],
-		"-test.run", "^" + regexp.QuoteMeta(t.Name()) + "$", "-test.v=true", "-test.count=1"}
-	if d, ok := t.Deadline(); ok {
-		args = append(args, "-test.timeout="+time.Until(d).Round(time.Second).String())
-	}
+// runChild re-executes the test binary with testArgs inside the namespace and returns its output.
+func runChild(name string, testArgs []string, verbose bool) (string, error) {
+	args := append([]string{"--net=/run/netns/" + name, "--", os.Args[0]}, testArgs...)
 	if testing.Short() {
 		args = append(args, "-test.short")
 	}
 	cmd := exec.Command("nsenter", args...)
 	cmd.Env = append(os.Environ(), EnvVar+"="+name)
-	out := &relay{verbose: testing.Verbose(), prefix: "netns " + name + "| "}
+	out := &relay{verbose: verbose, prefix: "netns " + name + "| "}
 	cmd.Stdout, cmd.Stderr = out, out
 	err := cmd.Run()
 	out.flush()
-	judge(t, err, out.String())
+	return out.String(), err
 }
 
 // judge passes, skips or fails t by the child's exit status and its -test.v markers.

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/netnstest"
+	"github.com/gitfleet/gitfleet/internal/testenv"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// BenchmarkPushToRunning measures, for the example, the time from `git push` to all its Pods
+// Running and ready: each iteration pushes examples/manifests/web.yaml to a repository where it
+// is absent and waits until both Pods run; removing it again is not timed. The sub-benchmarks
+// differ in the poll interval: 5s is the default a user gets, 200ms shows the cost of the rest.
+//
+//	go test -run '^$' -bench BenchmarkPushToRunning -benchtime 5x ./cmd/gitfleet/
+func BenchmarkPushToRunning(b *testing.B) {
+	if !netnstest.RunB(b) {
+		return
+	}
+	testenv.RequireContainerd(b)
+	for _, poll := range []time.Duration{5 * time.Second, 200 * time.Millisecond} {
+		b.Run("poll="+poll.String(), func(b *testing.B) { benchPushToRunning(b, poll) })
+	}
+}
+
+func benchPushToRunning(b *testing.B, poll time.Duration) {
+	c, remote := newCluster(b, "--poll", poll.String())
+	example := readFile(b, "../../examples/manifests/web.yaml")
+	remote.Remove("deploy/web.yaml")
+	remote.Write("deploy/.keep", "")
+	remote.CommitAndPush("start empty")
+	c.start()
+	c.waitFor("empty start", 60*time.Second, func() error { return c.podCount(0) })
+	st := c.connect()
+	var took []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		remote.Write("deploy/web.yaml", example)
+		start := time.Now()
+		remote.CommitAndPush(fmt.Sprintf("web %d", i))
+		c.waitForFast("2 pods running", 2*time.Minute, func() error { return runningInStore(st, 2) })
+		took = append(took, time.Since(start))
+		b.StopTimer()
+		remote.Remove("deploy/web.yaml")
+		remote.CommitAndPush(fmt.Sprintf("no web %d", i))
+		c.waitFor("pods gone", 60*time.Second, func() error { return c.podCount(0) })
+		b.StartTimer()
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "median-ms")
+	b.Logf("push to running over %d runs: %v", len(took), took)
+}
+
+// runningInStore reads etcd directly, so the measurement does not include a CLI start.
+func runningInStore(st *store.Store, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pods, err := st.ListPodsWithStatus(ctx)
+	if err != nil {
+		return err
+	}
+	running := 0
+	for _, p := range pods {
+		if p.Status.Phase == api.PodRunning && p.Status.Ready {
+			running++
+		}
+	}
+	if len(pods) != n || running != n {
+		return fmt.Errorf("%d of %d pods running, want %d", running, len(pods), n)
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package nodeagent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/netnstest"
+	"github.com/gitfleet/gitfleet/internal/testenv"
+	"github.com/gitfleet/gitfleet/internal/testimage"
+)
+
+// TestContainerdPull pushes the busybox image to a registry on loopback and runs a Pod whose
+// image the runtime has to pull from it over plain HTTP.
+func TestContainerdPull(t *testing.T) {
+	addr := testenv.RequireContainerd(t)
+	registry := testenv.RequireRegistry(t)
+	if !netnstest.Run(t) {
+		return
+	}
+	host := testenv.StartRegistry(t, registry)
+	cfg := ContainerdConfig{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
+	rt := newTestRuntime(t, cfg)
+	t.Cleanup(func() { removeAll(t, rt) })
+	ctx := rt.ns(t.Context())
+
+	ref := host + "/gitfleet/busybox:1"
+	if _, err := rt.ImportArchive(ctx, testimage.BuildBusybox(t, t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	img, err := rt.client.GetImage(ctx, testimage.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := docker.NewResolver(docker.ResolverOptions{
+		Hosts: docker.ConfigureDefaultRegistries(docker.WithPlainHTTP(docker.MatchLocalhost)),
+	})
+	if err := rt.client.Push(ctx, ref, img.Target(), client.WithResolver(resolver)); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	if err := rt.client.ImageService().Delete(ctx, testimage.Ref, images.SynchronousDelete()); err != nil {
+		t.Fatal(err)
+	}
+
+	pod := commandPod("pulled", api.RestartNever, "echo pulled from registry")
+	pod.Spec.Containers[0].Image = ref
+	if _, err := rt.EnsurePod(ctx, pod); err != nil {
+		t.Fatalf("ensure pod with a pulled image: %v", err)
+	}
+	if _, err := rt.client.GetImage(ctx, ref); err != nil {
+		t.Fatalf("image not in containerd after pull: %v", err)
+	}
+	waitFor(t, 20*time.Second, "pod completes", func() error {
+		sbs, err := rt.List(ctx)
+		if err != nil {
+			return err
+		}
+		if st := StatusOf(pod, sbs); st.Phase != api.PodSucceeded {
+			return fmt.Errorf("phase %s: %s", st.Phase, st.Message)
+		}
+		return nil
+	})
+	logs, err := os.ReadFile(LogPath(cfg.DataDir, KeyOf(pod), "main"))
+	if err != nil || !strings.Contains(string(logs), "pulled from registry") {
+		t.Fatalf("log %q, %v", logs, err)
+	}
+}
