@@ -31,6 +31,7 @@ func BenchmarkPushToRunning(b *testing.B) {
 
 func benchPushToRunning(b *testing.B, poll time.Duration) {
 	c, remote := newCluster(b, "--poll", poll.String())
+	ns := namespaceOf(c)
 	example := readFile(b, "../../examples/manifests/web.yaml")
 	remote.Remove("deploy/web.yaml")
 	remote.Write("deploy/.keep", "")
@@ -49,7 +50,12 @@ func benchPushToRunning(b *testing.B, poll time.Duration) {
 		b.StopTimer()
 		remote.Remove("deploy/web.yaml")
 		remote.CommitAndPush(fmt.Sprintf("no web %d", i))
-		c.waitFor("pods gone", 60*time.Second, func() error { return c.podCount(0) })
+		c.waitFor("pods and containers gone", 60*time.Second, func() error {
+			if left := containers(b, ns); len(left) != 0 {
+				return fmt.Errorf("containers left: %v", left)
+			}
+			return c.podCount(0)
+		})
 		b.StartTimer()
 	}
 	slices.Sort(took)

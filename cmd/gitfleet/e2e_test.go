@@ -33,28 +33,14 @@ func newCluster(t testing.TB, extra ...string) (*cluster, *gittest.Remote) {
 	remote := gittest.NewRemote(t)
 	remote.Write("deploy/web.yaml", readFile(t, "../../examples/manifests/web.yaml"))
 	remote.CommitAndPush("example web")
-	ns := fmt.Sprintf("gitfleet-e2e-%d", time.Now().UnixNano())
+	ns := testenv.Namespace(t, testenv.RequireContainerd(t))
 	c := &cluster{t: t, bin: bin, dataDir: dataDir, args: append([]string{
 		"--repo", remote.URL(), "--poll", "200ms", "--containerd-namespace", ns, "--node-name", "e2e",
 	}, extra...)}
-	t.Cleanup(func() { removeContainerdNamespace(ns) })
+	// Cleanups run last-registered first: up stops (start registers that), then Pod network
+	// namespaces left by a failed test are unmounted, then the containerd namespace is wiped.
+	t.Cleanup(func() { unmountUnder(t, dataDir) })
 	return c, remote
-}
-
-// removeContainerdNamespace deletes what a test left in containerd, so runs do not accumulate.
-func removeContainerdNamespace(ns string) {
-	out, _ := exec.Command("ctr", "-n", ns, "containers", "ls", "-q").Output()
-	for _, id := range strings.Fields(string(out)) {
-		_ = exec.Command("ctr", "-n", ns, "tasks", "kill", "-s", "SIGKILL", id).Run()
-		time.Sleep(50 * time.Millisecond)
-		_ = exec.Command("ctr", "-n", ns, "tasks", "rm", "-f", id).Run()
-		_ = exec.Command("ctr", "-n", ns, "containers", "rm", id).Run()
-	}
-	imgs, _ := exec.Command("ctr", "-n", ns, "images", "ls", "-q").Output()
-	for _, ref := range strings.Fields(string(imgs)) {
-		_ = exec.Command("ctr", "-n", ns, "images", "rm", ref).Run()
-	}
-	_ = exec.Command("ctr", "namespaces", "rm", ns).Run()
 }
 
 // containers lists the containerd containers in ns.
@@ -224,4 +210,13 @@ func mountsUnder(t testing.TB, dir string) []string {
 		}
 	}
 	return out
+}
+
+// unmountUnder detaches what a failed test left mounted in dir, so its removal succeeds.
+func unmountUnder(t testing.TB, dir string) {
+	for _, m := range mountsUnder(t, dir) {
+		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", m, err)
+		}
+	}
 }
