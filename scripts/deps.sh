@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what gitfleet needs on a Debian machine: containerd, runc, the CNI plugins,
-# git, iproute2, iptables and busybox-static (for the example image). Safe to run again.
+# git, iproute2, iptables and busybox-static (for the example image), plus any Debian packages
+# named as arguments. Safe to run again.
 set -euo pipefail
 
 need=()
@@ -10,7 +11,9 @@ command -v runc >/dev/null || need+=(runc)
 command -v git >/dev/null || need+=(git)
 command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
-dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+for pkg in busybox-static "$@"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -3,7 +3,8 @@
 # Needs root (containers, network namespaces). Extra arguments go to `go test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/deps.sh
+# The tests also pull an image from a registry they run on loopback: docker-registry.
+./scripts/deps.sh docker-registry
 export GITFLEET_REQUIRE_CONTAINERD=1
 go vet ./...
 go test -race -count=1 -timeout 30m "$@" ./...
