@@ -72,4 +72,13 @@ type SyncStatus struct {
 	Changes       ChangeSummary `json:"changes"`
 	// Time is the RFC 3339 time of the last sync attempt.
 	Time string `json:"time,omitempty"`
+	// Commit describes AppliedCommit (author, message, time).
+	Commit CommitInfo `json:"commit"`
+	// PinnedCommit is set while a rollback holds the source at that commit.
+	PinnedCommit string `json:"pinnedCommit,omitempty"`
+	// RequestID is the ID of the last SyncRequest this status answers.
+	RequestID string `json:"requestID,omitempty"`
+	// Health is the aggregate health of the desired objects; Objects has each one.
+	Health  string         `json:"health,omitempty"`
+	Objects []ObjectStatus `json:"objects,omitempty"`
 }

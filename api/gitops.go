@@ -1,0 +1,64 @@
+package api
+
+// CommitInfo describes one git commit, as status and history show it.
+type CommitInfo struct {
+	Hash    string `json:"hash"`
+	Author  string `json:"author,omitempty"`
+	Message string `json:"message,omitempty"` // the first line of the commit message
+	// Time is the RFC 3339 commit time.
+	Time string `json:"time,omitempty"`
+}
+
+// Health of an object, as Argo CD reports it.
+const (
+	HealthHealthy     = "Healthy"
+	HealthProgressing = "Progressing"
+	HealthDegraded    = "Degraded"
+	HealthMissing     = "Missing"
+)
+
+// ObjectStatus is the sync state and health of one desired object.
+type ObjectStatus struct {
+	Key    Key    `json:"key"`
+	Sync   string `json:"sync"`   // Synced or OutOfSync
+	Health string `json:"health"` // Healthy, Progressing, Degraded or Missing
+	// Message says why an object is not Healthy (for example "1/3 replicas unschedulable: ...").
+	Message string `json:"message,omitempty"`
+}
+
+// HistoryEntry records one sync attempt: what was tried and how it ended.
+type HistoryEntry struct {
+	// ID orders entries; it increases with every attempt of a source.
+	ID     int64      `json:"id"`
+	Source string     `json:"source"`
+	Commit CommitInfo `json:"commit"`
+	// Time is the RFC 3339 time of the attempt.
+	Time    string        `json:"time"`
+	Result  string        `json:"result"` // Synced or Failed
+	Summary ChangeSummary `json:"summary"`
+	// Changes are the rendered actions, for example "+ Deployment/default/web".
+	Changes []string     `json:"changes,omitempty"`
+	Errors  []FieldError `json:"errors,omitempty"`
+	Message string       `json:"message,omitempty"`
+	// Rollback is set when the attempt applied a pinned commit (gitfleet rollback).
+	Rollback bool `json:"rollback,omitempty"`
+}
+
+// SyncRequest asks the controller of a source to sync now (a push hook, a webhook, `gitfleet
+// sync`); the controller acts on the latest request and records its ID in the sync status.
+type SyncRequest struct {
+	ID string `json:"id"`
+	// Commit, when set, is the commit the requester expects at the branch head.
+	Commit string `json:"commit,omitempty"`
+	// AllowMassPrune lets this one sync delete more than the prune limit.
+	AllowMassPrune bool `json:"allowMassPrune,omitempty"`
+	// Time is the RFC 3339 time of the request.
+	Time string `json:"time,omitempty"`
+}
+
+// Pin holds a source at one commit until it is removed (gitfleet rollback, sync --resume).
+type Pin struct {
+	Commit string `json:"commit"`
+	// Time is the RFC 3339 time the pin was set.
+	Time string `json:"time,omitempty"`
+}
