@@ -167,30 +167,28 @@ func (c *cluster) status() (statusJSON, error) {
 	return st, nil
 }
 
-// waitFor polls cond until it returns nil or the deadline passes; it fails with cond's last error.
+// waitFor polls cond every 100ms until it returns nil or the deadline passes; it fails with
+// cond's last error and the tail of gitfleet's logs.
 func (c *cluster) waitFor(what string, timeout time.Duration, cond func() error) {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	c.t.Fatalf("%s: not reached in %s: %v\n--- gitfleet logs:\n%s", what, timeout, err, tail(c.logs.String(), 60))
+	c.waitEvery(what, timeout, 100*time.Millisecond, cond)
 }
 
 // waitForFast is waitFor polling every 10ms, for measurements.
 func (c *cluster) waitForFast(what string, timeout time.Duration, cond func() error) {
 	c.t.Helper()
+	c.waitEvery(what, timeout, 10*time.Millisecond, cond)
+}
+
+func (c *cluster) waitEvery(what string, timeout, every time.Duration, cond func() error) {
+	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	var err error
 	for time.Now().Before(deadline) {
 		if err = cond(); err == nil {
 			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(every)
 	}
 	c.t.Fatalf("%s: not reached in %s: %v\n--- gitfleet logs:\n%s", what, timeout, err, tail(c.logs.String(), 60))
 }
