@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,13 +24,20 @@ const MaxFileBytes = 1 << 20
 // manifestKinds maps each kind a repository may declare to the one apiVersion that serves it.
 // Nodes are absent on purpose: agents register them, git does not declare them.
 var manifestKinds = map[string]string{
+	KindConfigMap:  "v1",
 	KindDeployment: "apps/v1",
+	KindNamespace:  "v1",
 	KindPod:        "v1",
 }
 
-// forbiddenFields are fields of the Go types that a manifest must not set, with the reason.
+// forbiddenFields are fields that a manifest must not set, with the reason: fields of the Go
+// types that only gitfleet writes, and Kubernetes fields gitfleet does not support.
 var forbiddenFields = map[string]map[string]string{
 	KindPod: {"status": "status is observed by the node agent and cannot be set in a manifest"},
+	KindConfigMap: {
+		"binaryData": "binaryData is not supported; put text in data",
+		"immutable":  "immutable is not supported",
+	},
 }
 
 // Decoded is one object read from a manifest file, with where it came from.
@@ -210,7 +219,15 @@ func checkKind(file string, root *yaml.Node) (string, int, *FieldError) {
 	return kind, kindKey.Line, nil
 }
 
-func supportedKinds() string { return "Deployment (apps/v1) and Pod (v1)" }
+// supportedKinds lists the kinds of manifestKinds with their apiVersions, in name order.
+func supportedKinds() string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(manifestKinds)) {
+		parts = append(parts, fmt.Sprintf("%s (%s)", k, manifestKinds[k]))
+	}
+	last := len(parts) - 1
+	return strings.Join(parts[:last], ", ") + " and " + parts[last]
+}
 
 // lookup finds the first key named name in a mapping node.
 func lookup(m *yaml.Node, name string) (key, val *yaml.Node) {

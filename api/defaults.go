@@ -11,8 +11,8 @@ const (
 )
 
 // Default fills the fields a manifest may leave out, as Kubernetes does, so that the stored
-// object, the diff and the template hash all see one explicit form. It is idempotent. Nodes are
-// left alone: they are cluster-scoped and written whole by their agent.
+// object, the diff and the template hash all see one explicit form. It is idempotent. Nodes and
+// Namespaces are left alone: they are cluster-scoped, and Nodes are written whole by their agent.
 func Default(obj Object) {
 	switch o := obj.(type) {
 	case *Deployment:
@@ -27,6 +27,8 @@ func Default(obj Object) {
 	case *Pod:
 		defaultMeta(&o.Metadata)
 		defaultPodSpec(&o.Spec)
+	case *ConfigMap:
+		defaultMeta(&o.Metadata)
 	}
 }
 

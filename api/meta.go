@@ -10,8 +10,12 @@ const (
 	AnnotationSource = "gitfleet.io/source"
 	// AnnotationOwner names the object that created a Pod, as "Kind/namespace/name".
 	AnnotationOwner = "gitfleet.io/owner"
-	// LabelTemplateHash is the hash of the Pod template a workload Pod was made from.
+	// LabelTemplateHash is the hash of the Pod template a workload Pod was made from, combined
+	// with the data of the ConfigMaps the template references.
 	LabelTemplateHash = "pod-template-hash"
+	// AnnotationConfigHash is the hash of the data of the ConfigMaps a Pod references, as the
+	// workload controller saw it; a Pod is replaced when it changes.
+	AnnotationConfigHash = "gitfleet.io/config-hash"
 )
 
 // New returns an empty object of kind, or an error when gitfleet does not know the kind.
@@ -23,6 +27,10 @@ func New(kind string) (Object, error) {
 		return &Pod{}, nil
 	case KindNode:
 		return &Node{}, nil
+	case KindNamespace:
+		return &Namespace{}, nil
+	case KindConfigMap:
+		return &ConfigMap{}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -15,6 +16,7 @@ var (
 	labelValue       = regexp.MustCompile(`^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`)
 	ianaSvcName      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 	hasLetter        = regexp.MustCompile(`[a-z]`)
+	configMapKey     = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 )
 
 // checkLabel validates a DNS-1123 label: namespaces, container names.
@@ -61,6 +63,32 @@ func checkLabelValue(v string) string {
 func checkPortName(s string) string {
 	if len(s) > 15 || !ianaSvcName.MatchString(s) || !hasLetter.MatchString(s) || strings.Contains(s, "--") {
 		return fmt.Sprintf("invalid port name %q: use at most 15 lowercase letters, digits and '-', with at least one letter and no \"--\"", s)
+	}
+	return ""
+}
+
+// checkConfigMapKey validates a ConfigMap key, which may also name a file: at most 253 letters,
+// digits, '-', '_' and '.', and neither "." nor "..", nor starting with "..".
+func checkConfigMapKey(k string) string {
+	if len(k) > 253 || !configMapKey.MatchString(k) {
+		return fmt.Sprintf("invalid key %q: use at most 253 letters, digits, '-', '_' and '.'", k)
+	}
+	if k == "." || strings.HasPrefix(k, "..") {
+		return fmt.Sprintf("invalid key %q: must not be '.' or start with '..'", k)
+	}
+	return ""
+}
+
+// checkRelativePath validates a path within a volume: relative, and with no ".." element, so
+// that it cannot leave the volume.
+func checkRelativePath(p string) string {
+	switch {
+	case p == "":
+		return "required"
+	case strings.HasPrefix(p, "/"):
+		return fmt.Sprintf("invalid path %q: must be relative", p)
+	case slices.Contains(strings.Split(p, "/"), ".."):
+		return fmt.Sprintf("invalid path %q: must not contain '..'", p)
 	}
 	return ""
 }

@@ -8,22 +8,94 @@ import (
 )
 
 // ValidateSet checks what no single object can: that each kind/namespace/name is declared once
-// in the whole repository. The error sits on the later declaration and names the earlier one.
+// in the whole repository (the error sits on the later declaration and names the earlier one);
+// that each object outside the default namespace has its Namespace declared; and that each
+// ConfigMap a Pod or Deployment needs (one not marked optional) is declared in its namespace
+// with the keys it reads. Each error sits on the field that needs what is missing.
 func ValidateSet(all []Decoded) []FieldError {
+	index, errs := indexSet(all)
+	for _, d := range all {
+		errs = append(errs, checkNamespace(d, index)...)
+		errs = append(errs, checkConfigMapRefs(d, index)...)
+	}
+	return errs
+}
+
+// setKey is the key of d's object whether or not Default has run on it.
+func setKey(d Decoded) Key {
+	k := KeyOf(d.Object)
+	if k.Namespace == "" && Namespaced(k.Kind) {
+		k.Namespace = DefaultNamespace
+	}
+	return k
+}
+
+// indexSet maps each key to its first declaration and reports the later ones.
+func indexSet(all []Decoded) (map[Key]Decoded, []FieldError) {
 	first := make(map[Key]Decoded, len(all))
 	var errs []FieldError
 	for _, d := range all {
-		k := KeyOf(d.Object)
-		if k.Namespace == "" && k.Kind != KindNode {
-			k.Namespace = DefaultNamespace // the same object whether or not Default has run
-		}
+		k := setKey(d)
 		prev, dup := first[k]
 		if !dup {
 			first[k] = d
 			continue
 		}
-		errs = append(errs, d.errorAt("metadata.name", "duplicate %s %s/%s: also defined at %s:%d",
-			k.Kind, k.Namespace, k.Name, prev.File, prev.LineOf("metadata.name")))
+		name := k.Name
+		if Namespaced(k.Kind) {
+			name = k.Namespace + "/" + k.Name
+		}
+		errs = append(errs, d.errorAt("metadata.name", "duplicate %s %s: also defined at %s:%d",
+			k.Kind, name, prev.File, prev.LineOf("metadata.name")))
+	}
+	return first, errs
+}
+
+// checkNamespace requires the Namespace of a namespaced object outside the default namespace.
+func checkNamespace(d Decoded, index map[Key]Decoded) []FieldError {
+	k := setKey(d)
+	if !Namespaced(k.Kind) || k.Namespace == DefaultNamespace || checkLabel(k.Namespace) != "" {
+		return nil // an invalid name is Validate's to report
+	}
+	if _, ok := index[Key{Kind: KindNamespace, Name: k.Namespace}]; ok {
+		return nil
+	}
+	return []FieldError{d.errorAt("metadata.namespace",
+		"namespace %q not found: declare it in the repository (apiVersion: v1, kind: Namespace)", k.Namespace)}
+}
+
+// checkConfigMapRefs requires every ConfigMap, and every key of one, that a Pod spec of d
+// reads without optional: true.
+func checkConfigMapRefs(d Decoded, index map[Key]Decoded) []FieldError {
+	var spec *PodSpec
+	var prefix string
+	switch o := d.Object.(type) {
+	case *Pod:
+		spec, prefix = &o.Spec, "spec."
+	case *Deployment:
+		spec, prefix = &o.Spec.Template.Spec, "spec.template.spec."
+	default:
+		return nil
+	}
+	ns := setKey(d).Namespace
+	var errs []FieldError
+	for _, r := range ConfigMapRefs(spec) {
+		if r.Optional || r.Name == "" {
+			continue
+		}
+		cd, ok := index[Key{Kind: KindConfigMap, Namespace: ns, Name: r.Name}]
+		if !ok {
+			errs = append(errs, d.errorAt(prefix+r.Field,
+				"configmap %q not found in namespace %s: declare it, or set optional: true", r.Name, ns))
+			continue
+		}
+		data := cd.Object.(*ConfigMap).Data
+		for _, k := range r.Keys {
+			if _, ok := data[k.Key]; !ok && k.Key != "" {
+				errs = append(errs, d.errorAt(prefix+k.Field, "configmap %q (%s:%d) has no key %q",
+					r.Name, cd.File, cd.Line, k.Key))
+			}
+		}
 	}
 	return errs
 }

@@ -13,10 +13,11 @@ func TestValidateSetDuplicates(t *testing.T) {
 	b := mustDecodeOne(t, "b/b.yaml", "# comment\n"+pod(`""`)) // empty namespace means default
 	c := mustDecodeOne(t, "c.yaml", pod("other"))
 	dep := mustDecodeOne(t, "d.yaml", validDeployment)
-	assertErrors(t, ValidateSet([]Decoded{a, c, dep, b}), []string{
+	other, prod := mustDecodeOne(t, "ns.yaml", namespace("other")), mustDecodeOne(t, "ns.yaml", namespace("prod"))
+	assertErrors(t, ValidateSet([]Decoded{a, c, dep, b, other, prod}), []string{
 		"b/b.yaml:5: metadata.name: duplicate Pod default/web: also defined at a.yaml:4",
 	})
-	if errs := ValidateSet([]Decoded{a, c, dep}); len(errs) != 0 {
+	if errs := ValidateSet([]Decoded{a, c, dep, other, prod}); len(errs) != 0 {
 		t.Errorf("distinct objects: %v", errs)
 	}
 }
@@ -24,6 +25,7 @@ func TestValidateSetDuplicates(t *testing.T) {
 func TestLoadSet(t *testing.T) {
 	files := map[string][]byte{
 		"z/pod.yaml":     []byte(validPod),
+		"a/prod.yaml":    []byte(namespace("prod")),
 		"a/deploy.yml":   []byte(validDeployment),
 		"notes.txt":      []byte("not: [yaml"),
 		"b/bad.json":     []byte(`{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad"}, "spec": {"containers": []}}`),
@@ -42,11 +44,11 @@ func TestLoadSet(t *testing.T) {
 	for _, d := range ds {
 		order = append(order, d.File)
 	}
-	if got := strings.Join(order, " "); got != "a/deploy.yml b/bad.json c/dup.yaml z/pod.yaml" {
+	if got := strings.Join(order, " "); got != "a/deploy.yml a/prod.yaml b/bad.json c/dup.yaml z/pod.yaml" {
 		t.Errorf("objects in order %s", got)
 	}
 	// LoadSet defaults what it returns.
-	if p := ds[3].Object.(*Pod); p.Metadata.Namespace != DefaultNamespace {
+	if p := ds[4].Object.(*Pod); p.Metadata.Namespace != DefaultNamespace {
 		t.Errorf("not defaulted: %+v", p.Metadata)
 	}
 	if err := Errors(errs); err == nil || strings.Count(err.Error(), "\n") != 3 {
@@ -55,6 +57,10 @@ func TestLoadSet(t *testing.T) {
 	if Errors(nil) != nil {
 		t.Errorf("Errors(nil) must be nil")
 	}
+}
+
+func namespace(name string) string {
+	return "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n"
 }
 
 func TestIsManifestFile(t *testing.T) {

@@ -5,6 +5,8 @@ const (
 	KindDeployment = "Deployment"
 	KindPod        = "Pod"
 	KindNode       = "Node"
+	KindNamespace  = "Namespace"
+	KindConfigMap  = "ConfigMap"
 )
 
 // TypeMeta names an object's schema, as in Kubernetes.
@@ -27,14 +29,16 @@ type Object interface {
 	GetMeta() *ObjectMeta
 }
 
-// Key identifies an object within a repository and within etcd.
+// Key identifies an object within a repository and within etcd. The Namespace of a
+// cluster-scoped object (a Namespace, a Node) is "".
 type Key struct {
 	Kind      string `json:"kind"`
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 }
 
-// String renders the key as kind/namespace/name.
+// String renders the key as kind/namespace/name; always three parts, so a cluster-scoped
+// object renders as "Namespace//prod".
 func (k Key) String() string { return k.Kind + "/" + k.Namespace + "/" + k.Name }
 
 // KeyOf returns the identity of obj.
@@ -83,6 +87,8 @@ type PodSpec struct {
 	HostNetwork   bool              `json:"hostNetwork,omitempty"`
 	// NodeName is set by the scheduler when it binds the Pod; a manifest may set it to pin a Pod.
 	NodeName string `json:"nodeName,omitempty"`
+	// Volumes the containers may mount; only configMap volumes are supported.
+	Volumes []Volume `json:"volumes,omitempty"`
 }
 
 // Container is one process of a Pod.
@@ -94,12 +100,72 @@ type Container struct {
 	Env       []EnvVar             `json:"env,omitempty"`
 	Ports     []ContainerPort      `json:"ports,omitempty"`
 	Resources ResourceRequirements `json:"resources,omitempty"`
+	// EnvFrom sets a variable per key of each source; Env, set after, overrides them.
+	EnvFrom      []EnvFromSource `json:"envFrom,omitempty"`
+	VolumeMounts []VolumeMount   `json:"volumeMounts,omitempty"`
 }
 
-// EnvVar is one environment variable.
+// EnvVar is one environment variable: a literal Value, or a value read from ValueFrom.
 type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value,omitempty"`
+	Name      string        `json:"name"`
+	Value     string        `json:"value,omitempty"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
+}
+
+// EnvVarSource says where an environment variable's value comes from.
+type EnvVarSource struct {
+	ConfigMapKeyRef *ConfigMapKeySelector `json:"configMapKeyRef,omitempty"`
+}
+
+// ConfigMapKeySelector selects one key of a ConfigMap in the Pod's namespace.
+type ConfigMapKeySelector struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+	// Optional lets the Pod start without the ConfigMap or the key; the variable is then unset.
+	Optional bool `json:"optional,omitempty"`
+}
+
+// EnvFromSource sets a variable, named Prefix + key, for each key of a ConfigMap.
+type EnvFromSource struct {
+	Prefix       string              `json:"prefix,omitempty"`
+	ConfigMapRef *ConfigMapEnvSource `json:"configMapRef,omitempty"`
+}
+
+// ConfigMapEnvSource names the ConfigMap of an EnvFromSource.
+type ConfigMapEnvSource struct {
+	Name string `json:"name"`
+	// Optional lets the Pod start without the ConfigMap.
+	Optional bool `json:"optional,omitempty"`
+}
+
+// Volume is a directory a Pod's containers may mount.
+type Volume struct {
+	Name      string                 `json:"name"`
+	ConfigMap *ConfigMapVolumeSource `json:"configMap,omitempty"`
+}
+
+// ConfigMapVolumeSource fills a volume with one file per key of a ConfigMap, or per item.
+type ConfigMapVolumeSource struct {
+	Name string `json:"name"`
+	// Items, when set, choose the keys and the relative path of each one's file.
+	Items []KeyToPath `json:"items,omitempty"`
+	// Optional lets the Pod start without the ConfigMap (the volume is empty) or an item's key.
+	Optional bool `json:"optional,omitempty"`
+}
+
+// KeyToPath maps a ConfigMap key to a relative file path within a volume.
+type KeyToPath struct {
+	Key  string `json:"key"`
+	Path string `json:"path"`
+}
+
+// VolumeMount mounts a volume, or the SubPath within it, at MountPath in a container.
+// ConfigMap volumes are always mounted read-only.
+type VolumeMount struct {
+	Name      string `json:"name"`
+	MountPath string `json:"mountPath"`
+	ReadOnly  bool   `json:"readOnly,omitempty"`
+	SubPath   string `json:"subPath,omitempty"`
 }
 
 // ContainerPort is a port a container listens on; HostPort maps it on the node.

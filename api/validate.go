@@ -22,6 +22,11 @@ func Validate(d Decoded) []FieldError {
 		v.podSpec("spec", &o.Spec, false)
 	case *Node:
 		v.meta("metadata", &o.Metadata)
+	case *Namespace:
+		v.namespaceMeta("metadata", &o.Metadata)
+	case *ConfigMap:
+		v.meta("metadata", &o.Metadata)
+		v.configMapData("data", o.Data)
 	default:
 		v.add("kind", "cannot validate %T", d.Object)
 	}
@@ -107,12 +112,13 @@ func (v *validator) podSpec(path string, s *PodSpec, inDeployment bool) {
 	if len(s.Containers) == 0 {
 		v.add(path+".containers", "at least one container is required")
 	}
+	volumes := v.volumes(path+".volumes", s.Volumes)
 	names := map[string]int{}
 	hostPorts := map[string]string{}
 	for i := range s.Containers {
 		c := &s.Containers[i]
 		p := fmt.Sprintf("%s.containers[%d]", path, i)
-		v.container(p, c)
+		v.container(p, c, volumes)
 		if first, dup := names[c.Name]; dup && c.Name != "" {
 			v.add(p+".name", "duplicate container name %q; containers[%d] has it too", c.Name, first)
 		} else {
@@ -139,7 +145,8 @@ func (v *validator) restartPolicy(path, policy string, inDeployment bool) {
 	}
 }
 
-func (v *validator) container(path string, c *Container) {
+// container checks one container; volumes are the names the Pod declares.
+func (v *validator) container(path string, c *Container, volumes map[string]bool) {
 	if c.Name == "" {
 		v.add(path+".name", "required")
 	} else {
@@ -151,19 +158,17 @@ func (v *validator) container(path string, c *Container) {
 	case strings.ContainsAny(c.Image, " \t\r\n"):
 		v.add(path+".image", "invalid image %q: must not contain whitespace", c.Image)
 	}
-	for j, e := range c.Env {
-		p := fmt.Sprintf("%s.env[%d].name", path, j)
-		switch {
-		case e.Name == "":
-			v.add(p, "required")
-		case strings.Contains(e.Name, "="):
-			v.add(p, "invalid name %q: must not contain '='", e.Name)
-		}
+	for j := range c.Env {
+		v.envVar(fmt.Sprintf("%s.env[%d]", path, j), &c.Env[j])
+	}
+	for j := range c.EnvFrom {
+		v.envFrom(fmt.Sprintf("%s.envFrom[%d]", path, j), &c.EnvFrom[j])
 	}
 	for j, port := range c.Ports {
 		v.port(fmt.Sprintf("%s.ports[%d]", path, j), port)
 	}
 	v.resources(path+".resources", c.Resources)
+	v.volumeMounts(path+".volumeMounts", c.VolumeMounts, volumes)
 }
 
 func (v *validator) port(path string, p ContainerPort) {

@@ -15,10 +15,12 @@ import (
 )
 
 // AgentStore is what the agent needs of etcd; *store.Store implements it. The agent writes only
-// its own node's key and the status of Pods bound to it.
+// its own node's key and the status of Pods bound to it. It reads the desired objects for the
+// ConfigMaps of the Pods it creates.
 type AgentStore interface {
 	NodeStore
 	ListPods(ctx context.Context) ([]store.Item[api.Pod], int64, error)
+	ListDesired(ctx context.Context) (map[api.Key]store.DesiredObject, int64, error)
 	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Change
 	PutPodStatus(ctx context.Context, namespace, name string, st api.PodStatus) error
 }
@@ -178,7 +180,8 @@ func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, error) {
 }
 
 // apply runs each Pod's changes in order, different Pods in parallel; it returns how many
-// changes it tried and the error of each Pod whose changes failed.
+// changes it tried and the error of each Pod whose changes failed. The ConfigMaps of the Pods it
+// creates are read from etcd once, before.
 func (a *Agent) apply(ctx context.Context, log *slog.Logger, changes []Change) (int, map[PodKey]error) {
 	byPod := map[PodKey][]Change{}
 	n := 0
@@ -188,16 +191,15 @@ func (a *Agent) apply(ctx context.Context, log *slog.Logger, changes []Change) (
 			n++
 		}
 	}
+	configs := a.podConfigs(ctx, changes)
 	var mu sync.Mutex
 	failures := map[PodKey]error{}
 	var wg sync.WaitGroup
 	for key, chs := range byPod {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for _, ch := range chs {
 				log.Info("apply", "change", ch.String())
-				if err := Apply(ctx, a.rt, ch); err != nil {
+				if err := a.applyChange(ctx, ch, configs[key]); err != nil {
 					log.Warn("apply failed", "change", ch.String(), "err", err)
 					mu.Lock()
 					failures[key] = err
@@ -205,10 +207,57 @@ func (a *Agent) apply(ctx context.Context, log *slog.Logger, changes []Change) (
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return n, failures
+}
+
+// podConfig is the outcome of resolving the ConfigMaps of a Pod to create.
+type podConfig struct {
+	cms ConfigMaps
+	err error
+}
+
+// podConfigs resolves the ConfigMaps of each Pod that changes create and that uses any.
+func (a *Agent) podConfigs(ctx context.Context, changes []Change) map[PodKey]podConfig {
+	out := map[PodKey]podConfig{}
+	var desired map[api.Key]store.DesiredObject
+	var listErr error
+	for _, ch := range changes {
+		if ch.Action != ActionCreate || ch.Pod == nil || !usesConfigMaps(ch.Pod) {
+			continue
+		}
+		if desired == nil && listErr == nil {
+			desired, _, listErr = a.st.ListDesired(ctx)
+		}
+		if listErr != nil {
+			out[ch.Key] = podConfig{err: fmt.Errorf("read configmaps: %w", listErr)}
+			continue
+		}
+		cms, err := ResolveConfigMaps(ch.Pod, desired)
+		out[ch.Key] = podConfig{cms, err}
+	}
+	return out
+}
+
+// applyChange makes one change; a create goes through ConfigRuntime with the Pod's ConfigMaps
+// when the runtime is one, and fails with cfg.err when they could not be resolved.
+func (a *Agent) applyChange(ctx context.Context, ch Change, cfg podConfig) error {
+	if ch.Action != ActionCreate || ch.Pod == nil {
+		return Apply(ctx, a.rt, ch)
+	}
+	if cfg.err != nil {
+		return cfg.err
+	}
+	if rt, ok := a.rt.(ConfigRuntime); ok {
+		_, err := rt.EnsurePodConfig(ctx, ch.Pod, cfg.cms)
+		return err
+	}
+	if usesConfigMaps(ch.Pod) {
+		return fmt.Errorf("create %s: the runtime cannot give containers ConfigMaps", ch.Key)
+	}
+	return Apply(ctx, a.rt, ch)
 }
 
 // report writes the status of each wanted Pod when it changed since the last report.
@@ -219,7 +268,7 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 		seen[key] = true
 		st := StatusOf(pod, observed)
 		if err := failures[key]; err != nil && st.Phase == api.PodPending {
-			st.Reason, st.Message = "RuntimeError", err.Error()
+			st.Reason, st.Message = failureReason(err)
 		}
 		if prev, ok := a.reported[key]; ok && sameStatus(prev, st) {
 			continue
@@ -236,6 +285,16 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 			delete(a.reported, key)
 		}
 	}
+}
+
+// failureReason is the status reason and message of a Pod whose changes failed with err: a
+// missing ConfigMap is CreateContainerConfigError, as in Kubernetes, and says only that.
+func failureReason(err error) (reason, message string) {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return "CreateContainerConfigError", ce.Message
+	}
+	return "RuntimeError", err.Error()
 }
 
 // sameStatus compares statuses without their observation time.

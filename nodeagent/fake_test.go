@@ -17,9 +17,11 @@ type fakeRuntime struct {
 	sandboxes map[PodKey]*Sandbox
 	calls     []string
 	nextIP    int
+	// configs are the ConfigMaps each Pod was last ensured with.
+	configs map[PodKey]ConfigMaps
 }
 
-var _ Runtime = (*fakeRuntime)(nil)
+var _ ConfigRuntime = (*fakeRuntime)(nil)
 
 func newFakeRuntime(now time.Time) *fakeRuntime {
 	return &fakeRuntime{now: now, sandboxes: map[PodKey]*Sandbox{}}
@@ -55,6 +57,17 @@ func (f *fakeRuntime) EnsurePod(_ context.Context, pod *api.Pod) (string, error)
 	}
 	slices.SortFunc(sb.Containers, func(a, b ContainerState) int { return strings.Compare(a.Name, b.Name) })
 	return sb.PodIP, nil
+}
+
+func (f *fakeRuntime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms ConfigMaps) (string, error) {
+	if err := checkConfigMaps(pod, cms); err != nil {
+		return "", err
+	}
+	if f.configs == nil {
+		f.configs = map[PodKey]ConfigMaps{}
+	}
+	f.configs[KeyOf(pod)] = cms
+	return f.EnsurePod(ctx, pod)
 }
 
 func (f *fakeRuntime) StartContainer(_ context.Context, key PodKey, name string) error {

@@ -17,41 +17,64 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 )
 
-// EnsurePod implements Runtime.
+// EnsurePod implements Runtime: it is EnsurePodConfig without ConfigMaps, so it fails for a
+// Pod that needs one.
 func (c *Containerd) EnsurePod(ctx context.Context, pod *api.Pod) (string, error) {
+	return c.EnsurePodConfig(ctx, pod, nil)
+}
+
+// EnsurePodConfig implements ConfigRuntime. The Pod's ConfigMap volumes are written under its
+// pod directory before its containers are created, and mounted read-only into them.
+func (c *Containerd) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms ConfigMaps) (string, error) {
 	ctx = c.ns(ctx)
-	key, hash := KeyOf(pod), SpecHash(pod)
-	have, err := c.podContainers(ctx, key)
+	key := KeyOf(pod)
+	if err := checkConfigMaps(pod, cms); err != nil {
+		return "", fmt.Errorf("ensure pod %s: %w", key, err)
+	}
+	have, imgs, err := c.prepare(ctx, pod)
 	if err != nil {
 		return "", err
-	}
-	for _, o := range have {
-		if o.labels[LabelSpecHash] != hash {
-			return "", fmt.Errorf("ensure pod %s: container %s is of another spec; remove the pod first", key, o.ctr.ID())
-		}
-	}
-	imgs := map[string]client.Image{}
-	for _, ctr := range pod.Spec.Containers {
-		if imgs[ctr.Image], err = c.image(ctx, ctr.Image); err != nil {
-			return "", fmt.Errorf("ensure pod %s: %w", key, err)
-		}
 	}
 	net, err := c.ensureNetwork(ctx, pod, have)
 	if err != nil {
 		return "", err
 	}
 	fresh := len(have) == 0
+	if err := c.writeVolumes(pod, cms); err != nil {
+		return "", errors.Join(fmt.Errorf("ensure pod %s: %w", key, err), c.undoNewPod(ctx, key, fresh))
+	}
 	for _, spec := range pod.Spec.Containers {
 		if _, ok := have[spec.Name]; ok {
 			continue
 		}
-		o, err := c.createContainer(ctx, pod, spec, imgs[spec.Image], net)
+		o, err := c.createContainer(ctx, pod, spec, imgs[spec.Image], net, cms)
 		if err != nil {
 			return "", errors.Join(fmt.Errorf("ensure pod %s: %w", key, err), c.undoNewPod(ctx, key, fresh))
 		}
 		have[spec.Name] = o
 	}
 	return net.IP, c.startNew(ctx, key, pod, have)
+}
+
+// prepare returns the Pod's existing containers, refusing those of another spec, and its images.
+func (c *Containerd) prepare(ctx context.Context, pod *api.Pod) (map[string]owned, map[string]client.Image, error) {
+	key, hash := KeyOf(pod), SpecHash(pod)
+	have, err := c.podContainers(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, o := range have {
+		if o.labels[LabelSpecHash] != hash {
+			return nil, nil, fmt.Errorf("ensure pod %s: container %s is of another spec; remove the pod first", key, o.ctr.ID())
+		}
+	}
+	imgs := map[string]client.Image{}
+	for _, ctr := range pod.Spec.Containers {
+		if imgs[ctr.Image], err = c.image(ctx, ctr.Image); err != nil {
+			return nil, nil, fmt.Errorf("ensure pod %s: %w", key, err)
+		}
+	}
+	return have, imgs, nil
 }
 
 // startNew starts the containers that have no task yet. A container that fails to start stays
@@ -92,7 +115,7 @@ func (c *Containerd) ensureNetwork(ctx context.Context, pod *api.Pod, have map[s
 }
 
 // undoNewPod removes a fresh Pod whose containers could not all be created, so that no network
-// is left without a container to show for it.
+// or volume is left without a container to show for it.
 func (c *Containerd) undoNewPod(ctx context.Context, key PodKey, fresh bool) error {
 	if !fresh {
 		return nil
@@ -100,10 +123,11 @@ func (c *Containerd) undoNewPod(ctx context.Context, key PodKey, fresh bool) err
 	return c.RemovePod(ctx, key)
 }
 
-func (c *Containerd) createContainer(ctx context.Context, pod *api.Pod, spec api.Container, img client.Image, net podNet) (owned, error) {
+func (c *Containerd) createContainer(ctx context.Context, pod *api.Pod, spec api.Container, img client.Image,
+	net podNet, cms ConfigMaps) (owned, error) {
 	key := KeyOf(pod)
 	id := containerID(key, spec.Name)
-	opts, err := c.specOpts(ctx, pod, spec, img, net)
+	opts, err := c.specOpts(ctx, pod, spec, img, net, cms)
 	if err != nil {
 		return owned{}, err
 	}
@@ -237,6 +261,9 @@ func (c *Containerd) RemovePod(ctx context.Context, key PodKey) error {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
 	if err := c.teardownNetwork(ctx, key); err != nil {
+		return fmt.Errorf("remove pod %s: %w", key, err)
+	}
+	if err := c.removeVolumes(key); err != nil {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
 	c.log.Info("pod removed", "pod", key, "containers", len(have))

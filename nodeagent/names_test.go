@@ -138,8 +138,8 @@ func TestResources(t *testing.T) {
 			t.Errorf("resourceOpts(%v) should fail", bad)
 		}
 	}
-	if got := envList([]api.EnvVar{{Name: "A", Value: "1"}, {Name: "B"}}); !slices.Equal(got, []string{"A=1", "B="}) {
-		t.Errorf("envList = %q", got)
+	if got := containerEnv(api.Container{Env: []api.EnvVar{{Name: "A", Value: "1"}, {Name: "B"}}}, nil); !slices.Equal(got, []string{"A=1", "B="}) {
+		t.Errorf("containerEnv = %q", got)
 	}
 }
 

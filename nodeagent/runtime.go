@@ -116,16 +116,22 @@ type ContainerState struct {
 	RestartCount int32
 }
 
-// SpecHash is a short, stable hash of what a Pod's containers are made from: the containers
-// and hostNetwork. A container whose hash differs from its wanted Pod's is replaced. The restart
-// policy and the node name are left out: neither changes what runs.
+// SpecHash is a short, stable hash of what a Pod's containers are made from: the containers,
+// hostNetwork, the volumes and the hash of the ConfigMap data the Pod was made with (its
+// config-hash annotation). A container whose hash differs from its wanted Pod's is replaced, so
+// a Pod replaced under the same name for a ConfigMap change gets new containers even when the
+// agent never saw it gone. The restart policy and the node name are left out: neither changes
+// what runs. Empty volumes and config hash are left out of the hashed form, which keeps the
+// hashes of the containers of Pods without them as they were.
 func SpecHash(pod *api.Pod) string {
 	p := api.Clone(pod).(*api.Pod)
 	api.Default(p)
 	b, err := json.Marshal(struct {
 		Containers  []api.Container `json:"containers"`
 		HostNetwork bool            `json:"hostNetwork"`
-	}{p.Spec.Containers, p.Spec.HostNetwork})
+		Volumes     []api.Volume    `json:"volumes,omitempty"`
+		ConfigHash  string          `json:"configHash,omitempty"`
+	}{p.Spec.Containers, p.Spec.HostNetwork, p.Spec.Volumes, p.Metadata.Annotations[api.AnnotationConfigHash]})
 	if err != nil {
 		panic(fmt.Sprintf("nodeagent.SpecHash: %v", err)) // plain structs always marshal
 	}

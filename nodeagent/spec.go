@@ -15,8 +15,10 @@ import (
 // cfsPeriod is the CFS period of CPU limits, in microseconds (the kernel's default).
 const cfsPeriod = 100_000
 
-// specOpts builds the OCI spec of one container of pod from its image and the Pod's network.
-func (c *Containerd) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container, img client.Image, net podNet) ([]oci.SpecOpts, error) {
+// specOpts builds the OCI spec of one container of pod from its image, the Pod's network and
+// the ConfigMaps it reads.
+func (c *Containerd) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container, img client.Image,
+	net podNet, cms ConfigMaps) ([]oci.SpecOpts, error) {
 	cfg, err := img.Spec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read config of image %s: %w", img.Name(), err)
@@ -29,11 +31,16 @@ func (c *Containerd) specOpts(ctx context.Context, pod *api.Pod, ctr api.Contain
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
 	}
+	mounts, err := c.volumeMounts(pod, ctr)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
+	}
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		oci.WithProcessArgs(args...),
-		oci.WithEnv(envList(ctr.Env)),
+		oci.WithEnv(containerEnv(ctr, cms)),
 		oci.WithHostname(pod.Metadata.Name),
+		oci.WithMounts(mounts),
 	}
 	opts = append(opts, res...)
 	return append(opts, c.networkOpts(net)...), nil
@@ -49,14 +56,6 @@ func processArgs(entrypoint, cmd, command, args []string) []string {
 		cmd = args
 	}
 	return append(append([]string{}, entrypoint...), cmd...)
-}
-
-func envList(env []api.EnvVar) []string {
-	out := make([]string, 0, len(env))
-	for _, e := range env {
-		out = append(out, e.Name+"="+e.Value)
-	}
-	return out
 }
 
 // resourceOpts turns cpu and memory limits into a CFS quota and a memory limit.

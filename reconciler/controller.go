@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,8 +20,13 @@ type Repo interface {
 	Config() SourceConfig
 	// Fetch returns the branch's head commit, fetching it when the remote moved.
 	Fetch(ctx context.Context) (string, error)
+	// Ensure makes commit, an older commit of the branch, available to Files and Commit, for a
+	// rollback to it.
+	Ensure(ctx context.Context, commit string) error
 	// Files returns the manifests at commit, or FileErrors when a file breaks a rule.
 	Files(ctx context.Context, commit string) (map[string][]byte, error)
+	// Commit describes a fetched commit: author, first line of the message, time.
+	Commit(ctx context.Context, hash string) (api.CommitInfo, error)
 }
 
 var _ Repo = (*Source)(nil)
@@ -33,20 +39,36 @@ type Options struct {
 	Now func() time.Time
 	// PassTimeout bounds one pass in Run; 0 means two minutes.
 	PassTimeout time.Duration
+	// PruneLimit is the share of the live desired objects one sync of a new commit may delete:
+	// a sync that deletes more, or every object, is refused (see checkPrune). 0 means 0.5.
+	PruneLimit float64
+	// AllowMassPrune lifts PruneLimit for every sync. A SyncRequest with AllowMassPrune lifts it
+	// for one sync, and the annotation gitfleet.io/allow-mass-prune: "true" on any object of a
+	// commit for that commit.
+	AllowMassPrune bool
+	// DisableSelfHeal leaves a desired key changed outside git as it is: the status says
+	// OutOfSync and names the keys, and the next commit or SyncRequest reverts them. By default
+	// drift is reverted at once.
+	DisableSelfHeal bool
+	// HistoryLimit is how many history entries of the source to keep; 0 means
+	// store.DefaultHistoryLimit.
+	HistoryLimit int
 }
 
 // maxConflictRetries bounds how often one pass re-reads etcd after losing a compare-and-swap.
 const maxConflictRetries = 5
 
-// Controller makes the desired keys in etcd follow one git source. A pass fetches, loads and
-// validates the whole commit, diffs it against etcd and applies the change set with the sync
-// status in one transaction. A commit with any error changes nothing but the status; a fetch
-// error changes nothing at all. Passes are serialized.
+// Controller makes the desired keys in etcd follow one git source. A pass reads the source's
+// pin and latest sync request, fetches, loads and validates the whole commit (the pinned one
+// while a rollback holds the source, else the branch head), diffs it against etcd and applies
+// the change set with the sync status and a history entry in one transaction. A commit with
+// any error changes nothing but the status; a fetch error changes nothing at all; a commit that
+// would delete more than Options.PruneLimit of the objects is refused unless allowed. Passes
+// are serialized.
 //
-// A commit whose Path holds no manifests is applied like any other: it prunes every object.
-// (A later change adds a threshold above which pruning needs an explicit flag.) A Path missing
-// from the commit is an error instead, so a typo or a deleted directory prunes nothing; keep a
-// .gitkeep to mean "run nothing".
+// A commit whose Path holds no manifests is applied like any other: it prunes every object, so
+// it needs an explicit allowance. A Path missing from the commit is an error instead, so a typo
+// or a deleted directory prunes nothing; keep a .gitkeep to mean "run nothing".
 type Controller struct {
 	st      *store.Store
 	repo    Repo
@@ -56,14 +78,18 @@ type Controller struct {
 
 	mu     sync.Mutex
 	passes int
-	// seen is the last commit read from git; want is the last one that loaded cleanly, whose
-	// objects are the desired state (a bad commit after it leaves want in place).
+	// head is the branch head last fetched; pin is the commit a rollback holds the source at,
+	// "" while it follows the branch.
+	head, pin string
+	// seen is the last commit read from git (the pin, else the head); want is the last one
+	// applied, whose objects are the desired state (a bad or refused commit leaves it in place).
 	seen, want loaded
 }
 
 // loaded is one commit read from git: its objects, annotated, or its errors.
 type loaded struct {
 	commit  string
+	info    api.CommitInfo
 	objects []api.Object
 	errs    []api.FieldError
 }
@@ -80,6 +106,9 @@ func New(st *store.Store, repo Repo, log *slog.Logger, opts Options) *Controller
 	if opts.PassTimeout <= 0 {
 		opts.PassTimeout = 2 * time.Minute
 	}
+	if opts.PruneLimit <= 0 {
+		opts.PruneLimit = defaultPruneLimit
+	}
 	if log == nil {
 		log = discardLogger()
 	}
@@ -95,36 +124,51 @@ func (c *Controller) Trigger() {
 	}
 }
 
-// SyncOnce runs one pass: fetch, load and validate the commit when it moved, then diff the
-// desired state against etcd and apply it. The diff runs even when the commit did not move,
-// which reverts drift. It returns the sync status as recorded.
+// SyncOnce runs one pass: read the pin and the latest sync request, fetch, load and validate
+// the commit to apply when it moved, then diff the desired state against etcd and apply it. The
+// diff runs even when the commit did not move, which reverts drift. It returns the sync status
+// as recorded.
 func (c *Controller) SyncOnce(ctx context.Context) (api.SyncStatus, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	log := c.passLog()
-	commit, err := c.repo.Fetch(ctx)
+	ctl, err := c.st.GetControl(ctx, c.opts.Name)
 	if err != nil {
-		c.recordFetchError(ctx, log, err)
 		return api.SyncStatus{}, fmt.Errorf("sync %s: %w", c.opts.Name, err)
 	}
-	if commit != c.seen.commit {
-		if err := c.load(ctx, log, commit); err != nil {
+	c.pin = ""
+	if ctl.Pin != nil {
+		c.pin = ctl.Pin.Commit
+	}
+	head, err := c.repo.Fetch(ctx)
+	if err != nil {
+		c.recordFailure(ctx, log, ctl.Request, api.CommitInfo{}, "fetch failed: "+err.Error())
+		return api.SyncStatus{}, fmt.Errorf("sync %s: %w", c.opts.Name, err)
+	}
+	c.head = head
+	if target := cmp.Or(c.pin, head); target != c.seen.commit {
+		if err := c.load(ctx, log, target); err != nil {
+			if c.pin != "" {
+				msg := fmt.Sprintf("rollback to %s: %v", short(c.pin), err)
+				c.recordFailure(ctx, log, ctl.Request, api.CommitInfo{Hash: c.pin}, msg)
+			}
 			return api.SyncStatus{}, err
 		}
 	}
-	return c.apply(ctx, log)
+	return c.apply(ctx, log, ctl.Request)
 }
 
-// Resync diffs the desired state already loaded against etcd and applies it, without asking git;
-// Run calls it when a desired key changes, so drift is reverted within a second. Before the
-// first successful SyncOnce it does nothing.
+// Resync diffs the desired state already loaded against etcd and applies it, without asking git
+// or reading the sync request; Run calls it when a desired key changes, so drift is reverted
+// (or reported, without self-heal) within a second. Before the first successful SyncOnce it
+// does nothing.
 func (c *Controller) Resync(ctx context.Context) (api.SyncStatus, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.seen.commit == "" {
 		return api.SyncStatus{}, nil
 	}
-	return c.apply(ctx, c.passLog())
+	return c.apply(ctx, c.passLog(), nil)
 }
 
 func (c *Controller) passLog() *slog.Logger {
@@ -132,8 +176,13 @@ func (c *Controller) passLog() *slog.Logger {
 	return c.log.With("pass", c.passes)
 }
 
-// load reads and validates commit into c.seen, and into c.want when it is good.
+// load reads and validates commit into c.seen; a pinned commit is made available first.
 func (c *Controller) load(ctx context.Context, log *slog.Logger, commit string) error {
+	if commit == c.pin {
+		if err := c.repo.Ensure(ctx, commit); err != nil {
+			return fmt.Errorf("sync %s: %w", c.opts.Name, err)
+		}
+	}
 	files, err := c.repo.Files(ctx, commit)
 	fe, bad := fileErrors(err)
 	if err != nil && !bad {
@@ -144,15 +193,25 @@ func (c *Controller) load(ctx context.Context, log *slog.Logger, commit string) 
 	if !bad {
 		decoded, errs = api.LoadSet(files)
 	}
+	info := c.describe(ctx, log, commit)
 	if len(errs) > 0 {
 		log.Warn("commit rejected", "commit", short(commit), "errors", len(errs), "first", errs[0].Error())
-		c.seen = loaded{commit: commit, errs: errs}
+		c.seen = loaded{commit: commit, info: info, errs: errs}
 		return nil
 	}
-	c.seen = loaded{commit: commit, objects: desiredObjects(decoded, commit)}
-	c.want = c.seen
+	c.seen = loaded{commit: commit, info: info, objects: desiredObjects(decoded, commit)}
 	log.Info("commit loaded", "commit", short(commit), "files", len(files), "objects", len(decoded))
 	return nil
+}
+
+// describe returns the author, message and time of commit, or only its hash when git cannot say.
+func (c *Controller) describe(ctx context.Context, log *slog.Logger, commit string) api.CommitInfo {
+	info, err := c.repo.Commit(ctx, commit)
+	if err != nil {
+		log.Warn("describe commit", "commit", short(commit), "err", err)
+		return api.CommitInfo{Hash: commit}
+	}
+	return info
 }
 
 // desiredObjects returns the decoded objects annotated with their commit (when known) and source.
@@ -172,34 +231,34 @@ func desiredObjects(decoded []api.Decoded, commit string) []api.Object {
 	return out
 }
 
-// apply diffs c.want against etcd and commits the changes with the status, retrying lost
-// compare-and-swaps. Without a good commit it records the status only.
-func (c *Controller) apply(ctx context.Context, log *slog.Logger) (api.SyncStatus, error) {
+// apply plans the pass against etcd and commits the plan's writes, status and history entry in
+// one transaction, retrying lost compare-and-swaps. req is the latest sync request (nil: the
+// pass answers none).
+func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncRequest) (api.SyncStatus, error) {
 	prev, err := c.readStatus(ctx)
 	if err != nil {
 		return api.SyncStatus{}, err
-	}
-	if c.want.commit == "" {
-		st := c.status(prev, ChangeSet{})
-		return st, c.putStatus(ctx, prev, st)
 	}
 	for attempt := 1; ; attempt++ {
 		live, _, err := c.st.ListDesired(ctx)
 		if err != nil {
 			return prev, fmt.Errorf("sync %s: %w", c.opts.Name, err)
 		}
-		cs := Diff(c.want.objects, live)
-		st := c.status(prev, cs)
-		if cs.Empty() && sameStatus(prev, st) {
+		p := c.plan(log, prev, live, req)
+		if p.cs.Empty() && sameStatus(prev, p.st) {
 			return prev, nil
 		}
-		err = c.st.CommitDesired(ctx, cs.Writes(), st)
+		rec := store.SyncRecord{Writes: p.cs.Writes(), Status: p.st, History: p.entry, HistoryLimit: c.opts.HistoryLimit}
+		_, err = c.st.CommitSync(ctx, rec)
 		if err == nil {
-			logChanges(log, prev, st, cs)
-			return st, nil
+			if p.target.commit != "" {
+				c.want = p.target
+			}
+			logChanges(log, prev, p.st, p.cs)
+			return p.st, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == maxConflictRetries {
-			return prev, fmt.Errorf("sync %s: apply commit %s: %w", c.opts.Name, short(c.want.commit), err)
+			return prev, fmt.Errorf("sync %s: apply commit %s: %w", c.opts.Name, short(p.target.commit), err)
 		}
 		log.Info("apply lost a compare-and-swap; retrying", "attempt", attempt)
 	}
@@ -214,62 +273,67 @@ func (c *Controller) readStatus(ctx context.Context) (api.SyncStatus, error) {
 	return st, nil
 }
 
-// putStatus writes st unless it says what prev already says.
-func (c *Controller) putStatus(ctx context.Context, prev, st api.SyncStatus) error {
-	if sameStatus(prev, st) {
-		return nil
-	}
-	if err := c.st.PutSync(ctx, st); err != nil {
-		return fmt.Errorf("sync %s: %w", c.opts.Name, err)
-	}
-	return nil
-}
-
-// status is the record of a pass that plans cs.
-func (c *Controller) status(prev api.SyncStatus, cs ChangeSet) api.SyncStatus {
+// status is the record of a pass before its outcome: Synced, nothing new applied. It keeps the
+// health that another loop records in the same status.
+func (c *Controller) status(prev api.SyncStatus, req *api.SyncRequest) api.SyncStatus {
 	cfg := c.repo.Config()
 	st := api.SyncStatus{
 		Source: c.opts.Name, Branch: cfg.Branch, Path: cfg.Path,
-		SeenCommit: c.seen.commit, AppliedCommit: c.want.commit,
-		Sync: api.SyncSynced, Errors: []api.FieldError{}, Changes: cs.Summary(),
-		Time: c.opts.Now().UTC().Format(time.RFC3339),
+		SeenCommit: c.head, AppliedCommit: prev.AppliedCommit, Commit: prev.Commit, PinnedCommit: c.pin,
+		Sync: api.SyncSynced, Errors: []api.FieldError{}, Changes: prev.Changes,
+		Time:      c.opts.Now().UTC().Format(time.RFC3339),
+		RequestID: prev.RequestID, Health: prev.Health, Objects: prev.Objects,
 	}
-	if c.want.commit == "" {
-		st.AppliedCommit = prev.AppliedCommit
-	}
-	if len(c.seen.errs) > 0 {
-		st.Sync, st.Errors = api.SyncFailed, c.seen.errs
-		st.Message = fmt.Sprintf("commit %s has %d errors; nothing from it was applied", short(c.seen.commit), len(c.seen.errs))
+	if req != nil {
+		st.RequestID = req.ID
 	}
 	return st
 }
 
-// recordFetchError marks the status Failed with the fetch error, keeping everything else.
-func (c *Controller) recordFetchError(ctx context.Context, log *slog.Logger, ferr error) {
-	log.Warn("fetch failed; keeping the applied state", "err", ferr)
+// recordFailure marks the status Failed with msg, keeping the applied state, and records the
+// attempt in the history when the outcome changed.
+func (c *Controller) recordFailure(ctx context.Context, log *slog.Logger, req *api.SyncRequest, commit api.CommitInfo, msg string) {
+	log.Warn("sync failed; keeping the applied state", "err", msg)
 	prev, err := c.readStatus(ctx)
 	if err != nil {
 		log.Warn("read sync status", "err", err)
 		return
 	}
 	st := prev
-	st.Source, st.Sync = c.opts.Name, api.SyncFailed
-	st.Message = "fetch failed: " + ferr.Error()
+	st.Source, st.Sync, st.Message, st.PinnedCommit = c.opts.Name, api.SyncFailed, msg, c.pin
 	st.Time = c.opts.Now().UTC().Format(time.RFC3339)
+	if req != nil {
+		st.RequestID = req.ID
+	}
 	if st.Errors == nil {
 		st.Errors = []api.FieldError{}
 	}
-	if err := c.putStatus(ctx, prev, st); err != nil {
-		log.Warn("record fetch error", "err", err)
+	if sameStatus(prev, st) {
+		return
+	}
+	rec := store.SyncRecord{Status: st, HistoryLimit: c.opts.HistoryLimit}
+	if !sameOutcome(prev, st) {
+		rec.History = &api.HistoryEntry{Commit: commit, Time: st.Time, Result: api.SyncFailed, Message: msg,
+			Rollback: c.pin != ""}
+	}
+	if _, err := c.st.CommitSync(ctx, rec); err != nil {
+		log.Warn("record sync failure", "err", err)
 	}
 }
 
-// sameStatus compares what a status says, ignoring its time and change counts, so that a pass
-// that changes nothing writes nothing.
+// sameStatus compares what a status says, ignoring its time, change counts and health, so that
+// a pass that changes nothing writes nothing.
 func sameStatus(a, b api.SyncStatus) bool {
+	return sameOutcome(a, b) && a.RequestID == b.RequestID
+}
+
+// sameOutcome is sameStatus without the request answered: a pass whose outcome did not change
+// records no history entry.
+func sameOutcome(a, b api.SyncStatus) bool {
 	return a.Source == b.Source && a.Branch == b.Branch && a.Path == b.Path &&
-		a.SeenCommit == b.SeenCommit && a.AppliedCommit == b.AppliedCommit &&
-		a.Sync == b.Sync && a.Message == b.Message && slices.Equal(a.Errors, b.Errors)
+		a.SeenCommit == b.SeenCommit && a.AppliedCommit == b.AppliedCommit && a.Commit == b.Commit &&
+		a.PinnedCommit == b.PinnedCommit && a.Sync == b.Sync && a.Message == b.Message &&
+		slices.Equal(a.Errors, b.Errors)
 }
 
 // logChanges logs an applied change set, one line per written object.

@@ -179,10 +179,14 @@ func TestControllerSyncLifecycle(t *testing.T) {
 		t.Fatalf("stored status = %+v, %v", stored, err)
 	}
 
-	// Fixing it by removing the bad file and web: api is created, web is pruned.
+	// Fixing it by removing the bad file and web: api is created, web is pruned. Pruning every
+	// live object needs an allowance (see prune_test.go); a sync request gives it.
 	e.remote.Remove("deploy/bad.yaml")
 	e.remote.Remove("deploy/web.yaml")
 	c5 := e.remote.CommitAndPush("fix")
+	if err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "fix", AllowMassPrune: true}); err != nil {
+		t.Fatal(err)
+	}
 	st = e.sync(t)
 	live = e.desired(t)
 	if st.Sync != api.SyncSynced || st.AppliedCommit != c5 || len(st.Errors) != 0 ||
@@ -231,9 +235,9 @@ func TestControllerRestartWithBadHeadKeepsState(t *testing.T) {
 	}
 }
 
-// An empty directory prunes everything, as any commit would; a missing directory (a typo, or
-// every file deleted so git dropped the directory) is an error that prunes nothing, as in Argo
-// CD and Flux. Keep a .gitkeep to mean "run nothing".
+// An empty directory prunes everything, as any commit would, once allowed (it deletes every
+// object); a missing directory (a typo, or every file deleted so git dropped the directory) is
+// an error that prunes nothing, as in Argo CD and Flux. Keep a .gitkeep to mean "run nothing".
 func TestControllerEmptyAndMissingPath(t *testing.T) {
 	e := newSyncEnv(t, time.Hour)
 	e.sync(t)
@@ -245,6 +249,12 @@ func TestControllerEmptyAndMissingPath(t *testing.T) {
 	}
 	e.remote.Write("deploy/.gitkeep", "")
 	e.remote.CommitAndPush("empty directory")
+	if st = e.sync(t); st.Sync != api.SyncFailed || len(e.desired(t)) != 1 {
+		t.Fatalf("empty path without an allowance: status %+v, %d objects", st, len(e.desired(t)))
+	}
+	if err := e.st.RequestSync(context.Background(), "default", api.SyncRequest{ID: "empty", AllowMassPrune: true}); err != nil {
+		t.Fatal(err)
+	}
 	st = e.sync(t)
 	if st.Sync != api.SyncSynced || st.Changes.Deleted != 1 || len(e.desired(t)) != 0 {
 		t.Fatalf("empty path: status %+v, %d objects", st, len(e.desired(t)))

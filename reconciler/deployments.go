@@ -173,7 +173,8 @@ func (c *DeploymentController) applyPods(ctx context.Context, create []*api.Pod,
 }
 
 // planPods is the pure pass: for every desired Deployment and Pod manifest in key order, the
-// Pods to create and remove, plus the removal of Pods whose owner is no longer desired. Pods
+// Pods to create and remove, plus the removal of Pods whose owner is no longer desired. The
+// desired ConfigMaps a workload references are part of its template (ConfigHash). Pods
 // without an owner of those kinds are never touched, nor are the Pods of a desired entry that
 // could not be decoded (nil Object): the sync controller repairs or deletes that entry first.
 func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod],
@@ -188,10 +189,11 @@ func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod
 	for _, k := range slices.SortedFunc(maps.Keys(desired), compareKeys) {
 		switch o := desired[k].Object.(type) {
 		case *api.Deployment:
-			cr, rm := ReconcileDeployment(o, owned[k], statuses, rnd)
+			ch := ConfigHash(&o.Spec.Template.Spec, k.Namespace, desired)
+			cr, rm := ReconcileDeployment(o, ch, owned[k], statuses, rnd)
 			create, remove = append(create, cr...), append(remove, rm...)
 		case *api.Pod:
-			cr, rm := ReconcilePod(o, owned[k])
+			cr, rm := ReconcilePod(o, ConfigHash(&o.Spec, k.Namespace, desired), owned[k])
 			if cr != nil {
 				create = append(create, cr)
 			}
@@ -204,8 +206,4 @@ func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod
 		}
 	}
 	return create, remove
-}
-
-func compareKeys(a, b api.Key) int {
-	return compareChanges(Change{Key: a}, Change{Key: b})
 }

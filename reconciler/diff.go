@@ -68,7 +68,9 @@ type Change struct {
 }
 
 // ChangeSet is the plan of one sync, in apply order: creates, updates and unchanged objects
-// sorted by kind, namespace and name, then deletes in the reverse order.
+// sorted by kind rank (Namespaces, then ConfigMaps, then workloads), kind, namespace and name,
+// then deletes in the exact reverse order, so that what an object needs comes before it and
+// goes after it.
 type ChangeSet struct {
 	Changes []Change
 }
@@ -112,12 +114,31 @@ func compareChanges(a, b Change) int {
 		}
 		return -1
 	}
-	c := cmp.Or(cmp.Compare(a.Key.Kind, b.Key.Kind), cmp.Compare(a.Key.Namespace, b.Key.Namespace),
-		cmp.Compare(a.Key.Name, b.Key.Name))
+	c := compareKeys(a.Key, b.Key)
 	if ad {
 		return -c
 	}
 	return c
+}
+
+// compareKeys orders keys by kindRank, then kind, namespace and name.
+func compareKeys(a, b api.Key) int {
+	return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+// kindRank is the place of a kind in the apply order: Namespaces hold everything else, and
+// workloads read ConfigMaps.
+func kindRank(kind string) int {
+	switch kind {
+	case api.KindNamespace:
+		return 0
+	case api.KindConfigMap:
+		return 1
+	case api.KindDeployment, api.KindPod:
+		return 2
+	}
+	return 3
 }
 
 // Summary counts the changes by action.

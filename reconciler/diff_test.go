@@ -36,6 +36,21 @@ func testPod(name, image string) *api.Pod {
 	}
 }
 
+func testNamespace(name string) *api.Namespace {
+	return &api.Namespace{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindNamespace},
+		Metadata: api.ObjectMeta{Name: name}}
+}
+
+func testConfigMap(namespace, name string, data map[string]string) *api.ConfigMap {
+	return &api.ConfigMap{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindConfigMap},
+		Metadata: api.ObjectMeta{Name: name, Namespace: namespace}, Data: data}
+}
+
+func inNamespace[T api.Object](ns string, obj T) T {
+	obj.GetMeta().Namespace = ns
+	return obj
+}
+
 func annotated(obj api.Object, commit, source string) api.Object {
 	m := obj.GetMeta()
 	if m.Annotations == nil {
@@ -98,6 +113,15 @@ func TestDiff(t *testing.T) {
 			liveOf(1, testDeployment("a", 1, "x"), testPod("old1", "x"), testPod("old2", "x"), testDeployment("gone", 1, "x")),
 			"update Deployment/default/a,create Deployment/default/z,create Pod/default/a,create Pod/default/b," +
 				"delete Pod/default/old2,delete Pod/default/old1,delete Deployment/default/gone"},
+		{"order: namespaces, then configmaps, then workloads; deletes in exact reverse",
+			[]api.Object{testPod("p", "x"), testDeployment("d", 1, "x"), testConfigMap("default", "cm", nil),
+				inNamespace("prod", testPod("p", "x")), testNamespace("prod"), testConfigMap("prod", "cm", nil)},
+			liveOf(1, testNamespace("old"), testConfigMap("old", "cm", nil), inNamespace("old", testPod("p", "x")),
+				inNamespace("old", testDeployment("d", 1, "x")), testConfigMap("default", "gone", nil)),
+			"create Namespace//prod,create ConfigMap/default/cm,create ConfigMap/prod/cm," +
+				"create Deployment/default/d,create Pod/default/p,create Pod/prod/p," +
+				"delete Pod/old/p,delete Deployment/old/d,delete ConfigMap/old/cm,delete ConfigMap/default/gone," +
+				"delete Namespace//old"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,12 +191,17 @@ func TestRenderGolden(t *testing.T) {
 		testDeployment("web", 2, "nginx:1.25"),
 		testDeployment("api", 1, "api:v1"),
 		testPod("old", "busybox"),
+		testConfigMap("default", "web-config", map[string]string{"mode": "slow", "level": "info"}),
+		testConfigMap("default", "retired", map[string]string{"a": "b"}),
+		testNamespace("legacy"),
 	)
 	desired := []api.Object{
 		annotated(web, "c2", "deploy/web.yaml:1"),
 		testDeployment("api", 1, "api:v1"),
 		testPod("debug", "busybox"),
 		testDeployment("cache", 1, "redis"),
+		testConfigMap("default", "web-config", map[string]string{"mode": "fast", "level": "info", "new.txt": "x\n"}),
+		testNamespace("prod"),
 	}
 	var buf bytes.Buffer
 	cs := Diff(desired, live)

@@ -4,20 +4,24 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// Run syncs now, then every PollInterval and on each Trigger, until ctx ends; between polls it
-// watches the desired keys and reverts drift as soon as one changes. A failed pass is logged and
-// retried at the next poll: the last applied state stays in place. Run returns nil when ctx ends.
+// Run syncs now, then every PollInterval, on each Trigger and as soon as the source's pin or
+// sync request key changes (gitfleet rollback, sync, the push hook and the webhook write them);
+// between polls it watches the desired keys and reverts drift as soon as one changes. A failed
+// pass is logged and retried at the next poll: the last applied state stays in place. Run
+// returns nil when ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	poll := time.NewTicker(c.repo.Config().PollInterval)
 	defer poll.Stop()
+	// Watch first, so that a change made during the first pass wakes the next one.
+	changes := c.watchKeys(ctx)
 	c.pass(ctx, c.SyncOnce)
-	changes := c.watchDesired(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -26,16 +30,19 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.pass(ctx, c.SyncOnce)
 		case <-c.trigger:
 			c.pass(ctx, c.SyncOnce)
-		case _, ok := <-changes:
-			if ok {
-				drain(changes)
-				c.pass(ctx, c.Resync)
-				continue
+		case ch, ok := <-changes:
+			if !ok {
+				changes = nil // lost; watch again below
+				break
 			}
-			changes = nil // lost; the next poll runs a full pass and watches again
+			if c.asksForSync(ch) || c.drainAsksForSync(changes) {
+				c.pass(ctx, c.SyncOnce)
+			} else {
+				c.pass(ctx, c.Resync)
+			}
 		}
 		if changes == nil {
-			changes = c.watchDesired(ctx)
+			changes = c.watchKeys(ctx)
 		}
 	}
 }
@@ -54,26 +61,70 @@ func (c *Controller) pass(ctx context.Context, sync func(context.Context) (api.S
 	}
 }
 
-// watchDesired watches the desired keys from the current revision; nil when etcd cannot say.
-func (c *Controller) watchDesired(ctx context.Context) <-chan store.Change {
+// watchKeys watches the desired keys (for drift), the pin and the sync request keys (for a full
+// pass) from the current revision, merged into one channel that closes when any of the watches
+// is lost; nil when etcd cannot say.
+func (c *Controller) watchKeys(ctx context.Context) <-chan store.Change {
 	rev, err := c.st.Revision(ctx)
 	if err != nil {
-		c.log.Warn("watch desired keys", "err", err)
+		c.log.Warn("watch keys", "err", err)
 		return nil
 	}
-	return c.st.Watch(ctx, store.Desired, rev)
+	ctx, cancel := context.WithCancel(ctx)
+	var ins []<-chan store.Change
+	for _, r := range []store.Resource{store.Desired, store.Pin, store.SyncRequest} {
+		ins = append(ins, c.st.Watch(ctx, r, rev))
+	}
+	return merge(ctx, cancel, ins)
 }
 
-// drain empties ch of the changes already queued, which one pass covers.
-func drain[T any](ch <-chan T) {
+// merge forwards every value of ins into one channel. When any input closes, cancel stops the
+// others (their context is ctx) and the output closes once all have.
+func merge[T any](ctx context.Context, cancel context.CancelFunc, ins []<-chan T) <-chan T {
+	out := make(chan T, 64)
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		wg.Go(func() {
+			defer cancel()
+			forward(ctx, in, out)
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+	return out
+}
+
+// forward copies in to out until in closes or ctx ends.
+func forward[T any](ctx context.Context, in <-chan T, out chan<- T) {
+	for v := range in {
+		select {
+		case out <- v:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// asksForSync reports whether ch is a change of this source's pin or sync request.
+func (c *Controller) asksForSync(ch store.Change) bool {
+	return (ch.Resource == store.Pin || ch.Resource == store.SyncRequest) && ch.Name == c.opts.Name
+}
+
+// drainAsksForSync empties ch of the changes already queued, which one pass covers, and
+// reports whether any of them asks for a full pass.
+func (c *Controller) drainAsksForSync(ch <-chan store.Change) bool {
+	asks := false
 	for {
 		select {
-		case _, ok := <-ch:
+		case v, ok := <-ch:
 			if !ok {
-				return
+				return asks
 			}
+			asks = asks || c.asksForSync(v)
 		default:
-			return
+			return asks
 		}
 	}
 }

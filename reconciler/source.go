@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
 // SourceConfig says which manifests a Source reads.
@@ -31,6 +33,9 @@ type SourceConfig struct {
 	PollInterval time.Duration
 	// CacheDir holds the local bare clone; it is created when missing and reused across restarts.
 	CacheDir string
+	// Auth holds the credentials and trusted CAs for the remote; the zero value is anonymous.
+	// Credentials in an http(s) URL are moved here, so Config().URL never carries them.
+	Auth Auth
 }
 
 const remoteName = "origin"
@@ -54,6 +59,9 @@ func (c SourceConfig) withDefaults() (SourceConfig, error) {
 		return c, err
 	}
 	c.Path = sub
+	if c.URL, c.Auth, err = credentialsFromURL(c.URL, c.Auth); err != nil {
+		return c, err
+	}
 	if isLocalPath(c.URL) {
 		if abs, err := filepath.Abs(c.URL); err == nil {
 			c.URL = abs
@@ -74,15 +82,29 @@ func isLocalPath(url string) bool {
 // Source follows one branch of a git repository through a local bare clone. Its methods are
 // safe for concurrent use.
 type Source struct {
-	cfg    SourceConfig
+	cfg  SourceConfig
+	conn conn
+	// url is cfg.URL without credentials, for messages.
+	url    string
 	mu     sync.Mutex
 	repo   *git.Repository
 	remote *git.Remote
 }
 
+// conn is what every request to the remote carries.
+type conn struct {
+	auth     transport.AuthMethod
+	caBundle []byte
+	secrets  []Secret
+}
+
 // NewSource opens the bare clone in cfg.CacheDir, creating it when missing. It does not fetch.
 func NewSource(cfg SourceConfig) (*Source, error) {
 	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c, err := newConn(cfg.URL, cfg.Auth)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +119,28 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{cfg: cfg, repo: repo, remote: remote}, nil
+	return &Source{cfg: cfg, conn: c, url: RedactURL(cfg.URL), repo: repo, remote: remote}, nil
+}
+
+// newConn checks auth against url's scheme and loads its key and CA files.
+func newConn(url string, auth Auth) (conn, error) {
+	ep, err := transport.NewEndpoint(url)
+	if err != nil {
+		return conn{}, fmt.Errorf("check source: parse URL %s: %w", RedactURL(url), err)
+	}
+	if err := auth.check(ep.Protocol); err != nil {
+		return conn{}, err
+	}
+	c := conn{secrets: auth.secrets()}
+	if c.auth, err = auth.transportAuth(ep); err != nil {
+		return conn{}, err
+	}
+	if auth.CAFile != "" {
+		if c.caBundle, err = os.ReadFile(auth.CAFile); err != nil {
+			return conn{}, fmt.Errorf("read CA file: %w", err)
+		}
+	}
+	return c, nil
 }
 
 // ensureRemote points the clone's origin at url, replacing an origin that points elsewhere.
@@ -129,7 +172,7 @@ func (s *Source) localRef() plumbing.ReferenceName {
 
 // Fetch brings the branch's head into the clone and returns its commit hash. It asks the remote
 // for its refs first and skips the download when the head has not moved. A force-push is
-// followed like any other move.
+// followed like any other move. Errors never carry credentials.
 func (s *Source) Fetch(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,15 +183,8 @@ func (s *Source) Fetch(ctx context.Context) (string, error) {
 	if local, err := s.repo.Reference(s.localRef(), true); err == nil && local.Hash() == head {
 		return head.String(), nil
 	}
-	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(s.cfg.Branch), s.localRef()))
-	err = s.remote.FetchContext(ctx, &git.FetchOptions{
-		RefSpecs: []config.RefSpec{spec},
-		Depth:    1,
-		Tags:     git.NoTags,
-		Force:    true,
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return "", fmt.Errorf("fetch %s from %s: %w", s.cfg.Branch, s.cfg.URL, err)
+	if err := s.fetchBranch(ctx, 1); err != nil {
+		return "", err
 	}
 	local, err := s.repo.Reference(s.localRef(), true)
 	if err != nil {
@@ -157,11 +193,33 @@ func (s *Source) Fetch(ctx context.Context) (string, error) {
 	return local.Hash().String(), nil
 }
 
+// fullHistory is the depth that asks for a branch's whole history (git's --unshallow sends
+// the same).
+const fullHistory = math.MaxInt32
+
+// fetchBranch downloads the branch's head, with its history down to depth commits, into the
+// local ref.
+func (s *Source) fetchBranch(ctx context.Context, depth int) error {
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(s.cfg.Branch), s.localRef()))
+	err := s.remote.FetchContext(ctx, &git.FetchOptions{
+		RefSpecs: []config.RefSpec{spec},
+		Depth:    depth,
+		Tags:     git.NoTags,
+		Force:    true,
+		Auth:     s.conn.auth,
+		CABundle: s.conn.caBundle,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return s.redact(fmt.Errorf("fetch %s from %s: %w", s.cfg.Branch, s.url, err))
+	}
+	return nil
+}
+
 // remoteHead lists the remote's refs (ls-remote) and returns the branch's hash.
 func (s *Source) remoteHead(ctx context.Context) (plumbing.Hash, error) {
-	refs, err := s.remote.ListContext(ctx, &git.ListOptions{})
+	refs, err := s.remote.ListContext(ctx, &git.ListOptions{Auth: s.conn.auth, CABundle: s.conn.caBundle})
 	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("list refs of %s: %w", s.cfg.URL, err)
+		return plumbing.ZeroHash, s.redact(fmt.Errorf("list refs of %s (auth: %s): %w", s.url, s.cfg.Auth, err))
 	}
 	want := plumbing.NewBranchReferenceName(s.cfg.Branch)
 	for _, r := range refs {
@@ -169,7 +227,78 @@ func (s *Source) remoteHead(ctx context.Context) (plumbing.Hash, error) {
 			return r.Hash(), nil
 		}
 	}
-	return plumbing.ZeroHash, fmt.Errorf("find branch %q on %s: not found", s.cfg.Branch, s.cfg.URL)
+	return plumbing.ZeroHash, fmt.Errorf("find branch %q on %s: not found", s.cfg.Branch, s.url)
+}
+
+// redact strips credentials from an error about the remote.
+func (s *Source) redact(err error) error { return redactError(err, s.conn.secrets) }
+
+// ErrNotOnBranch is wrapped by Ensure's error for a commit that the branch does not contain.
+var ErrNotOnBranch = errors.New("commit is not on the branch")
+
+// Ensure makes commit and its tree available to Files, for a rollback to a commit older than
+// the fetched head (Fetch downloads only the head). A commit already reachable from the fetched
+// head costs no request; otherwise Ensure fetches the branch's whole history, which also moves
+// the fetched head to the remote's. A commit the branch does not contain fails with an error
+// wrapping ErrNotOnBranch; so does a string that is not a full commit hash.
+func (s *Source) Ensure(ctx context.Context, commit string) error {
+	if !plumbing.IsHash(commit) {
+		return fmt.Errorf("ensure commit %q: not a full commit hash: %w", commit, ErrNotOnBranch)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := plumbing.NewHash(commit)
+	found, err := s.onBranch(ctx, want)
+	if err != nil || found {
+		return err
+	}
+	if err := s.fetchBranch(ctx, fullHistory); err != nil {
+		return fmt.Errorf("ensure commit %s: %w", short(commit), err)
+	}
+	found, err = s.onBranch(ctx, want)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("ensure commit %s: %w %s of %s", short(commit), ErrNotOnBranch, s.cfg.Branch, s.url)
+	}
+	return nil
+}
+
+// onBranch walks the cached history from the fetched head and reports whether it holds want
+// with its tree. The walk stops at the edge of a shallow fetch, where parents are missing.
+func (s *Source) onBranch(ctx context.Context, want plumbing.Hash) (bool, error) {
+	ref, err := s.repo.Reference(s.localRef(), true)
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read ref %s: %w", s.localRef(), err)
+	}
+	seen := map[plumbing.Hash]bool{ref.Hash(): true}
+	for queue := []plumbing.Hash{ref.Hash()}; len(queue) > 0; queue = queue[1:] {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		c, err := s.repo.CommitObject(queue[0])
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("read commit %s: %w", short(queue[0].String()), err)
+		}
+		if c.Hash == want {
+			_, err := c.Tree()
+			return err == nil, nil
+		}
+		for _, p := range c.ParentHashes {
+			if !seen[p] {
+				seen[p] = true
+				queue = append(queue, p)
+			}
+		}
+	}
+	return false, nil
 }
 
 // Files reads every manifest (.yaml, .yml, .json) under the configured path at commit from the

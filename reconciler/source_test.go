@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -159,5 +160,105 @@ func TestSourceFetchErrors(t *testing.T) {
 	}
 	if _, err := NewSource(SourceConfig{URL: r.URL(), Path: "../x", CacheDir: t.TempDir()}); err == nil {
 		t.Fatal("path ../x accepted")
+	}
+}
+
+// transports serves one remote over each kind of URL a Source follows.
+func transports(t *testing.T, r *gittest.Remote) map[string]SourceConfig {
+	t.Helper()
+	httpsURL, ca := gittest.ServeHTTP(t, r.URL(), testToken)
+	key, keyFile := gittest.SSHKey(t, "")
+	sshURL, hostLine := gittest.ServeSSH(t, r.URL(), key)
+	return map[string]SourceConfig{
+		"file":  {URL: r.URL()},
+		"https": {URL: httpsURL, Auth: Auth{Token: testToken, CAFile: ca}},
+		"ssh":   {URL: sshURL, Auth: Auth{SSHKeyFile: keyFile, KnownHostsFile: writeFile(t, "kh", hostLine+"\n")}},
+	}
+}
+
+func TestSourceEnsureFetchesOlderCommits(t *testing.T) {
+	r := gittest.NewRemote(t)
+	var commits []string
+	for i := range 4 {
+		r.Write("deploy/web.yaml", fmt.Sprintf("v: %d\n", i))
+		commits = append(commits, r.CommitAndPush(fmt.Sprint("commit ", i)))
+	}
+	for name, cfg := range transports(t, r) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg.Path, cfg.CacheDir = "deploy", filepath.Join(t.TempDir(), "cache")
+			src, err := NewSource(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fetch(t, src); got != commits[3] {
+				t.Fatalf("fetch = %s, want %s", got, commits[3])
+			}
+			if _, err := src.Files(ctx, commits[0]); err == nil {
+				t.Fatal("a depth-1 fetch already holds the first commit; the test proves nothing")
+			}
+			if err := src.Ensure(ctx, commits[0]); err != nil {
+				t.Fatalf("ensure first: %v", err)
+			}
+			for i, c := range commits {
+				files, err := src.Files(ctx, c)
+				if want := fmt.Sprintf("v: %d\n", i); err != nil || string(files["deploy/web.yaml"]) != want {
+					t.Fatalf("files at commit %d = %q, %v; want %q", i, files["deploy/web.yaml"], err, want)
+				}
+			}
+			if got := fetch(t, src); got != commits[3] {
+				t.Fatalf("fetch after ensure = %s, want %s", got, commits[3])
+			}
+		})
+	}
+}
+
+func TestSourceEnsureKeepsFollowingTheBranch(t *testing.T) {
+	ctx := context.Background()
+	r := gittest.NewRemote(t)
+	r.Write("deploy/a.yaml", "a: 1\n")
+	first := r.CommitAndPush("one")
+	src := newTestSource(t, r, "deploy")
+	// Before any Fetch, Ensure downloads the branch itself.
+	if err := src.Ensure(ctx, first); err != nil {
+		t.Fatalf("ensure before fetch: %v", err)
+	}
+	r.Write("deploy/a.yaml", "a: 2\n")
+	second := r.CommitAndPush("two")
+	r.Write("deploy/a.yaml", "a: 3\n")
+	third := r.CommitAndPush("three")
+	if got := fetch(t, src); got != third {
+		t.Fatalf("fetch = %s, want %s", got, third)
+	}
+	if err := src.Ensure(ctx, second); err != nil {
+		t.Fatalf("ensure second: %v", err)
+	}
+	// Everything is cached now: Ensure needs no remote.
+	r.Break()
+	for _, c := range []string{first, second, third} {
+		if err := src.Ensure(ctx, c); err != nil {
+			t.Fatalf("ensure %s with the remote gone: %v", c, err)
+		}
+	}
+}
+
+func TestSourceEnsureRejectsCommitsOffTheBranch(t *testing.T) {
+	ctx := context.Background()
+	r := gittest.NewRemote(t)
+	r.Write("deploy/a.yaml", "a: 1\n")
+	r.CommitAndPush("one")
+	r.Git("checkout", "--quiet", "-b", "other")
+	r.Write("deploy/a.yaml", "a: other\n")
+	r.Git("add", "--all")
+	r.Git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "--no-gpg-sign", "-m", "other")
+	r.Git("push", "--quiet", "origin", "other")
+	otherBranch := r.Head()
+	src := newTestSource(t, r, "deploy")
+	fetch(t, src)
+	for _, c := range []string{otherBranch, strings.Repeat("ab", 20), "HEAD~1", "abc"} {
+		err := src.Ensure(ctx, c)
+		if !errors.Is(err, ErrNotOnBranch) {
+			t.Fatalf("ensure %s: err = %v, want ErrNotOnBranch", c, err)
+		}
 	}
 }

@@ -2,6 +2,10 @@ package reconciler
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -27,16 +31,19 @@ func parseOwner(s string) (api.Key, bool) {
 }
 
 // ReconcileDeployment decides one step towards d's replicas Pods of its current template.
-// pods are the Pods whose owner annotation names d (others are ignored); statuses are the
-// observed Pod statuses by "namespace/name". A rolling update surges by one Pod and keeps every
-// ready Pod until a new one is ready to take its place (maxSurge 1, maxUnavailable 0); old
-// Pods that are not ready go at once, as they serve nothing. Scaling down removes Pods that
-// are not ready first, then the newest. Failed or succeeded Pods are replaced. The caller
-// removes before it creates. rnd draws the random name suffixes.
-func ReconcileDeployment(d *api.Deployment, pods []store.Item[api.Pod], statuses map[string]api.PodStatus,
-	rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
+// configHash is ConfigHash of the template: a Pod's template is current when its
+// pod-template-hash label is DeploymentHash(d, configHash), so a change to a ConfigMap the
+// template uses rolls the Deployment like a change to the template. pods are the Pods whose
+// owner annotation names d (others are ignored); statuses are the observed Pod statuses by
+// "namespace/name". A rolling update surges by one Pod and keeps every ready Pod until a new
+// one is ready to take its place (maxSurge 1, maxUnavailable 0); old Pods that are not ready go
+// at once, as they serve nothing. Scaling down removes Pods that are not ready first, then the
+// newest. Failed or succeeded Pods are replaced. The caller removes before it creates. rnd
+// draws the random name suffixes.
+func ReconcileDeployment(d *api.Deployment, configHash string, pods []store.Item[api.Pod],
+	statuses map[string]api.PodStatus, rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
 	owner := Owner(api.KeyOf(d))
-	hash := api.TemplateHash(&d.Spec.Template)
+	hash := DeploymentHash(d, configHash)
 	want := 1
 	if d.Spec.Replicas != nil {
 		want = int(*d.Spec.Replicas)
@@ -70,15 +77,16 @@ func ReconcileDeployment(d *api.Deployment, pods []store.Item[api.Pod], statuses
 		n = min(n, want+1-len(cur)-len(oldReady))
 	}
 	for range n {
-		create = append(create, deploymentPod(d, owner, hash, rnd))
+		create = append(create, deploymentPod(d, podOrigin{owner, hash, configHash}, rnd))
 	}
 	return create, remove
 }
 
 // ReconcilePod decides the Pod object of a Pod manifest: the same name, owned by the manifest,
-// replaced (removed, then created) when the manifest's spec, labels or annotations change.
-// pods are the Pods whose owner annotation names desired.
-func ReconcilePod(desired *api.Pod, pods []store.Item[api.Pod]) (create *api.Pod, remove []store.Item[api.Pod]) {
+// replaced (removed, then created) when the manifest's spec, labels or annotations change, or
+// when configHash (ConfigHash of its spec, recorded in the config-hash annotation) does. pods
+// are the Pods whose owner annotation names desired.
+func ReconcilePod(desired *api.Pod, configHash string, pods []store.Item[api.Pod]) (create *api.Pod, remove []store.Item[api.Pod]) {
 	owner := Owner(api.KeyOf(desired))
 	hash := podHash(desired)
 	kept := false
@@ -87,7 +95,8 @@ func ReconcilePod(desired *api.Pod, pods []store.Item[api.Pod]) (create *api.Pod
 		if m.Annotations[api.AnnotationOwner] != owner {
 			continue
 		}
-		if m.Name == desired.Metadata.Name && m.Labels[api.LabelTemplateHash] == hash && !kept {
+		if m.Name == desired.Metadata.Name && m.Labels[api.LabelTemplateHash] == hash &&
+			m.Annotations[api.AnnotationConfigHash] == configHash && !kept {
 			kept = true
 			continue
 		}
@@ -98,8 +107,9 @@ func ReconcilePod(desired *api.Pod, pods []store.Item[api.Pod]) (create *api.Pod
 	}
 	p := &api.Pod{
 		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
-		Metadata: podMeta(desired.Metadata, owner, hash, desired.Metadata.Annotations[api.AnnotationCommit]),
-		Spec:     desired.Spec,
+		Metadata: podMeta(desired.Metadata, podOrigin{owner, hash, configHash},
+			desired.Metadata.Annotations[api.AnnotationCommit]),
+		Spec: desired.Spec,
 	}
 	p.Metadata.Name, p.Metadata.Namespace = desired.Metadata.Name, desired.Metadata.Namespace
 	return api.Clone(p).(*api.Pod), remove
@@ -113,6 +123,49 @@ func podHash(p *api.Pod) string {
 	delete(t.Metadata.Annotations, api.AnnotationCommit)
 	delete(t.Metadata.Annotations, api.AnnotationSource)
 	return api.TemplateHash(&t)
+}
+
+// ConfigHash is a short hash of the data of every ConfigMap spec references, as found among the
+// desired objects in namespace; "" when spec references none. A change to the data of any of
+// them, or one appearing or going (an optional one), changes it.
+func ConfigHash(spec *api.PodSpec, namespace string, desired map[api.Key]store.DesiredObject) string {
+	names := api.ConfigMapNames(spec)
+	if len(names) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, name := range names {
+		var data map[string]string // null when absent, {} when empty
+		if cm, ok := desired[api.Key{Kind: api.KindConfigMap, Namespace: namespace, Name: name}].Object.(*api.ConfigMap); ok {
+			data = cm.Data
+			if data == nil {
+				data = map[string]string{}
+			}
+		}
+		b, err := json.Marshal([]any{name, data}) // encoding/json sorts map keys
+		if err != nil {
+			panic(fmt.Sprintf("reconciler.ConfigHash: %v", err)) // strings always marshal
+		}
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:5])
+}
+
+// DeploymentHash is the pod-template-hash of d's current Pods: api.TemplateHash of its
+// template, or, when configHash is not "", a hash of both.
+func DeploymentHash(d *api.Deployment, configHash string) string {
+	hash := api.TemplateHash(&d.Spec.Template)
+	if configHash == "" {
+		return hash
+	}
+	sum := sha256.Sum256([]byte(hash + "/" + configHash))
+	return hex.EncodeToString(sum[:5])
+}
+
+// CurrentTemplateHash is the pod-template-hash of d's current Pods given the desired objects,
+// which hold the ConfigMaps its template uses.
+func CurrentTemplateHash(d *api.Deployment, desired map[api.Key]store.DesiredObject) string {
+	return DeploymentHash(d, ConfigHash(&d.Spec.Template.Spec, d.Metadata.Namespace, desired))
 }
 
 func isReady(st api.PodStatus) bool { return st.Phase == api.PodRunning && st.Ready }
@@ -143,20 +196,28 @@ func byRemovalOrder(pods []store.Item[api.Pod], statuses map[string]api.PodStatu
 }
 
 // deploymentPod makes a new Pod from d's template.
-func deploymentPod(d *api.Deployment, owner, hash string, rnd *rand.Rand) *api.Pod {
+func deploymentPod(d *api.Deployment, origin podOrigin, rnd *rand.Rand) *api.Pod {
 	t := d.Spec.Template
 	p := &api.Pod{
 		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
-		Metadata: podMeta(t.Metadata, owner, hash, d.Metadata.Annotations[api.AnnotationCommit]),
+		Metadata: podMeta(t.Metadata, origin, d.Metadata.Annotations[api.AnnotationCommit]),
 		Spec:     t.Spec,
 	}
-	p.Metadata.Name = d.Metadata.Name + "-" + hash + "-" + suffix(rnd)
+	p.Metadata.Name = d.Metadata.Name + "-" + origin.hash + "-" + suffix(rnd)
 	p.Metadata.Namespace = d.Metadata.Namespace
 	return api.Clone(p).(*api.Pod) // share no slices or maps with the template
 }
 
-// podMeta copies labels and annotations from m and adds the hash label, owner and commit.
-func podMeta(m api.ObjectMeta, owner, hash, commit string) api.ObjectMeta {
+// podOrigin is what a workload Pod records of what it was made from.
+type podOrigin struct {
+	owner      string // the owner annotation
+	hash       string // the pod-template-hash label
+	configHash string // the config-hash annotation; "" for none
+}
+
+// podMeta copies labels and annotations from m and adds the hash label, owner, config hash and
+// commit.
+func podMeta(m api.ObjectMeta, origin podOrigin, commit string) api.ObjectMeta {
 	out := api.ObjectMeta{Labels: maps.Clone(m.Labels), Annotations: maps.Clone(m.Annotations)}
 	if out.Labels == nil {
 		out.Labels = map[string]string{}
@@ -164,9 +225,13 @@ func podMeta(m api.ObjectMeta, owner, hash, commit string) api.ObjectMeta {
 	if out.Annotations == nil {
 		out.Annotations = map[string]string{}
 	}
-	out.Labels[api.LabelTemplateHash] = hash
-	out.Annotations[api.AnnotationOwner] = owner
+	out.Labels[api.LabelTemplateHash] = origin.hash
+	out.Annotations[api.AnnotationOwner] = origin.owner
 	delete(out.Annotations, api.AnnotationSource)
+	delete(out.Annotations, api.AnnotationConfigHash)
+	if origin.configHash != "" {
+		out.Annotations[api.AnnotationConfigHash] = origin.configHash
+	}
 	if commit != "" {
 		out.Annotations[api.AnnotationCommit] = commit
 	}

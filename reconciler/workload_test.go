@@ -86,7 +86,7 @@ func TestReconcileDeployment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			create, remove := ReconcileDeployment(tt.d, tt.pods, tt.statuses, testRand())
+			create, remove := ReconcileDeployment(tt.d, "", tt.pods, tt.statuses, testRand())
 			if len(create) != tt.wantCreate || removedNames(remove) != tt.wantRemove {
 				t.Fatalf("create %d, remove %q; want create %d, remove %q",
 					len(create), removedNames(remove), tt.wantCreate, tt.wantRemove)
@@ -146,10 +146,10 @@ func TestRolloutConverges(t *testing.T) {
 			statuses[p.Name] = api.PodStatus{Phase: api.PodRunning, Ready: true}
 		}
 	}
-	apply(ReconcileDeployment(v1, pods, statuses, rnd))
+	apply(ReconcileDeployment(v1, "", pods, statuses, rnd))
 	markReady()
 	for step := 0; step < 20; step++ {
-		create, remove := ReconcileDeployment(v2, pods, statuses, rnd)
+		create, remove := ReconcileDeployment(v2, "", pods, statuses, rnd)
 		if len(create) == 0 && len(remove) == 0 {
 			break
 		}
@@ -174,7 +174,7 @@ func TestRolloutConverges(t *testing.T) {
 func TestReconcilePod(t *testing.T) {
 	desired := testPod("debug", "busybox:1")
 	desired.Metadata.Annotations = map[string]string{api.AnnotationCommit: "c1", api.AnnotationSource: "p.yaml:1"}
-	create, remove := ReconcilePod(desired, nil)
+	create, remove := ReconcilePod(desired, "", nil)
 	if create == nil || len(remove) != 0 {
 		t.Fatalf("first reconcile: create %v, remove %d", create, len(remove))
 	}
@@ -187,11 +187,11 @@ func TestReconcilePod(t *testing.T) {
 	live[0].Value.Spec.NodeName = "n1" // bound by the scheduler: not a change of the manifest
 	recommitted := testPod("debug", "busybox:1")
 	recommitted.Metadata.Annotations = map[string]string{api.AnnotationCommit: "c2"}
-	if create, remove := ReconcilePod(recommitted, live); create != nil || len(remove) != 0 {
+	if create, remove := ReconcilePod(recommitted, "", live); create != nil || len(remove) != 0 {
 		t.Fatalf("same spec at a new commit: create %v, remove %d", create, len(remove))
 	}
 	changed := testPod("debug", "busybox:2")
-	create, remove = ReconcilePod(changed, live)
+	create, remove = ReconcilePod(changed, "", live)
 	if create == nil || removedNames(remove) != "debug" {
 		t.Fatalf("changed spec: create %v, remove %q; want a replacement", create, removedNames(remove))
 	}
@@ -201,8 +201,8 @@ func TestPlanPodsRemovesOrphansOnly(t *testing.T) {
 	web := testDeployment("web", 1, "nginx")
 	gone := testDeployment("gone", 1, "nginx")
 	manifest := testPod("debug", "busybox")
-	orphanPod, _ := ReconcilePod(testPod("old-debug", "busybox"), nil)
-	ownPod, _ := ReconcilePod(manifest, nil)
+	orphanPod, _ := ReconcilePod(testPod("old-debug", "busybox"), "", nil)
+	ownPod, _ := ReconcilePod(manifest, "", nil)
 	jobPod := livePod(web, "job-x", "", 9)
 	jobPod.Value.Metadata.Annotations[api.AnnotationOwner] = "Job/default/batch"
 	unowned := livePod(web, "hand-made", "", 10)

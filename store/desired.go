@@ -61,8 +61,14 @@ type Write struct {
 // CommitDesired applies writes and records sync in one transaction: all of it or none of it.
 // It fails with ErrConflict when any key moved since it was read.
 func (s *Store) CommitDesired(ctx context.Context, writes []Write, sync api.SyncStatus) error {
+	_, err := s.CommitSync(ctx, SyncRecord{Writes: writes, Status: sync})
+	return err
+}
+
+// writeOps returns the guards and operations of writes.
+func writeOps(writes []Write) ([]clientv3.Cmp, []clientv3.Op, error) {
 	cmps := make([]clientv3.Cmp, 0, len(writes))
-	ops := make([]clientv3.Op, 0, len(writes)+1)
+	ops := make([]clientv3.Op, 0, len(writes)+4)
 	for _, w := range writes {
 		key := desiredKey(w.Key)
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", w.ModRevision))
@@ -72,17 +78,11 @@ func (s *Store) CommitDesired(ctx context.Context, writes []Write, sync api.Sync
 		}
 		b, err := json.Marshal(w.Object)
 		if err != nil {
-			return fmt.Errorf("encode %s: %w", w.Key, err)
+			return nil, nil, fmt.Errorf("encode %s: %w", w.Key, err)
 		}
 		ops = append(ops, clientv3.OpPut(key, string(b)))
 	}
-	sb, err := json.Marshal(sync)
-	if err != nil {
-		return fmt.Errorf("encode sync status: %w", err)
-	}
-	ops = append(ops, clientv3.OpPut(syncKey(sync.Source), string(sb)))
-	txn := s.c.Txn(ctx).If(cmps...).Then(ops...)
-	return commit(txn, fmt.Sprintf("commit %d desired writes", len(writes)), ErrConflict)
+	return cmps, ops, nil
 }
 
 // GetSync reads the sync record of a source.

@@ -8,6 +8,10 @@
 //	/gitfleet/pods/<namespace>/<name>             workload controllers (create, delete), scheduler (bind)
 //	/gitfleet/podstatus/<namespace>/<name>        the agent of the Pod's node
 //	/gitfleet/nodes/<name>                        that node's agent, under a lease
+//	/gitfleet/history/<source>/<id, zero-padded>  controller: one entry per sync attempt, the last 100
+//	/gitfleet/historyseq/<source>                 controller: the last history ID
+//	/gitfleet/pin/<source>                        gitfleet rollback (set), sync --resume (delete)
+//	/gitfleet/syncrequest/<source>                push hook, webhook, gitfleet sync: the latest request
 //
 // Values are the JSON of the api types. Every write that depends on a read compares the key's
 // ModRevision, so a stale writer fails with ErrConflict instead of overwriting newer state.

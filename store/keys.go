@@ -18,6 +18,10 @@ const (
 	PodStatus Resource = "podstatus"
 	Nodes     Resource = "nodes"
 	History   Resource = "history"
+	// HistorySeq holds the last history ID of each source.
+	HistorySeq  Resource = "historyseq"
+	Pin         Resource = "pin"
+	SyncRequest Resource = "syncrequest"
 )
 
 const root = "/gitfleet/"
@@ -37,6 +41,17 @@ func podStatusKey(namespace, name string) string {
 func nodeKey(name string) string { return prefix(Nodes) + name }
 
 func syncKey(source string) string { return prefix(Sync) + source }
+
+func pinKey(source string) string { return prefix(Pin) + source }
+
+func syncRequestKey(source string) string { return prefix(SyncRequest) + source }
+
+func historySeqKey(source string) string { return prefix(HistorySeq) + source }
+
+// historyKey zero-pads id, so that the keys of a source sort in the order of their IDs.
+func historyKey(source string, id int64) string {
+	return fmt.Sprintf("%s%s/%020d", prefix(History), source, id)
+}
 
 // parseDesiredKey turns a desired key back into an api.Key.
 func parseDesiredKey(key string) (api.Key, error) {

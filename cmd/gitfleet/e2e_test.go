@@ -173,11 +173,28 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	t.Logf("broken commit reported at deploy/broken.yaml:7; 3 pods still serve")
-	// Deleting the files removes the Pods and their containers.
+	// Deleting the files removes the Pods and their containers, once allowed: a commit that
+	// deletes every object is refused until a sync allows it.
 	remote.Remove("deploy/broken.yaml")
 	remote.Remove("deploy/web.yaml")
 	remote.Write("deploy/.keep", "")
-	remote.CommitAndPush("remove web")
+	removed := remote.CommitAndPush("remove web")
+	c.waitFor("the mass prune refused", 30*time.Second, func() error {
+		st, err := c.status()
+		if err != nil {
+			return err
+		}
+		if st.Sync != "Failed" || st.SeenCommit != removed || st.AppliedCommit != scaled {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
+	if _, err := c.runningPods(3); err != nil {
+		t.Fatalf("after the refused prune: %v", err)
+	}
+	if out, err := c.cli("sync", "--allow-mass-prune"); err != nil {
+		t.Fatalf("sync --allow-mass-prune: %v\n%s", err, out)
+	}
 	c.waitFor("pods and containers gone", 60*time.Second, func() error {
 		p, err := c.pods()
 		if err != nil {

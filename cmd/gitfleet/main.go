@@ -19,8 +19,15 @@ Usage:
   gitfleet controller|scheduler|agent --etcd-endpoints URLS                  run one role
   gitfleet validate DIR                  check manifests offline; exit 1 with file:line errors
   gitfleet diff [DIR]                    the plan a working tree would cause against live state; exit 1 if any
-  gitfleet status [-o json]              commit applied, sync result, errors
+  gitfleet status [-o json]              commit applied, sync result, health, errors
   gitfleet get pods|deployments|nodes [-o json|yaml|wide]
+  gitfleet sync [--wait] [--timeout 2m] [--commit HASH] [--resume] [--allow-mass-prune]
+                                         sync now; --wait until Healthy (exit 0) or failed (exit 1)
+  gitfleet hook install REPO.git [--branch main] [--timeout 60s] [--force]
+                                         make pushes to a bare repository sync and show the result
+  gitfleet history [-o json]             every sync attempt: commit, result, changes, author, message
+  gitfleet rollback COMMIT [--timeout 60s]
+                                         hold the source at a commit from history until sync --resume
   gitfleet image import FILE...          import OCI or docker archives into containerd
 
 Reaching a running gitfleet: commands that read live state dial --etcd-endpoints when given,
@@ -64,6 +71,10 @@ func commands() map[string]command {
 		"status":     runStatus,
 		"get":        runGet,
 		"image":      runImage,
+		"sync":       runSync,
+		"hook":       runHook,
+		"history":    runHistory,
+		"rollback":   runRollback,
 	}
 }
 

@@ -21,6 +21,10 @@ import (
 type sourceFlags struct {
 	repo, branch, path string
 	poll               time.Duration
+	webhook            webhookFlags
+	auth               gitAuthFlags
+	// allowMassPrune and selfHeal set reconciler.Options.AllowMassPrune and DisableSelfHeal.
+	allowMassPrune, selfHeal bool
 }
 
 func (f *sourceFlags) register(fs *flag.FlagSet) {
@@ -28,14 +32,27 @@ func (f *sourceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.branch, "branch", "main", "branch to follow")
 	fs.StringVar(&f.path, "path", "", "sub-directory of the repository that holds the manifests")
 	fs.DurationVar(&f.poll, "poll", 5*time.Second, "how often to ask the remote for new commits")
+	f.webhook.register(fs)
+	fs.BoolVar(&f.allowMassPrune, "allow-mass-prune", false, "let every sync delete any share of the objects (default: a sync deleting more than half, or all, is refused)")
+	fs.BoolVar(&f.selfHeal, "self-heal", true, "revert desired keys changed outside git; false only reports them (OutOfSync) until the next commit or sync")
+	f.auth.register(fs)
+}
+
+// options are the controller's options from the flags.
+func (f *sourceFlags) options() reconciler.Options {
+	return reconciler.Options{AllowMassPrune: f.allowMassPrune, DisableSelfHeal: !f.selfHeal}
 }
 
 func (f *sourceFlags) config(dataDir string) (reconciler.SourceConfig, error) {
 	if f.repo == "" {
 		return reconciler.SourceConfig{}, fmt.Errorf("--repo is required")
 	}
+	auth, err := f.auth.auth()
+	if err != nil {
+		return reconciler.SourceConfig{}, err
+	}
 	return reconciler.SourceConfig{URL: f.repo, Branch: f.branch, Path: f.path, PollInterval: f.poll,
-		CacheDir: filepath.Join(dataDir, "git")}, nil
+		CacheDir: filepath.Join(dataDir, "git"), Auth: auth}, nil
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -75,12 +92,12 @@ func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 }
 
 // controllerRoles are the git controller and the workload controllers.
-func controllerRoles(st *store.Store, src reconciler.SourceConfig, log *slog.Logger) ([]role, error) {
+func controllerRoles(st *store.Store, src reconciler.SourceConfig, opts reconciler.Options, log *slog.Logger) ([]role, error) {
 	source, err := reconciler.NewSource(src)
 	if err != nil {
 		return nil, err
 	}
-	ctl := reconciler.New(st, source, log.With("role", "controller"), reconciler.Options{})
+	ctl := reconciler.New(st, source, log.With("role", "controller"), opts)
 	deps := reconciler.NewDeploymentController(st, log.With("role", "deployments"), reconciler.DeploymentOptions{})
 	return []role{{"controller", ctl.Run}, {"deployments", deps.Run}}, nil
 }
@@ -126,7 +143,7 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) erro
 			if err != nil {
 				return nil, err
 			}
-			return controllerRoles(st, cfg, log)
+			return src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, src.options(), log))
 		})
 }
 

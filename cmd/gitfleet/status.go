@@ -12,10 +12,14 @@ import (
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// statusOutput is the stable shape of `gitfleet status -o json`.
+// statusOutput is the stable shape of `gitfleet status -o json`: the sync status, with the
+// health of the desired objects assessed from live state, and Pod counts.
 type statusOutput struct {
 	api.SyncStatus
-	Pods podCounts `json:"pods"`
+	// Health and Objects shadow the sync status's fields, which the controller may leave out.
+	Health  string             `json:"health"`
+	Objects []api.ObjectStatus `json:"objects"`
+	Pods    podCounts          `json:"pods"`
 }
 
 type podCounts struct {
@@ -64,12 +68,12 @@ func readStatus(ctx context.Context, s *store.Store) (statusOutput, error) {
 	if st.Errors == nil {
 		st.Errors = []api.FieldError{}
 	}
-	pods, err := s.ListPodsWithStatus(ctx)
+	v, err := readHealth(ctx, s)
 	if err != nil {
 		return statusOutput{}, err
 	}
-	out := statusOutput{SyncStatus: st}
-	for _, p := range pods {
+	out := statusOutput{SyncStatus: st, Health: v.health, Objects: v.objects}
+	for _, p := range v.pods {
 		out.Pods.Total++
 		switch p.Status.Phase {
 		case api.PodRunning:
@@ -89,7 +93,14 @@ func readStatus(ctx context.Context, s *store.Store) (statusOutput, error) {
 func printStatus(w io.Writer, st statusOutput) {
 	fmt.Fprintf(w, "source:    %s (branch %s, path %q)\n", st.Source, st.Branch, st.Path)
 	fmt.Fprintf(w, "sync:      %s\n", st.Sync)
+	fmt.Fprintf(w, "health:    %s\n", st.Health)
 	fmt.Fprintf(w, "applied:   %s\n", short(st.AppliedCommit))
+	if c := st.Commit; c.Hash != "" {
+		fmt.Fprintf(w, "commit:    %s %s, %s: %s\n", short(c.Hash), dash(c.Author), dash(c.Time), c.Message)
+	}
+	if st.PinnedCommit != "" {
+		fmt.Fprintf(w, "pinned:    %s (rolled back; 'gitfleet sync --resume' follows the branch again)\n", short(st.PinnedCommit))
+	}
 	fmt.Fprintf(w, "seen:      %s\n", short(st.SeenCommit))
 	if st.Time != "" {
 		fmt.Fprintf(w, "last sync: %s\n", st.Time)
@@ -104,6 +115,20 @@ func printStatus(w io.Writer, st statusOutput) {
 	for _, e := range st.Errors {
 		fmt.Fprintf(w, "error:     %s\n", e.Error())
 	}
+	printObjects(w, st.Objects)
+}
+
+// printObjects writes one line per desired object: KIND/NS/NAME SYNC HEALTH MESSAGE.
+func printObjects(w io.Writer, objects []api.ObjectStatus) {
+	if len(objects) == 0 {
+		return
+	}
+	rows := make([]string, len(objects))
+	for i, o := range objects {
+		rows[i] = fmt.Sprintf("%s\t%s\t%s\t%s", o.Key, o.Sync, o.Health, o.Message)
+	}
+	fmt.Fprintln(w)
+	_ = table(w, "KIND/NS/NAME\tSYNC\tHEALTH\tMESSAGE", rows)
 }
 
 func short(commit string) string {

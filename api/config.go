@@ -1,0 +1,102 @@
+package api
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Namespace groups namespaced objects (v1). It is cluster-scoped: its key has Namespace "".
+// Objects in any namespace but DefaultNamespace need a Namespace of that name in the repository.
+type Namespace struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta `json:"metadata"`
+}
+
+// MaxConfigMapBytes bounds the total size of a ConfigMap's keys and values, as in Kubernetes.
+const MaxConfigMapBytes = 1 << 20
+
+// ConfigMap holds configuration as text, for Pods to read as environment variables or files
+// (v1). binaryData and immutable are not supported.
+type ConfigMap struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta        `json:"metadata"`
+	Data     map[string]string `json:"data,omitempty"`
+}
+
+// GetTypeMeta implements Object.
+func (n *Namespace) GetTypeMeta() TypeMeta { return n.TypeMeta }
+
+// GetMeta implements Object.
+func (n *Namespace) GetMeta() *ObjectMeta { return &n.Metadata }
+
+// GetTypeMeta implements Object.
+func (c *ConfigMap) GetTypeMeta() TypeMeta { return c.TypeMeta }
+
+// GetMeta implements Object.
+func (c *ConfigMap) GetMeta() *ObjectMeta { return &c.Metadata }
+
+// Namespaced reports whether objects of kind live in a namespace; Nodes and Namespaces do not.
+func Namespaced(kind string) bool { return kind != KindNode && kind != KindNamespace }
+
+// ConfigMapRef is one use of a ConfigMap by a Pod spec. Field paths are relative to the spec.
+type ConfigMapRef struct {
+	Name string
+	// Field is the path of the reference's name, such as "volumes[0].configMap.name".
+	Field    string
+	Optional bool
+	// Keys are the keys the reference reads; nil when it reads every key.
+	Keys []ConfigMapRefKey
+}
+
+// ConfigMapRefKey is one key a ConfigMapRef reads, with the path of the field that names it.
+type ConfigMapRefKey struct {
+	Key, Field string
+}
+
+// ConfigMapRefs lists every reference of s to a ConfigMap, in the order of the spec: each
+// container's envFrom, then its env, then the volumes.
+func ConfigMapRefs(s *PodSpec) []ConfigMapRef {
+	var refs []ConfigMapRef
+	for i := range s.Containers {
+		c := &s.Containers[i]
+		for j, e := range c.EnvFrom {
+			if r := e.ConfigMapRef; r != nil {
+				p := fmt.Sprintf("containers[%d].envFrom[%d].configMapRef", i, j)
+				refs = append(refs, ConfigMapRef{Name: r.Name, Field: p + ".name", Optional: r.Optional})
+			}
+		}
+		for j, e := range c.Env {
+			if e.ValueFrom == nil || e.ValueFrom.ConfigMapKeyRef == nil {
+				continue
+			}
+			r := e.ValueFrom.ConfigMapKeyRef
+			p := fmt.Sprintf("containers[%d].env[%d].valueFrom.configMapKeyRef", i, j)
+			refs = append(refs, ConfigMapRef{Name: r.Name, Field: p + ".name", Optional: r.Optional,
+				Keys: []ConfigMapRefKey{{Key: r.Key, Field: p + ".key"}}})
+		}
+	}
+	for i, v := range s.Volumes {
+		if v.ConfigMap != nil {
+			refs = append(refs, volumeRef(fmt.Sprintf("volumes[%d].configMap", i), v.ConfigMap))
+		}
+	}
+	return refs
+}
+
+func volumeRef(path string, v *ConfigMapVolumeSource) ConfigMapRef {
+	r := ConfigMapRef{Name: v.Name, Field: path + ".name", Optional: v.Optional}
+	for j, it := range v.Items {
+		r.Keys = append(r.Keys, ConfigMapRefKey{Key: it.Key, Field: fmt.Sprintf("%s.items[%d].key", path, j)})
+	}
+	return r
+}
+
+// ConfigMapNames returns the sorted, distinct names of the ConfigMaps s references.
+func ConfigMapNames(s *PodSpec) []string {
+	set := map[string]bool{}
+	for _, r := range ConfigMapRefs(s) {
+		set[r.Name] = true
+	}
+	return slices.Sorted(maps.Keys(set))
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+const fakeCommit = "c0ffee0123456789c0ffee0123456789c0ffee01"
+
+func webDeployment(replicas int32) *api.Deployment {
+	return &api.Deployment{
+		TypeMeta: api.TypeMeta{APIVersion: "apps/v1", Kind: api.KindDeployment},
+		Metadata: api.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: api.DeploymentSpec{Replicas: &replicas, Template: api.PodTemplateSpec{
+			Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "busybox"}}},
+		}},
+	}
+}
+
+// fakeController plays the controller and the workload side for the sync CLI: it waits for a
+// sync request, answers it with answer's status (and history entry, and writes), then runs
+// then.
+func fakeController(t *testing.T, ctx context.Context, s *store.Store, answer func(req api.SyncRequest) store.SyncRecord, then func()) {
+	t.Helper()
+	go func() {
+		for ctx.Err() == nil {
+			req, err := s.GetSyncRequest(ctx, syncSource)
+			if err != nil {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			if _, err := s.CommitSync(ctx, answer(req)); err != nil {
+				t.Errorf("fake controller: %v", err)
+				return
+			}
+			if then != nil {
+				then()
+			}
+			return
+		}
+	}()
+}
+
+// syncedWeb answers a request with web created at fakeCommit.
+func syncedWeb(d *api.Deployment) func(req api.SyncRequest) store.SyncRecord {
+	return func(req api.SyncRequest) store.SyncRecord {
+		st := api.SyncStatus{Source: syncSource, SeenCommit: fakeCommit, AppliedCommit: fakeCommit,
+			Sync: api.SyncSynced, Changes: api.ChangeSummary{Created: 1}, RequestID: req.ID}
+		return store.SyncRecord{Writes: []store.Write{{Key: api.KeyOf(d), Object: d}}, Status: st,
+			History: &api.HistoryEntry{Commit: api.CommitInfo{Hash: fakeCommit}, Result: api.SyncSynced,
+				Changes: []string{"+ Deployment/default/web"}}}
+	}
+}
+
+// startPods creates the Pods of d, one per status: a Running status as an agent reports it,
+// another on the Pod object, as the scheduler writes it.
+func startPods(t *testing.T, ctx context.Context, s *store.Store, d *api.Deployment, statuses ...api.PodStatus) {
+	hash := api.TemplateHash(&d.Spec.Template)
+	for i, st := range statuses {
+		p := &api.Pod{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
+			Metadata: api.ObjectMeta{Name: "web-" + string(rune('a'+i)), Namespace: "default",
+				Labels:      map[string]string{api.LabelTemplateHash: hash},
+				Annotations: map[string]string{api.AnnotationOwner: api.KeyOf(d).String()}}}
+		running := st.Phase == api.PodRunning
+		if !running {
+			p.Status = st
+		}
+		if err := s.CreatePod(ctx, p); err != nil {
+			t.Errorf("create pod: %v", err)
+			return
+		}
+		if running {
+			if err := s.PutPodStatus(ctx, "default", p.Metadata.Name, st); err != nil {
+				t.Errorf("pod status: %v", err)
+			}
+		}
+	}
+}
+
+func syncCLI(t *testing.T, eps []string, args ...string) (string, error) {
+	t.Helper()
+	stdout, stderr, err := runCLI(append([]string{"sync", "--etcd-endpoints", strings.Join(eps, ",")}, args...)...)
+	t.Logf("gitfleet sync %v: %v\nstdout:\n%sstderr:\n%s", args, err, stdout, stderr)
+	return stdout, err
+}
+
+func TestSyncWaitReportsChangesAndHealth(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, eps := etcdtest.StartWithEndpoints(t)
+	d := webDeployment(2)
+	ready := api.PodStatus{Phase: api.PodRunning, Ready: true}
+	fakeController(t, ctx, s, syncedWeb(d), func() {
+		time.Sleep(300 * time.Millisecond) // let the CLI see the Deployment without Pods
+		startPods(t, ctx, s, d, ready, ready)
+	})
+	out, err := syncCLI(t, eps, "--wait", "--commit", fakeCommit[:12], "--timeout", "20s")
+	if err != nil {
+		t.Fatalf("sync --wait: %v", err)
+	}
+	wantLines(t, out,
+		"sync: requested ",
+		"sync: c0ffee012345 Synced: 1 created, 0 changed, 0 deleted",
+		"  + Deployment/default/web",
+		"web: Missing: 0/2 ready; no pods yet",
+		"web: Healthy: 2/2 ready",
+		"health: Healthy (2/2 pods running)")
+}
+
+func TestSyncWaitFailsOnBadCommit(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, eps := etcdtest.StartWithEndpoints(t)
+	fakeController(t, ctx, s, func(req api.SyncRequest) store.SyncRecord {
+		return store.SyncRecord{Status: api.SyncStatus{Source: syncSource, SeenCommit: fakeCommit, Sync: api.SyncFailed,
+			RequestID: req.ID, Message: "commit c0ffee012345 has 1 errors; nothing from it was applied",
+			Errors: []api.FieldError{{File: "deploy/broken.yaml", Line: 7, Field: "spec.replicaz", Message: "unknown field"}}}}
+	}, nil)
+	out, err := syncCLI(t, eps, "--wait", "--timeout", "20s")
+	if code := new(exitCode); !errors.As(err, code) || *code != 1 {
+		t.Fatalf("err = %v, want exit 1", err)
+	}
+	wantLines(t, out,
+		"sync: c0ffee012345 Failed: commit c0ffee012345 has 1 errors",
+		"  deploy/broken.yaml:7: spec.replicaz: unknown field")
+}
+
+func TestSyncWaitFailsWhenDegraded(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, eps := etcdtest.StartWithEndpoints(t)
+	d := webDeployment(1)
+	fakeController(t, ctx, s, syncedWeb(d), func() {
+		startPods(t, ctx, s, d, api.PodStatus{Phase: api.PodPending, Reason: "Unschedulable",
+			Message: "0/1 nodes are available: 1 Insufficient memory."})
+	})
+	out, err := syncCLI(t, eps, "--wait", "--timeout", "20s", "--degraded-grace", "500ms")
+	if code := new(exitCode); !errors.As(err, code) || *code != 1 {
+		t.Fatalf("err = %v, want exit 1", err)
+	}
+	wantLines(t, out, "health: Degraded: web: 0/1 ready; web-a: 0/1 nodes are available: 1 Insufficient memory.")
+}
+
+func TestSyncWaitTimesOutWithoutController(t *testing.T) {
+	_, eps := etcdtest.StartWithEndpoints(t)
+	out, err := syncCLI(t, eps, "--wait", "--timeout", "1s")
+	if code := new(exitCode); !errors.As(err, code) || *code != 1 {
+		t.Fatalf("err = %v, want exit 1", err)
+	}
+	wantLines(t, out, "sync: requested ", "sync: no answer from the controller in 1s")
+}
+
+func TestSyncResumeDeletesPin(t *testing.T) {
+	ctx := context.Background()
+	s, eps := etcdtest.StartWithEndpoints(t)
+	if err := s.PutPin(ctx, syncSource, api.Pin{Commit: fakeCommit}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syncCLI(t, eps, "--resume", "--allow-mass-prune"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetPin(ctx, syncSource); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("pin after --resume: %v, want ErrNotFound", err)
+	}
+	req, err := s.GetSyncRequest(ctx, syncSource)
+	if err != nil || req.ID == "" || !req.AllowMassPrune {
+		t.Fatalf("request = %+v, %v; want one allowing mass prune", req, err)
+	}
+}
+
+func TestSyncNotReachable(t *testing.T) {
+	_, stderr, err := runCLI("sync", "--wait", "--data-dir", t.TempDir())
+	if code := new(exitCode); !errors.As(err, code) || *code != 2 {
+		t.Fatalf("err = %v, want exit 2", err)
+	}
+	if !strings.HasPrefix(stderr, "gitfleet: not reachable: ") {
+		t.Fatalf("stderr = %q", stderr)
+	}
+}
+
+// A request replaced by a newer one before the controller read it is never answered: the
+// answer to the newer one, which fetched after our push, is ours too.
+func TestSyncWaitAcceptsTheAnswerToANewerRequest(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, eps := etcdtest.StartWithEndpoints(t)
+	const newer = "beef00000000000000000000000000000000beef"
+	fakeController(t, ctx, s, func(api.SyncRequest) store.SyncRecord {
+		if err := s.RequestSync(ctx, syncSource, api.SyncRequest{ID: "newer", Commit: newer}); err != nil {
+			t.Error(err)
+		}
+		return store.SyncRecord{Status: api.SyncStatus{Source: syncSource, SeenCommit: newer, AppliedCommit: newer,
+			Sync: api.SyncSynced, RequestID: "newer"}}
+	}, nil)
+	out, err := syncCLI(t, eps, "--wait", "--commit", fakeCommit, "--timeout", "20s")
+	if err != nil {
+		t.Fatalf("sync --wait: %v", err)
+	}
+	wantLines(t, out,
+		"sync: the branch is at beef00000000 now, not c0ffee012345; reporting that",
+		"sync: beef00000000 Synced: 0 created, 0 changed, 0 deleted",
+		"health: Healthy (0/0 pods running)")
+}

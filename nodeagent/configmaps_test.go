@@ -1,0 +1,273 @@
+package nodeagent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+func configMap(namespace, name string, data map[string]string) *api.ConfigMap {
+	return &api.ConfigMap{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindConfigMap},
+		Metadata: api.ObjectMeta{Namespace: namespace, Name: name}, Data: data}
+}
+
+func desiredOf(objs ...api.Object) map[api.Key]store.DesiredObject {
+	out := map[api.Key]store.DesiredObject{}
+	for i, o := range objs {
+		out[api.KeyOf(o)] = store.DesiredObject{Object: o, ModRevision: int64(i + 1)}
+	}
+	return out
+}
+
+func keyRef(name, key string, optional bool) *api.EnvVarSource {
+	return &api.EnvVarSource{ConfigMapKeyRef: &api.ConfigMapKeySelector{Name: name, Key: key, Optional: optional}}
+}
+
+// configPod reads ConfigMap "app": GREETING from its key, every key with prefix APP_, and a
+// volume "cfg" of item message -> conf/message mounted at /etc/cfg.
+func configPod(name string) *api.Pod {
+	p := testPod(name, "", "main")
+	c := &p.Spec.Containers[0]
+	c.Env = []api.EnvVar{{Name: "GREETING", ValueFrom: keyRef("app", "greeting", false)}}
+	c.EnvFrom = []api.EnvFromSource{{Prefix: "APP_", ConfigMapRef: &api.ConfigMapEnvSource{Name: "app"}}}
+	c.VolumeMounts = []api.VolumeMount{{Name: "cfg", MountPath: "/etc/cfg", ReadOnly: true}}
+	p.Spec.Volumes = []api.Volume{{Name: "cfg", ConfigMap: &api.ConfigMapVolumeSource{Name: "app",
+		Items: []api.KeyToPath{{Key: "message", Path: "conf/message"}}}}}
+	return p
+}
+
+func TestResolveConfigMaps(t *testing.T) {
+	pod := configPod("web")
+	app := configMap("default", "app", map[string]string{"greeting": "hello", "message": "hi"})
+	cms, err := ResolveConfigMaps(pod, desiredOf(app, configMap("other", "app", nil), configMap("default", "unused", nil)))
+	if err != nil || len(cms) != 1 || cms["app"] != app {
+		t.Fatalf("resolve: %v, %v", cms, err)
+	}
+	for name, tt := range map[string]struct {
+		desired map[api.Key]store.DesiredObject
+		want    string
+	}{
+		"missing":            {desiredOf(configMap("other", "app", nil)), `configmap "app" not found`},
+		"missing env key":    {desiredOf(configMap("default", "app", map[string]string{"message": "hi"})), `configmap "app" has no key "greeting"`},
+		"missing volume key": {desiredOf(configMap("default", "app", map[string]string{"greeting": "hi"})), `configmap "app" has no key "message"`},
+	} {
+		_, err := ResolveConfigMaps(pod, tt.desired)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Message != tt.want {
+			t.Errorf("%s: error %v, want %q", name, err, tt.want)
+		}
+	}
+	optional := testPod("opt", "", "main")
+	optional.Spec.Containers[0].Env = []api.EnvVar{{Name: "X", ValueFrom: keyRef("absent", "x", true)}}
+	if cms, err := ResolveConfigMaps(optional, nil); err != nil || len(cms) != 0 {
+		t.Errorf("optional: %v, %v", cms, err)
+	}
+}
+
+func TestContainerEnv(t *testing.T) {
+	c := api.Container{
+		EnvFrom: []api.EnvFromSource{
+			{ConfigMapRef: &api.ConfigMapEnvSource{Name: "base"}},
+			{Prefix: "P_", ConfigMapRef: &api.ConfigMapEnvSource{Name: "base"}},
+			{ConfigMapRef: &api.ConfigMapEnvSource{Name: "absent", Optional: true}},
+		},
+		Env: []api.EnvVar{
+			{Name: "LITERAL", Value: "1"},
+			{Name: "B", Value: "override"},
+			{Name: "FROM", ValueFrom: keyRef("base", "a", false)},
+			{Name: "NOKEY", ValueFrom: keyRef("base", "zzz", true)},
+			{Name: "NOMAP", ValueFrom: keyRef("absent", "a", true)},
+		},
+	}
+	cms := ConfigMaps{"base": configMap("default", "base", map[string]string{"b": "2", "a": "1", "B": "3"})}
+	want := []string{"B=override", "a=1", "b=2", "P_B=3", "P_a=1", "P_b=2", "LITERAL=1", "FROM=1"}
+	if got := containerEnv(c, cms); !slices.Equal(got, want) {
+		t.Fatalf("env\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestVolumeFiles(t *testing.T) {
+	cm := configMap("default", "app", map[string]string{"a": "1", "b": "2"})
+	all := volumeFiles(&api.ConfigMapVolumeSource{Name: "app"}, cm)
+	items := volumeFiles(&api.ConfigMapVolumeSource{Name: "app", Optional: true,
+		Items: []api.KeyToPath{{Key: "b", Path: "x/b.txt"}, {Key: "missing", Path: "m"}}}, cm)
+	none := volumeFiles(&api.ConfigMapVolumeSource{Name: "absent", Optional: true}, nil)
+	if len(all) != 2 || all["a"] != "1" || len(items) != 1 || items["x/b.txt"] != "2" || len(none) != 0 {
+		t.Fatalf("all %v, items %v, none %v", all, items, none)
+	}
+}
+
+func TestWriteVolumesAndMounts(t *testing.T) {
+	c := &Containerd{cfg: ContainerdConfig{DataDir: t.TempDir()}}
+	pod := configPod("web")
+	pod.Spec.Volumes = append(pod.Spec.Volumes, api.Volume{Name: "whole",
+		ConfigMap: &api.ConfigMapVolumeSource{Name: "app"}})
+	pod.Spec.Containers[0].VolumeMounts = append(pod.Spec.Containers[0].VolumeMounts,
+		api.VolumeMount{Name: "whole", MountPath: "/etc/greeting", SubPath: "greeting"},
+		api.VolumeMount{Name: "whole", MountPath: "/etc/later", SubPath: "later"})
+	cms := ConfigMaps{"app": configMap("default", "app", map[string]string{"greeting": "hello", "message": "hi\n"})}
+	if err := c.writeVolumes(pod, cms); err != nil {
+		t.Fatal(err)
+	}
+	vol := filepath.Join(c.cfg.DataDir, "pods", "default_web", "volumes")
+	for rel, want := range map[string]string{"cfg/conf/message": "hi\n", "whole/greeting": "hello", "whole/message": "hi\n"} {
+		p := filepath.Join(vol, rel)
+		b, err := os.ReadFile(p)
+		fi, serr := os.Stat(p)
+		if err != nil || serr != nil || string(b) != want || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: %q, %v, mode %v; want %q, 0644", rel, b, err, fi.Mode(), want)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(vol, "cfg", "conf")); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("volume directory: %v, %v", fi, err)
+	}
+	if err := c.writeVolumes(pod, cms); err != nil { // idempotent, and leaves no temporary files
+		t.Fatal(err)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(vol, "whole", ".tmp-*")); len(tmp) != 0 {
+		t.Errorf("temporary files left: %q", tmp)
+	}
+	checkMounts(t, c, pod, vol)
+	if err := c.removeVolumes(KeyOf(pod)); err != nil || fileExists(filepath.Join(c.cfg.DataDir, "pods", "default_web")) {
+		t.Fatalf("remove volumes: %v", err)
+	}
+	if err := writeFiles(t.TempDir(), map[string]string{"../escape": "x"}); err == nil {
+		t.Error("a file outside the volume was written")
+	}
+}
+
+func checkMounts(t *testing.T, c *Containerd, pod *api.Pod, vol string) {
+	t.Helper()
+	mounts, err := c.volumeMounts(pod, pod.Spec.Containers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range mounts {
+		got = append(got, m.Destination+"<-"+strings.TrimPrefix(m.Source, vol)+" "+m.Type+" "+strings.Join(m.Options, ","))
+	}
+	want := []string{"/etc/cfg<-/cfg bind rbind,ro", "/etc/greeting<-/whole/greeting bind rbind,ro",
+		"/etc/later<-/whole/later bind rbind,ro"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("mounts\n%q\nwant\n%q", got, want)
+	}
+	if fi, err := os.Stat(filepath.Join(vol, "whole", "later")); err != nil || !fi.IsDir() {
+		t.Errorf("missing subPath not created as a directory: %v", err)
+	}
+	bad := api.Clone(pod).(*api.Pod)
+	bad.Spec.Containers[0].VolumeMounts[0].Name = "undeclared"
+	if _, err := c.volumeMounts(bad, bad.Spec.Containers[0]); err == nil {
+		t.Error("mount of an undeclared volume accepted")
+	}
+}
+
+func TestSpecHashConfig(t *testing.T) {
+	base := testPod("web", "", "app")
+	// The hash of a Pod without volumes or config hash is what it was before they existed, so an
+	// upgraded agent replaces no running container.
+	old, _ := json.Marshal(struct {
+		Containers  []api.Container `json:"containers"`
+		HostNetwork bool            `json:"hostNetwork"`
+	}{base.Spec.Containers, false})
+	if h := SpecHash(base); h != hashOf(old) {
+		t.Fatalf("SpecHash of a plain pod moved: %s, was %s", h, hashOf(old))
+	}
+	withVolume := configPod("web")
+	withHash := api.Clone(withVolume).(*api.Pod)
+	withHash.Metadata.Annotations = map[string]string{api.AnnotationConfigHash: "abc"}
+	otherHash := api.Clone(withVolume).(*api.Pod)
+	otherHash.Metadata.Annotations = map[string]string{api.AnnotationConfigHash: "def"}
+	hashes := map[string]bool{}
+	for _, p := range []*api.Pod{base, withVolume, withHash, otherHash} {
+		hashes[SpecHash(p)] = true
+	}
+	if len(hashes) != 4 {
+		t.Fatal("volumes or the config hash do not change the spec hash")
+	}
+}
+
+func hashOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// fakeAgentStore is an in-memory AgentStore for tests of one agent pass; it never registers.
+type fakeAgentStore struct {
+	NodeStore
+	mu          sync.Mutex
+	pods        []store.Item[api.Pod]
+	desired     map[api.Key]store.DesiredObject
+	statuses    map[string]api.PodStatus
+	desiredList int
+}
+
+func (s *fakeAgentStore) ListPods(context.Context) ([]store.Item[api.Pod], int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.pods), 1, nil
+}
+
+func (s *fakeAgentStore) ListDesired(context.Context) (map[api.Key]store.DesiredObject, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.desiredList++
+	return s.desired, 1, nil
+}
+
+func (s *fakeAgentStore) Watch(context.Context, store.Resource, int64) <-chan store.Change {
+	return nil
+}
+
+func (s *fakeAgentStore) PutPodStatus(_ context.Context, namespace, name string, st api.PodStatus) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.statuses[namespace+"/"+name] = st
+	return nil
+}
+
+// TestAgentWaitsForConfigMap checks that a Pod whose ConfigMap is missing stays Pending with
+// the reason, without touching the runtime, and is created with the ConfigMap once it exists.
+func TestAgentWaitsForConfigMap(t *testing.T) {
+	pod, plain := configPod("web"), testPod("plain", "", "main")
+	for _, p := range []*api.Pod{pod, plain} {
+		p.Spec.NodeName = "n1"
+	}
+	st := &fakeAgentStore{statuses: map[string]api.PodStatus{},
+		pods: []store.Item[api.Pod]{{Name: "default/web", Value: *pod}, {Name: "default/plain", Value: *plain}}}
+	rt := newFakeRuntime(t0)
+	a := NewAgent(st, rt, slog.New(slog.DiscardHandler), AgentOptions{Node: NodeConfig{Name: "n1"}, Now: func() time.Time { return t0 }})
+	if err := a.pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := st.statuses["default/web"]
+	if got.Phase != api.PodPending || got.Reason != "CreateContainerConfigError" || got.Message != `configmap "app" not found` {
+		t.Fatalf("status without the ConfigMap: %+v", got)
+	}
+	if !slices.Equal(rt.calls, []string{"ensure default/plain"}) || st.desiredList != 1 {
+		t.Fatalf("runtime calls %q, desired listed %d times", rt.calls, st.desiredList)
+	}
+	app := configMap("default", "app", map[string]string{"greeting": "hello", "message": "hi"})
+	st.desired = desiredOf(app)
+	if err := a.pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.statuses["default/web"]; got.Phase != api.PodRunning || rt.configs[KeyOf(pod)]["app"] != app {
+		t.Fatalf("with the ConfigMap: status %+v, configs %v", got, rt.configs)
+	}
+	if err := a.pass(t.Context()); err != nil || st.desiredList != 2 {
+		t.Fatalf("a pass that creates nothing listed desired objects (%d times, %v)", st.desiredList, err)
+	}
+}

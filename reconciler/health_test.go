@@ -1,0 +1,182 @@
+package reconciler
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+func healthDeployment(replicas int32) *api.Deployment {
+	return &api.Deployment{
+		TypeMeta: api.TypeMeta{APIVersion: "apps/v1", Kind: api.KindDeployment},
+		Metadata: api.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: api.DeploymentSpec{Replicas: &replicas, Template: api.PodTemplateSpec{
+			Metadata: api.ObjectMeta{Labels: map[string]string{"app": "web"}},
+			Spec:     api.PodSpec{Containers: []api.Container{{Name: "c", Image: "busybox"}}},
+		}},
+	}
+}
+
+// ownedPod is a Pod of owner with template hash and status st.
+func ownedPod(name string, owner api.Key, hash string, st api.PodStatus) api.Pod {
+	return api.Pod{
+		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
+		Metadata: api.ObjectMeta{Name: name, Namespace: "default",
+			Labels:      map[string]string{api.LabelTemplateHash: hash},
+			Annotations: map[string]string{api.AnnotationOwner: owner.String()}},
+		Status: st,
+	}
+}
+
+var (
+	running     = api.PodStatus{Phase: api.PodRunning, Ready: true}
+	pending     = api.PodStatus{Phase: api.PodPending, Reason: "ContainerCreating", Message: "waiting for the pod's containers to be created"}
+	failed      = api.PodStatus{Phase: api.PodFailed, Reason: "Error", Message: "c: exited with code 1"}
+	crashing    = api.PodStatus{Phase: api.PodRunning, Restarts: 3, Message: "c: exited with code 1, restarting"}
+	unscheduled = api.PodStatus{Phase: api.PodPending, Reason: ReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient memory."}
+)
+
+func TestHealthOfDeployment(t *testing.T) {
+	d := healthDeployment(2)
+	key := api.KeyOf(d)
+	cur := api.TemplateHash(&d.Spec.Template)
+	pod := func(name, hash string, st api.PodStatus) api.Pod { return ownedPod(name, key, hash, st) }
+	tests := []struct {
+		name        string
+		replicas    int32
+		pods        []api.Pod
+		health, msg string
+	}{
+		{"all ready", 2, []api.Pod{pod("a", cur, running), pod("b", cur, running)}, api.HealthHealthy, "2/2 ready"},
+		{"no pods", 2, nil, api.HealthMissing, "0/2 ready; no pods yet"},
+		{"zero replicas, no pods", 0, nil, api.HealthHealthy, "0/0 ready"},
+		{"zero replicas, pods left", 0, []api.Pod{pod("a", cur, running)}, api.HealthProgressing, "1/0 ready; scaling down: 1 pods"},
+		{"one pending", 2, []api.Pod{pod("a", cur, running), pod("b", cur, pending)}, api.HealthProgressing,
+			"1/2 ready; b: waiting for the pod's containers to be created"},
+		{"one missing", 2, []api.Pod{pod("a", cur, running)}, api.HealthProgressing, "1/2 ready"},
+		{"scale down", 2, []api.Pod{pod("a", cur, running), pod("b", cur, running), pod("c", cur, running)},
+			api.HealthProgressing, "3/2 ready; scaling down: 3 pods"},
+		{"rollout", 2, []api.Pod{pod("a", cur, running), pod("b", cur, running), pod("o", "old", running)},
+			api.HealthProgressing, "2/2 ready; rolling out: 2 of 2 new pods, 1 old left"},
+		{"only old pods", 2, []api.Pod{pod("o", "old", running), pod("p", "old", running)},
+			api.HealthProgressing, "0/2 ready; rolling out: 0 of 2 new pods, 2 old left"},
+		{"failed", 2, []api.Pod{pod("a", cur, running), pod("b", cur, failed)}, api.HealthDegraded,
+			"1/2 ready; b: failed: c: exited with code 1"},
+		{"crash loop", 2, []api.Pod{pod("a", cur, crashing), pod("b", cur, running)}, api.HealthDegraded,
+			"1/2 ready; a: restarted 3 times, not ready: c: exited with code 1, restarting"},
+		{"unschedulable", 2, []api.Pod{pod("a", cur, running), pod("web-x", cur, unscheduled)}, api.HealthDegraded,
+			"1/2 ready; web-x: 0/1 nodes are available: 1 Insufficient memory."},
+		{"old pod failing is not the rollout's fault", 1, []api.Pod{pod("a", cur, running), pod("o", "old", failed)},
+			api.HealthProgressing, "1/1 ready; rolling out: 1 of 1 new pods, 1 old left"},
+		{"restarted but ready again", 1, []api.Pod{pod("a", cur, api.PodStatus{Phase: api.PodRunning, Ready: true, Restarts: 2})},
+			api.HealthHealthy, "1/1 ready"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := healthDeployment(tt.replicas)
+			// Pods of another owner never count.
+			pods := append(tt.pods, ownedPod("stranger", api.Key{Kind: api.KindDeployment, Namespace: "default", Name: "other"}, cur, failed))
+			got := Health(map[api.Key]store.DesiredObject{key: {Object: d}}, pods)
+			if len(got) != 1 {
+				t.Fatalf("got %d statuses, want 1", len(got))
+			}
+			if g := got[0]; g.Key != key || g.Sync != api.SyncSynced || g.Health != tt.health || g.Message != tt.msg {
+				t.Errorf("got %s %s %q, want %s %q", g.Sync, g.Health, g.Message, tt.health, tt.msg)
+			}
+		})
+	}
+}
+
+func TestHealthOfPodManifest(t *testing.T) {
+	desired := &api.Pod{
+		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
+		Metadata: api.ObjectMeta{Name: "job", Namespace: "default",
+			Annotations: map[string]string{api.AnnotationCommit: "c1", api.AnnotationSource: "job.yaml:1"}},
+		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "busybox"}}, RestartPolicy: api.RestartNever},
+	}
+	key := api.KeyOf(desired)
+	hash := podHash(desired)
+	pod := func(name, hash string, st api.PodStatus) api.Pod { return ownedPod(name, key, hash, st) }
+	tests := []struct {
+		name        string
+		pods        []api.Pod
+		health, msg string
+	}{
+		{"running", []api.Pod{pod("job", hash, running)}, api.HealthHealthy, "Running"},
+		{"succeeded", []api.Pod{pod("job", hash, api.PodStatus{Phase: api.PodSucceeded})}, api.HealthHealthy, "Succeeded"},
+		{"missing", nil, api.HealthMissing, "no pod yet"},
+		{"pending", []api.Pod{pod("job", hash, pending)}, api.HealthProgressing, "job: waiting for the pod's containers to be created"},
+		{"old spec", []api.Pod{pod("job", "old", running)}, api.HealthProgressing, "replacing the pod with one of the new spec"},
+		{"failed", []api.Pod{pod("job", hash, failed)}, api.HealthDegraded, "job: failed: c: exited with code 1"},
+		{"unschedulable", []api.Pod{pod("job", hash, unscheduled)}, api.HealthDegraded,
+			"job: 0/1 nodes are available: 1 Insufficient memory."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Health(map[api.Key]store.DesiredObject{key: {Object: desired}}, tt.pods)
+			if g := got[0]; g.Health != tt.health || g.Message != tt.msg {
+				t.Errorf("got %s %q, want %s %q", g.Health, g.Message, tt.health, tt.msg)
+			}
+		})
+	}
+}
+
+func TestHealthOrderUndecodableAndOtherKinds(t *testing.T) {
+	d := healthDeployment(1)
+	node := &api.Node{TypeMeta: api.TypeMeta{Kind: api.KindNode}, Metadata: api.ObjectMeta{Name: "n1"}}
+	broken := api.Key{Kind: api.KindDeployment, Namespace: "default", Name: "broken"}
+	desired := map[api.Key]store.DesiredObject{
+		api.KeyOf(d):    {Object: d},
+		api.KeyOf(node): {Object: node},
+		broken:          {},
+	}
+	got := Health(desired, []api.Pod{ownedPod("web-1", api.KeyOf(d), api.TemplateHash(&d.Spec.Template), running)})
+	var lines []string
+	for _, s := range got {
+		lines = append(lines, s.Key.String()+" "+s.Sync+" "+s.Health)
+	}
+	want := "Deployment/default/broken OutOfSync Missing|Deployment/default/web Synced Healthy|Node//n1 Synced Healthy"
+	if g := strings.Join(lines, "|"); g != want {
+		t.Fatalf("got  %s\nwant %s", g, want)
+	}
+	if a := Aggregate(got); a != api.HealthMissing {
+		t.Fatalf("aggregate = %s, want Missing", a)
+	}
+}
+
+func TestAggregate(t *testing.T) {
+	st := func(hs ...string) []api.ObjectStatus {
+		var out []api.ObjectStatus
+		for _, h := range hs {
+			out = append(out, api.ObjectStatus{Health: h})
+		}
+		return out
+	}
+	tests := []struct {
+		in   []api.ObjectStatus
+		want string
+	}{
+		{nil, api.HealthHealthy},
+		{st(api.HealthHealthy, api.HealthHealthy), api.HealthHealthy},
+		{st(api.HealthHealthy, api.HealthProgressing), api.HealthProgressing},
+		{st(api.HealthMissing, api.HealthProgressing), api.HealthMissing},
+		{st(api.HealthProgressing, api.HealthDegraded, api.HealthMissing), api.HealthDegraded},
+	}
+	for _, tt := range tests {
+		if got := Aggregate(tt.in); got != tt.want {
+			t.Errorf("Aggregate(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestPodCounts(t *testing.T) {
+	d := healthDeployment(3)
+	hash := api.TemplateHash(&d.Spec.Template)
+	desired := map[api.Key]store.DesiredObject{api.KeyOf(d): {Object: d}}
+	pods := []api.Pod{ownedPod("a", api.KeyOf(d), hash, running), ownedPod("b", api.KeyOf(d), hash, pending)}
+	if ready, want := PodCounts(desired, pods); ready != 1 || want != 3 {
+		t.Fatalf("PodCounts = %d/%d, want 1/3", ready, want)
+	}
+}
