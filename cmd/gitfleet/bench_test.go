@@ -16,7 +16,8 @@ import (
 // BenchmarkPushToRunning measures, for the example, the time from `git push` to all its Pods
 // Running and ready: each iteration pushes examples/manifests/web.yaml to a repository where it
 // is absent and waits until both Pods run; removing it again is not timed. The sub-benchmarks
-// differ in the poll interval: 5s is the default a user gets, 200ms shows the cost of the rest.
+// differ in what notices the push: polling every 5s (the default), every 200ms, or the
+// post-receive hook of `gitfleet hook install` with polling effectively off (1h).
 //
 //	go test -run '^$' -bench BenchmarkPushToRunning -benchtime 5x ./cmd/gitfleet/
 func BenchmarkPushToRunning(b *testing.B) {
@@ -25,12 +26,19 @@ func BenchmarkPushToRunning(b *testing.B) {
 	}
 	testenv.RequireContainerd(b)
 	for _, poll := range []time.Duration{5 * time.Second, 200 * time.Millisecond} {
-		b.Run("poll="+poll.String(), func(b *testing.B) { benchPushToRunning(b, poll) })
+		b.Run("poll="+poll.String(), func(b *testing.B) { benchPushToRunning(b, poll, false) })
 	}
+	b.Run("hook", func(b *testing.B) { benchPushToRunning(b, time.Hour, true) })
 }
 
-func benchPushToRunning(b *testing.B, poll time.Duration) {
-	c, remote := newCluster(b, "--poll", poll.String())
+func benchPushToRunning(b *testing.B, poll time.Duration, hook bool) {
+	// Each iteration deletes the example again, every object of the repository: allow that.
+	c, remote := newCluster(b, "--poll", poll.String(), "--allow-mass-prune")
+	if hook {
+		if out, err := c.cli("hook", "install", remote.URL(), "--timeout", "90s"); err != nil {
+			b.Fatalf("hook install: %v\n%s", err, out)
+		}
+	}
 	ns := namespaceOf(c)
 	example := readFile(b, "../../examples/manifests/web.yaml")
 	remote.Remove("deploy/web.yaml")
