@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gitfleet/gitfleet/store"
 )
@@ -53,4 +55,17 @@ func (c *connFlags) open() (*store.Store, func(), error) {
 		return nil, nil, err
 	}
 	return store.New(cli), func() { cli.Close() }, nil
+}
+
+// session connects and bounds the command's calls by timeout (0: none); done cancels and closes.
+func (c *connFlags) session(ctx context.Context, timeout time.Duration) (context.Context, *store.Store, func(), error) {
+	s, closeFn, err := c.open()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cancel := func() {}
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	return ctx, s, func() { cancel(); closeFn() }, nil
 }

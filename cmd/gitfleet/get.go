@@ -30,13 +30,11 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() != 1 {
 		return fmt.Errorf("get: want one of pods, deployments, nodes")
 	}
-	s, closeFn, err := conn.open()
+	ctx, s, done, err := conn.session(ctx, 10*time.Second)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
+	defer done()
 	switch fs.Arg(0) {
 	case "pods", "pod", "po":
 		return getPods(ctx, s, *output, stdout)

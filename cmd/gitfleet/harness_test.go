@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -112,6 +113,44 @@ func (c *cluster) cli(args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// cliExit runs a gitfleet command against the running cluster and returns its stdout, stderr and
+// exit status; err is set only when the command could not run at all.
+func (c *cluster) cliExit(args ...string) (stdout, stderr string, code int, err error) {
+	args = append(args, "--data-dir", c.dataDir)
+	cmd := exec.Command(c.bin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return o.String(), e.String(), exit.ExitCode(), nil
+	}
+	return o.String(), e.String(), 0, err
+}
+
+type historyJSON struct {
+	Commit struct {
+		Hash string `json:"hash"`
+	} `json:"commit"`
+	Result   string `json:"result"`
+	Rollback bool   `json:"rollback"`
+}
+
+// history returns `gitfleet history -o json`, oldest first.
+func (c *cluster) history() ([]historyJSON, error) {
+	out, err := c.cli("history", "-o", "json")
+	if err != nil {
+		return nil, err
+	}
+	var l struct {
+		Items []historyJSON `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		return nil, fmt.Errorf("decode history: %w: %s", err, out)
+	}
+	return l.Items, nil
+}
+
 type podJSON struct {
 	Metadata struct {
 		Name        string            `json:"name"`
@@ -147,6 +186,7 @@ func (c *cluster) pods() ([]podJSON, error) {
 type statusJSON struct {
 	AppliedCommit string `json:"appliedCommit"`
 	SeenCommit    string `json:"seenCommit"`
+	PinnedCommit  string `json:"pinnedCommit"`
 	Sync          string `json:"sync"`
 	Errors        []struct {
 		File    string `json:"file"`

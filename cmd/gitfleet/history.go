@@ -23,13 +23,11 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() > 0 {
 		return fmt.Errorf("history: unexpected argument %q", fs.Arg(0))
 	}
-	s, closeFn, err := conn.open()
+	ctx, s, done, err := conn.session(ctx, 10*time.Second)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
+	defer done()
 	entries, err := s.ListHistory(ctx, syncSource)
 	if err != nil {
 		return err

@@ -17,15 +17,17 @@ const usage = `gitfleet: containers that follow a git repository.
 Usage:
   gitfleet up --repo URL|PATH [--branch main] [--path DIR] [--data-dir DIR]  run every role in one process
   gitfleet controller|scheduler|agent --etcd-endpoints URLS                  run one role
-  gitfleet validate DIR                  check manifests offline; exit 1 with file:line errors
-  gitfleet diff [DIR]                    the plan a working tree would cause against live state; exit 1 if any
+  gitfleet validate [DIR]                check manifests offline; exit 1 with file:line errors
+  gitfleet diff [DIR] [--color auto|always|never]
+                                         unified YAML diff of what a working tree would change against
+                                         live state; exit 0 none, 1 changes, 2 invalid manifests or error
   gitfleet status [-o json]              commit applied, sync result, health, errors
   gitfleet get pods|deployments|nodes [-o json|yaml|wide]
   gitfleet sync [--wait] [--timeout 2m] [--commit HASH] [--resume] [--allow-mass-prune]
                                          sync now; --wait until Healthy (exit 0) or failed (exit 1)
   gitfleet hook install REPO.git [--branch main] [--timeout 60s] [--force]
                                          make pushes to a bare repository sync and show the result
-  gitfleet history [-o json]             every sync attempt: commit, result, changes, author, message
+  gitfleet history [-o json|yaml]        every sync attempt: commit, result, changes, author, message
   gitfleet rollback COMMIT [--timeout 60s]
                                          hold the source at a commit from history until sync --resume
   gitfleet image import FILE...          import OCI or docker archives into containerd

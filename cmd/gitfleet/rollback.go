@@ -28,13 +28,11 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.Usage()
 		return fmt.Errorf("rollback: want one COMMIT")
 	}
-	s, closeFn, err := conn.open()
+	ctx, s, done, err := conn.session(ctx, *timeout)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
+	defer done()
 	commit, req, err := reconciler.Rollback(ctx, s, syncSource, fs.Arg(0), time.Now())
 	if err != nil {
 		return err

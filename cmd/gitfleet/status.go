@@ -39,13 +39,11 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	s, closeFn, err := conn.open()
+	ctx, s, done, err := conn.session(ctx, 10*time.Second)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
+	defer done()
 	out, err := readStatus(ctx, s)
 	if err != nil {
 		return err

@@ -52,13 +52,11 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sync: unexpected argument %q", fs.Arg(0))
 	}
-	s, closeFn, err := f.conn.open()
+	ctx, s, done, err := f.conn.session(ctx, f.timeout)
 	if err != nil {
 		return notReachable(stderr, err)
 	}
-	defer closeFn()
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
+	defer done()
 	w, err := sendSyncRequest(ctx, s, f)
 	if err != nil {
 		return notReachable(stderr, err)
