@@ -26,6 +26,9 @@ if [ ! -d "$repo" ]; then
   git -C "$work" push -q origin HEAD:main
 fi
 
+# Pushes to the repository sync at once and print the plan and health as remote: lines.
+bin/gitfleet hook install "$repo" --data-dir "$data" >/dev/null
+
 cat <<MSG
 
 gitfleet is starting. In another terminal:
@@ -33,6 +36,7 @@ gitfleet is starting. In another terminal:
   curl http://POD_IP:8080/                             # hello from web-...
 To change what runs, edit and push:
   cd $work && sed -i 's/replicas: 2/replicas: 3/' web.yaml && git commit -qam scale && git push
+  (the push prints the plan and waits until the Pods are healthy)
   bin/gitfleet status --data-dir $data
 
 MSG

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // ErrConflict means a compare-and-swap lost: the key changed since it was read. Re-read and retry.
@@ -31,6 +32,9 @@ func Connect(endpoints []string) (*clientv3.Client, error) {
 		DialTimeout:        5 * time.Second,
 		MaxCallSendMsgSize: 64 << 20,
 		MaxCallRecvMsgSize: 256 << 20,
+		// The client's own retry warnings would reach users raw (for example as remote: lines
+		// of a push); gitfleet reports the errors it gets back instead.
+		Logger: zap.NewNop(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to etcd %v: %w", endpoints, err)
