@@ -105,19 +105,45 @@ func checkConfigMapRefs(d Decoded, index map[Key]Decoded) []FieldError {
 // the objects come out in a stable order; the errors, all of them, are sorted by file and line.
 // Any error means the set must not be applied; the objects are returned for reporting only.
 func LoadSet(files map[string][]byte) ([]Decoded, []FieldError) {
+	var loaded []LoadedFile
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if IsManifestFile(name) {
+			loaded = append(loaded, LoadFile(name, files[name]))
+		}
+	}
+	return JoinFiles(loaded)
+}
+
+// LoadedFile is what LoadFile made of one manifest file: the part of LoadSet that depends on
+// that file alone, which a caller may keep while the file's content does not change.
+type LoadedFile struct {
+	Name string
+	// Objects are decoded and defaulted; Validate has checked each.
+	Objects []Decoded
+	// Errors are the file's decode and Validate errors, unsorted.
+	Errors []FieldError
+}
+
+// LoadFile decodes, defaults and validates the objects of one manifest file. It does not check
+// what only the whole repository can tell (ValidateSet); JoinFiles does.
+func LoadFile(name string, data []byte) LoadedFile {
+	ds, errs := Decode(name, data)
+	for _, d := range ds {
+		Default(d.Object)
+		errs = append(errs, Validate(d)...)
+	}
+	return LoadedFile{Name: name, Objects: ds, Errors: errs}
+}
+
+// JoinFiles finishes LoadSet from the LoadFile results of every manifest file of a repository,
+// given in name order: it returns their objects in that order and all their errors with those
+// of ValidateSet, sorted. It neither changes nor keeps files, so results may be reused.
+func JoinFiles(files []LoadedFile) ([]Decoded, []FieldError) {
 	var all []Decoded
 	var errs []FieldError
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if !IsManifestFile(name) {
-			continue
-		}
-		ds, derrs := Decode(name, files[name])
-		errs = append(errs, derrs...)
-		for _, d := range ds {
-			Default(d.Object)
-			errs = append(errs, Validate(d)...)
-		}
-		all = append(all, ds...)
+	for _, f := range files {
+		errs = append(errs, f.Errors...)
+		all = append(all, f.Objects...)
 	}
 	errs = append(errs, ValidateSet(all)...)
 	SortErrors(errs)

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -20,11 +21,13 @@ type Repo interface {
 	Config() SourceConfig
 	// Fetch returns the branch's head commit, fetching it when the remote moved.
 	Fetch(ctx context.Context) (string, error)
-	// Ensure makes commit, an older commit of the branch, available to Files and Commit, for a
-	// rollback to it.
+	// Ensure makes commit, an older commit of the branch, available to Manifests and Commit, for
+	// a rollback to it.
 	Ensure(ctx context.Context, commit string) error
-	// Files returns the manifests at commit, or FileErrors when a file breaks a rule.
-	Files(ctx context.Context, commit string) (map[string][]byte, error)
+	// Manifests returns the manifests at commit, each named by its blob hash, with the contents
+	// of those whose blob known (path to blob hash) does not name; FileErrors when a file breaks
+	// a rule.
+	Manifests(ctx context.Context, commit string, known map[string]string) (Manifests, error)
 	// Commit describes a fetched commit: author, first line of the message, time.
 	Commit(ctx context.Context, hash string) (api.CommitInfo, error)
 }
@@ -60,7 +63,8 @@ const maxConflictRetries = 5
 
 // Controller makes the desired keys in etcd follow one git source. A pass reads the source's
 // pin and latest sync request, fetches, loads and validates the whole commit (the pinned one
-// while a rollback holds the source, else the branch head), diffs it against etcd and applies
+// while a rollback holds the source, else the branch head; decoding only the files whose blob
+// changed since the last commit read, see cache.go), diffs it against etcd and applies
 // the change set with the sync status and a history entry in one transaction. A commit with
 // any error changes nothing but the status; a fetch error changes nothing at all; a commit that
 // would delete more than Options.PruneLimit of the objects is refused unless allowed. Passes
@@ -84,13 +88,19 @@ type Controller struct {
 	// seen is the last commit read from git (the pin, else the head); want is the last one
 	// applied, whose objects are the desired state (a bad or refused commit leaves it in place).
 	seen, want loaded
+	// files and live keep the decoded files of the last commit listed and the decoded live
+	// objects of the last pass, so that a pass decodes only what changed.
+	files fileCache
+	live  liveCache
 }
 
-// loaded is one commit read from git: its objects, annotated, or its errors.
+// loaded is one commit read from git: its objects, annotated, with the canonical form of each
+// (canonicalJSON), or its errors.
 type loaded struct {
 	commit  string
 	info    api.CommitInfo
 	objects []api.Object
+	canon   [][]byte
 	errs    []api.FieldError
 }
 
@@ -183,15 +193,19 @@ func (c *Controller) load(ctx context.Context, log *slog.Logger, commit string) 
 			return fmt.Errorf("sync %s: %w", c.opts.Name, err)
 		}
 	}
-	files, err := c.repo.Files(ctx, commit)
+	m, err := c.repo.Manifests(ctx, commit, c.files.blobs())
 	fe, bad := fileErrors(err)
 	if err != nil && !bad {
 		return fmt.Errorf("sync %s: %w", c.opts.Name, err)
 	}
-	var decoded []api.Decoded
 	errs := []api.FieldError(fe)
+	var objects []api.Object
+	var canon [][]byte
 	if !bad {
-		decoded, errs = api.LoadSet(files)
+		if err := c.files.update(m); err != nil {
+			return fmt.Errorf("sync %s: commit %s: %w", c.opts.Name, short(commit), err)
+		}
+		objects, canon, errs = c.files.load(commit)
 	}
 	info := c.describe(ctx, log, commit)
 	if len(errs) > 0 {
@@ -199,8 +213,9 @@ func (c *Controller) load(ctx context.Context, log *slog.Logger, commit string) 
 		c.seen = loaded{commit: commit, info: info, errs: errs}
 		return nil
 	}
-	c.seen = loaded{commit: commit, info: info, objects: desiredObjects(decoded, commit)}
-	log.Info("commit loaded", "commit", short(commit), "files", len(files), "objects", len(decoded))
+	c.seen = loaded{commit: commit, info: info, objects: objects, canon: canon}
+	log.Info("commit loaded", "commit", short(commit), "files", len(m.Blobs), "read", len(m.Files),
+		"objects", len(objects))
 	return nil
 }
 
@@ -214,23 +229,6 @@ func (c *Controller) describe(ctx context.Context, log *slog.Logger, commit stri
 	return info
 }
 
-// desiredObjects returns the decoded objects annotated with their commit (when known) and source.
-func desiredObjects(decoded []api.Decoded, commit string) []api.Object {
-	out := make([]api.Object, 0, len(decoded))
-	for _, d := range decoded {
-		m := d.Object.GetMeta()
-		if m.Annotations == nil {
-			m.Annotations = map[string]string{}
-		}
-		if commit != "" {
-			m.Annotations[api.AnnotationCommit] = commit
-		}
-		m.Annotations[api.AnnotationSource] = d.Source()
-		out = append(out, d.Object)
-	}
-	return out
-}
-
 // apply plans the pass against etcd and commits the plan's writes, status and history entry in
 // one transaction, retrying lost compare-and-swaps. req is the latest sync request (nil: the
 // pass answers none).
@@ -240,7 +238,7 @@ func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncR
 		return api.SyncStatus{}, err
 	}
 	for attempt := 1; ; attempt++ {
-		live, _, err := c.st.ListDesired(ctx)
+		live, err := c.live.list(ctx, c.st)
 		if err != nil {
 			return prev, fmt.Errorf("sync %s: %w", c.opts.Name, err)
 		}
@@ -254,6 +252,7 @@ func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncR
 			if p.target.commit != "" {
 				c.want = p.target
 			}
+			c.live.wrote(p.cs, p.target)
 			logChanges(log, prev, p.st, p.cs)
 			return p.st, nil
 		}
@@ -262,6 +261,15 @@ func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncR
 		}
 		log.Info("apply lost a compare-and-swap; retrying", "attempt", attempt)
 	}
+}
+
+// diff is Diff of target against live, as c.live last listed it, comparing the canonical forms
+// the caches hold.
+func (c *Controller) diff(target loaded, live map[api.Key]store.DesiredObject) ChangeSet {
+	return diff(target.objects, live, func(i int, k api.Key) bool {
+		d := target.canon[i]
+		return d != nil && bytes.Equal(d, c.live.canonical(k))
+	})
 }
 
 // readStatus returns the recorded status, or a zero one before the first sync.

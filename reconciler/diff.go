@@ -1,12 +1,12 @@
 package reconciler
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,16 +81,25 @@ type ChangeSet struct {
 // those reports Unchanged and writes nothing. A live entry whose value could not be decoded (nil
 // Object) is never equal to anything: it is updated when desired, else deleted.
 func Diff(desired []api.Object, live map[api.Key]store.DesiredObject) ChangeSet {
+	return diff(desired, live, func(i int, k api.Key) bool { return equal(desired[i], live[k].Object) })
+}
+
+// diff is Diff with same(i, k) telling whether desired[i], of key k, equals the live object at k,
+// which exists and was decoded.
+func diff(desired []api.Object, live map[api.Key]store.DesiredObject, same func(i int, k api.Key) bool) ChangeSet {
 	seen := make(map[api.Key]bool, len(desired))
 	var cs ChangeSet
-	for _, obj := range desired {
+	if n := len(desired) + len(live); n > 0 {
+		cs.Changes = make([]Change, 0, n)
+	}
+	for i, obj := range desired {
 		k := api.KeyOf(obj)
 		seen[k] = true
 		l, ok := live[k]
 		c := Change{Action: Create, Key: k, Object: obj}
 		if ok {
 			c.Live, c.ModRevision, c.Action = l.Object, l.ModRevision, Update
-			if l.Object != nil && equal(obj, l.Object) {
+			if l.Object != nil && same(i, k) {
 				c.Action = Unchanged
 			}
 		}
@@ -249,15 +258,23 @@ func orNone(v string, ok bool) string {
 // equal compares the canonical forms of a and b; objects that cannot be encoded are unequal, so
 // the write that follows reports the encoding error.
 func equal(a, b api.Object) bool {
-	ca, err := canonical(a)
+	ca := canonicalJSON(a)
+	return ca != nil && bytes.Equal(ca, canonicalJSON(b))
+}
+
+// canonicalJSON is canonical(obj) encoded: encoding/json sorts map keys and writes each value
+// one way, so two objects are equal exactly when these bytes are. It is nil when obj cannot be
+// encoded.
+func canonicalJSON(obj api.Object) []byte {
+	v, err := canonical(obj)
 	if err != nil {
-		return false
+		return nil
 	}
-	cb, err := canonical(b)
+	b, err := json.Marshal(v)
 	if err != nil {
-		return false
+		return nil
 	}
-	return reflect.DeepEqual(ca, cb)
+	return b
 }
 
 // canonicalOrNil is canonical(obj), or nil when obj is nil (a value that could not be decoded)

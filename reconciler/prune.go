@@ -45,7 +45,7 @@ func (c *Controller) plan(log *slog.Logger, prev api.SyncStatus, live map[api.Ke
 		p.target = c.seen
 	default:
 		opts := c.pruneOptions(req, fresh)
-		if err := checkPrune(Diff(c.seen.objects, live), len(live), opts); err != nil {
+		if err := checkPrune(c.diff(c.seen, live), len(live), opts); err != nil {
 			log.Warn("commit refused", "commit", short(c.seen.commit), "err", err)
 			p.st.Sync, p.st.Message = api.SyncFailed, err.Error()
 			break
@@ -56,7 +56,7 @@ func (c *Controller) plan(log *slog.Logger, prev api.SyncStatus, live map[api.Ke
 		p.target = c.seen
 	}
 	if p.target.commit != "" {
-		p.cs = Diff(p.target.objects, live)
+		p.cs = c.diff(p.target, live)
 		p.st.AppliedCommit, p.st.Commit = p.target.commit, p.target.info
 	}
 	drift := p.target.commit == prev.AppliedCommit && !p.cs.Empty()

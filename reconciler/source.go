@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path"
@@ -18,6 +19,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
@@ -306,33 +308,69 @@ func (s *Source) onBranch(ctx context.Context, want plumbing.Hash) (bool, error)
 // api.MaxFileBytes or a path missing from the commit fails with FileErrors; an existing but empty
 // path yields no files, which the controller applies like any commit (it prunes everything).
 func (s *Source) Files(ctx context.Context, commit string) (map[string][]byte, error) {
+	m, err := s.Manifests(ctx, commit, nil)
+	return m.Files, err
+}
+
+// Manifests are the manifest files of one commit, each named by the hash of its git blob.
+type Manifests struct {
+	// Blobs maps the path of every manifest to its blob hash, which names its content.
+	Blobs map[string]string
+	// Files holds the content of the manifests whose blob the caller did not know.
+	Files map[string][]byte
+}
+
+// Manifests is Files that reads only what changed: it walks the trees of commit, names every
+// manifest by its blob hash, and reads the blobs of the manifests whose hash differs from the one
+// known (path to blob hash, as an earlier Manifests returned) has for their path. It fails as
+// Files does; a known blob is not checked against api.MaxFileBytes again.
+func (s *Source) Manifests(ctx context.Context, commit string, known map[string]string) (Manifests, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tree, err := s.tree(commit)
+	tree, err := s.pathTree(commit)
 	if err != nil {
-		return nil, err
+		return Manifests{}, err
 	}
-	if s.cfg.Path != "" {
-		tree, err = tree.Tree(s.cfg.Path)
-		if errors.Is(err, object.ErrDirectoryNotFound) {
-			msg := fmt.Sprintf("directory not found at commit %s", short(commit))
-			return nil, FileErrors{{File: s.cfg.Path, Line: 1, Message: msg}}
+	mw := &manifestWalk{storer: s.repo.Storer, c: newCollector(), blobs: map[string]string{}, known: known}
+	w := object.NewTreeWalker(tree, true, nil)
+	defer w.Close()
+	for {
+		name, entry, err := w.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err == nil {
+			err = mw.visit(path.Join(s.cfg.Path, name), entry)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s at %s: %w", s.cfg.Path, short(commit), err)
+			return Manifests{}, fmt.Errorf("read files at %s: %w", short(commit), err)
 		}
 	}
-	c := newCollector()
-	err = tree.Files().ForEach(func(f *object.File) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		return c.visitBlob(path.Join(s.cfg.Path, f.Name), f)
-	})
+	files, err := mw.c.result()
 	if err != nil {
-		return nil, fmt.Errorf("read files at %s: %w", short(commit), err)
+		return Manifests{}, err
 	}
-	return c.result()
+	return Manifests{Blobs: mw.blobs, Files: files}, nil
+}
+
+// pathTree returns the tree of the configured path at commit; FileErrors when it is missing.
+func (s *Source) pathTree(commit string) (*object.Tree, error) {
+	tree, err := s.tree(commit)
+	if err != nil || s.cfg.Path == "" {
+		return tree, err
+	}
+	sub, err := tree.Tree(s.cfg.Path)
+	if errors.Is(err, object.ErrDirectoryNotFound) {
+		msg := fmt.Sprintf("directory not found at commit %s", short(commit))
+		return nil, FileErrors{{File: s.cfg.Path, Line: 1, Message: msg}}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", s.cfg.Path, short(commit), err)
+	}
+	return sub, nil
 }
 
 // tree returns the root tree of a fetched commit.
@@ -351,25 +389,61 @@ func (s *Source) tree(commit string) (*object.Tree, error) {
 	return tree, nil
 }
 
-// visitBlob handles one file of a git tree.
-func (c *collector) visitBlob(rel string, f *object.File) error {
-	if f.Mode == filemode.Symlink {
-		target, err := f.Contents()
+// manifestWalk is one walk of Manifests: the blobs it names, the files it reads into c, and
+// the blobs the caller knows.
+type manifestWalk struct {
+	storer       storer.EncodedObjectStorer
+	c            *collector
+	blobs, known map[string]string
+}
+
+// visit handles one entry of the tree: it names the blob of a manifest and reads it unless the
+// caller knows it. Directories and submodules are skipped, as Tree.Files skips them.
+func (w *manifestWalk) visit(rel string, e object.TreeEntry) error {
+	switch {
+	case e.Mode == filemode.Dir || e.Mode == filemode.Submodule:
+		return nil
+	case e.Mode == filemode.Symlink:
+		blob, err := object.GetBlob(w.storer, e.Hash)
 		if err != nil {
 			return err
 		}
-		c.symlink(rel, target)
+		target, err := readBlob(blob)
+		if err != nil {
+			return err
+		}
+		w.c.symlink(rel, string(target))
+		return nil
+	case !api.IsManifestFile(rel):
 		return nil
 	}
-	if !api.IsManifestFile(rel) || !c.fits(rel, f.Size) {
+	hash := e.Hash.String()
+	w.blobs[rel] = hash
+	if w.known[rel] == hash {
 		return nil
 	}
-	b, err := f.Contents()
+	blob, err := object.GetBlob(w.storer, e.Hash)
 	if err != nil {
 		return err
 	}
-	c.add(rel, []byte(b))
+	if !w.c.fits(rel, blob.Size) {
+		return nil
+	}
+	b, err := readBlob(blob)
+	if err != nil {
+		return err
+	}
+	w.c.add(rel, b)
 	return nil
+}
+
+func readBlob(blob *object.Blob) ([]byte, error) {
+	r, err := blob.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }
 
 // short abbreviates a commit hash for messages.
