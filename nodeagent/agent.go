@@ -22,7 +22,7 @@ type AgentStore interface {
 	ListPods(ctx context.Context) ([]store.Item[api.Pod], int64, error)
 	ListDesired(ctx context.Context) (map[api.Key]store.DesiredObject, int64, error)
 	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Change
-	PutPodStatus(ctx context.Context, namespace, name string, st api.PodStatus) error
+	PutPodStatus(ctx context.Context, namespace, name string, createRev int64, st api.PodStatus) error
 }
 
 var _ AgentStore = (*store.Store)(nil)
@@ -45,8 +45,11 @@ type Agent struct {
 	opts AgentOptions
 
 	// reported is the last status written per Pod, so an unchanged status is not rewritten.
-	reported map[PodKey]api.PodStatus
-	passes   int
+	reported map[PodKey]report
+	// revs is the CreateRevision of each wanted Pod of the current pass: a status is written
+	// only to the Pod it was observed for, not to a new Pod of the same name.
+	revs   map[PodKey]int64
+	passes int
 }
 
 // NewAgent returns an agent for opts.Node; it does nothing until Run.
@@ -58,7 +61,7 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 		opts.Now = time.Now
 	}
 	return &Agent{st: st, rt: rt, log: log.With("node", opts.Node.Name), opts: opts,
-		reported: map[PodKey]api.PodStatus{}}
+		reported: map[PodKey]report{}}
 }
 
 var errWatchLost = errors.New("watch of pods lost")
@@ -171,9 +174,11 @@ func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, error) {
 		return nil, err
 	}
 	var out []*api.Pod
+	a.revs = map[PodKey]int64{}
 	for i := range items {
 		if items[i].Value.Spec.NodeName == a.opts.Node.Name {
 			out = append(out, &items[i].Value)
+			a.revs[KeyOf(&items[i].Value)] = items[i].CreateRevision
 		}
 	}
 	return out, nil
@@ -270,15 +275,16 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 		if err := failures[key]; err != nil && st.Phase == api.PodPending {
 			st.Reason, st.Message = failureReason(err)
 		}
-		if prev, ok := a.reported[key]; ok && sameStatus(prev, st) {
+		rev := a.revs[key]
+		if prev, ok := a.reported[key]; ok && prev.rev == rev && sameStatus(prev.st, st) {
 			continue
 		}
 		st.ObservedAt = a.opts.Now().UTC().Format(time.RFC3339Nano)
-		if err := a.st.PutPodStatus(ctx, key.Namespace, key.Name, st); err != nil {
+		if err := a.st.PutPodStatus(ctx, key.Namespace, key.Name, rev, st); err != nil {
 			log.Warn("write pod status failed", "pod", key.String(), "err", err)
 			continue
 		}
-		a.reported[key] = st
+		a.reported[key] = report{rev: rev, st: st}
 	}
 	for key := range a.reported {
 		if !seen[key] {
@@ -295,6 +301,12 @@ func failureReason(err error) (reason, message string) {
 		return "CreateContainerConfigError", ce.Message
 	}
 	return "RuntimeError", err.Error()
+}
+
+// report is a status written for the Pod created at rev.
+type report struct {
+	rev int64
+	st  api.PodStatus
 }
 
 // sameStatus compares statuses without their observation time.

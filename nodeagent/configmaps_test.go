@@ -231,7 +231,7 @@ func (s *fakeAgentStore) Watch(context.Context, store.Resource, int64) <-chan st
 	return nil
 }
 
-func (s *fakeAgentStore) PutPodStatus(_ context.Context, namespace, name string, st api.PodStatus) error {
+func (s *fakeAgentStore) PutPodStatus(_ context.Context, namespace, name string, _ int64, st api.PodStatus) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.statuses[namespace+"/"+name] = st

@@ -156,16 +156,23 @@ func (c *Controller) SyncOnce(ctx context.Context) (api.SyncStatus, error) {
 		return api.SyncStatus{}, fmt.Errorf("sync %s: %w", c.opts.Name, err)
 	}
 	c.head = head
-	if target := cmp.Or(c.pin, head); target != c.seen.commit {
+	target := cmp.Or(c.pin, head)
+	if target != c.seen.commit {
 		if err := c.load(ctx, log, target); err != nil {
+			msg := err.Error()
 			if c.pin != "" {
-				msg := fmt.Sprintf("rollback to %s: %v", short(c.pin), err)
-				c.recordFailure(ctx, log, ctl.Request, api.CommitInfo{Hash: c.pin}, msg)
+				msg = fmt.Sprintf("rollback to %s: %v", short(c.pin), err)
 			}
+			c.recordFailure(ctx, log, ctl.Request, api.CommitInfo{Hash: target}, msg)
 			return api.SyncStatus{}, err
 		}
 	}
-	return c.apply(ctx, log, ctl.Request)
+	st, err := c.apply(ctx, log, ctl.Request)
+	if err != nil {
+		// Say so in the status (a waiter on the request gets its answer), keeping what runs.
+		c.recordFailure(ctx, log, ctl.Request, api.CommitInfo{Hash: target}, err.Error())
+	}
+	return st, err
 }
 
 // Resync diffs the desired state already loaded against etcd and applies it, without asking git

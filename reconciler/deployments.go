@@ -187,6 +187,9 @@ func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod
 		}
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(desired), compareKeys) {
+		if readsUndecodable(desired[k].Object, k.Namespace, desired) {
+			continue // its config hash is unknown until the controller repairs the ConfigMap
+		}
 		switch o := desired[k].Object.(type) {
 		case *api.Deployment:
 			ch := ConfigHash(&o.Spec.Template.Spec, k.Namespace, desired)
@@ -206,4 +209,24 @@ func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod
 		}
 	}
 	return create, remove
+}
+
+// readsUndecodable reports whether obj's Pods read a ConfigMap whose stored value cannot be
+// decoded: acting on it would take that ConfigMap as absent and replace every Pod.
+func readsUndecodable(obj api.Object, namespace string, desired map[api.Key]store.DesiredObject) bool {
+	var spec *api.PodSpec
+	switch o := obj.(type) {
+	case *api.Deployment:
+		spec = &o.Spec.Template.Spec
+	case *api.Pod:
+		spec = &o.Spec
+	default:
+		return false
+	}
+	for _, name := range api.ConfigMapNames(spec) {
+		if d, ok := desired[api.Key{Kind: api.KindConfigMap, Namespace: namespace, Name: name}]; ok && d.Object == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -52,7 +52,7 @@ func fakeAgent(ctx context.Context, st *store.Store) {
 		items, _, _ := st.ListPods(ctx)
 		for _, it := range items {
 			m := it.Value.Metadata
-			_ = st.PutPodStatus(ctx, m.Namespace, m.Name, api.PodStatus{Phase: api.PodRunning, Ready: true})
+			_ = st.PutPodStatus(ctx, m.Namespace, m.Name, 0, api.PodStatus{Phase: api.PodRunning, Ready: true})
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -134,7 +134,7 @@ func TestDeploymentRolloutWaitsForReadiness(t *testing.T) {
 	}
 	reconcile()
 	for _, p := range podsOf(t, st, "Deployment/default/web") {
-		if err := st.PutPodStatus(ctx, "default", p.Metadata.Name, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+		if err := st.PutPodStatus(ctx, "default", p.Metadata.Name, 0, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"github.com/gitfleet/gitfleet/internal/backoff"
 	"log/slog"
 	"sync"
 	"time"
@@ -42,10 +43,18 @@ func (c *Controller) Run(ctx context.Context) error {
 			}
 		}
 		if changes == nil {
-			changes = c.watchKeys(ctx)
+			// A change made while no watch ran (a pin, a request, drift) is seen by no event:
+			// pause briefly so a failing watch cannot spin, watch again, then do a full pass.
+			backoff.Sleep(ctx, rewatchPause)
+			if changes = c.watchKeys(ctx); changes != nil {
+				c.pass(ctx, c.SyncOnce)
+			}
 		}
 	}
 }
+
+// rewatchPause is the wait before watching again after a watch was lost.
+const rewatchPause = 200 * time.Millisecond
 
 // pass runs one sync under the pass timeout, logging its error and recovering a panic.
 func (c *Controller) pass(ctx context.Context, sync func(context.Context) (api.SyncStatus, error)) {

@@ -182,3 +182,16 @@ func podNames(pods []store.Item[api.Pod]) []string {
 	}
 	return out
 }
+
+func TestUndecodableConfigMapHoldsItsWorkloads(t *testing.T) {
+	web := testDeployment("web", 2, "nginx")
+	usesConfig(&web.Spec.Template.Spec, "web-config", false)
+	v1 := testConfigMap("default", "web-config", map[string]string{"mode": "slow"})
+	f := &fakePods{rnd: testRand(), statuses: map[string]api.PodStatus{}}
+	f.converge(t, liveOf(1, web, v1))
+	broken := liveOf(1, web, v1)
+	broken[api.KeyOf(v1)] = store.DesiredObject{ModRevision: 9} // a value that did not decode
+	if c, r := f.step(t, broken); c+r != 0 {
+		t.Fatalf("an undecodable ConfigMap created %d and removed %d pods; want none until it is repaired", c, r)
+	}
+}

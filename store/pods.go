@@ -51,15 +51,20 @@ func (s *Store) DeletePod(ctx context.Context, namespace, name string, modRev in
 	return commit(txn, "delete pod "+namespace+"/"+name, ErrConflict)
 }
 
-// PutPodStatus records what a node observed of a Pod, only while the Pod exists, so a late
-// report never resurrects the status of a deleted Pod.
-func (s *Store) PutPodStatus(ctx context.Context, namespace, name string, st api.PodStatus) error {
+// PutPodStatus records what a node observed of a Pod, only while that Pod exists: createRev is
+// the CreateRevision of the Pod as the observer read it (0: any Pod of that name). So a late
+// report never resurrects the status of a deleted Pod, nor lands on a new Pod of the same name.
+func (s *Store) PutPodStatus(ctx context.Context, namespace, name string, createRev int64, st api.PodStatus) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode pod status: %w", err)
 	}
+	cmp := clientv3.Compare(clientv3.CreateRevision(podKey(namespace, name)), ">", 0)
+	if createRev > 0 {
+		cmp = clientv3.Compare(clientv3.CreateRevision(podKey(namespace, name)), "=", createRev)
+	}
 	txn := s.c.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(podKey(namespace, name)), ">", 0)).
+		If(cmp).
 		Then(clientv3.OpPut(podStatusKey(namespace, name), string(b)))
 	return commit(txn, "write status of "+namespace+"/"+name, ErrNotFound)
 }

@@ -59,9 +59,13 @@ type Item[T any] struct {
 	Name        string // the key below its resource prefix, "namespace/name" or "name"
 	Value       T
 	ModRevision int64
+	// CreateRevision tells apart two objects that had the same name one after the other.
+	CreateRevision int64
 }
 
-// list reads every key of a resource at one revision.
+// list reads every key of a resource at one revision. A value that does not decode (written by
+// hand, or by another version) is left out rather than failing the list: one bad key must not
+// stop every loop that lists the resource.
 func list[T any](ctx context.Context, s *Store, r Resource) ([]Item[T], int64, error) {
 	resp, err := s.c.Get(ctx, prefix(r), clientv3.WithPrefix())
 	if err != nil {
@@ -71,9 +75,10 @@ func list[T any](ctx context.Context, s *Store, r Resource) ([]Item[T], int64, e
 	for _, kv := range resp.Kvs {
 		var v T
 		if err := json.Unmarshal(kv.Value, &v); err != nil {
-			return nil, 0, fmt.Errorf("decode %s: %w", kv.Key, err)
+			continue
 		}
-		items = append(items, Item[T]{Name: relName(r, string(kv.Key)), Value: v, ModRevision: kv.ModRevision})
+		items = append(items, Item[T]{Name: relName(r, string(kv.Key)), Value: v,
+			ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision})
 	}
 	return items, resp.Header.Revision, nil
 }

@@ -135,19 +135,31 @@ func TestBindPodIsCompareAndSwap(t *testing.T) {
 func TestPodStatusNeedsPod(t *testing.T) {
 	ctx := context.Background()
 	s := etcdtest.Start(t)
-	if err := s.PutPodStatus(ctx, "default", "ghost", api.PodStatus{Phase: api.PodRunning}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.PutPodStatus(ctx, "default", "ghost", 0, api.PodStatus{Phase: api.PodRunning}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("status of missing pod: %v, want ErrNotFound", err)
 	}
 	pod := &api.Pod{Metadata: api.ObjectMeta{Name: "p", Namespace: "default"}}
 	if err := s.CreatePod(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutPodStatus(ctx, "default", "p", api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+	if err := s.PutPodStatus(ctx, "default", "p", 0, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
 		t.Fatal(err)
 	}
 	pods, err := s.ListPodsWithStatus(ctx)
 	if err != nil || len(pods) != 1 || pods[0].Status.Phase != api.PodRunning {
 		t.Fatalf("pods = %+v, %v", pods, err)
+	}
+	// A report observed for an earlier Pod of the same name does not land on this one.
+	items, _, err := s.ListPods(ctx)
+	if err != nil || len(items) != 1 || items[0].CreateRevision == 0 {
+		t.Fatalf("list pods = %+v, %v", items, err)
+	}
+	stale := items[0].CreateRevision - 1
+	if err := s.PutPodStatus(ctx, "default", "p", stale, api.PodStatus{Phase: api.PodFailed}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("stale status: %v, want ErrNotFound", err)
+	}
+	if err := s.PutPodStatus(ctx, "default", "p", items[0].CreateRevision, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+		t.Fatalf("status for the current pod: %v", err)
 	}
 	if err := s.DeletePod(ctx, "default", "p", 0); err != nil {
 		t.Fatal(err)
@@ -232,5 +244,20 @@ func TestEmbeddedRestartKeepsData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestListSkipsUndecodableValues(t *testing.T) {
+	ctx := context.Background()
+	s := etcdtest.Start(t)
+	if err := s.CreatePod(ctx, &api.Pod{Metadata: api.ObjectMeta{Name: "good", Namespace: "default"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client().Put(ctx, "/gitfleet/pods/default/garbage", "{not json"); err != nil {
+		t.Fatal(err)
+	}
+	pods, _, err := s.ListPods(ctx)
+	if err != nil || len(pods) != 1 || pods[0].Name != "default/good" {
+		t.Fatalf("pods = %+v, %v; want only default/good", pods, err)
 	}
 }

@@ -77,7 +77,7 @@ func startPods(t *testing.T, ctx context.Context, s *store.Store, d *api.Deploym
 			return
 		}
 		if running {
-			if err := s.PutPodStatus(ctx, "default", p.Metadata.Name, st); err != nil {
+			if err := s.PutPodStatus(ctx, "default", p.Metadata.Name, 0, st); err != nil {
 				t.Errorf("pod status: %v", err)
 			}
 		}
