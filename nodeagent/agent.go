@@ -202,6 +202,10 @@ func (a *Agent) apply(ctx context.Context, log *slog.Logger, changes []Change) (
 	var wg sync.WaitGroup
 	for key, chs := range byPod {
 		wg.Go(func() {
+			// A hung pull or runtime call fails this Pod's changes, which the next pass retries,
+			// instead of holding the node's other Pods forever.
+			ctx, cancel := context.WithTimeout(ctx, podApplyTimeout)
+			defer cancel()
 			for _, ch := range chs {
 				log.Info("apply", "change", ch.String())
 				if err := a.applyChange(ctx, ch, configs[key]); err != nil {
@@ -302,6 +306,9 @@ func failureReason(err error) (reason, message string) {
 	}
 	return "RuntimeError", err.Error()
 }
+
+// podApplyTimeout bounds the changes of one Pod in one pass (an image pull included).
+const podApplyTimeout = 3 * time.Minute
 
 // report is a status written for the Pod created at rev.
 type report struct {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gitfleet/gitfleet/nodeagent"
 	"github.com/gitfleet/gitfleet/store"
@@ -57,21 +58,46 @@ func agentRole(ctx context.Context, st *store.Store, f nodeFlags, dataDir string
 		return role{}, err
 	}
 	log = log.With("role", "agent")
+	unlock, err := lockDataDir(dataDir)
+	if err != nil {
+		return role{}, err
+	}
 	rt, err := nodeagent.NewContainerd(ctx, f.runtimeConfig(dataDir), log)
 	if err != nil {
+		unlock()
 		return role{}, err
 	}
 	if err := importDir(ctx, rt, filepath.Join(dataDir, "images"), log); err != nil {
 		rt.Close()
+		unlock()
 		return role{}, err
 	}
 	agent := nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{
 		Node: nodeagent.NodeConfig{Name: f.name, Labels: labels, PodCIDR: f.podCIDR},
 	})
 	return role{"agent", func(ctx context.Context) error {
+		defer unlock()
 		defer rt.Close()
 		return agent.Run(ctx)
 	}}, nil
+}
+
+// lockDataDir takes the agent's lock on dataDir: Pod networks and addresses live there keyed by
+// Pod alone, so a second agent on the same dir would take the first one's for orphans.
+func lockDataDir(dataDir string) (func(), error) {
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := filepath.Join(dataDir, "agent.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock data dir %s: another agent uses it (give each agent its own --data-dir): %w", dataDir, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // importDir imports every archive in dir, as k3s does for air-gapped nodes; a missing dir is fine.

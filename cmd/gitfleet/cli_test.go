@@ -79,3 +79,20 @@ func TestReorderFlags(t *testing.T) {
 		t.Fatalf("reorderFlags = %q", got)
 	}
 }
+
+func TestAgentDataDirLock(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockDataDir(dir); err == nil || !strings.Contains(err.Error(), "another agent") {
+		t.Fatalf("second lock: %v, want refusal", err)
+	}
+	unlock()
+	again, err := lockDataDir(dir)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	again()
+}
