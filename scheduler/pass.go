@@ -58,8 +58,8 @@ const (
 // each bind of the pass. It goes on after a Pod fails and returns every failure.
 func (s *Scheduler) schedulePass(ctx context.Context, log *slog.Logger, l listing) error {
 	start := s.opts.Now()
+	errs := []error{s.evictLost(ctx, log, l)}
 	snap := newSnapshot(l)
-	var errs []error
 	counts := map[outcome]int{}
 	for _, it := range l.pods {
 		if it.Value.Spec.NodeName != "" {

@@ -18,6 +18,7 @@ type Store interface {
 	GetPod(ctx context.Context, namespace, name string) (api.Pod, int64, error)
 	BindPod(ctx context.Context, pod api.Pod, modRev int64, node string) error
 	UpdatePod(ctx context.Context, pod *api.Pod, modRev int64) error
+	DeletePod(ctx context.Context, namespace, name string, modRev int64) error
 	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Change
 }
 
@@ -39,7 +40,9 @@ type Options struct {
 	BackoffMax  time.Duration
 	// PodTimeout bounds the etcd calls for one Pod (10s).
 	PodTimeout time.Duration
-	// Now is the clock of status times and pass durations (time.Now).
+	// NodeLostGrace is how long a node's key may be gone before its Pods are evicted (40s).
+	NodeLostGrace time.Duration
+	// Now is the clock of status times, pass durations and node loss (time.Now).
 	Now func() time.Time
 }
 
@@ -53,6 +56,7 @@ func (o Options) withDefaults() Options {
 	o.BackoffBase = orDefault(o.BackoffBase, 100*time.Millisecond)
 	o.BackoffMax = orDefault(o.BackoffMax, 30*time.Second)
 	o.PodTimeout = orDefault(o.PodTimeout, 10*time.Second)
+	o.NodeLostGrace = orDefault(o.NodeLostGrace, 40*time.Second)
 	if o.BindRetries <= 0 {
 		o.BindRetries = 5
 	}
@@ -74,12 +78,14 @@ func orDefault(d, def time.Duration) time.Duration {
 // schedules each unbound Pod against a fresh snapshot. Binding is a compare-and-swap, so several
 // Schedulers on one etcd never bind a Pod twice (though each fits Pods against its own snapshot,
 // so together they may overcommit a node). A Pod that fits nowhere keeps no node and gets Status
-// Pending/Unschedulable with the FitError as message. Pods bound to a node that is gone are left
-// as they are.
+// Pending/Unschedulable with the FitError as message. Pods bound to a node whose key has been gone
+// for NodeLostGrace are evicted (deleted), so their owners make them again for a live node.
 type Scheduler struct {
 	st   Store
 	log  *slog.Logger
 	opts Options
+	// lost is when each missing node was first seen missing; passes run one at a time.
+	lost map[string]time.Time
 }
 
 // New returns a Scheduler of the Pods in st; log may be nil.
@@ -87,7 +93,7 @@ func New(st Store, log *slog.Logger, opts Options) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{st: st, log: log, opts: opts.withDefaults()}
+	return &Scheduler{st: st, log: log, opts: opts.withDefaults(), lost: map[string]time.Time{}}
 }
 
 // Run schedules until ctx ends, then returns nil. Failures (etcd unreachable, a lost watch, a
