@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent"
 )
 
 // newCluster prepares a data dir with the example image and a git remote holding the example
@@ -39,7 +42,10 @@ func newCluster(t testing.TB, extra ...string) (*cluster, *gittest.Remote) {
 	}, extra...)}
 	// Cleanups run last-registered first: up stops (start registers that), then Pod network
 	// namespaces left by a failed test are unmounted, then the containerd namespace is wiped.
-	t.Cleanup(func() { unmountUnder(t, dataDir) })
+	t.Cleanup(func() {
+		removePods(t, ns, dataDir)
+		unmountUnder(t, dataDir)
+	})
 	return c, remote
 }
 
@@ -227,6 +233,31 @@ func mountsUnder(t testing.TB, dir string) []string {
 		}
 	}
 	return out
+}
+
+// removePods tears down every Pod the test's agent left (containers, network, CNI state), as the
+// agent would, so nothing of it stays on the machine; it runs in the test's network namespace.
+func removePods(t testing.TB, ns, dataDir string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rt, err := nodeagent.NewContainerd(ctx, nodeagent.ContainerdConfig{Namespace: ns, NodeName: "e2e",
+		DataDir: dataDir, StopTimeout: time.Second}, log)
+	if err != nil {
+		t.Errorf("clean up pods: %v", err)
+		return
+	}
+	defer rt.Close()
+	sandboxes, err := rt.List(ctx)
+	if err != nil {
+		t.Errorf("clean up pods: %v", err)
+		return
+	}
+	for _, sb := range sandboxes {
+		if err := rt.RemovePod(ctx, sb.Key); err != nil {
+			t.Errorf("clean up pod %s: %v", sb.Key, err)
+		}
+	}
 }
 
 // unmountUnder detaches what a failed test left mounted in dir, so its removal succeeds.
