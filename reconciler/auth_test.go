@@ -66,24 +66,7 @@ func TestSourceHTTPSWithToken(t *testing.T) {
 		{"no CA", Auth{Token: testToken}, "certificate"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			src, err := sourceFor(t, url, tt.auth)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := src.Fetch(context.Background())
-			if tt.want == "" {
-				if err != nil || got != head {
-					t.Fatalf("fetch = %s, %v; want %s", got, err, head)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("fetch err = %v, want %q", err, tt.want)
-			}
-			assertNoSecret(t, "error", err.Error())
-			assertNoSecret(t, "error (%+v)", fmt.Sprintf("%+v", err))
-		})
+		t.Run(tt.name, func(t *testing.T) { checkFetch(t, url, tt.auth, head, tt.want) })
 	}
 }
 
@@ -165,22 +148,7 @@ func TestSourceSSH(t *testing.T) {
 		{"wrong client key", Auth{SSHKeyFile: otherKeyFile, KnownHostsFile: knownHosts}, "unable to authenticate"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			src, err := sourceFor(t, url, tt.auth)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := src.Fetch(context.Background())
-			if tt.want == "" {
-				if err != nil || got != head {
-					t.Fatalf("fetch = %s, %v; want %s", got, err, head)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("fetch err = %v, want %q", err, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkFetch(t, url, tt.auth, head, tt.want) })
 	}
 }
 
@@ -346,4 +314,26 @@ func writeFile(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// checkFetch fetches url with auth: it must reach head when want is "", else fail with an error
+// that contains want and no secret.
+func checkFetch(t *testing.T, url string, auth Auth, head, want string) {
+	t.Helper()
+	src, err := sourceFor(t, url, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := src.Fetch(context.Background())
+	if want == "" {
+		if err != nil || got != head {
+			t.Fatalf("fetch = %s, %v; want %s", got, err, head)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("fetch err = %v, want %q", err, want)
+	}
+	assertNoSecret(t, "error", err.Error())
+	assertNoSecret(t, "error (%+v)", fmt.Sprintf("%+v", err))
 }
