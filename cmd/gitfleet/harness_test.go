@@ -68,24 +68,27 @@ func (c *cluster) start() {
 	if err := c.cmd.Start(); err != nil {
 		c.t.Fatalf("start up: %v", err)
 	}
-	c.t.Cleanup(func() { c.stop(syscall.SIGTERM) })
+	c.t.Cleanup(func() { _ = c.stop(syscall.SIGTERM) })
 }
 
-// stop signals up and waits for it; a nil cmd means it is already stopped.
-func (c *cluster) stop(sig syscall.Signal) {
+// stop signals up and waits for it; a nil cmd means it is already stopped. It returns how up
+// exited (a SIGKILL reports the kill).
+func (c *cluster) stop(sig syscall.Signal) error {
 	if c.cmd == nil {
-		return
+		return nil
 	}
 	_ = c.cmd.Process.Signal(sig)
-	done := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(done) }()
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	var err error
 	select {
-	case <-done:
+	case err = <-done:
 	case <-time.After(30 * time.Second):
 		_ = c.cmd.Process.Kill()
-		<-done
+		err = fmt.Errorf("up did not stop in 30s after %v: %w", sig, <-done)
 	}
 	c.cmd = nil
+	return err
 }
 
 // connect dials the running cluster's etcd directly.
