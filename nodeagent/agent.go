@@ -46,10 +46,7 @@ type Agent struct {
 
 	// reported is the last status written per Pod, so an unchanged status is not rewritten.
 	reported map[PodKey]report
-	// revs is the CreateRevision of each wanted Pod of the current pass: a status is written
-	// only to the Pod it was observed for, not to a new Pod of the same name.
-	revs   map[PodKey]int64
-	passes int
+	passes   int
 }
 
 // NewAgent returns an agent for opts.Node; it does nothing until Run.
@@ -149,7 +146,7 @@ func drain(ch <-chan store.Change) {
 func (a *Agent) pass(ctx context.Context) error {
 	a.passes++
 	log := a.log.With("pass", a.passes)
-	wanted, err := a.wanted(ctx)
+	wanted, revs, err := a.wanted(ctx)
 	if err != nil {
 		return err
 	}
@@ -163,25 +160,26 @@ func (a *Agent) pass(ctx context.Context) error {
 			return fmt.Errorf("list runtime: %w", err)
 		}
 	}
-	a.report(ctx, log, wanted, observed, failures)
+	a.report(ctx, log, wanted, revs, observed, failures)
 	return nil
 }
 
-// wanted returns the Pods bound to this node.
-func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, error) {
+// wanted returns the Pods bound to this node and the CreateRevision of each, so that a status is
+// written only to the Pod it was observed for, not to a later Pod of the same name.
+func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, map[PodKey]int64, error) {
 	items, _, err := a.st.ListPods(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []*api.Pod
-	a.revs = map[PodKey]int64{}
+	revs := map[PodKey]int64{}
 	for i := range items {
 		if items[i].Value.Spec.NodeName == a.opts.Node.Name {
 			out = append(out, &items[i].Value)
-			a.revs[KeyOf(&items[i].Value)] = items[i].CreateRevision
+			revs[KeyOf(&items[i].Value)] = items[i].CreateRevision
 		}
 	}
-	return out, nil
+	return out, revs, nil
 }
 
 // apply runs each Pod's changes in order, different Pods in parallel; it returns how many
@@ -270,7 +268,8 @@ func (a *Agent) applyChange(ctx context.Context, ch Change, cfg podConfig) error
 }
 
 // report writes the status of each wanted Pod when it changed since the last report.
-func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod, observed []Sandbox, failures map[PodKey]error) {
+func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod, revs map[PodKey]int64,
+	observed []Sandbox, failures map[PodKey]error) {
 	seen := map[PodKey]bool{}
 	for _, pod := range wanted {
 		key := KeyOf(pod)
@@ -279,7 +278,7 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 		if err := failures[key]; err != nil && st.Phase == api.PodPending {
 			st.Reason, st.Message = failureReason(err)
 		}
-		rev := a.revs[key]
+		rev := revs[key]
 		if prev, ok := a.reported[key]; ok && prev.rev == rev && sameStatus(prev.st, st) {
 			continue
 		}
