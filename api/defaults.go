@@ -18,8 +18,8 @@ func Default(obj Object) {
 	case *Deployment:
 		defaultMeta(&o.Metadata)
 		if o.Spec.Replicas == nil {
-			one := int32(1)
-			o.Spec.Replicas = &one
+			n := int32(DefaultReplicas)
+			o.Spec.Replicas = &n
 		}
 		// apps/v1 has no default selector: guessing one from the template would silently adopt
 		// Pods when the template's labels change, so Validate requires it instead.
@@ -39,9 +39,7 @@ func defaultMeta(m *ObjectMeta) {
 }
 
 func defaultPodSpec(s *PodSpec) {
-	if s.RestartPolicy == "" {
-		s.RestartPolicy = RestartAlways
-	}
+	s.RestartPolicy = s.Restart()
 	for i := range s.Containers {
 		for j := range s.Containers[i].Ports {
 			if p := &s.Containers[i].Ports[j]; p.Protocol == "" {
@@ -49,4 +47,27 @@ func defaultPodSpec(s *PodSpec) {
 			}
 		}
 	}
+}
+
+// DefaultSource is the name of the git source a controller follows unless told otherwise; the
+// CLI commands work on it.
+const DefaultSource = "default"
+
+// DefaultReplicas is the replica count of a Deployment that sets none.
+const DefaultReplicas = 1
+
+// ReplicaCount is d's replicas, defaulted: the one place that reads Spec.Replicas.
+func (d *Deployment) ReplicaCount() int {
+	if d.Spec.Replicas == nil {
+		return DefaultReplicas
+	}
+	return int(*d.Spec.Replicas)
+}
+
+// Restart is s's restart policy, defaulted ("" means Always, as in Kubernetes).
+func (s *PodSpec) Restart() string {
+	if s.RestartPolicy == "" {
+		return RestartAlways
+	}
+	return s.RestartPolicy
 }

@@ -266,3 +266,21 @@ func (n *Node) GetTypeMeta() TypeMeta { return n.TypeMeta }
 
 // GetMeta implements Object.
 func (n *Node) GetMeta() *ObjectMeta { return &n.Metadata }
+
+// PodKey names a Pod within the cluster: the one key type of Pods in every package.
+type PodKey struct {
+	Namespace string
+	Name      string
+}
+
+// String renders the key as namespace/name.
+func (k PodKey) String() string { return k.Namespace + "/" + k.Name }
+
+// PodKeyOf returns the key of pod.
+func PodKeyOf(pod *Pod) PodKey {
+	return PodKey{Namespace: pod.Metadata.Namespace, Name: pod.Metadata.Name}
+}
+
+// ReasonUnschedulable is the Pod status reason the scheduler writes on a Pod that fits on no
+// node; health reads it.
+const ReasonUnschedulable = "Unschedulable"

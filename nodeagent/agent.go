@@ -21,7 +21,7 @@ type AgentStore interface {
 	NodeStore
 	ListPods(ctx context.Context) ([]store.Item[api.Pod], int64, error)
 	ListDesired(ctx context.Context) (map[api.Key]store.DesiredObject, int64, error)
-	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Change
+	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Event
 	PutPodStatus(ctx context.Context, namespace, name string, createRev int64, st api.PodStatus) error
 }
 
@@ -45,7 +45,7 @@ type Agent struct {
 	opts AgentOptions
 
 	// reported is the last status written per Pod, so an unchanged status is not rewritten.
-	reported map[PodKey]report
+	reported map[api.PodKey]report
 	passes   int
 }
 
@@ -58,7 +58,7 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 		opts.Now = time.Now
 	}
 	return &Agent{st: st, rt: rt, log: log.With("node", opts.Node.Name), opts: opts,
-		reported: map[PodKey]report{}}
+		reported: map[api.PodKey]report{}}
 }
 
 var errWatchLost = errors.New("watch of pods lost")
@@ -129,7 +129,7 @@ func (a *Agent) session(ctx context.Context) error {
 }
 
 // drain discards the changes already queued: the next pass reads the state they led to.
-func drain(ch <-chan store.Change) {
+func drain(ch <-chan store.Event) {
 	for {
 		select {
 		case _, ok := <-ch:
@@ -166,17 +166,17 @@ func (a *Agent) pass(ctx context.Context) error {
 
 // wanted returns the Pods bound to this node and the CreateRevision of each, so that a status is
 // written only to the Pod it was observed for, not to a later Pod of the same name.
-func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, map[PodKey]int64, error) {
+func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, map[api.PodKey]int64, error) {
 	items, _, err := a.st.ListPods(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []*api.Pod
-	revs := map[PodKey]int64{}
+	revs := map[api.PodKey]int64{}
 	for i := range items {
 		if items[i].Value.Spec.NodeName == a.opts.Node.Name {
 			out = append(out, &items[i].Value)
-			revs[KeyOf(&items[i].Value)] = items[i].CreateRevision
+			revs[api.PodKeyOf(&items[i].Value)] = items[i].CreateRevision
 		}
 	}
 	return out, revs, nil
@@ -185,8 +185,8 @@ func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, map[PodKey]int64, error
 // apply runs each Pod's changes in order, different Pods in parallel; it returns how many
 // changes it tried and the error of each Pod whose changes failed. The ConfigMaps of the Pods it
 // creates are read from etcd once, before.
-func (a *Agent) apply(ctx context.Context, log *slog.Logger, changes []Change) (int, map[PodKey]error) {
-	byPod := map[PodKey][]Change{}
+func (a *Agent) apply(ctx context.Context, log *slog.Logger, changes []Change) (int, map[api.PodKey]error) {
+	byPod := map[api.PodKey][]Change{}
 	n := 0
 	for _, ch := range changes {
 		if ch.Action != ActionKeep {
@@ -196,7 +196,7 @@ func (a *Agent) apply(ctx context.Context, log *slog.Logger, changes []Change) (
 	}
 	configs := a.podConfigs(ctx, changes)
 	var mu sync.Mutex
-	failures := map[PodKey]error{}
+	failures := map[api.PodKey]error{}
 	var wg sync.WaitGroup
 	for key, chs := range byPod {
 		wg.Go(func() {
@@ -227,8 +227,8 @@ type podConfig struct {
 }
 
 // podConfigs resolves the ConfigMaps of each Pod that changes create and that uses any.
-func (a *Agent) podConfigs(ctx context.Context, changes []Change) map[PodKey]podConfig {
-	out := map[PodKey]podConfig{}
+func (a *Agent) podConfigs(ctx context.Context, changes []Change) map[api.PodKey]podConfig {
+	out := map[api.PodKey]podConfig{}
 	var desired map[api.Key]store.DesiredObject
 	var listErr error
 	for _, ch := range changes {
@@ -268,11 +268,11 @@ func (a *Agent) applyChange(ctx context.Context, ch Change, cfg podConfig) error
 }
 
 // report writes the status of each wanted Pod when it changed since the last report.
-func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod, revs map[PodKey]int64,
-	observed []Sandbox, failures map[PodKey]error) {
-	seen := map[PodKey]bool{}
+func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod, revs map[api.PodKey]int64,
+	observed []Sandbox, failures map[api.PodKey]error) {
+	seen := map[api.PodKey]bool{}
 	for _, pod := range wanted {
-		key := KeyOf(pod)
+		key := api.PodKeyOf(pod)
 		seen[key] = true
 		st := StatusOf(pod, observed)
 		if err := failures[key]; err != nil && st.Phase == api.PodPending {

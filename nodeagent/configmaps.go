@@ -140,12 +140,12 @@ func volumeFiles(src *api.ConfigMapVolumeSource, cm *api.ConfigMap) map[string]s
 }
 
 // podDir holds what the agent keeps on disk for a Pod besides logs: <DataDir>/pods/<ns>_<pod>.
-func (c *Containerd) podDir(key PodKey) string {
+func (c *Containerd) podDir(key api.PodKey) string {
 	return filepath.Join(c.cfg.DataDir, "pods", sandboxID(key))
 }
 
 // volumeDir holds the files of one volume of a Pod.
-func (c *Containerd) volumeDir(key PodKey, volume string) string {
+func (c *Containerd) volumeDir(key api.PodKey, volume string) string {
 	return filepath.Join(c.podDir(key), "volumes", volume)
 }
 
@@ -156,7 +156,7 @@ func (c *Containerd) writeVolumes(pod *api.Pod, cms ConfigMaps) error {
 		if v.ConfigMap == nil {
 			continue
 		}
-		dir := c.volumeDir(KeyOf(pod), v.Name)
+		dir := c.volumeDir(api.PodKeyOf(pod), v.Name)
 		if err := writeFiles(dir, volumeFiles(v.ConfigMap, cms[v.ConfigMap.Name])); err != nil {
 			return fmt.Errorf("write volume %s: %w", v.Name, err)
 		}
@@ -207,7 +207,7 @@ func replaceFile(p string, data []byte) error {
 }
 
 // removeVolumes removes the Pod's directory with its volumes; a missing one is no error.
-func (c *Containerd) removeVolumes(key PodKey) error {
+func (c *Containerd) removeVolumes(key api.PodKey) error {
 	if err := os.RemoveAll(c.podDir(key)); err != nil {
 		return fmt.Errorf("remove volumes: %w", err)
 	}
@@ -227,7 +227,7 @@ func (c *Containerd) volumeMounts(pod *api.Pod, ctr api.Container) ([]specs.Moun
 		if !declared[m.Name] {
 			return nil, fmt.Errorf("mount of volume %q, which the pod does not declare", m.Name)
 		}
-		src := c.volumeDir(KeyOf(pod), m.Name)
+		src := c.volumeDir(api.PodKeyOf(pod), m.Name)
 		if m.SubPath != "" {
 			if !filepath.IsLocal(filepath.FromSlash(m.SubPath)) {
 				return nil, fmt.Errorf("subPath %q would leave volume %s", m.SubPath, m.Name)

@@ -67,7 +67,7 @@ func TestAgentConfigMaps(t *testing.T) {
 			return s.Phase == api.PodPending && s.Reason == "CreateContainerConfigError" &&
 				s.Message == `configmap "late" not found`
 		})
-		if _, ok := sandboxByKey(t, rt, KeyOf(waiter)); ok {
+		if _, ok := sandboxByKey(t, rt, api.PodKeyOf(waiter)); ok {
 			t.Fatal("a container was created without its configmap")
 		}
 		commitConfigMap(t, st, configMap("default", "late", map[string]string{"greeting": "late", "message": "now\n"}))
@@ -78,8 +78,8 @@ func TestAgentConfigMaps(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, 30*time.Second, "reader removed", func() error {
-			if _, ok := sandboxByKey(t, rt, KeyOf(reader)); ok || fileExists(rt.podDir(KeyOf(reader))) {
-				return fmt.Errorf("sandbox listed %v, pod dir left %v", ok, fileExists(rt.podDir(KeyOf(reader))))
+			if _, ok := sandboxByKey(t, rt, api.PodKeyOf(reader)); ok || fileExists(rt.podDir(api.PodKeyOf(reader))) {
+				return fmt.Errorf("sandbox listed %v, pod dir left %v", ok, fileExists(rt.podDir(api.PodKeyOf(reader))))
 			}
 			return nil
 		})
@@ -131,7 +131,7 @@ func runAgent(t *testing.T, st *store.Store, rt *Containerd) {
 
 func waitLog(t *testing.T, dataDir string, pod *api.Pod, want string) {
 	t.Helper()
-	path := LogPath(dataDir, KeyOf(pod), "main")
+	path := LogPath(dataDir, api.PodKeyOf(pod), "main")
 	waitFor(t, 60*time.Second, "log of "+pod.Metadata.Name, func() error {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -146,7 +146,7 @@ func waitLog(t *testing.T, dataDir string, pod *api.Pod, want string) {
 
 func waitStatus(t *testing.T, st *store.Store, pod *api.Pod, ok func(api.PodStatus) bool) {
 	t.Helper()
-	name := KeyOf(pod).String()
+	name := api.PodKeyOf(pod).String()
 	waitFor(t, 60*time.Second, "status of "+name, func() error {
 		sts, _, err := st.ListPodStatuses(t.Context())
 		if err != nil {

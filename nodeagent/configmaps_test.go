@@ -141,7 +141,7 @@ func TestWriteVolumesAndMounts(t *testing.T) {
 		t.Errorf("temporary files left: %q", tmp)
 	}
 	checkMounts(t, c, pod, vol)
-	if err := c.removeVolumes(KeyOf(pod)); err != nil || fileExists(filepath.Join(c.cfg.DataDir, "pods", "default_web")) {
+	if err := c.removeVolumes(api.PodKeyOf(pod)); err != nil || fileExists(filepath.Join(c.cfg.DataDir, "pods", "default_web")) {
 		t.Fatalf("remove volumes: %v", err)
 	}
 	if err := writeFiles(t.TempDir(), map[string]string{"../escape": "x"}); err == nil {
@@ -227,7 +227,7 @@ func (s *fakeAgentStore) ListDesired(context.Context) (map[api.Key]store.Desired
 	return s.desired, 1, nil
 }
 
-func (s *fakeAgentStore) Watch(context.Context, store.Resource, int64) <-chan store.Change {
+func (s *fakeAgentStore) Watch(context.Context, store.Resource, int64) <-chan store.Event {
 	return nil
 }
 
@@ -264,7 +264,7 @@ func TestAgentWaitsForConfigMap(t *testing.T) {
 	if err := a.pass(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if got := st.statuses["default/web"]; got.Phase != api.PodRunning || rt.configs[KeyOf(pod)]["app"] != app {
+	if got := st.statuses["default/web"]; got.Phase != api.PodRunning || rt.configs[api.PodKeyOf(pod)]["app"] != app {
 		t.Fatalf("with the ConfigMap: status %+v, configs %v", got, rt.configs)
 	}
 	if err := a.pass(t.Context()); err != nil || st.desiredList != 2 {

@@ -14,6 +14,8 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	gocni "github.com/containerd/go-cni"
+
+	"github.com/gitfleet/gitfleet/api"
 )
 
 // Defaults of ContainerdConfig.
@@ -167,7 +169,7 @@ func agentNetNS() (string, error) {
 }
 
 // ownedFilter selects the containers of this node, and of one Pod when key is not nil.
-func (c *Containerd) ownedFilter(key *PodKey) string {
+func (c *Containerd) ownedFilter(key *api.PodKey) string {
 	f := fmt.Sprintf(`labels.%q==true,labels.%q==%q`, LabelManaged, LabelNode, c.cfg.NodeName)
 	if key != nil {
 		f += fmt.Sprintf(`,labels.%q==%q,labels.%q==%q`,
@@ -188,7 +190,7 @@ type owned struct {
 }
 
 // podContainers returns the Pod's containers on this node by container name.
-func (c *Containerd) podContainers(ctx context.Context, key PodKey) (map[string]owned, error) {
+func (c *Containerd) podContainers(ctx context.Context, key api.PodKey) (map[string]owned, error) {
 	ctrs, err := c.client.Containers(ctx, c.ownedFilter(&key))
 	if err != nil {
 		return nil, fmt.Errorf("list containers of %s: %w", key, err)
@@ -213,7 +215,7 @@ func listedLabels(ctx context.Context, ctr client.Container) map[string]string {
 }
 
 // loadOwned loads one container of the Pod, refusing any gitfleet did not make for this node.
-func (c *Containerd) loadOwned(ctx context.Context, key PodKey, name string) (owned, error) {
+func (c *Containerd) loadOwned(ctx context.Context, key api.PodKey, name string) (owned, error) {
 	ctr, err := c.client.LoadContainer(ctx, containerID(key, name))
 	if err != nil {
 		return owned{}, fmt.Errorf("load container %s/%s: %w", key, name, err)

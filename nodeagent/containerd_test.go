@@ -43,7 +43,7 @@ func TestContainerd(t *testing.T) {
 		t.Fatalf("ensure imported image: %v", err)
 	}
 	foreign := startForeign(t, rt.client, "foreign", nil)
-	otherNode := startForeign(t, rt.client, "other-node", containerLabels("node-b", PodKey{"default", "web-a"}, "httpd", "x", podNet{}))
+	otherNode := startForeign(t, rt.client, "other-node", containerLabels("node-b", api.PodKey{Namespace: "default", Name: "web-a"}, "httpd", "x", podNet{}))
 
 	webA, webB := httpPod("web-a", "", 8080), httpPod("web-b", "", 8080)
 	webB.Spec.Containers[0].Ports[0].HostPort = 18080
@@ -93,7 +93,7 @@ func TestContainerd(t *testing.T) {
 				t.Fatalf("broken pod %s was created", p.Metadata.Name)
 			}
 			t.Logf("%s: %v", p.Metadata.Name, err)
-			if _, ok := sandboxByKey(t, rt, KeyOf(p)); ok || fileExists(rt.netnsDir(KeyOf(p))) {
+			if _, ok := sandboxByKey(t, rt, api.PodKeyOf(p)); ok || fileExists(rt.netnsDir(api.PodKeyOf(p))) {
 				t.Fatalf("failed pod %s left a sandbox behind", p.Metadata.Name)
 			}
 		}
@@ -104,7 +104,7 @@ func TestContainerd(t *testing.T) {
 	})
 
 	t.Run("spec", func(t *testing.T) {
-		ctr, err := rt.client.LoadContainer(ctx, containerID(KeyOf(webA), "httpd"))
+		ctr, err := rt.client.LoadContainer(ctx, containerID(api.PodKeyOf(webA), "httpd"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,7 +165,7 @@ func TestContainerd(t *testing.T) {
 			}
 		}
 		for _, ch := range Plan(wanted, after, time.Now()) {
-			if ch.Action != ActionKeep && ch.Key != KeyOf(crash) {
+			if ch.Action != ActionKeep && ch.Key != api.PodKeyOf(crash) {
 				t.Errorf("after agent restart: %s", ch)
 			}
 		}
@@ -187,14 +187,14 @@ func TestContainerd(t *testing.T) {
 		if _, err := rt.setupNetwork(ctx, ghost); err != nil {
 			t.Fatal(err)
 		}
-		sb, ok := sandboxByKey(t, rt, KeyOf(ghost))
+		sb, ok := sandboxByKey(t, rt, api.PodKeyOf(ghost))
 		if !ok || len(sb.Containers) != 0 || sb.SpecHash != "" {
 			t.Fatalf("orphan network listed as %+v, %v", sb, ok)
 		}
 		if got := pass(t, rt, webB); !slices.Equal(got, []string{"remove default/crash", "remove default/ghost", "remove default/job"}) {
 			t.Fatalf("applied %q", got)
 		}
-		if fileExists(rt.netnsDir(KeyOf(ghost))) {
+		if fileExists(rt.netnsDir(api.PodKeyOf(ghost))) {
 			t.Fatal("orphan network still there")
 		}
 	})
@@ -209,7 +209,7 @@ func TestContainerd(t *testing.T) {
 		}
 		url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 		waitFor(t, 20*time.Second, "GET host network pod", func() error { return getBody(ctx, url, "host host") })
-		if err := rt.RemovePod(ctx, KeyOf(p)); err != nil {
+		if err := rt.RemovePod(ctx, api.PodKeyOf(p)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := netnstest.Get(ctx, url); err == nil {
@@ -237,7 +237,7 @@ func podCIDR(t *testing.T) *net.IPNet {
 func testRestart(t *testing.T, rt *Containerd, wanted []*api.Pod, ips map[string]string) {
 	ctx := t.Context()
 	webA, crash, job := wanted[0], wanted[2], wanted[3]
-	ctr, err := rt.client.LoadContainer(ctx, containerID(KeyOf(webA), "httpd"))
+	ctr, err := rt.client.LoadContainer(ctx, containerID(api.PodKeyOf(webA), "httpd"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func testRestart(t *testing.T, rt *Containerd, wanted []*api.Pod, ips map[string
 	if st := StatusOf(crash, sbs); st.Phase != api.PodRunning || st.Restarts < 2 {
 		t.Errorf("crash status %+v", st)
 	}
-	logs, err := os.ReadFile(LogPath(rt.cfg.DataDir, KeyOf(crash), "main"))
+	logs, err := os.ReadFile(LogPath(rt.cfg.DataDir, api.PodKeyOf(crash), "main"))
 	if err != nil || strings.Count(string(logs), "started\n") < 3 {
 		t.Errorf("crash log %q, %v; want one line per start", logs, err)
 	}
@@ -279,7 +279,7 @@ func testStartFailure(t *testing.T, rt *Containerd) {
 	} else {
 		t.Logf("start error: %v", err)
 	}
-	sb, ok := sandboxByKey(t, rt, KeyOf(bad))
+	sb, ok := sandboxByKey(t, rt, api.PodKeyOf(bad))
 	if !ok || sb.Containers[0].State != StateCreated || sb.Containers[0].StartedAt.IsZero() {
 		t.Fatalf("failed start left %+v", sb)
 	}
@@ -290,7 +290,7 @@ func testStartFailure(t *testing.T, rt *Containerd) {
 	if err := Apply(ctx, rt, changes[0]); err == nil {
 		t.Fatal("second start succeeded")
 	}
-	sb, _ = sandboxByKey(t, rt, KeyOf(bad))
+	sb, _ = sandboxByKey(t, rt, api.PodKeyOf(bad))
 	changes = Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
 	if sb.Containers[0].RestartCount != 1 || changes[0].Action != ActionKeep || changes[0].RequeueAfter <= 0 {
 		t.Fatalf("after two failed starts: %+v, plan %v", sb.Containers[0], changes)
@@ -298,7 +298,7 @@ func testStartFailure(t *testing.T, rt *Containerd) {
 	if st := StatusOf(bad, []Sandbox{sb}); st.Phase != api.PodPending || st.ContainerStatuses[0].State != "waiting" {
 		t.Fatalf("status %+v", st)
 	}
-	if err := rt.RemovePod(ctx, KeyOf(bad)); err != nil {
+	if err := rt.RemovePod(ctx, api.PodKeyOf(bad)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -308,7 +308,7 @@ func testStartFailure(t *testing.T, rt *Containerd) {
 func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP string) string {
 	ctx := t.Context()
 	webB := wanted[1]
-	sb, _ := sandboxByKey(t, rt, KeyOf(webB))
+	sb, _ := sandboxByKey(t, rt, api.PodKeyOf(webB))
 	ctr, err := rt.client.LoadContainer(ctx, sb.Containers[0].ID)
 	if err != nil {
 		t.Fatal(err)
@@ -317,14 +317,14 @@ func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP stri
 	if err := syscall.Unmount(path, syscall.MNT_DETACH); err != nil {
 		t.Fatalf("unmount %s: %v", path, err)
 	}
-	if sb, _ = sandboxByKey(t, rt, KeyOf(webB)); !sb.NetworkLost {
+	if sb, _ = sandboxByKey(t, rt, api.PodKeyOf(webB)); !sb.NetworkLost {
 		t.Fatalf("unmounted network not reported lost: %+v", sb)
 	}
 	got := slices.DeleteFunc(pass(t, rt, wanted...), func(s string) bool { return !strings.HasSuffix(s, " default/web-b") })
 	if !slices.Equal(got, []string{"remove default/web-b", "create default/web-b"}) {
 		t.Fatalf("applied %q", got)
 	}
-	sb, _ = sandboxByKey(t, rt, KeyOf(webB))
+	sb, _ = sandboxByKey(t, rt, api.PodKeyOf(webB))
 	if sb.NetworkLost || sb.PodIP == "" || sb.PodIP == oldIP {
 		t.Fatalf("recreated pod %+v (old IP %s)", sb, oldIP)
 	}
@@ -339,7 +339,7 @@ func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP stri
 
 func restartsAtLeast(t *testing.T, rt *Containerd, want map[string]int32) error {
 	for name, n := range want {
-		sb, ok := sandboxByKey(t, rt, PodKey{"default", name})
+		sb, ok := sandboxByKey(t, rt, api.PodKey{Namespace: "default", Name: name})
 		if !ok || len(sb.Containers) != 1 {
 			return errdefs.ErrNotFound
 		}
@@ -354,7 +354,7 @@ func restartsAtLeast(t *testing.T, rt *Containerd, want map[string]int32) error 
 // address and iptables rules are gone, and that removing it again is no error.
 func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
 	ctx := t.Context()
-	key := KeyOf(webA)
+	key := api.PodKeyOf(webA)
 	nsDir := rt.netnsDir(key)
 	if !fileExists(nsDir) || !fileExists(filepath.Join(rt.cfg.CNI.IPAMDir, cniNetworkName, ip)) {
 		t.Fatal("network of web-a not where expected before removal")

@@ -14,17 +14,17 @@ import (
 // records each call as "verb ns/name[/container]".
 type fakeRuntime struct {
 	now       time.Time
-	sandboxes map[PodKey]*Sandbox
+	sandboxes map[api.PodKey]*Sandbox
 	calls     []string
 	nextIP    int
 	// configs are the ConfigMaps each Pod was last ensured with.
-	configs map[PodKey]ConfigMaps
+	configs map[api.PodKey]ConfigMaps
 }
 
 var _ ConfigRuntime = (*fakeRuntime)(nil)
 
 func newFakeRuntime(now time.Time) *fakeRuntime {
-	return &fakeRuntime{now: now, sandboxes: map[PodKey]*Sandbox{}}
+	return &fakeRuntime{now: now, sandboxes: map[api.PodKey]*Sandbox{}}
 }
 
 func (f *fakeRuntime) List(context.Context) ([]Sandbox, error) {
@@ -39,7 +39,7 @@ func (f *fakeRuntime) List(context.Context) ([]Sandbox, error) {
 }
 
 func (f *fakeRuntime) EnsurePod(_ context.Context, pod *api.Pod) (string, error) {
-	key := KeyOf(pod)
+	key := api.PodKeyOf(pod)
 	f.calls = append(f.calls, "ensure "+key.String())
 	sb := f.sandboxes[key]
 	if sb == nil {
@@ -64,13 +64,13 @@ func (f *fakeRuntime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms Con
 		return "", err
 	}
 	if f.configs == nil {
-		f.configs = map[PodKey]ConfigMaps{}
+		f.configs = map[api.PodKey]ConfigMaps{}
 	}
-	f.configs[KeyOf(pod)] = cms
+	f.configs[api.PodKeyOf(pod)] = cms
 	return f.EnsurePod(ctx, pod)
 }
 
-func (f *fakeRuntime) StartContainer(_ context.Context, key PodKey, name string) error {
+func (f *fakeRuntime) StartContainer(_ context.Context, key api.PodKey, name string) error {
 	f.calls = append(f.calls, "start "+key.String()+"/"+name)
 	return f.update(key, name, func(c *ContainerState) {
 		if c.State == StateCreated {
@@ -79,7 +79,7 @@ func (f *fakeRuntime) StartContainer(_ context.Context, key PodKey, name string)
 	})
 }
 
-func (f *fakeRuntime) RestartContainer(_ context.Context, key PodKey, name string) error {
+func (f *fakeRuntime) RestartContainer(_ context.Context, key api.PodKey, name string) error {
 	f.calls = append(f.calls, "restart "+key.String()+"/"+name)
 	return f.update(key, name, func(c *ContainerState) {
 		if c.State == StateExited {
@@ -88,13 +88,13 @@ func (f *fakeRuntime) RestartContainer(_ context.Context, key PodKey, name strin
 	})
 }
 
-func (f *fakeRuntime) RemovePod(_ context.Context, key PodKey) error {
+func (f *fakeRuntime) RemovePod(_ context.Context, key api.PodKey) error {
 	f.calls = append(f.calls, "remove "+key.String())
 	delete(f.sandboxes, key)
 	return nil
 }
 
-func (f *fakeRuntime) update(key PodKey, name string, fn func(*ContainerState)) error {
+func (f *fakeRuntime) update(key api.PodKey, name string, fn func(*ContainerState)) error {
 	sb := f.sandboxes[key]
 	if sb == nil {
 		return fmt.Errorf("no pod %s", key)
@@ -109,7 +109,7 @@ func (f *fakeRuntime) update(key PodKey, name string, fn func(*ContainerState)) 
 }
 
 // exit makes a running container exit with code at the fake's clock.
-func (f *fakeRuntime) exit(key PodKey, name string, code int32) error {
+func (f *fakeRuntime) exit(key api.PodKey, name string, code int32) error {
 	return f.update(key, name, func(c *ContainerState) {
 		c.State, c.ExitCode, c.FinishedAt = StateExited, code, f.now
 	})

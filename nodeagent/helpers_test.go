@@ -118,7 +118,7 @@ func pass(t *testing.T, rt Runtime, wanted ...*api.Pod) []string {
 	return applied
 }
 
-func sandboxByKey(t *testing.T, rt Runtime, key PodKey) (Sandbox, bool) {
+func sandboxByKey(t *testing.T, rt Runtime, key api.PodKey) (Sandbox, bool) {
 	t.Helper()
 	sbs, err := rt.List(t.Context())
 	if err != nil {

@@ -27,7 +27,7 @@ func (c *Containerd) EnsurePod(ctx context.Context, pod *api.Pod) (string, error
 // pod directory before its containers are created, and mounted read-only into them.
 func (c *Containerd) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms ConfigMaps) (string, error) {
 	ctx = c.ns(ctx)
-	key := KeyOf(pod)
+	key := api.PodKeyOf(pod)
 	if err := checkConfigMaps(pod, cms); err != nil {
 		return "", fmt.Errorf("ensure pod %s: %w", key, err)
 	}
@@ -58,7 +58,7 @@ func (c *Containerd) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms Conf
 
 // prepare returns the Pod's existing containers, refusing those of another spec, and its images.
 func (c *Containerd) prepare(ctx context.Context, pod *api.Pod) (map[string]owned, map[string]client.Image, error) {
-	key, hash := KeyOf(pod), SpecHash(pod)
+	key, hash := api.PodKeyOf(pod), SpecHash(pod)
 	have, err := c.podContainers(ctx, key)
 	if err != nil {
 		return nil, nil, err
@@ -79,7 +79,7 @@ func (c *Containerd) prepare(ctx context.Context, pod *api.Pod) (map[string]owne
 
 // startNew starts the containers that have no task yet. A container that fails to start stays
 // created, with the attempt recorded, so that the plan retries it after a back-off.
-func (c *Containerd) startNew(ctx context.Context, key PodKey, pod *api.Pod, have map[string]owned) error {
+func (c *Containerd) startNew(ctx context.Context, key api.PodKey, pod *api.Pod, have map[string]owned) error {
 	var errs []error
 	for _, spec := range pod.Spec.Containers {
 		o := have[spec.Name]
@@ -104,11 +104,11 @@ func (c *Containerd) ensureNetwork(ctx context.Context, pod *api.Pod, have map[s
 	for _, o := range have {
 		net := netOfLabels(o.labels)
 		if !netnsOpen(net.NetNSPath) {
-			return podNet{}, fmt.Errorf("ensure pod %s: its network namespace %s is gone; remove the pod first", KeyOf(pod), net.NetNSPath)
+			return podNet{}, fmt.Errorf("ensure pod %s: its network namespace %s is gone; remove the pod first", api.PodKeyOf(pod), net.NetNSPath)
 		}
 		return net, nil
 	}
-	if err := c.teardownNetwork(ctx, KeyOf(pod)); err != nil {
+	if err := c.teardownNetwork(ctx, api.PodKeyOf(pod)); err != nil {
 		return podNet{}, err
 	}
 	return c.setupNetwork(ctx, pod)
@@ -116,7 +116,7 @@ func (c *Containerd) ensureNetwork(ctx context.Context, pod *api.Pod, have map[s
 
 // undoNewPod removes a fresh Pod whose containers could not all be created, so that no network
 // or volume is left without a container to show for it.
-func (c *Containerd) undoNewPod(ctx context.Context, key PodKey, fresh bool) error {
+func (c *Containerd) undoNewPod(ctx context.Context, key api.PodKey, fresh bool) error {
 	if !fresh {
 		return nil
 	}
@@ -125,7 +125,7 @@ func (c *Containerd) undoNewPod(ctx context.Context, key PodKey, fresh bool) err
 
 func (c *Containerd) createContainer(ctx context.Context, pod *api.Pod, spec api.Container, img client.Image,
 	net podNet, cms ConfigMaps) (owned, error) {
-	key := KeyOf(pod)
+	key := api.PodKeyOf(pod)
 	id := containerID(key, spec.Name)
 	opts, err := c.specOpts(ctx, pod, spec, img, net, cms)
 	if err != nil {
@@ -161,7 +161,7 @@ func (c *Containerd) dropStaleSnapshot(ctx context.Context, id string) bool {
 }
 
 // StartContainer implements Runtime.
-func (c *Containerd) StartContainer(ctx context.Context, key PodKey, name string) error {
+func (c *Containerd) StartContainer(ctx context.Context, key api.PodKey, name string) error {
 	ctx = c.ns(ctx)
 	o, err := c.loadOwned(ctx, key, name)
 	if err != nil {
@@ -189,7 +189,7 @@ func (c *Containerd) StartContainer(ctx context.Context, key PodKey, name string
 }
 
 // RestartContainer implements Runtime.
-func (c *Containerd) RestartContainer(ctx context.Context, key PodKey, name string) error {
+func (c *Containerd) RestartContainer(ctx context.Context, key api.PodKey, name string) error {
 	ctx = c.ns(ctx)
 	o, err := c.loadOwned(ctx, key, name)
 	if err != nil {
@@ -239,7 +239,7 @@ func (c *Containerd) start(ctx context.Context, o owned) error {
 }
 
 // RemovePod implements Runtime.
-func (c *Containerd) RemovePod(ctx context.Context, key PodKey) error {
+func (c *Containerd) RemovePod(ctx context.Context, key api.PodKey) error {
 	ctx = c.ns(ctx)
 	have, err := c.podContainers(ctx, key)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
+
+	"github.com/gitfleet/gitfleet/api"
 )
 
 // List implements Runtime. It never attaches to a task's IO: output goes to log files.
@@ -18,7 +20,7 @@ func (c *Containerd) List(ctx context.Context) ([]Sandbox, error) {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	type group struct {
-		key  PodKey
+		key  api.PodKey
 		hash string
 	}
 	byGroup := map[group]*Sandbox{}

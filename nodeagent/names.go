@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/pkg/identifiers"
+
+	"github.com/gitfleet/gitfleet/api"
 )
 
 // Labels gitfleet puts on every container it creates. Only containers with LabelManaged=true and
@@ -31,12 +33,12 @@ const (
 
 // sandboxID names a Pod's network (CNI container ID and netns directory): "namespace_name",
 // or a hash of the key when that is not a valid containerd identifier (too long).
-func sandboxID(key PodKey) string {
+func sandboxID(key api.PodKey) string {
 	return idOrHash(key.Namespace + "_" + key.Name)
 }
 
 // containerID names a container in containerd: "namespace_pod_container", or a hash.
-func containerID(key PodKey, container string) string {
+func containerID(key api.PodKey, container string) string {
 	return idOrHash(key.Namespace + "_" + key.Name + "_" + container)
 }
 
@@ -50,7 +52,7 @@ func idOrHash(id string) string {
 
 // LogPath is the file a container's output goes to: <dataDir>/logs/<namespace>_<pod>_<container>.log.
 // A restarted container appends to it.
-func LogPath(dataDir string, key PodKey, container string) string {
+func LogPath(dataDir string, key api.PodKey, container string) string {
 	return filepath.Join(dataDir, "logs", key.Namespace+"_"+key.Name+"_"+container+".log")
 }
 
@@ -62,7 +64,7 @@ type podNet struct {
 }
 
 // containerLabels are the labels of a new container of a Pod.
-func containerLabels(node string, key PodKey, container, hash string, net podNet) map[string]string {
+func containerLabels(node string, key api.PodKey, container, hash string, net podNet) map[string]string {
 	l := map[string]string{
 		LabelManaged:      "true",
 		LabelNode:         node,
@@ -87,8 +89,8 @@ func netOfLabels(l map[string]string) podNet {
 }
 
 // keyOfLabels returns the Pod a container belongs to.
-func keyOfLabels(l map[string]string) PodKey {
-	return PodKey{Namespace: l[LabelPodNamespace], Name: l[LabelPodName]}
+func keyOfLabels(l map[string]string) api.PodKey {
+	return api.PodKey{Namespace: l[LabelPodNamespace], Name: l[LabelPodName]}
 }
 
 // startLabels are the label updates of starting a container's task at now: a container that

@@ -57,14 +57,14 @@ func TestSpecHash(t *testing.T) {
 }
 
 func TestIDs(t *testing.T) {
-	key := PodKey{"default", "web"}
+	key := api.PodKey{Namespace: "default", Name: "web"}
 	if got := sandboxID(key); got != "default_web" {
 		t.Errorf("sandboxID = %q", got)
 	}
 	if got := containerID(key, "app"); got != "default_web_app" {
 		t.Errorf("containerID = %q", got)
 	}
-	long := PodKey{"default", strings.Repeat("a", 70)}
+	long := api.PodKey{Namespace: "default", Name: strings.Repeat("a", 70)}
 	a, b := containerID(long, "x"), containerID(long, "y")
 	if a == b || !strings.HasPrefix(a, "gf-") || identifiers.Validate(a) != nil {
 		t.Errorf("long names should hash to distinct valid IDs: %q %q", a, b)
@@ -75,7 +75,7 @@ func TestIDs(t *testing.T) {
 }
 
 func TestLabels(t *testing.T) {
-	key := PodKey{"ns", "p"}
+	key := api.PodKey{Namespace: "ns", Name: "p"}
 	l := containerLabels("n1", key, "c", "h", podNet{IP: "10.244.0.5", NetNSPath: "/d/netns/ns_p/cni-1"})
 	if keyOfLabels(l) != key || l[LabelContainer] != "c" || l[LabelSpecHash] != "h" || l[LabelNode] != "n1" {
 		t.Errorf("labels %v", l)

@@ -115,14 +115,14 @@ func portMappings(pod *api.Pod) []gocni.PortMapping {
 	return pm
 }
 
-func (c *Containerd) netnsDir(key PodKey) string {
+func (c *Containerd) netnsDir(key api.PodKey) string {
 	return filepath.Join(c.cfg.DataDir, netnsDirName, sandboxID(key))
 }
 
 // setupNetwork creates the Pod's network namespace under <DataDir>/netns/<sandbox>/ and
 // attaches it to the bridge; the directory also records the Pod's key for List.
 func (c *Containerd) setupNetwork(ctx context.Context, pod *api.Pod) (podNet, error) {
-	key := KeyOf(pod)
+	key := api.PodKeyOf(pod)
 	dir := c.netnsDir(key)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return podNet{}, fmt.Errorf("set up network of %s: %w", key, err)
@@ -163,7 +163,7 @@ func firstIPv4(res *gocni.Result) string {
 // port mappings, and removes them. A namespace that is no longer mounted (after a reboot) is
 // released with no namespace path, which still frees its address. A Pod with no network
 // directory has nothing to tear down.
-func (c *Containerd) teardownNetwork(ctx context.Context, key PodKey) error {
+func (c *Containerd) teardownNetwork(ctx context.Context, key api.PodKey) error {
 	dir := c.netnsDir(key)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -188,7 +188,7 @@ func (c *Containerd) teardownNetwork(ctx context.Context, key PodKey) error {
 }
 
 // detach releases one network namespace of the Pod from CNI and removes it.
-func (c *Containerd) detach(ctx context.Context, key PodKey, path string) error {
+func (c *Containerd) detach(ctx context.Context, key api.PodKey, path string) error {
 	cniPath := path
 	if !netnsOpen(path) {
 		cniPath = "" // CNI then releases the address only
@@ -203,7 +203,7 @@ func (c *Containerd) detach(ctx context.Context, key PodKey, path string) error 
 // namespace's generated name. Each network a Pod gets has its own, so that what a lost network
 // left in iptables never collides with its successor's, and it can be rebuilt from the
 // namespace's file even after a reboot unmounted it.
-func cniID(key PodKey, nsPath string) string {
+func cniID(key api.PodKey, nsPath string) string {
 	return sandboxID(key) + "_" + filepath.Base(nsPath)
 }
 
@@ -260,7 +260,7 @@ func (c *Containerd) orphanNetworks(listed []Sandbox) []Sandbox {
 			c.log.Warn("unknown pod network directory", "dir", e.Name(), "err", err)
 			continue
 		}
-		out = append(out, Sandbox{Key: PodKey{Namespace: ns, Name: name}})
+		out = append(out, Sandbox{Key: api.PodKey{Namespace: ns, Name: name}})
 	}
 	return out
 }

@@ -47,7 +47,7 @@ func (a Action) String() string {
 // Change is one step that brings the node closer to the wanted Pods.
 type Change struct {
 	Action Action
-	Key    PodKey
+	Key    api.PodKey
 	// Container names the container of start, restart and container-level keep; "" for the Pod.
 	Container string
 	// Pod is the wanted Pod, set for create.
@@ -77,11 +77,11 @@ const (
 // Plan compares the wanted Pods (those bound to this node) with what runs and returns the
 // changes to make, grouped by Pod in key order. It is pure: now is the only clock.
 func Plan(wanted []*api.Pod, observed []Sandbox, now time.Time) []Change {
-	want := map[PodKey]*api.Pod{}
+	want := map[api.PodKey]*api.Pod{}
 	for _, p := range wanted {
-		want[KeyOf(p)] = p
+		want[api.PodKeyOf(p)] = p
 	}
-	have := map[PodKey][]Sandbox{}
+	have := map[api.PodKey][]Sandbox{}
 	for _, s := range observed {
 		have[s.Key] = append(have[s.Key], s)
 	}
@@ -92,8 +92,8 @@ func Plan(wanted []*api.Pod, observed []Sandbox, now time.Time) []Change {
 	return changes
 }
 
-func unionKeys(want map[PodKey]*api.Pod, have map[PodKey][]Sandbox) []PodKey {
-	keys := make([]PodKey, 0, len(want)+len(have))
+func unionKeys(want map[api.PodKey]*api.Pod, have map[api.PodKey][]Sandbox) []api.PodKey {
+	keys := make([]api.PodKey, 0, len(want)+len(have))
 	for k := range want {
 		keys = append(keys, k)
 	}
@@ -102,13 +102,13 @@ func unionKeys(want map[PodKey]*api.Pod, have map[PodKey][]Sandbox) []PodKey {
 			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(keys, func(a, b PodKey) int {
+	slices.SortFunc(keys, func(a, b api.PodKey) int {
 		return strings.Compare(a.String(), b.String())
 	})
 	return keys
 }
 
-func planPod(key PodKey, pod *api.Pod, have []Sandbox, now time.Time) []Change {
+func planPod(key api.PodKey, pod *api.Pod, have []Sandbox, now time.Time) []Change {
 	if pod == nil {
 		return []Change{{Action: ActionRemove, Key: key, Reason: "not wanted on this node"}}
 	}
@@ -128,7 +128,7 @@ func planPod(key PodKey, pod *api.Pod, have []Sandbox, now time.Time) []Change {
 	}
 	var changes []Change
 	for _, c := range sb.Containers {
-		changes = append(changes, planContainer(key, pod.Spec.RestartPolicy, c, now))
+		changes = append(changes, planContainer(key, pod.Spec.Restart(), c, now))
 	}
 	return changes
 }
@@ -159,7 +159,7 @@ func missingContainers(pod *api.Pod, sb Sandbox) []string {
 	return missing
 }
 
-func planContainer(key PodKey, policy string, c ContainerState, now time.Time) Change {
+func planContainer(key api.PodKey, policy string, c ContainerState, now time.Time) Change {
 	ch := Change{Action: ActionKeep, Key: key, Container: c.Name}
 	switch c.State {
 	case StateCreated:
@@ -190,7 +190,7 @@ func planCreated(ch *Change, c ContainerState, now time.Time) {
 func planExited(ch *Change, policy string, c ContainerState, now time.Time) {
 	exited := fmt.Sprintf("exited with code %d", c.ExitCode)
 	if !shouldRestart(policy, c.ExitCode) {
-		ch.Reason = exited + ", not restarted under restartPolicy " + policyOrDefault(policy)
+		ch.Reason = exited + ", not restarted under restartPolicy " + policy
 		return
 	}
 	if wait := c.FinishedAt.Add(backoff(c)).Sub(now); wait > 0 {
@@ -201,16 +201,9 @@ func planExited(ch *Change, policy string, c ContainerState, now time.Time) {
 	ch.Action, ch.Reason = ActionRestart, exited
 }
 
-func policyOrDefault(policy string) string {
-	if policy == "" {
-		return api.RestartAlways
-	}
-	return policy
-}
-
-// shouldRestart applies the restart policy ("" means Always, as in Kubernetes) to an exit code.
+// shouldRestart applies a defaulted restart policy (api.PodSpec.Restart) to an exit code.
 func shouldRestart(policy string, exitCode int32) bool {
-	switch policyOrDefault(policy) {
+	switch policy {
 	case api.RestartAlways:
 		return true
 	case api.RestartOnFailure:

@@ -27,7 +27,7 @@ func testPod(name, policy string, containers ...string) *api.Pod {
 
 // sandboxFor is what runs for pod, with the given container states in the order of its spec.
 func sandboxFor(pod *api.Pod, states ...ContainerState) Sandbox {
-	sb := Sandbox{Key: KeyOf(pod), SpecHash: SpecHash(pod), PodIP: "10.244.0.2"}
+	sb := Sandbox{Key: api.PodKeyOf(pod), SpecHash: SpecHash(pod), PodIP: "10.244.0.2"}
 	for i, st := range states {
 		st.Name = pod.Spec.Containers[i].Name
 		sb.Containers = append(sb.Containers, st)
@@ -65,7 +65,7 @@ func TestPlan(t *testing.T) {
 	changed.Spec.Containers[0].Args = []string{"sleep", "2000"}
 	lost := sandboxFor(web, running())
 	lost.NetworkLost = true
-	orphan := Sandbox{Key: KeyOf(web)}
+	orphan := Sandbox{Key: api.PodKeyOf(web)}
 
 	tests := []struct {
 		name     string
@@ -193,8 +193,8 @@ func TestApplyConverges(t *testing.T) {
 	}{
 		{"create", nil, []*api.Pod{web, job}, []string{"ensure default/job", "ensure default/web"}},
 		{"steady", nil, []*api.Pod{web, job}, nil},
-		{"restart", func() { _ = rt.exit(KeyOf(web), "app", 137) }, []*api.Pod{web, job}, []string{"restart default/web/app"}},
-		{"completed job stays", func() { _ = rt.exit(KeyOf(job), "main", 0) }, []*api.Pod{web, job}, nil},
+		{"restart", func() { _ = rt.exit(api.PodKeyOf(web), "app", 137) }, []*api.Pod{web, job}, []string{"restart default/web/app"}},
+		{"completed job stays", func() { _ = rt.exit(api.PodKeyOf(job), "main", 0) }, []*api.Pod{web, job}, nil},
 		{"replace", nil, []*api.Pod{withArgs(web, "sleep", "5")}, []string{"remove default/job", "remove default/web", "ensure default/web"}},
 		{"remove", nil, nil, []string{"remove default/web"}},
 	}
@@ -218,7 +218,7 @@ func withArgs(p *api.Pod, args ...string) *api.Pod {
 }
 
 func TestApplyCreateWithoutPod(t *testing.T) {
-	err := Apply(context.Background(), newFakeRuntime(t0), Change{Action: ActionCreate, Key: PodKey{"default", "x"}})
+	err := Apply(context.Background(), newFakeRuntime(t0), Change{Action: ActionCreate, Key: api.PodKey{Namespace: "default", Name: "x"}})
 	if err == nil {
 		t.Fatal("create without a pod should fail")
 	}

@@ -69,7 +69,7 @@ func TestContainerdPull(t *testing.T) {
 		}
 		return nil
 	})
-	logs, err := os.ReadFile(LogPath(cfg.DataDir, KeyOf(pod), "main"))
+	logs, err := os.ReadFile(LogPath(cfg.DataDir, api.PodKeyOf(pod), "main"))
 	if err != nil || !strings.Contains(string(logs), "pulled from registry") {
 		t.Fatalf("log %q, %v", logs, err)
 	}

@@ -27,33 +27,19 @@ type Runtime interface {
 	EnsurePod(ctx context.Context, pod *api.Pod) (podIP string, err error)
 	// StartContainer starts a created container that has no running task. Each start after the
 	// container's first one increments its restart count.
-	StartContainer(ctx context.Context, key PodKey, container string) error
+	StartContainer(ctx context.Context, key api.PodKey, container string) error
 	// RestartContainer replaces the exited task of a container with a new one and increments
 	// the restart count; a running container is left alone.
-	RestartContainer(ctx context.Context, key PodKey, container string) error
+	RestartContainer(ctx context.Context, key api.PodKey, container string) error
 	// RemovePod stops the Pod's containers (SIGTERM, then SIGKILL after a grace period), deletes
 	// them with their snapshots and tears the Pod's network down. Removing a Pod that is not
 	// there is not an error.
-	RemovePod(ctx context.Context, key PodKey) error
-}
-
-// PodKey names a Pod within the cluster.
-type PodKey struct {
-	Namespace string
-	Name      string
-}
-
-// String renders the key as namespace/name.
-func (k PodKey) String() string { return k.Namespace + "/" + k.Name }
-
-// KeyOf returns the key of pod.
-func KeyOf(pod *api.Pod) PodKey {
-	return PodKey{Namespace: pod.Metadata.Namespace, Name: pod.Metadata.Name}
+	RemovePod(ctx context.Context, key api.PodKey) error
 }
 
 // Sandbox is what runs on the node for one Pod: its network and its containers.
 type Sandbox struct {
-	Key PodKey
+	Key api.PodKey
 	// SpecHash is SpecHash of the Pod the containers were made from.
 	SpecHash    string
 	PodIP       string

@@ -27,14 +27,14 @@ func StatusOf(pod *api.Pod, observed []Sandbox) api.PodStatus {
 	st := api.PodStatus{PodIP: sb.PodIP}
 	var notes []string
 	for _, c := range pod.Spec.Containers {
-		cs := containerStatus(c, sb, pod.Spec.RestartPolicy)
+		cs := containerStatus(c, sb, pod.Spec.Restart())
 		st.Restarts += cs.RestartCount
 		st.ContainerStatuses = append(st.ContainerStatuses, cs)
 		if cs.Message != "" {
 			notes = append(notes, c.Name+": "+cs.Message)
 		}
 	}
-	st.Phase = phaseOf(pod.Spec.RestartPolicy, st.ContainerStatuses)
+	st.Phase = phaseOf(pod.Spec.Restart(), st.ContainerStatuses)
 	st.Ready = st.Phase == api.PodRunning && allReady(st.ContainerStatuses)
 	st.Message = strings.Join(notes, "; ")
 	if st.Phase == api.PodFailed {
@@ -45,7 +45,7 @@ func StatusOf(pod *api.Pod, observed []Sandbox) api.PodStatus {
 
 // sandboxOf finds the sandbox running pod's current spec, or says why there is none.
 func sandboxOf(pod *api.Pod, observed []Sandbox) (Sandbox, string) {
-	key, hash := KeyOf(pod), SpecHash(pod)
+	key, hash := api.PodKeyOf(pod), SpecHash(pod)
 	why := "waiting for the pod's containers to be created"
 	for _, sb := range observed {
 		switch {

@@ -33,7 +33,7 @@ func TestStatusOf(t *testing.T) {
 		{"other spec running", changed, []Sandbox{sandboxFor(web, running())},
 			`{"phase":"Pending","ready":false,"restarts":0,"reason":"ContainerCreating","message":"replacing containers made from another spec"}`,
 			[]string{"app waiting 0 0 not created"}},
-		{"half-created", web, []Sandbox{{Key: KeyOf(web)}},
+		{"half-created", web, []Sandbox{{Key: api.PodKeyOf(web)}},
 			`{"phase":"Pending","ready":false,"restarts":0,"reason":"ContainerCreating","message":"recreating a half-created pod"}`,
 			[]string{"app waiting 0 0 not created"}},
 		{"network lost", web, []Sandbox{lost},

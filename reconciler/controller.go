@@ -108,7 +108,7 @@ type loaded struct {
 // SyncOnce or Run.
 func New(st *store.Store, repo Repo, log *slog.Logger, opts Options) *Controller {
 	if opts.Name == "" {
-		opts.Name = "default"
+		opts.Name = api.DefaultSource
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

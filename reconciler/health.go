@@ -14,9 +14,6 @@ import (
 // status merged, as store.ListPodsWithStatus returns them) in, one ObjectStatus per desired
 // object out. No I/O, no clock: how long an object may stay Degraded is the caller's call.
 
-// ReasonUnschedulable is the Pod status reason the scheduler writes on a Pod that fits nowhere.
-const ReasonUnschedulable = "Unschedulable"
-
 // healthRank orders health from best to worst, as Argo CD does (Degraded is the worst; an
 // unknown value ranks with it).
 func healthRank(h string) int {
@@ -89,10 +86,7 @@ func podsByOwner(pods []api.Pod) map[string][]api.Pod {
 // deploymentHealth assesses d from the Pods it owns; hash is its current Pod template hash,
 // which includes the data of the ConfigMaps it uses.
 func deploymentHealth(d *api.Deployment, hash string, pods []api.Pod) (string, string) {
-	want := 1
-	if d.Spec.Replicas != nil {
-		want = int(*d.Spec.Replicas)
-	}
+	want := d.ReplicaCount()
 	var cur, old []api.Pod
 	for _, p := range pods {
 		if p.Metadata.Labels[api.LabelTemplateHash] == hash {
@@ -151,7 +145,7 @@ func firstDegraded(pods []api.Pod) (bool, string) {
 		switch {
 		case st.Phase == api.PodFailed:
 			return true, fmt.Sprintf("%s: failed: %s", p.Metadata.Name, reasonOf(st))
-		case st.Reason == ReasonUnschedulable:
+		case st.Reason == api.ReasonUnschedulable:
 			return true, fmt.Sprintf("%s: %s", p.Metadata.Name, reasonOf(st))
 		case st.Restarts > 0 && !isReady(st):
 			return true, fmt.Sprintf("%s: restarted %d times, not ready: %s", p.Metadata.Name, st.Restarts, reasonOf(st))
@@ -200,10 +194,7 @@ func PodCounts(desired map[api.Key]store.DesiredObject, pods []api.Pod) (ready, 
 	for k, d := range desired {
 		switch o := d.Object.(type) {
 		case *api.Deployment:
-			want++
-			if o.Spec.Replicas != nil {
-				want += int(*o.Spec.Replicas) - 1
-			}
+			want += o.ReplicaCount()
 		case *api.Pod:
 			want++
 		default:

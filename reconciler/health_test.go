@@ -35,7 +35,7 @@ var (
 	pending     = api.PodStatus{Phase: api.PodPending, Reason: "ContainerCreating", Message: "waiting for the pod's containers to be created"}
 	failed      = api.PodStatus{Phase: api.PodFailed, Reason: "Error", Message: "c: exited with code 1"}
 	crashing    = api.PodStatus{Phase: api.PodRunning, Restarts: 3, Message: "c: exited with code 1, restarting"}
-	unscheduled = api.PodStatus{Phase: api.PodPending, Reason: ReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient memory."}
+	unscheduled = api.PodStatus{Phase: api.PodPending, Reason: api.ReasonUnschedulable, Message: "0/1 nodes are available: 1 Insufficient memory."}
 )
 
 func TestHealthOfDeployment(t *testing.T) {

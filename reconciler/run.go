@@ -73,14 +73,14 @@ func (c *Controller) pass(ctx context.Context, sync func(context.Context) (api.S
 // watchKeys watches the desired keys (for drift), the pin and the sync request keys (for a full
 // pass) from the current revision, merged into one channel that closes when any of the watches
 // is lost; nil when etcd cannot say.
-func (c *Controller) watchKeys(ctx context.Context) <-chan store.Change {
+func (c *Controller) watchKeys(ctx context.Context) <-chan store.Event {
 	rev, err := c.st.Revision(ctx)
 	if err != nil {
 		c.log.Warn("watch keys", "err", err)
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	var ins []<-chan store.Change
+	var ins []<-chan store.Event
 	for _, r := range []store.Resource{store.Desired, store.Pin, store.SyncRequest} {
 		ins = append(ins, c.st.Watch(ctx, r, rev))
 	}
@@ -117,13 +117,13 @@ func forward[T any](ctx context.Context, in <-chan T, out chan<- T) {
 }
 
 // asksForSync reports whether ch is a change of this source's pin or sync request.
-func (c *Controller) asksForSync(ch store.Change) bool {
+func (c *Controller) asksForSync(ch store.Event) bool {
 	return (ch.Resource == store.Pin || ch.Resource == store.SyncRequest) && ch.Name == c.opts.Name
 }
 
 // drainAsksForSync empties ch of the changes already queued, which one pass covers, and
 // reports whether any of them asks for a full pass.
-func (c *Controller) drainAsksForSync(ch <-chan store.Change) bool {
+func (c *Controller) drainAsksForSync(ch <-chan store.Event) bool {
 	asks := false
 	for {
 		select {

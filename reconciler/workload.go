@@ -44,10 +44,7 @@ func ReconcileDeployment(d *api.Deployment, configHash string, pods []store.Item
 	statuses map[string]api.PodStatus, rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
 	owner := Owner(api.KeyOf(d))
 	hash := DeploymentHash(d, configHash)
-	want := 1
-	if d.Spec.Replicas != nil {
-		want = int(*d.Spec.Replicas)
-	}
+	want := d.ReplicaCount()
 	var cur, oldReady []store.Item[api.Pod]
 	for _, p := range pods {
 		st := statuses[p.Name]

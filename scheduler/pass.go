@@ -12,8 +12,6 @@ import (
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// ReasonUnschedulable is the Status.Reason the scheduler writes on a Pod that fits on no node.
-const ReasonUnschedulable = "Unschedulable"
 
 // listing is what one pass reads: every Pod and Node, with the revisions they were read at.
 type listing struct {
@@ -138,10 +136,10 @@ func (s *Scheduler) place(ctx context.Context, log *slog.Logger, pod api.Pod, re
 func (s *Scheduler) markUnschedulable(ctx context.Context, log *slog.Logger, pod api.Pod, rev int64, fitErr *FitError) error {
 	msg := fitErr.Error()
 	st := &pod.Status
-	if st.Phase == api.PodPending && st.Reason == ReasonUnschedulable && st.Message == msg {
+	if st.Phase == api.PodPending && st.Reason == api.ReasonUnschedulable && st.Message == msg {
 		return nil
 	}
-	st.Phase, st.Reason, st.Message = api.PodPending, ReasonUnschedulable, msg
+	st.Phase, st.Reason, st.Message = api.PodPending, api.ReasonUnschedulable, msg
 	st.ObservedAt = s.opts.Now().UTC().Format(time.RFC3339)
 	if err := s.st.UpdatePod(ctx, &pod, rev); err != nil {
 		return fmt.Errorf("record unschedulable %s: %w", podName(&pod), err)

@@ -19,7 +19,7 @@ type Store interface {
 	BindPod(ctx context.Context, pod api.Pod, modRev int64, node string) error
 	UpdatePod(ctx context.Context, pod *api.Pod, modRev int64) error
 	DeletePod(ctx context.Context, namespace, name string, modRev int64) error
-	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Change
+	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Event
 }
 
 var _ Store = (*store.Store)(nil)

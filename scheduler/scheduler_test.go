@@ -119,7 +119,7 @@ func TestSchedulerBindsSpreadsAndReportsUnschedulable(t *testing.T) {
 		pickyRev = rev
 		st := p.Status
 		ok := err == nil && p.Spec.NodeName == "" && st.Phase == api.PodPending &&
-			st.Reason == ReasonUnschedulable && st.Message == wantMsg && st.ObservedAt == "2026-01-02T03:04:05Z"
+			st.Reason == api.ReasonUnschedulable && st.Message == wantMsg && st.ObservedAt == "2026-01-02T03:04:05Z"
 		return ok, fmt.Sprintf("node %q, status %+v, err %v", p.Spec.NodeName, st, err)
 	})
 
@@ -226,16 +226,16 @@ type eventStore struct {
 	watches map[store.Resource]int
 }
 
-func (e *eventStore) Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Change {
+func (e *eventStore) Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Event {
 	e.mu.Lock()
 	e.watches[r]++
 	n := e.watches[r]
 	e.mu.Unlock()
 	switch {
 	case e.silent:
-		return make(chan store.Change)
+		return make(chan store.Event)
 	case e.lost && n == 1:
-		ch := make(chan store.Change)
+		ch := make(chan store.Event)
 		close(ch)
 		return ch
 	}

@@ -181,7 +181,7 @@ func TestStoreWatchPinAndRequest(t *testing.T) {
 	if err := s.DeletePin(ctx, "default"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []store.Change{{Resource: store.Pin, Name: "default"}, {Resource: store.SyncRequest, Name: "default"},
+	for _, want := range []store.Event{{Resource: store.Pin, Name: "default"}, {Resource: store.SyncRequest, Name: "default"},
 		{Resource: store.Pin, Name: "default", Deleted: true}} {
 		ch := pins
 		if want.Resource == store.SyncRequest {

@@ -6,8 +6,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Change says that the key Name of a resource changed at Revision.
-type Change struct {
+// Event says that the key Name of a resource changed at Revision: a wake-up, not a change to apply.
+type Event struct {
 	Resource Resource
 	Name     string
 	Deleted  bool
@@ -17,8 +17,8 @@ type Change struct {
 // Watch sends each change of resource r after revision rev. The channel closes when ctx ends or
 // the watch is lost (for example compacted); the caller then lists again and watches from there.
 // Loops use changes only to wake up: they re-read the state and act on it, not on the event.
-func (s *Store) Watch(ctx context.Context, r Resource, rev int64) <-chan Change {
-	out := make(chan Change, 64)
+func (s *Store) Watch(ctx context.Context, r Resource, rev int64) <-chan Event {
+	out := make(chan Event, 64)
 	wch := s.c.Watch(clientv3.WithRequireLeader(ctx), prefix(r), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
 	go func() {
 		defer close(out)
@@ -27,7 +27,7 @@ func (s *Store) Watch(ctx context.Context, r Resource, rev int64) <-chan Change 
 				return
 			}
 			for _, ev := range resp.Events {
-				c := Change{
+				c := Event{
 					Resource: r,
 					Name:     relName(r, string(ev.Kv.Key)),
 					Deleted:  ev.Type == clientv3.EventTypeDelete,

@@ -132,10 +132,7 @@ func getDeployments(ctx context.Context, s *store.Store, format string, w io.Wri
 				ready++
 			}
 		}
-		want := int32(1)
-		if d.Spec.Replicas != nil {
-			want = *d.Spec.Replicas
-		}
+		want := d.ReplicaCount()
 		return fmt.Sprintf("%s\t%s\t%d/%d\t%s", d.Metadata.Namespace, d.Metadata.Name, ready, want,
 			short(d.Metadata.Annotations[api.AnnotationCommit]))
 	})

@@ -56,9 +56,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func readStatus(ctx context.Context, s *store.Store) (statusOutput, error) {
-	st, err := s.GetSync(ctx, "default")
+	st, err := s.GetSync(ctx, api.DefaultSource)
 	if errors.Is(err, store.ErrNotFound) {
-		st, err = api.SyncStatus{Source: "default", Sync: api.SyncOutOfSync, Message: "no sync yet"}, nil
+		st, err = api.SyncStatus{Source: api.DefaultSource, Sync: api.SyncOutOfSync, Message: "no sync yet"}, nil
 	}
 	if err != nil {
 		return statusOutput{}, err

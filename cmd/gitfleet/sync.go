@@ -16,7 +16,7 @@ import (
 )
 
 // syncSource is the sync source the CLI works on; gitfleet runs one per controller.
-const syncSource = "default"
+const syncSource = api.DefaultSource
 
 // syncFlags configure `gitfleet sync`.
 type syncFlags struct {
@@ -308,7 +308,7 @@ func wakeOn(ctx context.Context, s *store.Store, rev int64, ok bool) <-chan stru
 
 // objectName is how progress lines name an object: "web", or "ns/web" outside default.
 func objectName(k api.Key) string {
-	if k.Namespace == "default" || k.Namespace == "" {
+	if k.Namespace == api.DefaultNamespace || k.Namespace == "" {
 		return k.Name
 	}
 	return k.Namespace + "/" + k.Name
