@@ -12,7 +12,6 @@ import (
 	"github.com/gitfleet/gitfleet/store"
 )
 
-
 // listing is what one pass reads: every Pod and Node, with the revisions they were read at.
 type listing struct {
 	pods    []store.Item[api.Pod]
