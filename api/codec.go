@@ -4,33 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
 )
-
-// Encode renders obj as JSON, the form the store persists.
-func Encode(obj Object) ([]byte, error) { return json.Marshal(obj) }
-
-// DecodeJSON reads an object Encode wrote, choosing its type by its kind. Unlike Decode it is
-// lenient: it reads gitfleet's own output, which a newer version may have extended.
-func DecodeJSON(data []byte) (Object, error) {
-	var tm TypeMeta
-	if err := json.Unmarshal(data, &tm); err != nil {
-		return nil, err
-	}
-	if tm.Kind == "" {
-		return nil, errors.New("object has no kind")
-	}
-	obj, err := New(tm.Kind)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(data, obj); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", tm.Kind, err)
-	}
-	return obj, nil
-}
 
 // Clone returns a deep copy of obj, of the same concrete type. It needs no kind set.
 func Clone(obj Object) Object {

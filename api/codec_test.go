@@ -5,35 +5,6 @@ import (
 	"testing"
 )
 
-func TestEncodeDecodeJSON(t *testing.T) {
-	for _, src := range []string{validDeployment, validPod} {
-		obj := mustDecodeOne(t, "x.yaml", src).Object
-		Default(obj)
-		b, err := Encode(obj)
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := DecodeJSON(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(obj, back) {
-			t.Errorf("round trip changed the object:\n%+v\n%+v", obj, back)
-		}
-	}
-	node := &Node{TypeMeta: TypeMeta{APIVersion: "v1", Kind: KindNode}, Metadata: ObjectMeta{Name: "n"},
-		Status: NodeStatus{Capacity: ResourceList{"cpu": "4"}, Ready: true}}
-	b, _ := Encode(node)
-	if back, err := DecodeJSON(b); err != nil || !reflect.DeepEqual(back, node) {
-		t.Errorf("node round trip: %+v, %v", back, err)
-	}
-	for _, bad := range []string{`{}`, `{"kind": "Service"}`, `not json`, `{"kind": "Pod", "spec": 1}`} {
-		if _, err := DecodeJSON([]byte(bad)); err == nil {
-			t.Errorf("DecodeJSON(%s) succeeded", bad)
-		}
-	}
-}
-
 func TestClone(t *testing.T) {
 	d := mustDecodeOne(t, "x.yaml", validDeployment).Object.(*Deployment)
 	c := Clone(d).(*Deployment)

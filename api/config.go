@@ -36,9 +36,6 @@ func (c *ConfigMap) GetTypeMeta() TypeMeta { return c.TypeMeta }
 // GetMeta implements Object.
 func (c *ConfigMap) GetMeta() *ObjectMeta { return &c.Metadata }
 
-// Namespaced reports whether objects of kind live in a namespace; Nodes and Namespaces do not.
-func Namespaced(kind string) bool { return kind != KindNode && kind != KindNamespace }
-
 // ConfigMapRef is one use of a ConfigMap by a Pod spec. Field paths are relative to the spec.
 type ConfigMapRef struct {
 	Name string

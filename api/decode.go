@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"path"
 	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -20,25 +18,6 @@ import (
 // MaxFileBytes is the largest manifest file Decode accepts. Real manifests are a few KiB; the
 // bound keeps a generated or vendored blob in a commit from exhausting the controller's memory.
 const MaxFileBytes = 1 << 20
-
-// manifestKinds maps each kind a repository may declare to the one apiVersion that serves it.
-// Nodes are absent on purpose: agents register them, git does not declare them.
-var manifestKinds = map[string]string{
-	KindConfigMap:  "v1",
-	KindDeployment: "apps/v1",
-	KindNamespace:  "v1",
-	KindPod:        "v1",
-}
-
-// forbiddenFields are fields that a manifest must not set, with the reason: fields of the Go
-// types that only gitfleet writes, and Kubernetes fields gitfleet does not support.
-var forbiddenFields = map[string]map[string]string{
-	KindPod: {"status": "status is observed by the node agent and cannot be set in a manifest"},
-	KindConfigMap: {
-		"binaryData": "binaryData is not supported; put text in data",
-		"immutable":  "immutable is not supported",
-	},
-}
 
 // Decoded is one object read from a manifest file, with where it came from.
 type Decoded struct {
@@ -175,7 +154,8 @@ func decodeDocument(file string, root *yaml.Node) (Decoded, []FieldError) {
 	if err != nil {
 		return Decoded{}, []FieldError{{File: file, Line: kindLine, Field: "kind", Message: err.Error()}}
 	}
-	w := newWalker(file, forbiddenFields[kind])
+	info, _ := LookupKind(kind)
+	w := newWalker(file, info.Forbidden)
 	v := w.value(root, reflect.TypeOf(obj).Elem(), "")
 	if len(w.errs) > 0 {
 		return Decoded{}, w.errs
@@ -205,7 +185,7 @@ func checkKind(file string, root *yaml.Node) (string, int, *FieldError) {
 		return errAt(kindKey.Line, "kind", "kind must be a non-empty string")
 	}
 	kind := kindVal.Value
-	want, ok := manifestKinds[kind]
+	want, ok := manifestAPIVersion(kind)
 	if !ok {
 		return errAt(kindKey.Line, "kind", "unknown kind %q; gitfleet reads %s", kind, supportedKinds())
 	}
@@ -217,16 +197,6 @@ func checkKind(file string, root *yaml.Node) (string, int, *FieldError) {
 		return errAt(avKey.Line, "apiVersion", "apiVersion %q does not serve kind %s; use %s", avVal.Value, kind, want)
 	}
 	return kind, kindKey.Line, nil
-}
-
-// supportedKinds lists the kinds of manifestKinds with their apiVersions, in name order.
-func supportedKinds() string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(manifestKinds)) {
-		parts = append(parts, fmt.Sprintf("%s (%s)", k, manifestKinds[k]))
-	}
-	last := len(parts) - 1
-	return strings.Join(parts[:last], ", ") + " and " + parts[last]
 }
 
 // lookup finds the first key named name in a mapping node.

@@ -14,22 +14,20 @@ const (
 // object, the diff and the template hash all see one explicit form. It is idempotent. Nodes and
 // Namespaces are left alone: they are cluster-scoped, and Nodes are written whole by their agent.
 func Default(obj Object) {
-	switch o := obj.(type) {
-	case *Deployment:
-		defaultMeta(&o.Metadata)
-		if o.Spec.Replicas == nil {
-			n := int32(DefaultReplicas)
-			o.Spec.Replicas = &n
-		}
-		// apps/v1 has no default selector: guessing one from the template would silently adopt
-		// Pods when the template's labels change, so Validate requires it instead.
-		defaultPodSpec(&o.Spec.Template.Spec)
-	case *Pod:
-		defaultMeta(&o.Metadata)
-		defaultPodSpec(&o.Spec)
-	case *ConfigMap:
-		defaultMeta(&o.Metadata)
+	if k, ok := KindOf(obj); ok && k.Default != nil {
+		k.Default(obj)
 	}
+}
+
+func defaultDeployment(d *Deployment) {
+	defaultMeta(&d.Metadata)
+	if d.Spec.Replicas == nil {
+		n := int32(DefaultReplicas)
+		d.Spec.Replicas = &n
+	}
+	// apps/v1 has no default selector: guessing one from the template would silently adopt
+	// Pods when the template's labels change, so Validate requires it instead.
+	defaultPodSpec(&d.Spec.Template.Spec)
 }
 
 func defaultMeta(m *ObjectMeta) {

@@ -18,23 +18,6 @@ const (
 	AnnotationConfigHash = "gitfleet.io/config-hash"
 )
 
-// New returns an empty object of kind, or an error when gitfleet does not know the kind.
-func New(kind string) (Object, error) {
-	switch kind {
-	case KindDeployment:
-		return &Deployment{}, nil
-	case KindPod:
-		return &Pod{}, nil
-	case KindNode:
-		return &Node{}, nil
-	case KindNamespace:
-		return &Namespace{}, nil
-	case KindConfigMap:
-		return &ConfigMap{}, nil
-	}
-	return nil, fmt.Errorf("unknown kind %q", kind)
-}
-
 // Sync results.
 const (
 	SyncSynced    = "Synced"

@@ -13,23 +13,12 @@ import (
 // empty, so it gives the same answer before and after Default.
 func Validate(d Decoded) []FieldError {
 	v := &validator{d: d}
-	switch o := d.Object.(type) {
-	case *Deployment:
-		v.meta("metadata", &o.Metadata)
-		v.deploymentSpec("spec", &o.Spec)
-	case *Pod:
-		v.meta("metadata", &o.Metadata)
-		v.podSpec("spec", &o.Spec, false)
-	case *Node:
-		v.meta("metadata", &o.Metadata)
-	case *Namespace:
-		v.namespaceMeta("metadata", &o.Metadata)
-	case *ConfigMap:
-		v.meta("metadata", &o.Metadata)
-		v.configMapData("data", o.Data)
-	default:
+	k, ok := KindOf(d.Object)
+	if !ok {
 		v.add("kind", "cannot validate %T", d.Object)
+		return v.errs
 	}
+	k.validate(v, d.Object)
 	return v.errs
 }
 

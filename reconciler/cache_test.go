@@ -3,6 +3,7 @@ package reconciler
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -197,7 +198,7 @@ func (r *cacheRepo) step(t *testing.T, twins ...*twin) (string, bool) {
 		value := "not json"
 		if r.rng.IntN(2) == 0 {
 			d := testDeployment(k.Name, int32(5+r.rng.IntN(5)), "drifted")
-			value = string(must(api.Encode(d)))
+			value = string(must(json.Marshal(d)))
 		}
 		for _, tw := range twins {
 			tw.put(t, k, value)

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -269,7 +270,7 @@ func TestControllerRevertsDrift(t *testing.T) {
 	live := e.desired(t)
 	d := live[webKey].Object.(*api.Deployment)
 	*d.Spec.Replicas = 9
-	b, err := api.Encode(d)
+	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestControllerRevertsDrift(t *testing.T) {
 	}
 	// A key added behind git's back is pruned.
 	extra := testDeployment("extra", 1, "x")
-	b, _ = api.Encode(extra)
+	b, _ = json.Marshal(extra)
 	if _, err := e.st.Client().Put(ctx, "/gitfleet/desired/Deployment/default/extra", string(b)); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func putReplicas(t *testing.T, e *syncEnv, n int32) {
 	t.Helper()
 	d := e.desired(t)[webKey].Object.(*api.Deployment)
 	*d.Spec.Replicas = n
-	b, err := api.Encode(d)
+	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
