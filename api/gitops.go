@@ -24,6 +24,59 @@ type ObjectStatus struct {
 	Health string `json:"health"` // Healthy, Progressing, Degraded or Missing
 	// Message says why an object is not Healthy (for example "1/3 replicas unschedulable: ...").
 	Message string `json:"message,omitempty"`
+	// Ready and Want count the object's Pods that run ready and that it wants; 0 for kinds
+	// that make no Pods.
+	Ready int `json:"ready,omitempty"`
+	Want  int `json:"want,omitempty"`
+	// Since is the RFC 3339 time the object's health last changed, as its controller saw it.
+	Since string `json:"since,omitempty"`
+}
+
+// HealthStatus is the workload controller's record of the health of every desired object;
+// status, get, sync --wait and the push hook read it and judge nothing themselves.
+type HealthStatus struct {
+	Source string `json:"source"`
+	// AppliedCommit is the commit the sync status named when the desired objects were read: a
+	// waiter for a sync of commit C reads health once AppliedCommit is C.
+	AppliedCommit string `json:"appliedCommit"`
+	// Health is the worst health of Objects; Healthy when there are none.
+	Health  string         `json:"health"`
+	Objects []ObjectStatus `json:"objects"`
+	// Ready and Want count the Pods of desired objects that run ready and that they want.
+	Ready int       `json:"ready"`
+	Want  int       `json:"want"`
+	Pods  PodCounts `json:"pods"`
+	// Time is the RFC 3339 time of the assessment.
+	Time string `json:"time,omitempty"`
+}
+
+// PodCounts counts every Pod by phase, as status shows them.
+type PodCounts struct {
+	Total   int `json:"total"`
+	Running int `json:"running"`
+	Ready   int `json:"ready"`
+	Pending int `json:"pending"`
+	Failed  int `json:"failed"`
+}
+
+// CountPods counts pods, whose status is merged in, by phase.
+func CountPods(pods []Pod) PodCounts {
+	var c PodCounts
+	for _, p := range pods {
+		c.Total++
+		switch p.Status.Phase {
+		case PodRunning:
+			c.Running++
+		case PodFailed:
+			c.Failed++
+		case PodPending:
+			c.Pending++
+		}
+		if p.Status.Ready {
+			c.Ready++
+		}
+	}
+	return c
 }
 
 // HistoryEntry records one sync attempt: what was tried and how it ended.
@@ -54,6 +107,8 @@ type SyncRequest struct {
 	AllowMassPrune bool `json:"allowMassPrune,omitempty"`
 	// Time is the RFC 3339 time of the request.
 	Time string `json:"time,omitempty"`
+	// Revision is the store revision the request was written at; the store sets it on read.
+	Revision int64 `json:"-"`
 }
 
 // Pin holds a source at one commit until it is removed (gitfleet rollback, sync --resume).
@@ -61,4 +116,12 @@ type Pin struct {
 	Commit string `json:"commit"`
 	// Time is the RFC 3339 time the pin was set.
 	Time string `json:"time,omitempty"`
+}
+
+// ShortHash abbreviates a commit hash to 12 characters, as logs and messages show it.
+func ShortHash(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"reflect"
@@ -198,4 +199,11 @@ func supportedKinds() string {
 	}
 	last := len(parts) - 1
 	return strings.Join(parts[:last], ", ") + " and " + parts[last]
+}
+
+// CompareKeys orders keys by apply rank, then kind, namespace and name: the order of a sync and
+// of every listing of desired objects.
+func CompareKeys(a, b Key) int {
+	return cmp.Or(cmp.Compare(ApplyRank(a.Kind), ApplyRank(b.Kind)), cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 }

@@ -69,7 +69,8 @@ type SyncStatus struct {
 	PinnedCommit string `json:"pinnedCommit,omitempty"`
 	// RequestID is the ID of the last SyncRequest this status answers.
 	RequestID string `json:"requestID,omitempty"`
-	// Health is the aggregate health of the desired objects; Objects has each one.
-	Health  string         `json:"health,omitempty"`
-	Objects []ObjectStatus `json:"objects,omitempty"`
+	// RequestRevision is the store revision the answered request was written at. A requester
+	// whose request was written at revision R has its answer once RequestRevision >= R: a later
+	// request replaces an earlier one, and the pass that answers it fetched after both.
+	RequestRevision int64 `json:"requestRevision,omitempty"`
 }

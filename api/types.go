@@ -284,3 +284,6 @@ func PodKeyOf(pod *Pod) PodKey {
 // ReasonUnschedulable is the Pod status reason the scheduler writes on a Pod that fits on no
 // node; health reads it.
 const ReasonUnschedulable = "Unschedulable"
+
+// IsReady reports whether a Pod with this status serves: running and ready.
+func (s PodStatus) IsReady() bool { return s.Phase == PodRunning && s.Ready }

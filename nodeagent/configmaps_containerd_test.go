@@ -108,7 +108,7 @@ func readerPod(name, cm string) *api.Pod {
 func commitConfigMap(t *testing.T, st *store.Store, cm *api.ConfigMap) {
 	t.Helper()
 	w := store.Write{Key: api.KeyOf(cm), Object: cm}
-	if err := st.CommitDesired(t.Context(), []store.Write{w}, api.SyncStatus{Source: "test"}); err != nil {
+	if _, err := st.CommitSync(t.Context(), store.SyncRecord{Writes: []store.Write{w}, Status: api.SyncStatus{Source: "test"}}); err != nil {
 		t.Fatalf("commit configmap: %v", err)
 	}
 }
@@ -152,7 +152,7 @@ func waitStatus(t *testing.T, st *store.Store, pod *api.Pod, ok func(api.PodStat
 		if err != nil {
 			return err
 		}
-		if s, found := sts[name]; !found || !ok(s) {
+		if s, found := sts[api.PodKeyOf(pod)]; !found || !ok(s) {
 			return fmt.Errorf("status %+v", s)
 		}
 		return nil

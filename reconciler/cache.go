@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -47,7 +48,7 @@ func (fc *fileCache) blobs() map[string]string {
 
 // update makes the cache hold the files of m: it loads the files m read and keeps the others,
 // which m names by a blob the cache holds; it drops the files m does not list.
-func (fc *fileCache) update(m Manifests) error {
+func (fc *fileCache) update(m source.Manifests) error {
 	var read []string
 	next := make(map[string]cachedFile, len(m.Blobs))
 	for name, blob := range m.Blobs {
@@ -60,7 +61,7 @@ func (fc *fileCache) update(m Manifests) error {
 		}
 		f, ok := fc.files[name]
 		if !ok || f.blob != blob {
-			return fmt.Errorf("read %s: blob %s is neither known nor read", name, short(blob))
+			return fmt.Errorf("read %s: blob %s is neither known nor read", name, api.ShortHash(blob))
 		}
 		next[name] = f
 	}

@@ -14,25 +14,28 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/internal/gittest"
+	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/storetest"
 )
 
 // twin is a controller of one repository into an etcd of its own.
 type twin struct {
 	st   *store.Store
-	src  *Source
+	src  *source.Git
 	ctrl *Controller
 }
 
 func newTwin(t *testing.T, remote *gittest.Remote) *twin {
 	t.Helper()
 	st := etcdtest.Start(t)
-	src, err := NewSource(SourceConfig{URL: remote.URL(), Path: "deploy", CacheDir: filepath.Join(t.TempDir(), "cache")})
+	src, err := source.New(source.Config{URL: remote.URL(), Path: "deploy", CacheDir: filepath.Join(t.TempDir(), "cache")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &twin{st: st, src: src, ctrl: New(st, src, testLogger(t), Options{Now: fixedNow})}
+	return &twin{st: st, src: src, ctrl: New(st, src, fixture.Logger(t), Options{Now: fixedNow})}
 }
 
 // pass runs SyncOnce, or Resync when resync is set; cold drops the caches first.
@@ -54,10 +57,7 @@ func (tw *twin) pass(t *testing.T, resync, cold bool) api.SyncStatus {
 
 func (tw *twin) put(t *testing.T, k api.Key, value string) {
 	t.Helper()
-	key := "/gitfleet/desired/" + k.Kind + "/" + k.Namespace + "/" + k.Name
-	if _, err := tw.st.Client().Put(context.Background(), key, value); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Put(t, tw.st, store.Desired, k.String(), value)
 }
 
 // cacheRepo is the test's model of the repository: app files of three Deployments each, a
@@ -81,7 +81,7 @@ func appManifest(path string, version int) string {
 	var b strings.Builder
 	for j := range 3 {
 		b.WriteString("---\n")
-		d := deploymentYAML(fmt.Sprintf("%s-%d", name, j), 1+(version+j)%3, fmt.Sprintf("img:%d", version+j))
+		d := fixture.DeploymentYAML(fmt.Sprintf("%s-%d", name, j), 1+(version+j)%3, fmt.Sprintf("img:%d", version+j))
 		d = strings.Replace(d, "metadata:\n  name:", "metadata:\n  namespace: "+ns+"\n  name:", 1)
 		if j == 0 && ns == "team" {
 			d = strings.Replace(d, "          image:", "          envFrom:\n            - configMapRef: {name: settings}\n          image:", 1)
@@ -165,7 +165,7 @@ func (r *cacheRepo) step(t *testing.T, twins ...*twin) (string, bool) {
 	if r.pinned {
 		r.pinned = false
 		for _, tw := range twins {
-			if err := tw.st.DeletePin(context.Background(), "default"); err != nil {
+			if _, err := tw.st.RequestSync(context.Background(), "default", api.SyncRequest{ID: "resume"}, store.PinChange{Remove: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -197,7 +197,7 @@ func (r *cacheRepo) step(t *testing.T, twins ...*twin) (string, bool) {
 		k := api.Key{Kind: api.KindDeployment, Namespace: "default", Name: "app0-1"}
 		value := "not json"
 		if r.rng.IntN(2) == 0 {
-			d := testDeployment(k.Name, int32(5+r.rng.IntN(5)), "drifted")
+			d := fixture.Deployment(k.Name, int32(5+r.rng.IntN(5)), "drifted")
 			value = string(must(json.Marshal(d)))
 		}
 		for _, tw := range twins {
@@ -207,12 +207,12 @@ func (r *cacheRepo) step(t *testing.T, twins ...*twin) (string, bool) {
 	case op == 9 && len(r.applied) > 2:
 		pin := api.Pin{Commit: r.applied[r.rng.IntN(len(r.applied)-1)]}
 		for _, tw := range twins {
-			if err := tw.st.PutPin(context.Background(), "default", pin); err != nil {
+			if _, err := tw.st.RequestSync(context.Background(), "default", api.SyncRequest{ID: "pin"}, store.PinChange{Set: &pin}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		r.pinned = true
-		return "pin " + short(pin.Commit), false
+		return "pin " + api.ShortHash(pin.Commit), false
 	default:
 		return "idle", false
 	}
@@ -250,7 +250,7 @@ func TestCachedPassesMatchUncached(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("step %d (%s): status\n%+v\nwant (uncached)\n%+v", step, what, got, want)
 		}
-		t.Logf("step %d (%s): %s %s %+v %s", step, what, got.Sync, short(got.AppliedCommit), got.Changes, got.Message)
+		t.Logf("step %d (%s): %s %s %+v %s", step, what, got.Sync, api.ShortHash(got.AppliedCommit), got.Changes, got.Message)
 		if got.Sync == api.SyncSynced && got.PinnedCommit == "" && got.AppliedCommit == got.SeenCommit {
 			r.applied = append(r.applied, got.AppliedCommit)
 		}
@@ -311,7 +311,7 @@ func checkCaches(t *testing.T, step int, tw *twin) {
 		}
 	}
 	files, err := tw.src.Files(ctx, c.seen.commit)
-	if _, bad := fileErrors(err); bad {
+	if _, bad := source.AsFileErrors(err); bad {
 		return
 	}
 	if err != nil {

@@ -12,27 +12,28 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// Repo is what the controller needs of a git source; *Source implements it.
+// Repo is what the controller needs of a git source; *source.Git implements it.
 type Repo interface {
 	// Config describes the source; PollInterval sets the controller's pace.
-	Config() SourceConfig
+	Config() source.Config
 	// Fetch returns the branch's head commit, fetching it when the remote moved.
 	Fetch(ctx context.Context) (string, error)
 	// Ensure makes commit, an older commit of the branch, available to Manifests and Commit, for
 	// a rollback to it.
 	Ensure(ctx context.Context, commit string) error
 	// Manifests returns the manifests at commit, each named by its blob hash, with the contents
-	// of those whose blob known (path to blob hash) does not name; FileErrors when a file breaks
+	// of those whose blob known (path to blob hash) does not name; source.FileErrors when a file breaks
 	// a rule.
-	Manifests(ctx context.Context, commit string, known map[string]string) (Manifests, error)
+	Manifests(ctx context.Context, commit string, known map[string]string) (source.Manifests, error)
 	// Commit describes a fetched commit: author, first line of the message, time.
 	Commit(ctx context.Context, hash string) (api.CommitInfo, error)
 }
 
-var _ Repo = (*Source)(nil)
+var _ Repo = (*source.Git)(nil)
 
 // Options tune a Controller; zero values take defaults.
 type Options struct {
@@ -74,11 +75,10 @@ const maxConflictRetries = 5
 // it needs an explicit allowance. A Path missing from the commit is an error instead, so a typo
 // or a deleted directory prunes nothing; keep a .gitkeep to mean "run nothing".
 type Controller struct {
-	st      *store.Store
-	repo    Repo
-	log     *slog.Logger
-	opts    Options
-	trigger chan struct{}
+	st   *store.Store
+	repo Repo
+	log  *slog.Logger
+	opts Options
 
 	mu     sync.Mutex
 	passes int
@@ -120,18 +120,9 @@ func New(st *store.Store, repo Repo, log *slog.Logger, opts Options) *Controller
 		opts.PruneLimit = defaultPruneLimit
 	}
 	if log == nil {
-		log = discardLogger()
+		log = slog.New(slog.DiscardHandler)
 	}
-	return &Controller{st: st, repo: repo, log: log.With("source", opts.Name), opts: opts,
-		trigger: make(chan struct{}, 1)}
-}
-
-// Trigger asks Run for a pass now, as a push hook would; it never blocks.
-func (c *Controller) Trigger() {
-	select {
-	case c.trigger <- struct{}{}:
-	default:
-	}
+	return &Controller{st: st, repo: repo, log: log.With("source", opts.Name), opts: opts}
 }
 
 // SyncOnce runs one pass: read the pin and the latest sync request, fetch, load and validate
@@ -161,7 +152,7 @@ func (c *Controller) SyncOnce(ctx context.Context) (api.SyncStatus, error) {
 		if err := c.load(ctx, log, target); err != nil {
 			msg := err.Error()
 			if c.pin != "" {
-				msg = fmt.Sprintf("rollback to %s: %v", short(c.pin), err)
+				msg = fmt.Sprintf("rollback to %s: %v", api.ShortHash(c.pin), err)
 			}
 			c.recordFailure(ctx, log, ctl.Request, api.CommitInfo{Hash: target}, msg)
 			return api.SyncStatus{}, err
@@ -201,7 +192,7 @@ func (c *Controller) load(ctx context.Context, log *slog.Logger, commit string) 
 		}
 	}
 	m, err := c.repo.Manifests(ctx, commit, c.files.blobs())
-	fe, bad := fileErrors(err)
+	fe, bad := source.AsFileErrors(err)
 	if err != nil && !bad {
 		return fmt.Errorf("sync %s: %w", c.opts.Name, err)
 	}
@@ -210,18 +201,18 @@ func (c *Controller) load(ctx context.Context, log *slog.Logger, commit string) 
 	var canon [][]byte
 	if !bad {
 		if err := c.files.update(m); err != nil {
-			return fmt.Errorf("sync %s: commit %s: %w", c.opts.Name, short(commit), err)
+			return fmt.Errorf("sync %s: commit %s: %w", c.opts.Name, api.ShortHash(commit), err)
 		}
 		objects, canon, errs = c.files.load(commit)
 	}
 	info := c.describe(ctx, log, commit)
 	if len(errs) > 0 {
-		log.Warn("commit rejected", "commit", short(commit), "errors", len(errs), "first", errs[0].Error())
+		log.Warn("commit rejected", "commit", api.ShortHash(commit), "errors", len(errs), "first", errs[0].Error())
 		c.seen = loaded{commit: commit, info: info, errs: errs}
 		return nil
 	}
 	c.seen = loaded{commit: commit, info: info, objects: objects, canon: canon}
-	log.Info("commit loaded", "commit", short(commit), "files", len(m.Blobs), "read", len(m.Files),
+	log.Info("commit loaded", "commit", api.ShortHash(commit), "files", len(m.Blobs), "read", len(m.Files),
 		"objects", len(objects))
 	return nil
 }
@@ -230,13 +221,13 @@ func (c *Controller) load(ctx context.Context, log *slog.Logger, commit string) 
 func (c *Controller) describe(ctx context.Context, log *slog.Logger, commit string) api.CommitInfo {
 	info, err := c.repo.Commit(ctx, commit)
 	if err != nil {
-		log.Warn("describe commit", "commit", short(commit), "err", err)
+		log.Warn("describe commit", "commit", api.ShortHash(commit), "err", err)
 		return api.CommitInfo{Hash: commit}
 	}
 	return info
 }
 
-// apply plans the pass against etcd and commits the plan's writes, status and history entry in
+// apply decides the pass against etcd and commits its writes, status and history entry in
 // one transaction, retrying lost compare-and-swaps. req is the latest sync request (nil: the
 // pass answers none).
 func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncRequest) (api.SyncStatus, error) {
@@ -249,7 +240,7 @@ func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncR
 		if err != nil {
 			return prev, fmt.Errorf("sync %s: %w", c.opts.Name, err)
 		}
-		p := c.plan(log, prev, live, req)
+		p := c.decide(log, prev, live, req)
 		if p.cs.Empty() && sameStatus(prev, p.st) {
 			return prev, nil
 		}
@@ -264,7 +255,7 @@ func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncR
 			return p.st, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == maxConflictRetries {
-			return prev, fmt.Errorf("sync %s: apply commit %s: %w", c.opts.Name, short(p.target.commit), err)
+			return prev, fmt.Errorf("sync %s: apply commit %s: %w", c.opts.Name, api.ShortHash(p.target.commit), err)
 		}
 		log.Info("apply lost a compare-and-swap; retrying", "attempt", attempt)
 	}
@@ -288,8 +279,7 @@ func (c *Controller) readStatus(ctx context.Context) (api.SyncStatus, error) {
 	return st, nil
 }
 
-// status is the record of a pass before its outcome: Synced, nothing new applied. It keeps the
-// health that another loop records in the same status.
+// status is the record of a pass before its outcome: Synced, nothing new applied.
 func (c *Controller) status(prev api.SyncStatus, req *api.SyncRequest) api.SyncStatus {
 	cfg := c.repo.Config()
 	st := api.SyncStatus{
@@ -297,11 +287,9 @@ func (c *Controller) status(prev api.SyncStatus, req *api.SyncRequest) api.SyncS
 		SeenCommit: c.head, AppliedCommit: prev.AppliedCommit, Commit: prev.Commit, PinnedCommit: c.pin,
 		Sync: api.SyncSynced, Errors: []api.FieldError{}, Changes: prev.Changes,
 		Time:      c.opts.Now().UTC().Format(time.RFC3339),
-		RequestID: prev.RequestID, Health: prev.Health, Objects: prev.Objects,
+		RequestID: prev.RequestID, RequestRevision: prev.RequestRevision,
 	}
-	if req != nil {
-		st.RequestID = req.ID
-	}
+	answer(&st, req)
 	return st
 }
 
@@ -317,9 +305,7 @@ func (c *Controller) recordFailure(ctx context.Context, log *slog.Logger, req *a
 	st := prev
 	st.Source, st.Sync, st.Message, st.PinnedCommit = c.opts.Name, api.SyncFailed, msg, c.pin
 	st.Time = c.opts.Now().UTC().Format(time.RFC3339)
-	if req != nil {
-		st.RequestID = req.ID
-	}
+	answer(&st, req)
 	if st.Errors == nil {
 		st.Errors = []api.FieldError{}
 	}
@@ -336,10 +322,17 @@ func (c *Controller) recordFailure(ctx context.Context, log *slog.Logger, req *a
 	}
 }
 
-// sameStatus compares what a status says, ignoring its time, change counts and health, so that
+// answer records in st that it answers req (nil: none).
+func answer(st *api.SyncStatus, req *api.SyncRequest) {
+	if req != nil {
+		st.RequestID, st.RequestRevision = req.ID, req.Revision
+	}
+}
+
+// sameStatus compares what a status says, ignoring its time and change counts, so that
 // a pass that changes nothing writes nothing.
 func sameStatus(a, b api.SyncStatus) bool {
-	return sameOutcome(a, b) && a.RequestID == b.RequestID
+	return sameOutcome(a, b) && a.RequestID == b.RequestID && a.RequestRevision == b.RequestRevision
 }
 
 // sameOutcome is sameStatus without the request answered: a pass whose outcome did not change
@@ -354,7 +347,7 @@ func sameOutcome(a, b api.SyncStatus) bool {
 // logChanges logs an applied change set, one line per written object.
 func logChanges(log *slog.Logger, prev, st api.SyncStatus, cs ChangeSet) {
 	s := cs.Summary()
-	log = log.With("commit", short(st.AppliedCommit))
+	log = log.With("commit", api.ShortHash(st.AppliedCommit))
 	drift := prev.AppliedCommit == st.AppliedCommit && prev.Sync != "" && !cs.Empty()
 	for _, ch := range cs.Changes {
 		if ch.Action == Unchanged {

@@ -3,9 +3,6 @@ package reconciler
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,44 +10,14 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/internal/gittest"
+	"github.com/gitfleet/gitfleet/request"
+	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/storetest"
+	"github.com/gitfleet/gitfleet/workload"
 )
-
-func deploymentYAML(name string, replicas int, image string) string {
-	return fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: %[1]s
-spec:
-  replicas: %[2]d
-  selector:
-    matchLabels:
-      app: %[1]s
-  template:
-    metadata:
-      labels:
-        app: %[1]s
-    spec:
-      containers:
-        - name: main
-          image: %[3]s
-`, name, replicas, image)
-}
-
-func testLogger(t *testing.T) *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(tWriter{t}, nil))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
 
 var fixedNow = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 
@@ -65,14 +32,14 @@ func newSyncEnv(t *testing.T, poll time.Duration) *syncEnv {
 	t.Helper()
 	e := &syncEnv{st: etcdtest.Start(t), remote: gittest.NewRemote(t)}
 	e.remote.Write("README.md", "manifests live in deploy/\n")
-	e.remote.Write("deploy/web.yaml", deploymentYAML("web", 2, "nginx:1.27"))
+	e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", 2, "nginx:1.27"))
 	e.remote.CommitAndPush("add web")
-	src, err := NewSource(SourceConfig{URL: e.remote.URL(), Path: "deploy", PollInterval: poll,
+	src, err := source.New(source.Config{URL: e.remote.URL(), Path: "deploy", PollInterval: poll,
 		CacheDir: filepath.Join(t.TempDir(), "cache")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ctrl = New(e.st, src, testLogger(t), Options{Now: fixedNow})
+	e.ctrl = New(e.st, src, fixture.Logger(t), Options{Now: fixedNow})
 	return e
 }
 
@@ -149,7 +116,7 @@ func TestControllerSyncLifecycle(t *testing.T) {
 	}
 
 	// An update.
-	e.remote.Write("deploy/web.yaml", deploymentYAML("web", 3, "nginx:1.27"))
+	e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", 3, "nginx:1.27"))
 	c3 := e.remote.CommitAndPush("scale web")
 	st = e.sync(t)
 	live = e.desired(t)
@@ -159,9 +126,9 @@ func TestControllerSyncLifecycle(t *testing.T) {
 	}
 
 	// A bad commit changes nothing, not even its valid parts.
-	e.remote.Write("deploy/api.yaml", deploymentYAML("api", 1, "api:v1"))
+	e.remote.Write("deploy/api.yaml", fixture.DeploymentYAML("api", 1, "api:v1"))
 	e.remote.Write("deploy/bad.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\nspec:\n  replicas: many\n")
-	e.remote.Write("deploy/web.yaml", deploymentYAML("web", 5, "nginx:1.27"))
+	e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", 5, "nginx:1.27"))
 	c4 := e.remote.CommitAndPush("bad")
 	st = e.sync(t)
 	if st.Sync != api.SyncFailed || st.SeenCommit != c4 || st.AppliedCommit != c3 || len(st.Errors) == 0 {
@@ -185,7 +152,7 @@ func TestControllerSyncLifecycle(t *testing.T) {
 	e.remote.Remove("deploy/bad.yaml")
 	e.remote.Remove("deploy/web.yaml")
 	c5 := e.remote.CommitAndPush("fix")
-	if err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "fix", AllowMassPrune: true}); err != nil {
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "fix", AllowMassPrune: true}, store.PinChange{}); err != nil {
 		t.Fatal(err)
 	}
 	st = e.sync(t)
@@ -219,11 +186,11 @@ func TestControllerRestartWithBadHeadKeepsState(t *testing.T) {
 	good := e.sync(t).AppliedCommit
 	e.remote.Write("deploy/web.yaml", "kind: Deployment\nspec: [\n")
 	bad := e.remote.CommitAndPush("broken yaml")
-	src, err := NewSource(SourceConfig{URL: e.remote.URL(), Path: "deploy", CacheDir: t.TempDir()})
+	src, err := source.New(source.Config{URL: e.remote.URL(), Path: "deploy", CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	restarted := New(e.st, src, testLogger(t), Options{Now: fixedNow})
+	restarted := New(e.st, src, fixture.Logger(t), Options{Now: fixedNow})
 	st, err := restarted.SyncOnce(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +220,7 @@ func TestControllerEmptyAndMissingPath(t *testing.T) {
 	if st = e.sync(t); st.Sync != api.SyncFailed || len(e.desired(t)) != 1 {
 		t.Fatalf("empty path without an allowance: status %+v, %d objects", st, len(e.desired(t)))
 	}
-	if err := e.st.RequestSync(context.Background(), "default", api.SyncRequest{ID: "empty", AllowMassPrune: true}); err != nil {
+	if _, err := e.st.RequestSync(context.Background(), "default", api.SyncRequest{ID: "empty", AllowMassPrune: true}, store.PinChange{}); err != nil {
 		t.Fatal(err)
 	}
 	st = e.sync(t)
@@ -263,7 +230,6 @@ func TestControllerEmptyAndMissingPath(t *testing.T) {
 }
 
 func TestControllerRevertsDrift(t *testing.T) {
-	ctx := context.Background()
 	e := newSyncEnv(t, time.Hour)
 	e.sync(t)
 	// Someone edits the desired key behind git's back.
@@ -274,19 +240,15 @@ func TestControllerRevertsDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.st.Client().Put(ctx, "/gitfleet/desired/Deployment/default/web", string(b)); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Put(t, e.st, store.Desired, "Deployment/default/web", string(b))
 	st := e.sync(t)
 	if st.Changes.Updated != 1 || replicasOf(t, e.desired(t), webKey) != 2 {
 		t.Fatalf("drift not reverted: status %+v", st)
 	}
 	// A key added behind git's back is pruned.
-	extra := testDeployment("extra", 1, "x")
+	extra := fixture.Deployment("extra", 1, "x")
 	b, _ = json.Marshal(extra)
-	if _, err := e.st.Client().Put(ctx, "/gitfleet/desired/Deployment/default/extra", string(b)); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Put(t, e.st, store.Desired, "Deployment/default/extra", string(b))
 	if st := e.sync(t); st.Changes.Deleted != 1 || len(e.desired(t)) != 1 {
 		t.Fatalf("extra key not pruned: %+v", st)
 	}
@@ -299,7 +261,7 @@ func TestControllerRepairsUndecodableValue(t *testing.T) {
 	ctx := context.Background()
 	e := newSyncEnv(t, time.Hour)
 	commit := e.sync(t).AppliedCommit
-	pods := NewDeploymentController(e.st, testLogger(t), DeploymentOptions{Rand: testRand()})
+	pods := workload.NewController(e.st, fixture.Logger(t), workload.Options{Rand: testRand()})
 	reconcilePods := func() {
 		t.Helper()
 		if _, err := pods.ReconcileOnce(ctx); err != nil {
@@ -311,9 +273,7 @@ func TestControllerRepairsUndecodableValue(t *testing.T) {
 	}
 	reconcilePods()
 	for key, v := range map[string]string{"Deployment/default/web": "garbage {", "Deployment/default/junk": "{}"} {
-		if _, err := e.st.Client().Put(ctx, "/gitfleet/desired/"+key, v); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Put(t, e.st, store.Desired, key, v)
 	}
 	reconcilePods()
 
@@ -329,20 +289,20 @@ func TestControllerRepairsUndecodableValue(t *testing.T) {
 func TestControllerRunFollowsPushesAndWatchesDrift(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	e := newSyncEnv(t, time.Hour) // polls never fire: Trigger and the watch do the work
+	e := newSyncEnv(t, time.Hour) // polls never fire: the request and the watch do the work
 	done := make(chan error, 1)
 	go func() { done <- e.ctrl.Run(ctx) }()
-	waitFor(t, "first sync", func() bool { return len(e.desired(t)) == 1 })
+	fixture.WaitFor(t, "first sync", func() bool { return len(e.desired(t)) == 1 })
 
-	e.remote.Write("deploy/web.yaml", deploymentYAML("web", 4, "nginx:1.27"))
+	e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", 4, "nginx:1.27"))
 	e.remote.CommitAndPush("scale")
-	e.ctrl.Trigger()
-	waitFor(t, "triggered sync", func() bool { return replicasOf(t, e.desired(t), webKey) == 4 })
-
-	if _, err := e.st.Client().Delete(ctx, "/gitfleet/desired/Deployment/default/web"); err != nil {
+	if _, err := request.Send(ctx, e.st, api.DefaultSource, request.Ask{}, fixedNow()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "drift reverted by watch", func() bool {
+	fixture.WaitFor(t, "requested sync", func() bool { return replicasOf(t, e.desired(t), webKey) == 4 })
+
+	storetest.Delete(t, e.st, store.Desired, "Deployment/default/web")
+	fixture.WaitFor(t, "drift reverted by watch", func() bool {
 		_, ok := e.desired(t)[webKey]
 		return ok
 	})
@@ -352,13 +312,13 @@ func TestControllerRunFollowsPushesAndWatchesDrift(t *testing.T) {
 	}
 }
 
-func TestPlanDir(t *testing.T) {
+func TestDryRunDir(t *testing.T) {
 	ctx := context.Background()
 	e := newSyncEnv(t, time.Hour)
 	e.sync(t)
-	e.remote.Write("deploy/web.yaml", deploymentYAML("web", 3, "nginx:1.27"))
-	e.remote.Write("deploy/api.yaml", deploymentYAML("api", 1, "api:v1"))
-	cs, errs, err := PlanDir(ctx, e.st, e.remote.Dir(), "deploy")
+	e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", 3, "nginx:1.27"))
+	e.remote.Write("deploy/api.yaml", fixture.DeploymentYAML("api", 1, "api:v1"))
+	cs, errs, err := DryRunDir(ctx, e.st, e.remote.Dir(), "deploy")
 	if err != nil || len(errs) != 0 {
 		t.Fatalf("plan: %v, %v", errs, err)
 	}
@@ -366,28 +326,16 @@ func TestPlanDir(t *testing.T) {
 		t.Fatalf("plan =\n%s", got)
 	}
 	e.remote.Write("deploy/bad.yaml", "kind: Nope\n")
-	if _, errs, err := PlanDir(ctx, e.st, e.remote.Dir(), "deploy"); err != nil || len(errs) == 0 ||
+	if _, errs, err := DryRunDir(ctx, e.st, e.remote.Dir(), "deploy"); err != nil || len(errs) == 0 ||
 		errs[0].File != "deploy/bad.yaml" {
 		t.Fatalf("plan of a bad tree: %v, %v", errs, err)
 	}
 	e.remote.Symlink("deploy/link.yaml", "/etc/hostname")
-	if _, errs, err := PlanDir(ctx, e.st, e.remote.Dir(), "deploy"); err != nil || len(errs) != 1 ||
+	if _, errs, err := DryRunDir(ctx, e.st, e.remote.Dir(), "deploy"); err != nil || len(errs) != 1 ||
 		errs[0].File != "deploy/link.yaml" {
 		t.Fatalf("plan with a symlink: %v, %v", errs, err)
 	}
 	if len(e.desired(t)) != 1 {
 		t.Fatal("plan wrote to etcd")
-	}
-}
-
-// waitFor polls cond for up to 20s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

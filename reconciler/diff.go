@@ -2,13 +2,9 @@ package reconciler
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
-	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -123,31 +119,11 @@ func compareChanges(a, b Change) int {
 		}
 		return -1
 	}
-	c := compareKeys(a.Key, b.Key)
+	c := api.CompareKeys(a.Key, b.Key)
 	if ad {
 		return -c
 	}
 	return c
-}
-
-// compareKeys orders keys by kindRank, then kind, namespace and name.
-func compareKeys(a, b api.Key) int {
-	return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), cmp.Compare(a.Kind, b.Kind),
-		cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-}
-
-// kindRank is the place of a kind in the apply order: Namespaces hold everything else, and
-// workloads read ConfigMaps.
-func kindRank(kind string) int {
-	switch kind {
-	case api.KindNamespace:
-		return 0
-	case api.KindConfigMap:
-		return 1
-	case api.KindDeployment, api.KindPod:
-		return 2
-	}
-	return 3
 }
 
 // Summary counts the changes by action.
@@ -199,62 +175,6 @@ func (cs ChangeSet) String() string {
 	return b.String()
 }
 
-// Render writes the lines of String, each update followed by its changed fields, indented.
-func (cs ChangeSet) Render(w io.Writer) error {
-	var b strings.Builder
-	for _, c := range cs.Changes {
-		if c.Action == Unchanged {
-			continue
-		}
-		fmt.Fprintf(&b, "%s %s\n", c.Action.symbol(), c.Key)
-		for _, f := range c.Fields() {
-			fmt.Fprintf(&b, "    %s: %s -> %s\n", f.Path, f.Old, f.New)
-		}
-	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return fmt.Errorf("write change set: %w", err)
-	}
-	return nil
-}
-
-// FieldChange is one leaf value an update changes; Old or New is "<none>" when absent.
-type FieldChange struct {
-	Path, Old, New string
-}
-
-// Fields lists the leaf values an Update changes, sorted by path; nil for other actions.
-func (c Change) Fields() []FieldChange {
-	if c.Action != Update {
-		return nil
-	}
-	old, cur := map[string]string{}, map[string]string{}
-	flatten("", canonicalOrNil(c.Live), old)
-	flatten("", canonicalOrNil(c.Object), cur)
-	var out []FieldChange
-	for _, p := range slices.Sorted(maps.Keys(union(old, cur))) {
-		o, ook := old[p]
-		n, nok := cur[p]
-		if ook && nok && o == n {
-			continue
-		}
-		out = append(out, FieldChange{Path: p, Old: orNone(o, ook), New: orNone(n, nok)})
-	}
-	return out
-}
-
-func union(a, b map[string]string) map[string]string {
-	u := maps.Clone(a)
-	maps.Copy(u, b)
-	return u
-}
-
-func orNone(v string, ok bool) string {
-	if !ok {
-		return "<none>"
-	}
-	return v
-}
-
 // equal compares the canonical forms of a and b; objects that cannot be encoded are unequal, so
 // the write that follows reports the encoding error.
 func equal(a, b api.Object) bool {
@@ -275,19 +195,6 @@ func canonicalJSON(obj api.Object) []byte {
 		return nil
 	}
 	return b
-}
-
-// canonicalOrNil is canonical(obj), or nil when obj is nil (a value that could not be decoded)
-// or cannot be encoded.
-func canonicalOrNil(obj api.Object) any {
-	if obj == nil {
-		return nil
-	}
-	v, err := canonical(obj)
-	if err != nil {
-		return nil
-	}
-	return v
 }
 
 // canonical returns obj as generic JSON without nulls, empty maps and lists, or the annotations
@@ -340,36 +247,4 @@ func isEmpty(v any) bool {
 		return len(t) == 0
 	}
 	return false
-}
-
-// flatten records every leaf of v under its path, such as spec.template.spec.containers[0].image.
-func flatten(path string, v any, out map[string]string) {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			flatten(joinPath(path, k), x, out)
-		}
-	case []any:
-		for i, x := range t {
-			flatten(fmt.Sprintf("%s[%d]", path, i), x, out)
-		}
-	case string:
-		out[path] = fmt.Sprintf("%q", t)
-	case float64:
-		out[path] = strconv.FormatFloat(t, 'f', -1, 64)
-	case nil:
-	default:
-		out[path] = fmt.Sprint(t)
-	}
-}
-
-// joinPath appends key to path, quoting keys that hold dots or slashes (labels, annotations).
-func joinPath(path, key string) string {
-	if strings.ContainsAny(key, "./") {
-		return fmt.Sprintf("%s[%q]", path, key)
-	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }

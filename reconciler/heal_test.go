@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
+	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/storetest"
 )
 
 // putReplicas writes web with n replicas into etcd behind git's back.
@@ -19,9 +22,7 @@ func putReplicas(t *testing.T, e *syncEnv, n int32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.st.Client().Put(context.Background(), "/gitfleet/desired/Deployment/default/web", string(b)); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Put(t, e.st, store.Desired, "Deployment/default/web", string(b))
 }
 
 // Without self-heal, drift is reported, not reverted, and records no history; a new commit or
@@ -29,7 +30,7 @@ func putReplicas(t *testing.T, e *syncEnv, n int32) {
 func TestSelfHealOffReportsDrift(t *testing.T) {
 	ctx := context.Background()
 	e := newSyncEnv(t, time.Hour)
-	e.ctrl = New(e.st, e.ctrl.repo, testLogger(t), Options{Now: fixedNow, DisableSelfHeal: true})
+	e.ctrl = New(e.st, e.ctrl.repo, fixture.Logger(t), Options{Now: fixedNow, DisableSelfHeal: true})
 	c1 := e.sync(t).AppliedCommit
 	entries := len(historyOf(t, e))
 
@@ -48,7 +49,7 @@ func TestSelfHealOffReportsDrift(t *testing.T) {
 	}
 
 	// A push reverts the drift with the commit's changes.
-	e.remote.Write("deploy/api.yaml", deploymentYAML("api", 1, "api:v1"))
+	e.remote.Write("deploy/api.yaml", fixture.DeploymentYAML("api", 1, "api:v1"))
 	c2 := e.remote.CommitAndPush("add api")
 	st = e.sync(t)
 	if st.Sync != api.SyncSynced || st.AppliedCommit != c2 || st.Message != "" || replicasOf(t, e.desired(t), webKey) != 2 {
@@ -60,7 +61,7 @@ func TestSelfHealOffReportsDrift(t *testing.T) {
 	if st = e.sync(t); st.Sync != api.SyncOutOfSync {
 		t.Fatalf("second drift: %+v", st)
 	}
-	if err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "heal"}); err != nil {
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "heal"}, store.PinChange{}); err != nil {
 		t.Fatal(err)
 	}
 	if st = e.sync(t); st.Sync != api.SyncSynced || st.RequestID != "heal" || replicasOf(t, e.desired(t), webKey) != 2 {
@@ -79,10 +80,10 @@ func TestSelfHealOnRevertsDriftThroughRun(t *testing.T) {
 	e := newSyncEnv(t, time.Hour)
 	done := make(chan error, 1)
 	go func() { done <- e.ctrl.Run(ctx) }()
-	waitFor(t, "first sync", func() bool { return len(e.desired(t)) == 1 })
+	fixture.WaitFor(t, "first sync", func() bool { return len(e.desired(t)) == 1 })
 	putReplicas(t, e, 9)
-	waitFor(t, "drift reverted", func() bool { return replicasOf(t, e.desired(t), webKey) == 2 })
-	waitFor(t, "history of the revert", func() bool {
+	fixture.WaitFor(t, "drift reverted", func() bool { return replicasOf(t, e.desired(t), webKey) == 2 })
+	fixture.WaitFor(t, "history of the revert", func() bool {
 		h := historyOf(t, e)
 		return strings.HasPrefix(h[len(h)-1].Message, "reverted 1 desired objects")
 	})
@@ -97,12 +98,12 @@ func TestSelfHealOffReportsDriftThroughRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e := newSyncEnv(t, time.Hour)
-	e.ctrl = New(e.st, e.ctrl.repo, testLogger(t), Options{Now: fixedNow, DisableSelfHeal: true})
+	e.ctrl = New(e.st, e.ctrl.repo, fixture.Logger(t), Options{Now: fixedNow, DisableSelfHeal: true})
 	done := make(chan error, 1)
 	go func() { done <- e.ctrl.Run(ctx) }()
-	waitFor(t, "first sync", func() bool { return len(e.desired(t)) == 1 })
+	fixture.WaitFor(t, "first sync", func() bool { return len(e.desired(t)) == 1 })
 	putReplicas(t, e, 9)
-	waitFor(t, "drift reported", func() bool {
+	fixture.WaitFor(t, "drift reported", func() bool {
 		st, err := e.st.GetSync(ctx, "default")
 		return err == nil && st.Sync == api.SyncOutOfSync
 	})

@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +9,9 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
+	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/storetest"
 )
 
 func historyOf(t *testing.T, e *syncEnv) []api.HistoryEntry {
@@ -39,10 +41,7 @@ func TestHistoryRecordsEveryAttempt(t *testing.T) {
 	c2 := e.remote.CommitAndPush("docs only\n\nwith a body that history leaves out")
 	e.sync(t)
 
-	_, err := e.st.Client().Delete(context.Background(), "/gitfleet/desired/Deployment/default/web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.Delete(t, e.st, store.Desired, "Deployment/default/web")
 	e.sync(t)
 
 	e.remote.Write("deploy/bad.yaml", "kind: Nope\n")
@@ -96,10 +95,10 @@ func TestHistoryRecordsEveryAttempt(t *testing.T) {
 
 func TestHistoryKeepsTheLastEntries(t *testing.T) {
 	e := newSyncEnv(t, time.Hour)
-	e.ctrl = New(e.st, e.ctrl.repo, testLogger(t), Options{Now: fixedNow, HistoryLimit: 3})
+	e.ctrl = New(e.st, e.ctrl.repo, fixture.Logger(t), Options{Now: fixedNow, HistoryLimit: 3})
 	var commits []string
 	for i := 1; i <= 5; i++ {
-		e.remote.Write("deploy/web.yaml", deploymentYAML("web", i, "nginx:1.27"))
+		e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", i, "nginx:1.27"))
 		commits = append(commits, e.remote.CommitAndPush(fmt.Sprintf("scale to %d", i)))
 		e.sync(t)
 	}
@@ -124,48 +123,5 @@ func TestHistoryChangeLinesAreBounded(t *testing.T) {
 	}
 	if got := changeLines(fakeChangeSet(0, 0, 3), 4); got != nil {
 		t.Fatalf("lines of an empty set = %v", got)
-	}
-}
-
-func TestRollbackResolveCommitTable(t *testing.T) {
-	const (
-		a1 = "aaaa111111111111111111111111111111111111"
-		a2 = "aaaa222222222222222222222222222222222222"
-		b  = "bbbb000000000000000000000000000000000000"
-		f  = "ffff000000000000000000000000000000000000"
-	)
-	entries := []api.HistoryEntry{
-		{ID: 1, Commit: api.CommitInfo{Hash: a1, Message: "one"}, Result: api.SyncSynced},
-		{ID: 2, Commit: api.CommitInfo{Hash: a2}, Result: api.SyncSynced},
-		{ID: 3, Commit: api.CommitInfo{Hash: b}, Result: api.SyncSynced},
-		{ID: 4, Commit: api.CommitInfo{Hash: b}, Result: api.SyncSynced, Rollback: true},
-		{ID: 5, Commit: api.CommitInfo{Hash: f}, Result: api.SyncFailed},
-		{ID: 6, Result: api.SyncFailed, Message: "fetch failed"},
-	}
-	for _, tc := range []struct {
-		prefix, want, err string
-	}{
-		{prefix: a1, want: a1},
-		{prefix: "aaaa1", want: a1},
-		{prefix: "AAAA2", want: a2},
-		{prefix: "bbbb", want: b},
-		{prefix: "aaaa", err: "2 commits of the history match"},
-		{prefix: "ffff", err: "it never synced"},
-		{prefix: "cccc", err: "not in the history"},
-		{prefix: " ", err: "empty prefix"},
-	} {
-		got, err := ResolveCommit(entries, tc.prefix)
-		if tc.err != "" {
-			if !errors.Is(err, ErrUnknownCommit) || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("ResolveCommit(%q) = %v, %v; want an error with %q", tc.prefix, got.Hash, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || got.Hash != tc.want {
-			t.Errorf("ResolveCommit(%q) = %v, %v; want %s", tc.prefix, got.Hash, err, tc.want)
-		}
-	}
-	if got, _ := ResolveCommit(entries, "aaaa1"); got.Message != "one" {
-		t.Errorf("resolved commit lost its info: %+v", got)
 	}
 }

@@ -20,38 +20,38 @@ const AnnotationAllowMassPrune = "gitfleet.io/allow-mass-prune"
 // defaultPruneLimit is the share of the live objects a sync may delete without an allowance.
 const defaultPruneLimit = 0.5
 
-// plan is what one pass writes: the commit it applies (empty when there is none to apply), the
-// change set, the status and the history entry of the attempt (nil when the pass attempted
+// decision is what one pass writes: the commit it applies (empty when there is none to apply),
+// the change set, the status and the history entry of the attempt (nil when the pass attempted
 // nothing new).
-type plan struct {
+type decision struct {
 	target loaded
 	cs     ChangeSet
 	st     api.SyncStatus
 	entry  *api.HistoryEntry
 }
 
-// plan decides the pass against the live desired objects. It applies c.seen when it is good and
+// decide decides the pass against the live desired objects. It applies c.seen when it is good and
 // either already accepted or within the prune limit; otherwise it keeps c.want (reverting drift
 // to it) and says why in the status. Without self-heal, drift at the applied commit is reported
 // instead of reverted, unless a new sync request asks for the pass.
-func (c *Controller) plan(log *slog.Logger, prev api.SyncStatus, live map[api.Key]store.DesiredObject, req *api.SyncRequest) plan {
+func (c *Controller) decide(log *slog.Logger, prev api.SyncStatus, live map[api.Key]store.DesiredObject, req *api.SyncRequest) decision {
 	fresh := req != nil && req.ID != prev.RequestID
-	p := plan{target: c.want, st: c.status(prev, req)}
+	p := decision{target: c.want, st: c.status(prev, req)}
 	switch {
 	case len(c.seen.errs) > 0:
 		p.st.Sync, p.st.Errors = api.SyncFailed, c.seen.errs
-		p.st.Message = fmt.Sprintf("commit %s has %d errors; nothing from it was applied", short(c.seen.commit), len(c.seen.errs))
+		p.st.Message = fmt.Sprintf("commit %s has %d errors; nothing from it was applied", api.ShortHash(c.seen.commit), len(c.seen.errs))
 	case c.seen.commit == c.want.commit || c.seen.commit == prev.AppliedCommit:
 		p.target = c.seen
 	default:
 		opts := c.pruneOptions(req, fresh)
 		if err := checkPrune(c.diff(c.seen, live), len(live), opts); err != nil {
-			log.Warn("commit refused", "commit", short(c.seen.commit), "err", err)
+			log.Warn("commit refused", "commit", api.ShortHash(c.seen.commit), "err", err)
 			p.st.Sync, p.st.Message = api.SyncFailed, err.Error()
 			break
 		}
 		if opts.allowedBy != "" {
-			log.Info("prune limit lifted", "commit", short(c.seen.commit), "by", opts.allowedBy)
+			log.Info("prune limit lifted", "commit", api.ShortHash(c.seen.commit), "by", opts.allowedBy)
 		}
 		p.target = c.seen
 	}
@@ -72,7 +72,7 @@ func (c *Controller) plan(log *slog.Logger, prev api.SyncStatus, live map[api.Ke
 }
 
 // reportDrift turns p into a pass that writes no object and says which keys drifted.
-func (c *Controller) reportDrift(p *plan) {
+func (c *Controller) reportDrift(p *decision) {
 	msg := driftMessage(p.cs)
 	p.cs = ChangeSet{}
 	if p.st.Sync == api.SyncFailed {

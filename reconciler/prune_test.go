@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/storetest"
 )
 
 // fakeChangeSet is a change set of deletes, creates and unchanged objects.
@@ -76,7 +78,7 @@ func TestPruneDeletesInReverseCreateOrder(t *testing.T) {
 		Metadata: api.ObjectMeta{Name: "apps"}}
 	cm := &api.ConfigMap{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindConfigMap},
 		Metadata: api.ObjectMeta{Name: "conf", Namespace: "apps"}}
-	objs := []api.Object{testDeployment("web", 1, "x"), testPod("solo", "x"), cm, ns, testDeployment("api", 1, "x")}
+	objs := []api.Object{fixture.Deployment("web", 1, "x"), fixture.Pod("solo", "x"), cm, ns, fixture.Deployment("api", 1, "x")}
 	created := Diff(objs, nil)
 	live := map[api.Key]store.DesiredObject{}
 	var createOrder []api.Key
@@ -97,7 +99,7 @@ func TestPruneDeletesInReverseCreateOrder(t *testing.T) {
 		t.Fatalf("deletes reversed = %v, want the create order %v", deleteOrder, createOrder)
 	}
 	// With creates in the same set, every delete still comes after every other change.
-	mixed := Diff([]api.Object{testDeployment("new", 1, "x")}, live)
+	mixed := Diff([]api.Object{fixture.Deployment("new", 1, "x")}, live)
 	if last := mixed.Changes[0]; last.Action != Create {
 		t.Fatalf("first change = %v, want the create", last.Action)
 	}
@@ -111,10 +113,10 @@ func pruneEnv(t *testing.T, opts Options) *syncEnv {
 	t.Helper()
 	e := newSyncEnv(t, time.Hour)
 	for _, n := range []string{"a", "b", "c"} {
-		e.remote.Write("deploy/"+n+".yaml", deploymentYAML(n, 1, "busybox"))
+		e.remote.Write("deploy/"+n+".yaml", fixture.DeploymentYAML(n, 1, "busybox"))
 	}
 	e.remote.CommitAndPush("four deployments")
-	e.ctrl = New(e.st, e.ctrl.repo, testLogger(t), opts)
+	e.ctrl = New(e.st, e.ctrl.repo, fixture.Logger(t), opts)
 	if st := e.sync(t); st.Changes.Created != 4 {
 		t.Fatalf("first sync = %+v", st)
 	}
@@ -158,7 +160,7 @@ func TestPruneRefusedUntilAllowed(t *testing.T) {
 	}
 
 	// A sync request that allows it applies the commit, deletes in reverse order.
-	if err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "r1", AllowMassPrune: true}); err != nil {
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "r1", AllowMassPrune: true}, store.PinChange{}); err != nil {
 		t.Fatal(err)
 	}
 	st = e.sync(t)
@@ -180,7 +182,7 @@ func TestPruneRefusedUntilAllowed(t *testing.T) {
 	}
 
 	// The annotation on a remaining object allows it.
-	e.remote.Write("deploy/keep.yaml", strings.Replace(deploymentYAML("keep", 1, "busybox"),
+	e.remote.Write("deploy/keep.yaml", strings.Replace(fixture.DeploymentYAML("keep", 1, "busybox"),
 		"  name: keep\n", "  name: keep\n  annotations:\n    "+AnnotationAllowMassPrune+": \"true\"\n", 1))
 	annotated := e.remote.CommitAndPush("replace web by keep, allowed")
 	st = e.sync(t)
@@ -198,16 +200,16 @@ func TestPruneAllowedByCommitRequestAndFlag(t *testing.T) {
 	e.remote.Remove("deploy/b.yaml")
 	e.remote.Remove("deploy/c.yaml")
 	three := e.remote.CommitAndPush("delete three")
-	if err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "other", AllowMassPrune: true, Commit: "0123abc"}); err != nil {
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "other", AllowMassPrune: true, Commit: "0123abc"}, store.PinChange{}); err != nil {
 		t.Fatal(err)
 	}
 	if st := e.sync(t); st.Sync != api.SyncFailed || st.RequestID != "other" {
 		t.Fatalf("a request for another commit allowed the prune: %+v", st)
 	}
-	if err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "mine", AllowMassPrune: true, Commit: three[:10]}); err != nil {
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "mine", AllowMassPrune: true, Commit: three[:10]}, store.PinChange{}); err != nil {
 		t.Fatal(err)
 	}
-	e.ctrl = New(e.st, e.ctrl.repo, testLogger(t), Options{Now: fixedNow}) // even after a restart
+	e.ctrl = New(e.st, e.ctrl.repo, fixture.Logger(t), Options{Now: fixedNow}) // even after a restart
 	if st := e.sync(t); st.Sync != api.SyncSynced || st.AppliedCommit != three {
 		t.Fatalf("a request for the commit did not allow the prune: %+v", st)
 	}
@@ -223,16 +225,13 @@ func TestPruneAllowedByCommitRequestAndFlag(t *testing.T) {
 
 // While a commit is refused, drift is still reverted to the applied commit.
 func TestPruneRefusedKeepsRevertingDrift(t *testing.T) {
-	ctx := context.Background()
 	e := pruneEnv(t, Options{Now: fixedNow})
 	e.remote.Remove("deploy/a.yaml")
 	e.remote.Remove("deploy/b.yaml")
 	e.remote.Remove("deploy/c.yaml")
 	e.remote.CommitAndPush("delete three")
 	e.sync(t)
-	if _, err := e.st.Client().Delete(ctx, "/gitfleet/desired/Deployment/default/a"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Delete(t, e.st, store.Desired, "Deployment/default/a")
 	st := e.sync(t)
 	if st.Sync != api.SyncFailed || st.Changes.Created != 1 || len(e.desired(t)) != 4 {
 		t.Fatalf("drift during a refusal: status %+v, %d objects", st, len(e.desired(t)))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -19,7 +20,7 @@ type renderCase struct {
 
 func renderCases() []renderCase {
 	web := func(replicas int32, image string) *api.Deployment {
-		d := testDeployment("web", replicas, image)
+		d := fixture.Deployment("web", replicas, image)
 		d.Spec.Selector = &api.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
 		d.Spec.Template.Spec.Containers[0].Command = []string{"sh", "-c", "exec httpd -f -p 8080"}
 		d.Spec.Template.Spec.Containers[0].Ports = []api.ContainerPort{{ContainerPort: 8080}}
@@ -28,12 +29,12 @@ func renderCases() []renderCase {
 	return []renderCase{
 		{"create", []api.Object{annotated(web(2, "nginx:1.25"), "c1", "deploy/web.yaml:1")}, nil},
 		{"update", []api.Object{annotated(web(3, "nginx:1.27"), "c2", "deploy/web.yaml:1")},
-			liveOf(4, annotated(web(2, "nginx:1.25"), "c1", "deploy/web.yaml:1"))},
-		{"delete", nil, liveOf(4, annotated(testConfigMap("default", "retired", map[string]string{"mode": "slow"}), "c1", "cm.yaml:1"))},
-		{"mixed", []api.Object{web(3, "nginx:1.27"), testNamespace("prod"),
-			testConfigMap("default", "web-config", map[string]string{"mode": "fast", "level": "info"})},
-			liveOf(1, web(2, "nginx:1.27"), testPod("old", "busybox"),
-				testConfigMap("default", "web-config", map[string]string{"mode": "slow", "level": "info"}))},
+			fixture.Desired(4, annotated(web(2, "nginx:1.25"), "c1", "deploy/web.yaml:1"))},
+		{"delete", nil, fixture.Desired(4, annotated(fixture.ConfigMap("default", "retired", map[string]string{"mode": "slow"}), "c1", "cm.yaml:1"))},
+		{"mixed", []api.Object{web(3, "nginx:1.27"), fixture.Namespace("prod"),
+			fixture.ConfigMap("default", "web-config", map[string]string{"mode": "fast", "level": "info"})},
+			fixture.Desired(1, web(2, "nginx:1.27"), fixture.Pod("old", "busybox"),
+				fixture.ConfigMap("default", "web-config", map[string]string{"mode": "slow", "level": "info"}))},
 	}
 }
 
@@ -64,7 +65,7 @@ func TestRenderUnifiedGolden(t *testing.T) {
 
 // The update of replicas shows as a pair of lines, the way users and the e2e test read it.
 func TestRenderUnifiedReplicasLinePair(t *testing.T) {
-	cs := Diff([]api.Object{testDeployment("web", 3, "nginx")}, liveOf(1, testDeployment("web", 2, "nginx")))
+	cs := Diff([]api.Object{fixture.Deployment("web", 3, "nginx")}, fixture.Desired(1, fixture.Deployment("web", 2, "nginx")))
 	var buf bytes.Buffer
 	if err := RenderUnified(&buf, cs, false); err != nil {
 		t.Fatal(err)
@@ -75,7 +76,7 @@ func TestRenderUnifiedReplicasLinePair(t *testing.T) {
 }
 
 func TestRenderUnifiedSkipsUnchanged(t *testing.T) {
-	cs := Diff([]api.Object{testDeployment("web", 2, "nginx")}, liveOf(1, testDeployment("web", 2, "nginx")))
+	cs := Diff([]api.Object{fixture.Deployment("web", 2, "nginx")}, fixture.Desired(1, fixture.Deployment("web", 2, "nginx")))
 	var buf bytes.Buffer
 	if err := RenderUnified(&buf, cs, true); err != nil || buf.Len() != 0 {
 		t.Fatalf("unchanged set rendered %q, %v; want nothing", buf.String(), err)
@@ -84,7 +85,7 @@ func TestRenderUnifiedSkipsUnchanged(t *testing.T) {
 
 // An undecodable live value diffs as empty against the git version.
 func TestRenderUnifiedUndecodableLive(t *testing.T) {
-	cs := Diff([]api.Object{testPod("p", "x")}, map[api.Key]store.DesiredObject{
+	cs := Diff([]api.Object{fixture.Pod("p", "x")}, map[api.Key]store.DesiredObject{
 		{Kind: api.KindPod, Namespace: "default", Name: "p"}: {ModRevision: 3}})
 	var buf bytes.Buffer
 	if err := RenderUnified(&buf, cs, false); err != nil {

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
+	"github.com/gitfleet/gitfleet/request"
+	"github.com/gitfleet/gitfleet/store"
 )
 
 // A sync request written to etcd wakes Run at once (it never polls here), and the status names
@@ -16,16 +19,19 @@ func TestRequestSyncWakesRun(t *testing.T) {
 	e := newSyncEnv(t, time.Hour)
 	done := make(chan error, 1)
 	go func() { done <- e.ctrl.Run(ctx) }()
-	waitFor(t, "first sync", func() bool { return len(e.desired(t)) == 1 })
+	fixture.WaitFor(t, "first sync", func() bool { return len(e.desired(t)) == 1 })
 
-	e.remote.Write("deploy/web.yaml", deploymentYAML("web", 4, "nginx:1.27"))
+	e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", 4, "nginx:1.27"))
 	head := e.remote.CommitAndPush("scale")
-	for i, id := range []string{"r1", "r2"} { // the second finds nothing new and still answers
-		if err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: id, Commit: head}); err != nil {
+	var ids []string
+	for i := range 2 { // the second finds nothing new and still answers
+		tk, err := request.Send(ctx, e.st, "default", request.Ask{Commit: head}, fixedNow())
+		if err != nil {
 			t.Fatal(err)
 		}
+		ids = append(ids, tk.ID)
 		wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
-		st, err := WaitRequest(wctx, e.st, "default", id)
+		st, err := request.Wait(wctx, e.st, tk)
 		wcancel()
 		if err != nil || st.AppliedCommit != head || st.SeenCommit != head || st.Sync != api.SyncSynced {
 			t.Fatalf("answer %d = %+v, %v", i, st, err)
@@ -39,12 +45,12 @@ func TestRequestSyncWakesRun(t *testing.T) {
 		t.Fatalf("history = %+v", h)
 	}
 	// A request of another source does not answer for this one.
-	if err := e.st.RequestSync(ctx, "other", api.SyncRequest{ID: "x"}); err != nil {
+	if _, err := e.st.RequestSync(ctx, "other", api.SyncRequest{ID: "x"}, store.PinChange{}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	if st, _ := e.st.GetSync(ctx, "default"); st.RequestID != "r2" {
-		t.Fatalf("status answers %q, want r2", st.RequestID)
+	if st, _ := e.st.GetSync(ctx, "default"); st.RequestID != ids[1] {
+		t.Fatalf("status answers %q, want %s", st.RequestID, ids[1])
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
+	"github.com/gitfleet/gitfleet/request"
+	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -19,7 +22,7 @@ func rollbackEnv(t *testing.T) (*syncEnv, []string) {
 	commits := []string{e.remote.Head()}
 	e.sync(t)
 	for _, n := range []int{3, 4} {
-		e.remote.Write("deploy/web.yaml", deploymentYAML("web", n, "nginx:1.27"))
+		e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", n, "nginx:1.27"))
 		commits = append(commits, e.remote.CommitAndPush("scale web"))
 		e.sync(t)
 	}
@@ -29,12 +32,13 @@ func rollbackEnv(t *testing.T) (*syncEnv, []string) {
 func TestRollbackPinsAndResumes(t *testing.T) {
 	ctx := context.Background()
 	e, c := rollbackEnv(t)
-	commit, req, err := Rollback(ctx, e.st, "default", c[0][:7], fixedNow())
+	commit, req, err := request.Rollback(ctx, e.st, "default", c[0][:7], fixedNow())
 	if err != nil || commit.Hash != c[0] || req.ID == "" {
 		t.Fatalf("rollback = %+v, %+v, %v", commit, req, err)
 	}
-	if pin, err := e.st.GetPin(ctx, "default"); err != nil || pin.Commit != c[0] || pin.Time != "2026-01-02T03:04:05Z" {
-		t.Fatalf("pin = %+v, %v", pin, err)
+	if ctl, err := e.st.GetControl(ctx, "default"); err != nil || ctl.Pin == nil || ctl.Pin.Commit != c[0] ||
+		ctl.Pin.Time != "2026-01-02T03:04:05Z" {
+		t.Fatalf("pin = %+v, %v", ctl.Pin, err)
 	}
 	st := e.sync(t)
 	if st.Sync != api.SyncSynced || st.AppliedCommit != c[0] || st.PinnedCommit != c[0] || st.SeenCommit != c[2] ||
@@ -47,14 +51,14 @@ func TestRollbackPinsAndResumes(t *testing.T) {
 	}
 
 	// A push while pinned is seen, not applied.
-	e.remote.Write("deploy/web.yaml", deploymentYAML("web", 5, "nginx:1.27"))
+	e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", 5, "nginx:1.27"))
 	c4 := e.remote.CommitAndPush("scale to 5")
 	if st = e.sync(t); st.SeenCommit != c4 || st.AppliedCommit != c[0] || replicasOf(t, e.desired(t), webKey) != 2 {
 		t.Fatalf("status of a push while pinned = %+v", st)
 	}
 
 	// Resume (what gitfleet sync --resume does): the branch head applies again.
-	if err := e.st.DeletePin(ctx, "default"); err != nil {
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "resume"}, store.PinChange{Remove: true}); err != nil {
 		t.Fatal(err)
 	}
 	st = e.sync(t)
@@ -71,12 +75,12 @@ func TestRollbackPinsAndResumes(t *testing.T) {
 func TestRollbackToACommitNotFetched(t *testing.T) {
 	ctx := context.Background()
 	e, c := rollbackEnv(t)
-	src, err := NewSource(SourceConfig{URL: e.remote.URL(), Path: "deploy", CacheDir: filepath.Join(t.TempDir(), "fresh")})
+	src, err := source.New(source.Config{URL: e.remote.URL(), Path: "deploy", CacheDir: filepath.Join(t.TempDir(), "fresh")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ctrl = New(e.st, src, testLogger(t), Options{Now: fixedNow})
-	if err := e.st.PutPin(ctx, "default", api.Pin{Commit: c[0]}); err != nil {
+	e.ctrl = New(e.st, src, fixture.Logger(t), Options{Now: fixedNow})
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "pin"}, store.PinChange{Set: &api.Pin{Commit: c[0]}}); err != nil {
 		t.Fatal(err)
 	}
 	st := e.sync(t)
@@ -85,13 +89,13 @@ func TestRollbackToACommitNotFetched(t *testing.T) {
 	}
 
 	const bogus = "0123456789abcdef0123456789abcdef01234567"
-	if err := e.st.PutPin(ctx, "default", api.Pin{Commit: bogus}); err != nil {
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "pin"}, store.PinChange{Set: &api.Pin{Commit: bogus}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "bogus"}); err != nil {
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "bogus"}, store.PinChange{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.ctrl.SyncOnce(ctx); !errors.Is(err, ErrNotOnBranch) {
+	if _, err := e.ctrl.SyncOnce(ctx); !errors.Is(err, source.ErrNotOnBranch) {
 		t.Fatalf("sync pinned at a bogus commit: %v, want ErrNotOnBranch", err)
 	}
 	st, err = e.st.GetSync(ctx, "default")
@@ -111,16 +115,16 @@ func TestRollbackRefusesUnknownCommits(t *testing.T) {
 	bad := e.remote.CommitAndPush("bad")
 	e.sync(t)
 	for _, prefix := range []string{bad[:8], "ffffffff", ""} {
-		if _, _, err := Rollback(ctx, e.st, "default", prefix, fixedNow()); !errors.Is(err, ErrUnknownCommit) {
+		if _, _, err := request.Rollback(ctx, e.st, "default", prefix, fixedNow()); !errors.Is(err, request.ErrUnknownCommit) {
 			t.Errorf("rollback to %q: %v, want ErrUnknownCommit", prefix, err)
 		}
 	}
-	if _, err := e.st.GetPin(ctx, "default"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("a refused rollback left a pin: %v", err)
+	if ctl, err := e.st.GetControl(ctx, "default"); err != nil || ctl.Pin != nil {
+		t.Fatalf("a refused rollback left a pin: %+v, %v", ctl.Pin, err)
 	}
 }
 
-// Run answers a rollback through etcd alone: the pin and request keys wake it, and WaitRequest
+// Run answers a rollback through etcd alone: the pin and request keys wake it, and request.Wait
 // sees the answer.
 func TestRollbackThroughRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -128,15 +132,15 @@ func TestRollbackThroughRun(t *testing.T) {
 	e, c := rollbackEnv(t)
 	done := make(chan error, 1)
 	go func() { done <- e.ctrl.Run(ctx) }()
-	waitFor(t, "first pass", func() bool { return replicasOf(t, e.desired(t), webKey) == 4 })
+	fixture.WaitFor(t, "first pass", func() bool { return replicasOf(t, e.desired(t), webKey) == 4 })
 
-	_, req, err := Rollback(ctx, e.st, "default", c[1], time.Now())
+	_, req, err := request.Rollback(ctx, e.st, "default", c[1], time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer wcancel()
-	st, err := WaitRequest(wctx, e.st, "default", req.ID)
+	st, err := request.Wait(wctx, e.st, req)
 	if err != nil || st.AppliedCommit != c[1] || st.PinnedCommit != c[1] || st.Sync != api.SyncSynced {
 		t.Fatalf("answer to the rollback = %+v, %v", st, err)
 	}
@@ -144,14 +148,15 @@ func TestRollbackThroughRun(t *testing.T) {
 		t.Fatalf("replicas after rollback = %d, want 3", n)
 	}
 	// Deleting the pin alone wakes Run too.
-	if err := e.st.DeletePin(ctx, "default"); err != nil {
+	if _, err := e.st.RequestSync(ctx, "default", api.SyncRequest{ID: "resume"}, store.PinChange{Remove: true}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "resume", func() bool { return replicasOf(t, e.desired(t), webKey) == 4 })
+	fixture.WaitFor(t, "resume", func() bool { return replicasOf(t, e.desired(t), webKey) == 4 })
 
 	wctx, wcancel = context.WithTimeout(ctx, 300*time.Millisecond)
 	defer wcancel()
-	if _, err := WaitRequest(wctx, e.st, "default", "never-sent"); !errors.Is(err, context.DeadlineExceeded) {
+	never := request.Ticket{Source: "default", ID: "never-sent", Revision: e.revision(t) + 1000}
+	if _, err := request.Wait(wctx, e.st, never); !errors.Is(err, request.ErrNoAnswer) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("wait for a request never sent: %v", err)
 	}
 	cancel()

@@ -3,16 +3,17 @@ package reconciler
 import (
 	"context"
 	"fmt"
-	"github.com/gitfleet/gitfleet/internal/backoff"
-	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/gitfleet/gitfleet/internal/backoff"
+	"github.com/gitfleet/gitfleet/source"
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// Run syncs now, then every PollInterval, on each Trigger and as soon as the source's pin or
+// Run syncs now, then every PollInterval, and as soon as the source's pin or
 // sync request key changes (gitfleet rollback, sync, the push hook and the webhook write them);
 // between polls it watches the desired keys and reverts drift as soon as one changes. A failed
 // pass is logged and retried at the next poll: the last applied state stays in place. Run
@@ -28,8 +29,6 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-poll.C:
-			c.pass(ctx, c.SyncOnce)
-		case <-c.trigger:
 			c.pass(ctx, c.SyncOnce)
 		case ch, ok := <-changes:
 			if !ok {
@@ -145,32 +144,29 @@ type DesiredReader interface {
 
 var _ DesiredReader = (*store.Store)(nil)
 
-// Plan returns the change set that files, a whole repository of manifests, would cause against
-// the live desired state, writing nothing. When the files are not a valid commit it returns
+// DryRun returns the change set that files, a whole repository of manifests, would cause
+// against the live desired state, writing nothing (gitfleet diff). When the files are not a valid commit it returns
 // their errors instead, as a sync would.
-func Plan(ctx context.Context, st DesiredReader, files map[string][]byte) (ChangeSet, []api.FieldError, error) {
+func DryRun(ctx context.Context, st DesiredReader, files map[string][]byte) (ChangeSet, []api.FieldError, error) {
 	decoded, errs := api.LoadSet(files)
 	if len(errs) > 0 {
 		return ChangeSet{}, errs, nil
 	}
 	live, _, err := st.ListDesired(ctx)
 	if err != nil {
-		return ChangeSet{}, nil, fmt.Errorf("plan: %w", err)
+		return ChangeSet{}, nil, fmt.Errorf("dry run: %w", err)
 	}
 	return Diff(desiredObjects(decoded, ""), live), nil, nil
 }
 
-// PlanDir is Plan of the working tree dir, read by LoadDir with the rules of a commit.
-func PlanDir(ctx context.Context, st DesiredReader, dir, subPath string) (ChangeSet, []api.FieldError, error) {
-	files, err := LoadDir(dir, subPath)
-	if fe, ok := fileErrors(err); ok {
+// DryRunDir is DryRun of the working tree dir, read by LoadDir with the rules of a commit.
+func DryRunDir(ctx context.Context, st DesiredReader, dir, subPath string) (ChangeSet, []api.FieldError, error) {
+	files, err := source.LoadDir(dir, subPath)
+	if fe, ok := source.AsFileErrors(err); ok {
 		return ChangeSet{}, fe, nil
 	}
 	if err != nil {
 		return ChangeSet{}, nil, err
 	}
-	return Plan(ctx, st, files)
+	return DryRun(ctx, st, files)
 }
-
-// discardLogger is the logger of callers that pass nil.
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/internal/gittest"
+	"github.com/gitfleet/gitfleet/source"
 )
 
 // largeRepo pushes files*perFile Deployments, perFile to a file, and returns the remote.
@@ -28,14 +30,14 @@ func manyDeployments(file, n int, image string) string {
 	var sb strings.Builder
 	for i := 0; i < n; i++ {
 		sb.WriteString("---\n")
-		sb.WriteString(deploymentYAML(fmt.Sprintf("d%03d-%03d", file, i), 1, image))
+		sb.WriteString(fixture.DeploymentYAML(fmt.Sprintf("d%03d-%03d", file, i), 1, image))
 	}
 	return sb.String()
 }
 
 func benchController(b *testing.B, r *gittest.Remote) *Controller {
 	b.Helper()
-	src, err := NewSource(SourceConfig{URL: r.URL(), Path: "deploy", CacheDir: filepath.Join(b.TempDir(), "cache")})
+	src, err := source.New(source.Config{URL: r.URL(), Path: "deploy", CacheDir: filepath.Join(b.TempDir(), "cache")})
 	if err != nil {
 		b.Fatal(err)
 	}

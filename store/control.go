@@ -9,71 +9,39 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// PutPin holds source at pin.Commit until DeletePin (gitfleet rollback). The controller watches
-// the key and applies the pinned commit instead of the branch head.
-func (s *Store) PutPin(ctx context.Context, source string, pin api.Pin) error {
-	return put(ctx, s, pinKey(source), pin)
+// PinChange says what a sync request does to the pin of its source, in the same transaction, so
+// that the pass answering the request is the one that applies (or leaves) the pin.
+type PinChange struct {
+	// Set holds the source at Set.Commit until the pin is removed (gitfleet rollback).
+	Set *api.Pin
+	// Remove lets the source follow its branch again (gitfleet sync --resume).
+	Remove bool
 }
 
-// GetPin reads the pin of source; ErrNotFound when the source follows its branch.
-func (s *Store) GetPin(ctx context.Context, source string) (api.Pin, error) {
-	pin, _, err := get[api.Pin](ctx, s, pinKey(source))
-	return pin, err
-}
-
-// DeletePin lets source follow its branch again (gitfleet sync --resume). Deleting a pin that
-// does not exist is not an error.
-func (s *Store) DeletePin(ctx context.Context, source string) error {
-	if _, err := s.c.Delete(ctx, pinKey(source)); err != nil {
-		return fmt.Errorf("delete pin of %s: %w", source, err)
-	}
-	return nil
-}
-
-// RequestSync asks the controller of source for a pass now, replacing any earlier request. The
-// controller watches the key, acts on the latest request and records its ID in the sync status.
-func (s *Store) RequestSync(ctx context.Context, source string, req api.SyncRequest) error {
-	return put(ctx, s, syncRequestKey(source), req)
-}
-
-// PinAndRequestSync writes pin and req in one transaction (gitfleet rollback): the pass that
-// answers req is the one that applies pin, so its status reports the rollback's changes.
-func (s *Store) PinAndRequestSync(ctx context.Context, source string, pin api.Pin, req api.SyncRequest) error {
-	pb, err := json.Marshal(pin)
-	if err != nil {
-		return fmt.Errorf("encode pin: %w", err)
-	}
+// RequestSync writes req as the latest sync request of source, replacing any earlier one, and
+// changes the pin as pc says, in one transaction. It returns the revision of the write: the
+// controller records the revision of the request it answers (api.SyncStatus.RequestRevision).
+func (s *Store) RequestSync(ctx context.Context, source string, req api.SyncRequest, pc PinChange) (int64, error) {
 	rb, err := json.Marshal(req)
 	if err != nil {
-		return fmt.Errorf("encode sync request: %w", err)
+		return 0, fmt.Errorf("encode sync request: %w", err)
 	}
-	_, err = s.c.Txn(ctx).Then(clientv3.OpPut(pinKey(source), string(pb)),
-		clientv3.OpPut(syncRequestKey(source), string(rb))).Commit()
+	ops := []clientv3.Op{clientv3.OpPut(syncRequestKey(source), string(rb))}
+	switch {
+	case pc.Set != nil:
+		pb, err := json.Marshal(pc.Set)
+		if err != nil {
+			return 0, fmt.Errorf("encode pin: %w", err)
+		}
+		ops = append(ops, clientv3.OpPut(pinKey(source), string(pb)))
+	case pc.Remove:
+		ops = append(ops, clientv3.OpDelete(pinKey(source)))
+	}
+	resp, err := s.c.Txn(ctx).Then(ops...).Commit()
 	if err != nil {
-		return fmt.Errorf("pin %s and request a sync: %w", source, err)
+		return 0, fmt.Errorf("request a sync of %s: %w", source, err)
 	}
-	return nil
-}
-
-// UnpinAndRequestSync deletes the pin of source and writes req in one transaction (gitfleet
-// sync --resume): the pass that answers req is the one that follows the branch again.
-func (s *Store) UnpinAndRequestSync(ctx context.Context, source string, req api.SyncRequest) error {
-	rb, err := json.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("encode sync request: %w", err)
-	}
-	_, err = s.c.Txn(ctx).Then(clientv3.OpDelete(pinKey(source)),
-		clientv3.OpPut(syncRequestKey(source), string(rb))).Commit()
-	if err != nil {
-		return fmt.Errorf("unpin %s and request a sync: %w", source, err)
-	}
-	return nil
-}
-
-// GetSyncRequest reads the latest sync request of source; ErrNotFound when there was none.
-func (s *Store) GetSyncRequest(ctx context.Context, source string) (api.SyncRequest, error) {
-	req, _, err := get[api.SyncRequest](ctx, s, syncRequestKey(source))
-	return req, err
+	return resp.Header.Revision, nil
 }
 
 // Control is what the users of a source ask of its controller: a pin and the latest request,
@@ -84,7 +52,7 @@ type Control struct {
 }
 
 // GetControl reads the pin and the latest sync request of source at one revision, so a request
-// written after a pin is never seen without that pin.
+// written after a pin is never seen without that pin. The request's Revision is set.
 func (s *Store) GetControl(ctx context.Context, source string) (Control, error) {
 	resp, err := s.c.Txn(ctx).Then(clientv3.OpGet(pinKey(source)), clientv3.OpGet(syncRequestKey(source))).Commit()
 	if err != nil {
@@ -102,6 +70,7 @@ func (s *Store) GetControl(ctx context.Context, source string) (Control, error) 
 		if err := unmarshal(kv.Key, kv.Value, c.Request); err != nil {
 			return Control{}, err
 		}
+		c.Request.Revision = kv.ModRevision
 	}
 	return c, nil
 }

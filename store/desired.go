@@ -58,13 +58,6 @@ type Write struct {
 	ModRevision int64
 }
 
-// CommitDesired applies writes and records sync in one transaction: all of it or none of it.
-// It fails with ErrConflict when any key moved since it was read.
-func (s *Store) CommitDesired(ctx context.Context, writes []Write, sync api.SyncStatus) error {
-	_, err := s.CommitSync(ctx, SyncRecord{Writes: writes, Status: sync})
-	return err
-}
-
 // writeOps returns the guards and operations of writes.
 func writeOps(writes []Write) ([]clientv3.Cmp, []clientv3.Op, error) {
 	cmps := make([]clientv3.Cmp, 0, len(writes))
@@ -89,9 +82,4 @@ func writeOps(writes []Write) ([]clientv3.Cmp, []clientv3.Op, error) {
 func (s *Store) GetSync(ctx context.Context, source string) (api.SyncStatus, error) {
 	st, _, err := get[api.SyncStatus](ctx, s, syncKey(source))
 	return st, err
-}
-
-// PutSync writes the sync record of a source.
-func (s *Store) PutSync(ctx context.Context, st api.SyncStatus) error {
-	return put(ctx, s, syncKey(st.Source), st)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/storetest"
 )
 
 // The raw reads list what ListDesired lists: the same keys and revisions, values that decode to
@@ -23,9 +24,7 @@ func TestDesiredRawReadsMatchListDesired(t *testing.T) {
 	if _, err := s.CommitSync(ctx, store.SyncRecord{Writes: writes, Status: api.SyncStatus{Source: "default"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Client().Put(ctx, "/gitfleet/desired/Deployment/default/e", "not json"); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Put(t, s, store.Desired, "Deployment/default/e", "not json")
 	want, rev, err := s.ListDesired(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -5,13 +5,16 @@
 //
 //	/gitfleet/desired/<kind>/<namespace>/<name>   controller: objects applied from git
 //	/gitfleet/sync/<source>                       controller: commit seen, applied, result, errors
-//	/gitfleet/pods/<namespace>/<name>             workload controllers (create, delete), scheduler (bind)
+//	/gitfleet/pods/<namespace>/<name>             workload controller (create, delete), scheduler (bind)
 //	/gitfleet/podstatus/<namespace>/<name>        the agent of the Pod's node
 //	/gitfleet/nodes/<name>                        that node's agent, under a lease
 //	/gitfleet/history/<source>/<id, zero-padded>  controller: one entry per sync attempt, the last 100
 //	/gitfleet/historyseq/<source>                 controller: the last history ID
+//	/gitfleet/health/<source>                     workload controller: health of every desired object
 //	/gitfleet/pin/<source>                        gitfleet rollback (set), sync --resume (delete)
-//	/gitfleet/syncrequest/<source>                push hook, webhook, gitfleet sync: the latest request
+//	/gitfleet/syncrequest/<source>                push hook, webhook, sync, rollback: the latest request
+//
+// The pin and the sync request are written together by RequestSync (package request).
 //
 // Values are the JSON of the api types. Every write that depends on a read compares the key's
 // ModRevision, so a stale writer fails with ErrConflict instead of overwriting newer state.

@@ -121,9 +121,3 @@ func (s *Store) ListHistory(ctx context.Context, source string) ([]api.HistoryEn
 	}
 	return out, nil
 }
-
-// PutSyncWithHistory writes the status of a pass that applied nothing (a fetch error, for
-// example) with its history entry, in one transaction. It returns the entry's ID.
-func (s *Store) PutSyncWithHistory(ctx context.Context, st api.SyncStatus, entry api.HistoryEntry) (int64, error) {
-	return s.CommitSync(ctx, SyncRecord{Status: st, History: &entry})
-}

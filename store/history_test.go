@@ -49,7 +49,7 @@ func TestStoreHistoryCommitsWithSync(t *testing.T) {
 		t.Fatalf("stale commit: %v, want ErrConflict", err)
 	}
 	st.Sync, st.Message = api.SyncFailed, "fetch failed"
-	id, err = s.PutSyncWithHistory(ctx, st, api.HistoryEntry{Result: api.SyncFailed, Message: "fetch failed"})
+	id, err = s.CommitSync(ctx, store.SyncRecord{Status: st, History: &api.HistoryEntry{Result: api.SyncFailed, Message: "fetch failed"}})
 	if err != nil || id != 2 {
 		t.Fatalf("failure record: id %d, %v; want 2", id, err)
 	}
@@ -86,7 +86,7 @@ func TestStoreHistoryKeepsTheLastEntries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.PutSyncWithHistory(ctx, api.SyncStatus{Source: "other"}, api.HistoryEntry{}); err != nil {
+	if _, err := s.CommitSync(ctx, store.SyncRecord{Status: api.SyncStatus{Source: "other"}, History: &api.HistoryEntry{}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(historyIDs(t, s, "default")); got != "[8 9 10 11 12]" {
@@ -100,65 +100,47 @@ func TestStoreHistoryKeepsTheLastEntries(t *testing.T) {
 	}
 }
 
-func TestStorePinAndRequest(t *testing.T) {
+func TestStoreRequestSyncAndControl(t *testing.T) {
 	ctx := context.Background()
 	s := etcdtest.Start(t)
-	if _, err := s.GetPin(ctx, "default"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("pin before any: %v, want ErrNotFound", err)
-	}
-	if _, err := s.GetSyncRequest(ctx, "default"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("request before any: %v, want ErrNotFound", err)
-	}
 	c, err := s.GetControl(ctx, "default")
 	if err != nil || c.Pin != nil || c.Request != nil {
 		t.Fatalf("control before any = %+v, %v", c, err)
 	}
-	if err := s.PutPin(ctx, "default", api.Pin{Commit: "abc", Time: "t"}); err != nil {
-		t.Fatal(err)
+	// A request alone, then a request that pins, then one that unpins: each one revision.
+	steps := []struct {
+		req     api.SyncRequest
+		pc      store.PinChange
+		wantPin string
+	}{
+		{api.SyncRequest{ID: "r1", AllowMassPrune: true}, store.PinChange{}, ""},
+		{api.SyncRequest{ID: "r2"}, store.PinChange{Set: &api.Pin{Commit: "def", Time: "t"}}, "def"},
+		{api.SyncRequest{ID: "r3"}, store.PinChange{}, "def"},
+		{api.SyncRequest{ID: "r4"}, store.PinChange{Remove: true}, ""},
+		{api.SyncRequest{ID: "r5"}, store.PinChange{Remove: true}, ""}, // removing twice is fine
 	}
-	if err := s.RequestSync(ctx, "default", api.SyncRequest{ID: "r1", AllowMassPrune: true}); err != nil {
-		t.Fatal(err)
-	}
-	if pin, err := s.GetPin(ctx, "default"); err != nil || pin.Commit != "abc" {
-		t.Fatalf("pin = %+v, %v", pin, err)
-	}
-	if req, err := s.GetSyncRequest(ctx, "default"); err != nil || req.ID != "r1" || !req.AllowMassPrune {
-		t.Fatalf("request = %+v, %v", req, err)
-	}
-	c, err = s.GetControl(ctx, "default")
-	if err != nil || c.Pin == nil || c.Pin.Commit != "abc" || c.Request == nil || c.Request.ID != "r1" {
-		t.Fatalf("control = %+v, %v", c, err)
+	for _, step := range steps {
+		before, _ := s.Revision(ctx)
+		rev, err := s.RequestSync(ctx, "default", step.req, step.pc)
+		if err != nil || rev != before+1 {
+			t.Fatalf("request %s: revision %d, %v; want %d", step.req.ID, rev, err, before+1)
+		}
+		c, err := s.GetControl(ctx, "default")
+		if err != nil || c.Request == nil || c.Request.ID != step.req.ID || c.Request.Revision != rev ||
+			c.Request.AllowMassPrune != step.req.AllowMassPrune {
+			t.Fatalf("control after %s = %+v, %v", step.req.ID, c.Request, err)
+		}
+		if pin := ""; c.Pin != nil {
+			pin = c.Pin.Commit
+			if pin != step.wantPin {
+				t.Fatalf("pin after %s = %q, want %q", step.req.ID, pin, step.wantPin)
+			}
+		} else if step.wantPin != "" {
+			t.Fatalf("no pin after %s, want %q", step.req.ID, step.wantPin)
+		}
 	}
 	if c, _ := s.GetControl(ctx, "other"); c.Pin != nil || c.Request != nil {
 		t.Fatalf("control of another source = %+v", c)
-	}
-	for i := 0; i < 2; i++ { // deleting twice is fine
-		if err := s.DeletePin(ctx, "default"); err != nil {
-			t.Fatalf("delete pin %d: %v", i, err)
-		}
-	}
-	if _, err := s.GetPin(ctx, "default"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("pin after delete: %v", err)
-	}
-
-	// Pin and request together, then unpin and request together: each pair is one revision.
-	if err := s.PinAndRequestSync(ctx, "default", api.Pin{Commit: "def"}, api.SyncRequest{ID: "r2"}); err != nil {
-		t.Fatal(err)
-	}
-	c, err = s.GetControl(ctx, "default")
-	if err != nil || c.Pin == nil || c.Pin.Commit != "def" || c.Request.ID != "r2" {
-		t.Fatalf("control after pin and request = %+v, %v", c, err)
-	}
-	rev, _ := s.Revision(ctx)
-	if err := s.UnpinAndRequestSync(ctx, "default", api.SyncRequest{ID: "r3"}); err != nil {
-		t.Fatal(err)
-	}
-	c, err = s.GetControl(ctx, "default")
-	if err != nil || c.Pin != nil || c.Request.ID != "r3" {
-		t.Fatalf("control after unpin and request = %+v, %v", c, err)
-	}
-	if now, _ := s.Revision(ctx); now != rev+1 {
-		t.Fatalf("unpin and request took %d revisions, want 1", now-rev)
 	}
 }
 
@@ -172,17 +154,14 @@ func TestStoreWatchPinAndRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	pins, reqs := s.Watch(ctx, store.Pin, rev), s.Watch(ctx, store.SyncRequest, rev)
-	if err := s.PutPin(ctx, "default", api.Pin{Commit: "abc"}); err != nil {
+	if _, err := s.RequestSync(ctx, "default", api.SyncRequest{ID: "r1"}, store.PinChange{Set: &api.Pin{Commit: "abc"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestSync(ctx, "default", api.SyncRequest{ID: "r"}); err != nil {
+	if _, err := s.RequestSync(ctx, "default", api.SyncRequest{ID: "r2"}, store.PinChange{Remove: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeletePin(ctx, "default"); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []store.Event{{Resource: store.Pin, Name: "default"}, {Resource: store.SyncRequest, Name: "default"},
-		{Resource: store.Pin, Name: "default", Deleted: true}} {
+	for _, want := range []store.Event{{Resource: store.SyncRequest, Name: "default"}, {Resource: store.Pin, Name: "default"},
+		{Resource: store.SyncRequest, Name: "default"}, {Resource: store.Pin, Name: "default", Deleted: true}} {
 		ch := pins
 		if want.Resource == store.SyncRequest {
 			ch = reqs

@@ -21,6 +21,7 @@ const (
 	// HistorySeq holds the last history ID of each source.
 	HistorySeq  Resource = "historyseq"
 	Pin         Resource = "pin"
+	Health      Resource = "health"
 	SyncRequest Resource = "syncrequest"
 )
 
@@ -28,9 +29,8 @@ const root = "/gitfleet/"
 
 func prefix(r Resource) string { return root + string(r) + "/" }
 
-func desiredKey(k api.Key) string {
-	return prefix(Desired) + k.Kind + "/" + k.Namespace + "/" + k.Name
-}
+// desiredKey is the key of k: its String, kind/namespace/name, under Desired.
+func desiredKey(k api.Key) string { return prefix(Desired) + k.String() }
 
 func podKey(namespace, name string) string { return prefix(Pods) + namespace + "/" + name }
 
@@ -41,6 +41,8 @@ func podStatusKey(namespace, name string) string {
 func nodeKey(name string) string { return prefix(Nodes) + name }
 
 func syncKey(source string) string { return prefix(Sync) + source }
+
+func healthKey(source string) string { return prefix(Health) + source }
 
 func pinKey(source string) string { return prefix(Pin) + source }
 
@@ -64,3 +66,7 @@ func parseDesiredKey(key string) (api.Key, error) {
 
 // relName strips a resource's prefix, leaving "namespace/name" or "name".
 func relName(r Resource, key string) string { return strings.TrimPrefix(key, prefix(r)) }
+
+// Key is the etcd key of name under r, for tools and tests that read or write behind the
+// store's back (package storetest); gitfleet's own loops go through the typed methods.
+func Key(r Resource, name string) string { return prefix(r) + name }

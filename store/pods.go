@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/gitfleet/gitfleet/api"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -69,15 +70,16 @@ func (s *Store) PutPodStatus(ctx context.Context, namespace, name string, create
 	return commit(txn, "write status of "+namespace+"/"+name, ErrNotFound)
 }
 
-// ListPodStatuses reads every observed Pod status, keyed by "namespace/name".
-func (s *Store) ListPodStatuses(ctx context.Context) (map[string]api.PodStatus, int64, error) {
+// ListPodStatuses reads every observed Pod status.
+func (s *Store) ListPodStatuses(ctx context.Context) (map[api.PodKey]api.PodStatus, int64, error) {
 	items, rev, err := list[api.PodStatus](ctx, s, PodStatus)
 	if err != nil {
 		return nil, 0, err
 	}
-	out := make(map[string]api.PodStatus, len(items))
+	out := make(map[api.PodKey]api.PodStatus, len(items))
 	for _, it := range items {
-		out[it.Name] = it.Value
+		ns, name, _ := strings.Cut(it.Name, "/")
+		out[api.PodKey{Namespace: ns, Name: name}] = it.Value
 	}
 	return out, rev, nil
 }
@@ -93,15 +95,22 @@ func (s *Store) ListPodsWithStatus(ctx context.Context) ([]api.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
+	return MergeStatuses(pods, sts), nil
+}
+
+// MergeStatuses returns the Pods with their observed status merged in: a status the agent
+// reported replaces the scheduler's reason for a Pod that is not yet running, and a Pod with
+// neither is Pending.
+func MergeStatuses(pods []Item[api.Pod], sts map[api.PodKey]api.PodStatus) []api.Pod {
 	out := make([]api.Pod, 0, len(pods))
 	for _, it := range pods {
 		p := it.Value
-		if st, ok := sts[it.Name]; ok {
+		if st, ok := sts[api.PodKeyOf(&p)]; ok {
 			p.Status = st
 		} else if p.Status.Phase == "" {
 			p.Status.Phase = api.PodPending
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out
 }

@@ -84,9 +84,9 @@ func list[T any](ctx context.Context, s *Store, r Resource) ([]Item[T], int64, e
 }
 
 // get reads one key.
-func get[T any](ctx context.Context, s *Store, key string) (T, int64, error) {
+func get[T any](ctx context.Context, s *Store, key string, opts ...clientv3.OpOption) (T, int64, error) {
 	var v T
-	resp, err := s.c.Get(ctx, key)
+	resp, err := s.c.Get(ctx, key, opts...)
 	if err != nil {
 		return v, 0, fmt.Errorf("get %s: %w", key, err)
 	}

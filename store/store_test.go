@@ -19,12 +19,12 @@ func deployment(name string, replicas int32) *api.Deployment {
 	}
 }
 
-func TestCommitDesiredIsAllOrNothing(t *testing.T) {
+func TestCommitSyncIsAllOrNothing(t *testing.T) {
 	ctx := context.Background()
 	s := etcdtest.Start(t)
 	a, b := deployment("a", 1), deployment("b", 1)
 	sync := api.SyncStatus{Source: "default", AppliedCommit: "c1", Sync: api.SyncSynced}
-	err := s.CommitDesired(ctx, []store.Write{{Key: api.KeyOf(a), Object: a}, {Key: api.KeyOf(b), Object: b}}, sync)
+	_, err := s.CommitSync(ctx, store.SyncRecord{Writes: []store.Write{{Key: api.KeyOf(a), Object: a}, {Key: api.KeyOf(b), Object: b}}, Status: sync})
 	if err != nil {
 		t.Fatalf("first commit: %v", err)
 	}
@@ -37,11 +37,11 @@ func TestCommitDesiredIsAllOrNothing(t *testing.T) {
 	c := deployment("c", 1)
 	a2 := deployment("a", 5)
 	sync.AppliedCommit = "c2"
-	err = s.CommitDesired(ctx, []store.Write{
+	_, err = s.CommitSync(ctx, store.SyncRecord{Writes: []store.Write{
 		{Key: api.KeyOf(a), Object: a2, ModRevision: got[api.KeyOf(a)].ModRevision},
 		{Key: api.KeyOf(c), Object: c},
 		{Key: api.KeyOf(b), Object: nil, ModRevision: 0},
-	}, sync)
+	}, Status: sync})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("stale commit: err = %v, want ErrConflict", err)
 	}
@@ -64,7 +64,7 @@ func TestListDesiredKeepsUndecodableValues(t *testing.T) {
 	ctx := context.Background()
 	s := etcdtest.Start(t)
 	good := deployment("good", 1)
-	if err := s.CommitDesired(ctx, []store.Write{{Key: api.KeyOf(good), Object: good}}, api.SyncStatus{Source: "default"}); err != nil {
+	if _, err := s.CommitSync(ctx, store.SyncRecord{Writes: []store.Write{{Key: api.KeyOf(good), Object: good}}, Status: api.SyncStatus{Source: "default"}}); err != nil {
 		t.Fatal(err)
 	}
 	key := func(kind, name string) api.Key { return api.Key{Kind: kind, Namespace: "default", Name: name} }
@@ -231,7 +231,7 @@ func TestEmbeddedRestartKeepsData(t *testing.T) {
 		}
 		s := store.New(c)
 		if i == 0 {
-			err = s.PutSync(ctx, api.SyncStatus{Source: "default", AppliedCommit: "abc"})
+			_, err = s.CommitSync(ctx, store.SyncRecord{Status: api.SyncStatus{Source: "default", AppliedCommit: "abc"}})
 		} else {
 			var st api.SyncStatus
 			st, err = s.GetSync(ctx, "default")

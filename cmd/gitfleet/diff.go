@@ -61,7 +61,7 @@ func planTree(ctx context.Context, stderr io.Writer, conn connFlags, dir, sub st
 		return reconciler.ChangeSet{}, diffFailed(stderr, err)
 	}
 	defer done()
-	cs, errs, err := reconciler.PlanDir(ctx, s, dir, sub)
+	cs, errs, err := reconciler.DryRunDir(ctx, s, dir, sub)
 	if err != nil {
 		return reconciler.ChangeSet{}, diffFailed(stderr, err)
 	}

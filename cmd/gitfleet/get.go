@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -120,22 +121,33 @@ func getDeployments(ctx context.Context, s *store.Store, format string, w io.Wri
 	sort.Slice(deps, func(i, j int) bool {
 		return deps[i].Metadata.Namespace+"/"+deps[i].Metadata.Name < deps[j].Metadata.Namespace+"/"+deps[j].Metadata.Name
 	})
-	pods, err := s.ListPodsWithStatus(ctx)
+	health, err := recordedHealth(ctx, s)
 	if err != nil {
 		return err
 	}
-	return emit(w, format, deps, "NAMESPACE\tNAME\tREADY\tCOMMIT", func(d *api.Deployment) string {
-		owner := "Deployment/" + d.Metadata.Namespace + "/" + d.Metadata.Name
-		ready := 0
-		for _, p := range pods {
-			if p.Metadata.Annotations[api.AnnotationOwner] == owner && p.Status.Ready {
-				ready++
-			}
+	return emit(w, format, deps, "NAMESPACE\tNAME\tREADY\tHEALTH\tCOMMIT", func(d *api.Deployment) string {
+		o, ok := health[api.KeyOf(d)]
+		ready, state := "-", "-"
+		if ok {
+			ready, state = fmt.Sprintf("%d/%d", o.Ready, o.Want), o.Health
 		}
-		want := d.ReplicaCount()
-		return fmt.Sprintf("%s\t%s\t%d/%d\t%s", d.Metadata.Namespace, d.Metadata.Name, ready, want,
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", d.Metadata.Namespace, d.Metadata.Name, ready, state,
 			short(d.Metadata.Annotations[api.AnnotationCommit]))
 	})
+}
+
+// recordedHealth is the health the workload controller recorded, by object; empty before its
+// first record.
+func recordedHealth(ctx context.Context, s *store.Store) (map[api.Key]api.ObjectStatus, error) {
+	h, err := s.GetHealth(ctx, api.DefaultSource)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	out := make(map[api.Key]api.ObjectStatus, len(h.Objects))
+	for _, o := range h.Objects {
+		out[o.Key] = o
+	}
+	return out, nil
 }
 
 func getNodes(ctx context.Context, s *store.Store, format string, w io.Writer) error {

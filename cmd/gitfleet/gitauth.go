@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gitfleet/gitfleet/reconciler"
+	"github.com/gitfleet/gitfleet/source"
 )
 
 // Environment variables that may hold a secret instead of a file.
@@ -52,11 +52,11 @@ func defaultKnownHosts() string {
 	return filepath.Join(home, ".ssh", "known_hosts")
 }
 
-// auth reads the secret files and variables into a reconciler.Auth. Whether the result fits
+// auth reads the secret files and variables into a source.Auth. Whether the result fits
 // the repository URL is checked by reconciler.NewSource.
-func (f *gitAuthFlags) auth() (reconciler.Auth, error) {
-	a := reconciler.Auth{Username: f.username, SSHKeyFile: f.sshKeyFile, KnownHostsFile: f.knownHosts, CAFile: f.caFile}
-	var token reconciler.Secret
+func (f *gitAuthFlags) auth() (source.Auth, error) {
+	a := source.Auth{Username: f.username, SSHKeyFile: f.sshKeyFile, KnownHostsFile: f.knownHosts, CAFile: f.caFile}
+	var token source.Secret
 	var err error
 	if a.Password, err = f.secret("--git-password-file", f.passwordFile, envGitPassword); err != nil {
 		return a, err
@@ -80,13 +80,13 @@ func (f *gitAuthFlags) auth() (reconciler.Auth, error) {
 
 // secret reads file, or else the environment variable env; "" when neither is set. One
 // trailing newline is dropped from the file.
-func (f *gitAuthFlags) secret(flagName, file, env string) (reconciler.Secret, error) {
+func (f *gitAuthFlags) secret(flagName, file, env string) (source.Secret, error) {
 	if file == "" {
 		getenv := f.getenv
 		if getenv == nil {
 			getenv = os.Getenv
 		}
-		return reconciler.Secret(getenv(env)), nil
+		return source.Secret(getenv(env)), nil
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -96,5 +96,5 @@ func (f *gitAuthFlags) secret(flagName, file, env string) (reconciler.Secret, er
 	if s == "" {
 		return "", fmt.Errorf("read %s: %s is empty", flagName, file)
 	}
-	return reconciler.Secret(s), nil
+	return source.Secret(s), nil
 }

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitfleet/gitfleet/reconciler"
+	"github.com/gitfleet/gitfleet/source"
 )
 
-func parseGitAuth(t *testing.T, env map[string]string, args ...string) (reconciler.Auth, error) {
+func parseGitAuth(t *testing.T, env map[string]string, args ...string) (source.Auth, error) {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -38,19 +38,19 @@ func TestGitAuthFlags(t *testing.T) {
 		name string
 		env  map[string]string
 		args []string
-		want reconciler.Auth
+		want source.Auth
 	}{
-		{"token file", nil, []string{"--git-token-file", tokenFile}, reconciler.Auth{Token: "tok-from-file"}},
+		{"token file", nil, []string{"--git-token-file", tokenFile}, source.Auth{Token: "tok-from-file"}},
 		{"token file wins over env", map[string]string{envGitToken: "env-tok"},
-			[]string{"--git-token-file", tokenFile}, reconciler.Auth{Token: "tok-from-file"}},
-		{"token env", map[string]string{envGitToken: "env-tok"}, nil, reconciler.Auth{Token: "env-tok"}},
+			[]string{"--git-token-file", tokenFile}, source.Auth{Token: "tok-from-file"}},
+		{"token env", map[string]string{envGitToken: "env-tok"}, nil, source.Auth{Token: "env-tok"}},
 		{"bearer", nil, []string{"--git-token-file", tokenFile, "--git-token-scheme", "bearer"},
-			reconciler.Auth{BearerToken: "tok-from-file"}},
+			source.Auth{BearerToken: "tok-from-file"}},
 		{"password env", map[string]string{envGitPassword: "pw"}, []string{"--git-username", "alice"},
-			reconciler.Auth{Username: "alice", Password: "pw"}},
+			source.Auth{Username: "alice", Password: "pw"}},
 		{"ssh", map[string]string{envGitSSHPassphrase: "pp"},
 			[]string{"--git-ssh-key-file", "/k", "--git-ssh-known-hosts", "/kh", "--git-ca-file", "/ca"},
-			reconciler.Auth{SSHKeyFile: "/k", SSHKeyPassphrase: "pp", KnownHostsFile: "/kh", CAFile: "/ca"}},
+			source.Auth{SSHKeyFile: "/k", SSHKeyPassphrase: "pp", KnownHostsFile: "/kh", CAFile: "/ca"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

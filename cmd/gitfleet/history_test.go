@@ -16,6 +16,8 @@ import (
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/internal/gittest"
 	"github.com/gitfleet/gitfleet/reconciler"
+	"github.com/gitfleet/gitfleet/request"
+	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -52,7 +54,7 @@ func newControllerEnv(t *testing.T) *controllerEnv {
 	e := &controllerEnv{st: st, eps: strings.Join(eps, ","), remote: gittest.NewRemote(t)}
 	e.remote.Write("deploy/web.yaml", deploymentManifest("web", 1))
 	e.remote.CommitAndPush("add web")
-	src, err := reconciler.NewSource(reconciler.SourceConfig{URL: e.remote.URL(), Path: "deploy",
+	src, err := source.New(source.Config{URL: e.remote.URL(), Path: "deploy",
 		PollInterval: time.Hour, CacheDir: filepath.Join(t.TempDir(), "cache")})
 	if err != nil {
 		t.Fatal(err)
@@ -170,12 +172,12 @@ func TestRollbackCLI(t *testing.T) {
 	// A commit that never synced is refused before anything is written.
 	e.remote.Write("deploy/bad.yaml", "kind: Nope\n")
 	bad := e.remote.CommitAndPush("bad")
-	if err := e.st.DeletePin(context.Background(), syncSource); err != nil {
+	if _, err := e.st.RequestSync(context.Background(), syncSource, api.SyncRequest{ID: "resume"}, store.PinChange{Remove: true}); err != nil {
 		t.Fatal(err)
 	}
 	waitHistory(t, e, bad)
 	_, _, err = runCLI("rollback", bad, "--etcd-endpoints", e.eps)
-	if !errors.Is(err, reconciler.ErrUnknownCommit) {
+	if !errors.Is(err, request.ErrUnknownCommit) {
 		t.Fatalf("rollback to a bad commit: %v, want ErrUnknownCommit", err)
 	}
 	if _, _, err = runCLI("rollback", "--etcd-endpoints", e.eps); err == nil {
@@ -213,8 +215,8 @@ func TestRollbackCLITimeout(t *testing.T) {
 	if !errors.As(err, &code) || code != 1 || !strings.Contains(out, "no answer from the controller") {
 		t.Fatalf("rollback without a controller: %v\n%s", err, out)
 	}
-	if pin, err := e.st.GetPin(context.Background(), syncSource); err != nil || pin.Commit != c1 {
-		t.Fatalf("pin = %+v, %v", pin, err)
+	if ctl, err := e.st.GetControl(context.Background(), syncSource); err != nil || ctl.Pin == nil || ctl.Pin.Commit != c1 {
+		t.Fatalf("pin = %+v, %v", ctl.Pin, err)
 	}
 }
 

@@ -12,9 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gitfleet/gitfleet/health"
 	"github.com/gitfleet/gitfleet/reconciler"
 	"github.com/gitfleet/gitfleet/scheduler"
+	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/workload"
 )
 
 // sourceFlags say which git repository the controller follows.
@@ -25,6 +28,8 @@ type sourceFlags struct {
 	auth               gitAuthFlags
 	// allowMassPrune and selfHeal set reconciler.Options.AllowMassPrune and DisableSelfHeal.
 	allowMassPrune, selfHeal bool
+	// health bounds how long an object may look bad before it is recorded Degraded.
+	health health.Policy
 }
 
 func (f *sourceFlags) register(fs *flag.FlagSet) {
@@ -35,6 +40,8 @@ func (f *sourceFlags) register(fs *flag.FlagSet) {
 	f.webhook.register(fs)
 	fs.BoolVar(&f.allowMassPrune, "allow-mass-prune", false, "let every sync delete any share of the objects (default: a sync deleting more than half, or all, is refused)")
 	fs.BoolVar(&f.selfHeal, "self-heal", true, "revert desired keys changed outside git; false only reports them (OutOfSync) until the next commit or sync")
+	fs.DurationVar(&f.health.DegradedGrace, "degraded-grace", health.DefaultDegradedGrace, "how long an object may look Degraded (a Pod failed, crash-loops or fits nowhere) before it is recorded Degraded")
+	fs.DurationVar(&f.health.ProgressDeadline, "progress-deadline", health.DefaultProgressDeadline, "how long an object may stay Progressing with no change in ready Pods before it is recorded Degraded")
 	f.auth.register(fs)
 }
 
@@ -43,15 +50,15 @@ func (f *sourceFlags) options() reconciler.Options {
 	return reconciler.Options{AllowMassPrune: f.allowMassPrune, DisableSelfHeal: !f.selfHeal}
 }
 
-func (f *sourceFlags) config(dataDir string) (reconciler.SourceConfig, error) {
+func (f *sourceFlags) config(dataDir string) (source.Config, error) {
 	if f.repo == "" {
-		return reconciler.SourceConfig{}, fmt.Errorf("--repo is required")
+		return source.Config{}, fmt.Errorf("--repo is required")
 	}
 	auth, err := f.auth.auth()
 	if err != nil {
-		return reconciler.SourceConfig{}, err
+		return source.Config{}, err
 	}
-	return reconciler.SourceConfig{URL: f.repo, Branch: f.branch, Path: f.path, PollInterval: f.poll,
+	return source.Config{URL: f.repo, Branch: f.branch, Path: f.path, PollInterval: f.poll,
 		CacheDir: filepath.Join(dataDir, "git"), Auth: auth}, nil
 }
 
@@ -91,15 +98,15 @@ func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 	return <-errs
 }
 
-// controllerRoles are the git controller and the workload controllers.
-func controllerRoles(st *store.Store, src reconciler.SourceConfig, opts reconciler.Options, log *slog.Logger) ([]role, error) {
-	source, err := reconciler.NewSource(src)
+// controllerRoles are the sync controller and the workload controller.
+func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, log *slog.Logger) ([]role, error) {
+	repo, err := source.New(src)
 	if err != nil {
 		return nil, err
 	}
-	ctl := reconciler.New(st, source, log.With("role", "controller"), opts)
-	deps := reconciler.NewDeploymentController(st, log.With("role", "deployments"), reconciler.DeploymentOptions{})
-	return []role{{"controller", ctl.Run}, {"deployments", deps.Run}}, nil
+	ctl := reconciler.New(st, repo, log.With("role", "controller"), f.options())
+	wl := workload.NewController(st, log.With("role", "workloads"), workload.Options{Health: f.health})
+	return []role{{"controller", ctl.Run}, {"workloads", wl.Run}}, nil
 }
 
 func schedulerRole(st *store.Store, log *slog.Logger) role {
@@ -143,7 +150,7 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) erro
 			if err != nil {
 				return nil, err
 			}
-			return src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, src.options(), log))
+			return src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &src, log))
 		})
 }
 

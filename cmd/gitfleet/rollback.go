@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
-	"github.com/gitfleet/gitfleet/reconciler"
+	"github.com/gitfleet/gitfleet/request"
 )
 
 func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -33,12 +33,12 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer done()
-	commit, req, err := reconciler.Rollback(ctx, s, syncSource, fs.Arg(0), time.Now())
+	commit, t, err := request.Rollback(ctx, s, syncSource, fs.Arg(0), time.Now())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "rollback: pinned %s %q; waiting for the controller\n", short(commit.Hash), commit.Message)
-	st, err := reconciler.WaitRequest(ctx, s, syncSource, req.ID)
+	st, err := request.Wait(ctx, s, t)
 	if err != nil {
 		fmt.Fprintf(stdout, "rollback: no answer from the controller in %s: %v\n", *timeout, err)
 		fmt.Fprintln(stdout, "rollback: the pin stays: the controller applies it when it runs; 'gitfleet sync --resume' removes it")

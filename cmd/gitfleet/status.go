@@ -13,21 +13,12 @@ import (
 )
 
 // statusOutput is the stable shape of `gitfleet status -o json`: the sync status, with the
-// health of the desired objects assessed from live state, and Pod counts.
+// health of the desired objects and the Pod counts that the workload controller recorded.
 type statusOutput struct {
 	api.SyncStatus
-	// Health and Objects shadow the sync status's fields, which the controller may leave out.
 	Health  string             `json:"health"`
 	Objects []api.ObjectStatus `json:"objects"`
-	Pods    podCounts          `json:"pods"`
-}
-
-type podCounts struct {
-	Total   int `json:"total"`
-	Running int `json:"running"`
-	Ready   int `json:"ready"`
-	Pending int `json:"pending"`
-	Failed  int `json:"failed"`
+	Pods    api.PodCounts      `json:"pods"`
 }
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -66,26 +57,17 @@ func readStatus(ctx context.Context, s *store.Store) (statusOutput, error) {
 	if st.Errors == nil {
 		st.Errors = []api.FieldError{}
 	}
-	v, err := readHealth(ctx, s)
+	h, err := s.GetHealth(ctx, api.DefaultSource)
+	if errors.Is(err, store.ErrNotFound) {
+		h, err = api.HealthStatus{Health: api.HealthMissing}, nil
+	}
 	if err != nil {
 		return statusOutput{}, err
 	}
-	out := statusOutput{SyncStatus: st, Health: v.health, Objects: v.objects}
-	for _, p := range v.pods {
-		out.Pods.Total++
-		switch p.Status.Phase {
-		case api.PodRunning:
-			out.Pods.Running++
-		case api.PodFailed:
-			out.Pods.Failed++
-		case api.PodPending:
-			out.Pods.Pending++
-		}
-		if p.Status.Ready {
-			out.Pods.Ready++
-		}
+	if h.Objects == nil {
+		h.Objects = []api.ObjectStatus{}
 	}
-	return out, nil
+	return statusOutput{SyncStatus: st, Health: h.Health, Objects: h.Objects, Pods: h.Pods}, nil
 }
 
 func printStatus(w io.Writer, st statusOutput) {

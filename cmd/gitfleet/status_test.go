@@ -21,7 +21,12 @@ func TestStatusShowsCommitPinAndHealth(t *testing.T) {
 	if _, err := s.CommitSync(ctx, store.SyncRecord{Writes: []store.Write{{Key: api.KeyOf(d), Object: d}}, Status: st}); err != nil {
 		t.Fatal(err)
 	}
-	startPods(t, ctx, s, d, api.PodStatus{Phase: api.PodRunning, Ready: true})
+	h := api.HealthStatus{Source: syncSource, AppliedCommit: fakeCommit, Health: api.HealthProgressing,
+		Objects: []api.ObjectStatus{webStatus(api.HealthProgressing, 1, 2, "1/2 ready")}, Ready: 1, Want: 2,
+		Pods: api.PodCounts{Total: 1, Running: 1, Ready: 1}}
+	if err := s.PutHealth(ctx, h); err != nil {
+		t.Fatal(err)
+	}
 	conn := "--etcd-endpoints=" + strings.Join(eps, ",")
 
 	out, stderr, err := runCLI("status", conn)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
-	"github.com/gitfleet/gitfleet/reconciler"
+	"github.com/gitfleet/gitfleet/request"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -22,7 +21,7 @@ const syncSource = api.DefaultSource
 type syncFlags struct {
 	conn           connFlags
 	wait           bool
-	timeout, grace time.Duration
+	timeout        time.Duration
 	resume         bool
 	allowMassPrune bool
 	commit         string
@@ -30,9 +29,8 @@ type syncFlags struct {
 
 func (f *syncFlags) register(fs *flag.FlagSet) {
 	f.conn.register(fs)
-	fs.BoolVar(&f.wait, "wait", false, "wait until the sync is applied and every object is Healthy (exit 0), or failed (exit 1)")
+	fs.BoolVar(&f.wait, "wait", false, "wait until the sync is applied and every object is Healthy (exit 0), or it failed or an object is Degraded (exit 1)")
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "with --wait, give up after this long")
-	fs.DurationVar(&f.grace, "degraded-grace", 20*time.Second, "with --wait, fail once the objects stay Degraded this long")
 	fs.BoolVar(&f.resume, "resume", false, "remove a rollback's pin first, so the source follows its branch again")
 	fs.BoolVar(&f.allowMassPrune, "allow-mass-prune", false, "let this sync delete more objects than the prune limit allows")
 	fs.StringVar(&f.commit, "commit", "", "the commit expected at the branch head (a push hook passes the pushed commit)")
@@ -57,15 +55,18 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return notReachable(stderr, err)
 	}
 	defer done()
-	w, err := sendSyncRequest(ctx, s, f)
+	sctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	ask := request.Ask{Commit: f.commit, AllowMassPrune: f.allowMassPrune, Pin: store.PinChange{Remove: f.resume}}
+	t, err := request.Send(sctx, s, syncSource, ask, time.Now())
+	cancel()
 	if err != nil {
 		return notReachable(stderr, err)
 	}
-	fmt.Fprintf(stdout, "sync: requested %s\n", w.id)
+	fmt.Fprintf(stdout, "sync: requested %s\n", t.ID)
 	if !f.wait {
 		return nil
 	}
-	return waitSync(ctx, s, stdout, f, w)
+	return waitSync(ctx, s, stdout, f, t)
 }
 
 // notReachable tells a user (or the pusher, through a hook) that gitfleet could not be asked.
@@ -74,89 +75,18 @@ func notReachable(stderr io.Writer, err error) error {
 	return exitCode(2)
 }
 
-// syncWait is what a waiter needs to recognize the answer to its request.
-type syncWait struct {
-	id     string
-	commit string
-	// rev is the store revision before the request; watches start there.
-	rev int64
-	// before is the RequestID the status answered before ours.
-	before string
-}
-
-// sendSyncRequest removes the pin when asked, then writes a new request.
-func sendSyncRequest(ctx context.Context, s *store.Store, f syncFlags) (syncWait, error) {
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	w := syncWait{id: reconciler.NewRequestID(), commit: f.commit}
-	prev, err := s.GetSync(ctx, syncSource)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return syncWait{}, err
-	}
-	w.before = prev.RequestID
-	if w.rev, err = s.Revision(ctx); err != nil {
-		return syncWait{}, err
-	}
-	req := api.SyncRequest{ID: w.id, Commit: f.commit, AllowMassPrune: f.allowMassPrune,
-		Time: time.Now().UTC().Format(time.RFC3339)}
-	if f.resume {
-		// One transaction, so the controller's answer to the request includes leaving the pin.
-		return w, s.UnpinAndRequestSync(ctx, syncSource, req)
-	}
-	return w, s.RequestSync(ctx, syncSource, req)
-}
-
-// waitSync waits for the controller's answer, reports it and, when it applied, waits for health.
-func waitSync(ctx context.Context, s *store.Store, stdout io.Writer, f syncFlags, w syncWait) error {
-	st, err := waitAnswer(ctx, s, w)
+// waitSync waits for the controller's answer, reports it and, when it applied, waits for the
+// health the workload controller records of the applied commit.
+func waitSync(ctx context.Context, s *store.Store, stdout io.Writer, f syncFlags, t request.Ticket) error {
+	st, err := request.Wait(ctx, s, t)
 	if err != nil {
-		fmt.Fprintf(stdout, "sync: no answer from the controller in %s: %v\n", f.timeout, err)
+		fmt.Fprintf(stdout, "sync: no answer from the controller in %s (is it running?): %v\n", f.timeout, err)
 		return exitCode(1)
 	}
-	if !reportSync(ctx, s, stdout, st, w.commit) {
+	if !reportSync(ctx, s, stdout, st, f.commit) {
 		return exitCode(1)
 	}
-	return waitHealthy(ctx, s, stdout, f)
-}
-
-// waitAnswer watches the sync status, polling as a fallback, until it answers w.
-func waitAnswer(ctx context.Context, s *store.Store, w syncWait) (api.SyncStatus, error) {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	changes := s.Watch(wctx, store.Sync, w.rev)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	for {
-		st, err := s.GetSync(ctx, syncSource)
-		if err == nil && answers(ctx, s, st, w) {
-			return st, nil
-		}
-		select {
-		case <-ctx.Done():
-			return api.SyncStatus{}, context.Cause(ctx)
-		case _, ok := <-changes:
-			if !ok {
-				changes = nil // lost: the ticker polls
-			}
-		case <-tick.C:
-		}
-	}
-}
-
-// answers reports whether st is the controller's answer to w: it names our request; or it
-// answers a newer request, for our commit or for one that replaced ours (the controller never
-// answers a replaced request, and it fetched after our push for the newer one).
-func answers(ctx context.Context, s *store.Store, st api.SyncStatus, w syncWait) bool {
-	switch {
-	case st.RequestID == w.id:
-		return true
-	case st.RequestID == w.before:
-		return false
-	case w.commit != "" && strings.HasPrefix(st.SeenCommit, w.commit):
-		return true
-	}
-	latest, err := s.GetSyncRequest(ctx, syncSource)
-	return err == nil && latest.ID != w.id && latest.ID == st.RequestID
+	return waitHealthy(ctx, s, stdout, f.timeout, st.AppliedCommit)
 }
 
 // reportSync prints the sync result, the changes it made and its errors; false when it failed.
@@ -197,113 +127,35 @@ func changeLines(ctx context.Context, s *store.Store, st api.SyncStatus) []strin
 	return last.Changes
 }
 
-// healthView is one assessment of the desired objects' health.
-type healthView struct {
-	health     string
-	objects    []api.ObjectStatus
-	ready, pod int // Pods of desired objects running ready, and wanted
-	pods       []api.Pod
-}
-
-// readHealth assesses the live state.
-func readHealth(ctx context.Context, s *store.Store) (healthView, error) {
-	desired, _, err := s.ListDesired(ctx)
-	if err != nil {
-		return healthView{}, err
-	}
-	pods, err := s.ListPodsWithStatus(ctx)
-	if err != nil {
-		return healthView{}, err
-	}
-	v := healthView{objects: reconciler.Health(desired, pods), pods: pods}
-	v.health = reconciler.Aggregate(v.objects)
-	v.ready, v.pod = reconciler.PodCounts(desired, pods)
-	return v, nil
-}
-
-// waitHealthy re-assesses health on every change of desired objects, Pods or Pod statuses (and
-// every second) until it is Healthy (nil), Degraded for longer than the grace, or ctx ends.
-func waitHealthy(ctx context.Context, s *store.Store, w io.Writer, f syncFlags) error {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	rev, err := s.Revision(ctx)
-	wake := wakeOn(wctx, s, rev, err == nil)
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+// waitHealthy shows the recorded health of commit as it changes, until it settles: Healthy
+// (nil), Degraded or the timeout (exit 1).
+func waitHealthy(ctx context.Context, s *store.Store, w io.Writer, timeout time.Duration, commit string) error {
 	p := newProgress(w)
-	var degradedSince time.Time
-	var last healthView
-	for {
-		v, err := readHealth(ctx, s)
-		if err == nil {
-			last = v
-			p.show(v)
-			if done, err := judgeHealth(w, p, v, &degradedSince, f.grace); done {
-				return err
-			}
-		}
-		select {
-		case <-ctx.Done():
-			p.end()
-			fmt.Fprintf(w, "health: timed out after %s: %s\n", f.timeout, describe(last))
-			return exitCode(1)
-		case <-wake:
-		case <-tick.C:
-		}
-	}
-}
-
-// judgeHealth ends the wait when v is Healthy, or Degraded for longer than grace.
-func judgeHealth(w io.Writer, p *progress, v healthView, degradedSince *time.Time, grace time.Duration) (bool, error) {
+	h, err := request.WaitHealth(ctx, s, syncSource, commit, p.show)
+	p.end()
 	switch {
-	case v.health == api.HealthHealthy:
-		p.end()
-		fmt.Fprintf(w, "health: Healthy (%d/%d pods running)\n", v.ready, v.pod)
-		return true, nil
-	case v.health != api.HealthDegraded:
-		*degradedSince = time.Time{}
-	case degradedSince.IsZero():
-		*degradedSince = time.Now()
-	case time.Since(*degradedSince) > grace:
-		p.end()
-		fmt.Fprintf(w, "health: %s\n", describe(v))
-		return true, exitCode(1)
+	case err != nil:
+		fmt.Fprintf(w, "health: timed out after %s: %s\n", timeout, describe(h))
+		return exitCode(1)
+	case h.Health == api.HealthHealthy:
+		fmt.Fprintf(w, "health: Healthy (%d/%d pods running)\n", h.Ready, h.Want)
+		return nil
 	}
-	return false, nil
+	fmt.Fprintf(w, "health: %s\n", describe(h))
+	return exitCode(1)
 }
 
 // describe renders the aggregate health and the first object that has it.
-func describe(v healthView) string {
-	if v.health == "" {
-		return "unknown (the state could not be read)"
+func describe(h api.HealthStatus) string {
+	if h.Health == "" {
+		return "unknown (no health recorded for the commit yet)"
 	}
-	for _, o := range v.objects {
-		if o.Health == v.health && o.Health != api.HealthHealthy {
-			return fmt.Sprintf("%s: %s: %s", v.health, objectName(o.Key), o.Message)
+	for _, o := range h.Objects {
+		if o.Health == h.Health && o.Health != api.HealthHealthy {
+			return fmt.Sprintf("%s: %s: %s", h.Health, objectName(o.Key), o.Message)
 		}
 	}
-	return v.health
-}
-
-// wakeOn merges watches of desired objects, Pods and Pod statuses into one channel; a lost
-// watch just stops waking (the caller also polls). Without a revision it never wakes.
-func wakeOn(ctx context.Context, s *store.Store, rev int64, ok bool) <-chan struct{} {
-	out := make(chan struct{}, 1)
-	if !ok {
-		return out
-	}
-	for _, r := range []store.Resource{store.Desired, store.Pods, store.PodStatus} {
-		ch := s.Watch(ctx, r, rev)
-		go func() {
-			for range ch {
-				select {
-				case out <- struct{}{}:
-				default:
-				}
-			}
-		}()
-	}
-	return out
+	return h.Health
 }
 
 // objectName is how progress lines name an object: "web", or "ns/web" outside default.
@@ -327,9 +179,9 @@ func newProgress(w io.Writer) *progress {
 	return &progress{w: w, terminal: isTerminal(w), seen: map[api.Key]string{}}
 }
 
-func (p *progress) show(v healthView) {
+func (p *progress) show(h api.HealthStatus) {
 	var parts []string
-	for _, o := range v.objects {
+	for _, o := range h.Objects {
 		if o.Health == api.HealthHealthy && p.seen[o.Key] == "" {
 			continue // healthy from the start: nothing to report
 		}

@@ -24,19 +24,26 @@ func webDeployment(replicas int32) *api.Deployment {
 	}
 }
 
-// fakeController plays the controller and the workload side for the sync CLI: it waits for a
-// sync request, answers it with answer's status (and history entry, and writes), then runs
-// then.
+// fakeController plays the sync controller for the sync CLI: it waits for a sync request,
+// answers it with answer's status (and history entry, and writes), then runs then. The test
+// waits for it before its etcd stops (ctx must end when the test function returns).
 func fakeController(t *testing.T, ctx context.Context, s *store.Store, answer func(req api.SyncRequest) store.SyncRecord, then func()) {
 	t.Helper()
+	done := make(chan struct{})
+	t.Cleanup(func() { <-done })
 	go func() {
+		defer close(done)
 		for ctx.Err() == nil {
-			req, err := s.GetSyncRequest(ctx, syncSource)
-			if err != nil {
+			ctl, err := s.GetControl(ctx, syncSource)
+			if err != nil || ctl.Request == nil {
 				time.Sleep(20 * time.Millisecond)
 				continue
 			}
-			if _, err := s.CommitSync(ctx, answer(req)); err != nil {
+			rec := answer(*ctl.Request)
+			if rec.Status.RequestRevision == 0 {
+				rec.Status.RequestID, rec.Status.RequestRevision = ctl.Request.ID, ctl.Request.Revision
+			}
+			if _, err := s.CommitSync(ctx, rec); err != nil {
 				t.Errorf("fake controller: %v", err)
 				return
 			}
@@ -48,6 +55,26 @@ func fakeController(t *testing.T, ctx context.Context, s *store.Store, answer fu
 	}()
 }
 
+// recordHealth plays the workload controller: it records health h of commit, its Ready and
+// Want summed from its objects. The write outlives ctx: the CLI may see it and end the test
+// function before the response reaches this client.
+func recordHealth(t *testing.T, ctx context.Context, s *store.Store, commit, health string, objects ...api.ObjectStatus) {
+	t.Helper()
+	h := api.HealthStatus{Source: syncSource, AppliedCommit: commit, Health: health, Objects: objects}
+	for _, o := range objects {
+		h.Ready, h.Want = h.Ready+o.Ready, h.Want+o.Want
+	}
+	if err := s.PutHealth(context.WithoutCancel(ctx), h); err != nil {
+		t.Errorf("record health: %v", err)
+	}
+}
+
+// webStatus is the status of Deployment web with ready of want Pods.
+func webStatus(health string, ready, want int, msg string) api.ObjectStatus {
+	return api.ObjectStatus{Key: api.Key{Kind: api.KindDeployment, Namespace: "default", Name: "web"},
+		Sync: api.SyncSynced, Health: health, Ready: ready, Want: want, Message: msg}
+}
+
 // syncedWeb answers a request with web created at fakeCommit.
 func syncedWeb(d *api.Deployment) func(req api.SyncRequest) store.SyncRecord {
 	return func(req api.SyncRequest) store.SyncRecord {
@@ -56,31 +83,6 @@ func syncedWeb(d *api.Deployment) func(req api.SyncRequest) store.SyncRecord {
 		return store.SyncRecord{Writes: []store.Write{{Key: api.KeyOf(d), Object: d}}, Status: st,
 			History: &api.HistoryEntry{Commit: api.CommitInfo{Hash: fakeCommit}, Result: api.SyncSynced,
 				Changes: []string{"+ Deployment/default/web"}}}
-	}
-}
-
-// startPods creates the Pods of d, one per status: a Running status as an agent reports it,
-// another on the Pod object, as the scheduler writes it.
-func startPods(t *testing.T, ctx context.Context, s *store.Store, d *api.Deployment, statuses ...api.PodStatus) {
-	hash := api.TemplateHash(&d.Spec.Template)
-	for i, st := range statuses {
-		p := &api.Pod{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
-			Metadata: api.ObjectMeta{Name: "web-" + string(rune('a'+i)), Namespace: "default",
-				Labels:      map[string]string{api.LabelTemplateHash: hash},
-				Annotations: map[string]string{api.AnnotationOwner: api.KeyOf(d).String()}}}
-		running := st.Phase == api.PodRunning
-		if !running {
-			p.Status = st
-		}
-		if err := s.CreatePod(ctx, p); err != nil {
-			t.Errorf("create pod: %v", err)
-			return
-		}
-		if running {
-			if err := s.PutPodStatus(ctx, "default", p.Metadata.Name, 0, st); err != nil {
-				t.Errorf("pod status: %v", err)
-			}
-		}
 	}
 }
 
@@ -96,10 +98,11 @@ func TestSyncWaitReportsChangesAndHealth(t *testing.T) {
 	defer cancel()
 	s, eps := etcdtest.StartWithEndpoints(t)
 	d := webDeployment(2)
-	ready := api.PodStatus{Phase: api.PodRunning, Ready: true}
 	fakeController(t, ctx, s, syncedWeb(d), func() {
+		recordHealth(t, ctx, s, "0ld", api.HealthHealthy) // about another commit: not shown
+		recordHealth(t, ctx, s, fakeCommit, api.HealthMissing, webStatus(api.HealthMissing, 0, 2, "0/2 ready; no pods yet"))
 		time.Sleep(300 * time.Millisecond) // let the CLI see the Deployment without Pods
-		startPods(t, ctx, s, d, ready, ready)
+		recordHealth(t, ctx, s, fakeCommit, api.HealthHealthy, webStatus(api.HealthHealthy, 2, 2, "2/2 ready"))
 	})
 	out, err := syncCLI(t, eps, "--wait", "--commit", fakeCommit[:12], "--timeout", "20s")
 	if err != nil {
@@ -138,10 +141,10 @@ func TestSyncWaitFailsWhenDegraded(t *testing.T) {
 	s, eps := etcdtest.StartWithEndpoints(t)
 	d := webDeployment(1)
 	fakeController(t, ctx, s, syncedWeb(d), func() {
-		startPods(t, ctx, s, d, api.PodStatus{Phase: api.PodPending, Reason: "Unschedulable",
-			Message: "0/1 nodes are available: 1 Insufficient memory."})
+		recordHealth(t, ctx, s, fakeCommit, api.HealthDegraded, webStatus(api.HealthDegraded, 0, 1,
+			"0/1 ready; web-a: 0/1 nodes are available: 1 Insufficient memory."))
 	})
-	out, err := syncCLI(t, eps, "--wait", "--timeout", "20s", "--degraded-grace", "500ms")
+	out, err := syncCLI(t, eps, "--wait", "--timeout", "20s")
 	if code := new(exitCode); !errors.As(err, code) || *code != 1 {
 		t.Fatalf("err = %v, want exit 1", err)
 	}
@@ -160,18 +163,18 @@ func TestSyncWaitTimesOutWithoutController(t *testing.T) {
 func TestSyncResumeDeletesPin(t *testing.T) {
 	ctx := context.Background()
 	s, eps := etcdtest.StartWithEndpoints(t)
-	if err := s.PutPin(ctx, syncSource, api.Pin{Commit: fakeCommit}); err != nil {
+	if _, err := s.RequestSync(ctx, syncSource, api.SyncRequest{ID: "pin"}, store.PinChange{Set: &api.Pin{Commit: fakeCommit}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := syncCLI(t, eps, "--resume", "--allow-mass-prune"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetPin(ctx, syncSource); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("pin after --resume: %v, want ErrNotFound", err)
+	ctl, err := s.GetControl(ctx, syncSource)
+	if err != nil || ctl.Pin != nil {
+		t.Fatalf("pin after --resume: %+v, %v; want none", ctl.Pin, err)
 	}
-	req, err := s.GetSyncRequest(ctx, syncSource)
-	if err != nil || req.ID == "" || !req.AllowMassPrune {
-		t.Fatalf("request = %+v, %v; want one allowing mass prune", req, err)
+	if req := ctl.Request; req == nil || req.ID == "" || req.ID == "pin" || !req.AllowMassPrune {
+		t.Fatalf("request = %+v; want a new one allowing mass prune", req)
 	}
 }
 
@@ -186,19 +189,21 @@ func TestSyncNotReachable(t *testing.T) {
 }
 
 // A request replaced by a newer one before the controller read it is never answered: the
-// answer to the newer one, which fetched after our push, is ours too.
+// answer to the newer one (written at a later revision), which fetched after our push, is ours
+// too.
 func TestSyncWaitAcceptsTheAnswerToANewerRequest(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s, eps := etcdtest.StartWithEndpoints(t)
 	const newer = "beef00000000000000000000000000000000beef"
 	fakeController(t, ctx, s, func(api.SyncRequest) store.SyncRecord {
-		if err := s.RequestSync(ctx, syncSource, api.SyncRequest{ID: "newer", Commit: newer}); err != nil {
+		rev, err := s.RequestSync(ctx, syncSource, api.SyncRequest{ID: "newer", Commit: newer}, store.PinChange{})
+		if err != nil {
 			t.Error(err)
 		}
 		return store.SyncRecord{Status: api.SyncStatus{Source: syncSource, SeenCommit: newer, AppliedCommit: newer,
-			Sync: api.SyncSynced, RequestID: "newer"}}
-	}, nil)
+			Sync: api.SyncSynced, RequestID: "newer", RequestRevision: rev}}
+	}, func() { recordHealth(t, ctx, s, newer, api.HealthHealthy) })
 	out, err := syncCLI(t, eps, "--wait", "--commit", fakeCommit, "--timeout", "20s")
 	if err != nil {
 		t.Fatalf("sync --wait: %v", err)

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gitfleet/gitfleet/reconciler"
+	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -54,7 +54,7 @@ func runUp(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer cli.Close()
 	st := store.New(cli)
-	roles, err := src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, src.options(), log))
+	roles, err := src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &src, log))
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func runUp(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	roles = append(roles, schedulerRole(st, log), agent)
-	log.Info("gitfleet up", "repo", reconciler.RedactURL(cfg.URL), "branch", cfg.Branch, "path", cfg.Path, "data_dir", conn.dataDir)
+	log.Info("gitfleet up", "repo", source.RedactURL(cfg.URL), "branch", cfg.Branch, "path", cfg.Path, "data_dir", conn.dataDir)
 	err = runRoles(ctx, log, roles...)
 	log.Info("gitfleet stopped; containers keep running and the next start adopts them")
 	return err

@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/gitfleet/gitfleet/api"
-	"github.com/gitfleet/gitfleet/reconciler"
+	"github.com/gitfleet/gitfleet/source"
 )
 
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,8 +40,8 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 
 // loadTree reads and checks a working tree with the rules of a commit.
 func loadTree(dir, sub string) ([]api.Decoded, []api.FieldError, error) {
-	files, err := reconciler.LoadDir(dir, sub)
-	var fe reconciler.FileErrors
+	files, err := source.LoadDir(dir, sub)
+	var fe source.FileErrors
 	if errors.As(err, &fe) {
 		return nil, fe, nil
 	}

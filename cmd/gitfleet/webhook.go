@@ -12,9 +12,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/gitfleet/gitfleet/api"
-	"github.com/gitfleet/gitfleet/reconciler"
+	"github.com/gitfleet/gitfleet/request"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/webhook"
 )
 
 // webhookFlags configure the push webhook the controller serves.
@@ -46,10 +46,11 @@ func (f *webhookFlags) roles(st *store.Store, branch string, log *slog.Logger) (
 		return nil, fmt.Errorf("webhook secret file %s is empty", f.secretFile)
 	}
 	log = log.With("role", "webhook")
-	request := func(ctx context.Context, req api.SyncRequest) error {
-		return st.RequestSync(ctx, syncSource, req)
+	send := func(ctx context.Context, commit string) (string, error) {
+		t, err := request.Send(ctx, st, syncSource, request.Ask{Commit: commit}, time.Now())
+		return t.ID, err
 	}
-	h := reconciler.WebhookHandler(secret, branch, request, log)
+	h := webhook.Handler(secret, branch, send, log)
 	return []role{{"webhook", func(ctx context.Context) error { return serveWebhook(ctx, f.listen, h, log) }}}, nil
 }
 

@@ -1,4 +1,4 @@
-package reconciler
+package workload
 
 import (
 	"context"
@@ -11,32 +11,43 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gitfleet/gitfleet/health"
+
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/backoff"
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// DeploymentOptions tune a DeploymentController; zero values take defaults.
-type DeploymentOptions struct {
+// Options tune a Controller; zero values take defaults.
+type Options struct {
 	// Resync is the period of a full pass without any change; 0 means 10s.
 	Resync time.Duration
 	// Rand draws Pod name suffixes; nil seeds one from the time. The controller uses it from
 	// one goroutine.
 	Rand *rand.Rand
+	// Source names the health record; "" means api.DefaultSource.
+	Source string
+	// Health bounds how long an object may look bad before it is recorded Degraded.
+	Health health.Policy
+	// Now is the clock of health records; nil means time.Now.
+	Now func() time.Time
 }
 
-// DeploymentController turns desired Deployments and Pod manifests into Pod objects. It is
-// level-triggered: each pass lists desired objects, Pods and statuses and acts on all of them;
-// watches only wake it. It touches only Pods whose owner annotation names a Deployment or a Pod
-// manifest.
-type DeploymentController struct {
-	st   *store.Store
-	log  *slog.Logger
-	opts DeploymentOptions
+// Controller turns desired Deployments and Pod manifests into Pod objects, and records the
+// health of every desired object. It is level-triggered: each pass lists desired objects, Pods
+// and statuses and acts on all of them; watches only wake it. It touches only Pods whose owner
+// annotation names a Deployment or a Pod manifest.
+type Controller struct {
+	st      *store.Store
+	log     *slog.Logger
+	opts    Options
+	tracker *health.Tracker
+	// recorded is the last health record written, to write only changes.
+	recorded *api.HealthStatus
 }
 
-// NewDeploymentController returns a controller (log nil discards); it does nothing until Run.
-func NewDeploymentController(st *store.Store, log *slog.Logger, opts DeploymentOptions) *DeploymentController {
+// NewController returns a controller (log nil discards); it does nothing until Run.
+func NewController(st *store.Store, log *slog.Logger, opts Options) *Controller {
 	if opts.Resync <= 0 {
 		opts.Resync = 10 * time.Second
 	}
@@ -44,16 +55,23 @@ func NewDeploymentController(st *store.Store, log *slog.Logger, opts DeploymentO
 		seed := uint64(time.Now().UnixNano())
 		opts.Rand = rand.New(rand.NewPCG(seed, seed>>1|1))
 	}
-	if log == nil {
-		log = discardLogger()
+	if opts.Source == "" {
+		opts.Source = api.DefaultSource
 	}
-	return &DeploymentController{st: st, log: log.With("controller", "deployment"), opts: opts}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Controller{st: st, log: log.With("controller", "workload"), opts: opts, tracker: health.NewTracker(opts.Health)}
 }
 
 // Run reconciles until ctx ends, then returns nil: a pass now, then one after every change to
-// desired objects, Pods or Pod statuses, and every Resync. A lost watch is rebuilt from a fresh
-// list; a failed pass is retried after a capped, jittered backoff.
-func (c *DeploymentController) Run(ctx context.Context) error {
+// desired objects, Pods, Pod statuses or the sync status, every Resync, and when a health grace or deadline
+// ends. A lost watch is rebuilt from a fresh list; a failed pass is retried after a capped,
+// jittered backoff.
+func (c *Controller) Run(ctx context.Context) error {
 	bo := backoff.New(200*time.Millisecond, 30*time.Second)
 	resync := time.NewTicker(c.opts.Resync)
 	defer resync.Stop()
@@ -76,8 +94,10 @@ func (c *DeploymentController) Run(ctx context.Context) error {
 		if wake == nil {
 			wake, stop = c.watch(ctx, rev)
 		}
+		timer := c.healthTimer()
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return nil
 		case _, ok := <-wake:
 			if !ok {
@@ -85,12 +105,26 @@ func (c *DeploymentController) Run(ctx context.Context) error {
 				wake = nil
 			}
 		case <-resync.C:
+		case <-timer.C:
 		}
+		timer.Stop()
 	}
 }
 
+// healthTimer fires when the tracker's next grace or deadline ends; never when there is none.
+func (c *Controller) healthTimer() *time.Timer {
+	now := c.opts.Now()
+	next, ok := c.tracker.Next(now)
+	if !ok {
+		t := time.NewTimer(time.Hour)
+		t.Stop()
+		return t
+	}
+	return time.NewTimer(next.Sub(now))
+}
+
 // pass runs ReconcileOnce, turning a panic into an error.
-func (c *DeploymentController) pass(ctx context.Context) (rev int64, err error) {
+func (c *Controller) pass(ctx context.Context) (rev int64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("reconcile pods: panic: %v", r)
@@ -99,13 +133,14 @@ func (c *DeploymentController) pass(ctx context.Context) (rev int64, err error) 
 	return c.ReconcileOnce(ctx)
 }
 
-// watch merges watches of desired objects, Pods and Pod statuses from rev into one wake-up
-// channel, which closes when any of them is lost; stop ends them.
-func (c *DeploymentController) watch(ctx context.Context, rev int64) (<-chan struct{}, func()) {
+// watch merges watches of desired objects, Pods, Pod statuses and sync statuses (a new applied
+// commit that changed no object still needs a health record about it) from rev into one
+// wake-up channel, which closes when any of them is lost; stop ends them.
+func (c *Controller) watch(ctx context.Context, rev int64) (<-chan struct{}, func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	for _, r := range []store.Resource{store.Desired, store.Pods, store.PodStatus} {
+	for _, r := range []store.Resource{store.Desired, store.Pods, store.PodStatus, store.Sync} {
 		ch := c.st.Watch(ctx, r, rev)
 		wg.Go(func() {
 			defer cancel() // one lost watch ends all; the caller lists again
@@ -124,10 +159,10 @@ func (c *DeploymentController) watch(ctx context.Context, rev int64) (<-chan str
 	return out, cancel
 }
 
-// ReconcileOnce lists desired objects, Pods and statuses, and removes and creates Pods to move
-// every workload one step towards its spec. It returns the revision of the first list, from
-// which a watch misses nothing.
-func (c *DeploymentController) ReconcileOnce(ctx context.Context) (int64, error) {
+// ReconcileOnce lists desired objects, Pods and statuses, removes and creates Pods to move
+// every workload one step towards its spec, and records the health of every desired object. It
+// returns the revision of the first list, from which a watch misses nothing.
+func (c *Controller) ReconcileOnce(ctx context.Context) (int64, error) {
 	desired, rev, err := c.st.ListDesired(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("reconcile pods: %w", err)
@@ -141,11 +176,15 @@ func (c *DeploymentController) ReconcileOnce(ctx context.Context) (int64, error)
 		return 0, fmt.Errorf("reconcile pods: %w", err)
 	}
 	create, remove := planPods(desired, pods, statuses, c.opts.Rand)
-	return rev, c.applyPods(ctx, create, remove)
+	applyErr := c.applyPods(ctx, create, remove)
+	if err := c.recordHealth(ctx, desired, rev, store.MergeStatuses(pods, statuses)); err != nil {
+		return 0, errors.Join(applyErr, err)
+	}
+	return rev, applyErr
 }
 
 // applyPods removes, then creates. A lost compare-and-swap fails the pass, which is retried.
-func (c *DeploymentController) applyPods(ctx context.Context, create []*api.Pod, remove []store.Item[api.Pod]) error {
+func (c *Controller) applyPods(ctx context.Context, create []*api.Pod, remove []store.Item[api.Pod]) error {
 	var errs []error
 	for _, p := range remove {
 		m := p.Value.Metadata
@@ -178,7 +217,7 @@ func (c *DeploymentController) applyPods(ctx context.Context, create []*api.Pod,
 // without an owner of those kinds are never touched, nor are the Pods of a desired entry that
 // could not be decoded (nil Object): the sync controller repairs or deletes that entry first.
 func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod],
-	statuses map[string]api.PodStatus, rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
+	statuses map[api.PodKey]api.PodStatus, rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
 	owned := map[api.Key][]store.Item[api.Pod]{}
 	for _, p := range pods {
 		k, ok := parseOwner(p.Value.Metadata.Annotations[api.AnnotationOwner])
@@ -186,7 +225,7 @@ func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod
 			owned[k] = append(owned[k], p)
 		}
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(desired), compareKeys) {
+	for _, k := range slices.SortedFunc(maps.Keys(desired), api.CompareKeys) {
 		if readsUndecodable(desired[k].Object, k.Namespace, desired) {
 			continue // its config hash is unknown until the controller repairs the ConfigMap
 		}
@@ -203,7 +242,7 @@ func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod
 			remove = append(remove, rm...)
 		}
 	}
-	for _, k := range slices.SortedFunc(maps.Keys(owned), compareKeys) {
+	for _, k := range slices.SortedFunc(maps.Keys(owned), api.CompareKeys) {
 		if _, ok := desired[k]; !ok {
 			remove = append(remove, owned[k]...)
 		}

@@ -1,4 +1,4 @@
-package reconciler
+package webhook
 
 import (
 	"context"
@@ -6,14 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/gitfleet/gitfleet/api"
 )
 
 const (
@@ -31,21 +30,21 @@ func pushBody(ref, after string) string {
 	return `{"ref":"` + ref + `","before":"` + strings.Repeat("1", 40) + `","after":"` + after + `","repository":{"name":"r"}}`
 }
 
-// recorder records the sync requests the handler makes; fail makes them fail.
+// recorder records the commits the handler asks a sync of; fail makes the requests fail.
 type recorder struct {
-	mu   sync.Mutex
-	reqs []api.SyncRequest
-	fail error
+	mu      sync.Mutex
+	commits []string
+	fail    error
 }
 
-func (r *recorder) request(_ context.Context, req api.SyncRequest) error {
+func (r *recorder) request(_ context.Context, commit string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {
-		return r.fail
+		return "", r.fail
 	}
-	r.reqs = append(r.reqs, req)
-	return nil
+	r.commits = append(r.commits, commit)
+	return fmt.Sprintf("req%d", len(r.commits)), nil
 }
 
 func TestWebhook(t *testing.T) {
@@ -88,7 +87,7 @@ func TestWebhook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{fail: tt.fail}
-			srv := httptest.NewServer(WebhookHandler([]byte(hookSecret), "main", rec.request, nil))
+			srv := httptest.NewServer(Handler([]byte(hookSecret), "main", rec.request, nil))
 			defer srv.Close()
 			req, err := http.NewRequest(tt.method, srv.URL+"/", strings.NewReader(tt.body))
 			if err != nil {
@@ -106,13 +105,12 @@ func TestWebhook(t *testing.T) {
 			if resp.StatusCode != tt.code || !strings.HasPrefix(string(b), tt.reply) {
 				t.Fatalf("got %d %q, want %d %q...", resp.StatusCode, b, tt.code, tt.reply)
 			}
-			if got := len(rec.reqs); got != map[bool]int{true: 1}[tt.synced] {
+			if got := len(rec.commits); got != map[bool]int{true: 1}[tt.synced] {
 				t.Fatalf("%d sync requests, want synced=%t", got, tt.synced)
 			}
 			if tt.synced {
-				r := rec.reqs[0]
-				if r.Commit != headCommit || r.ID == "" || r.Time == "" || strings.TrimSpace(string(b)) != "sync requested "+r.ID {
-					t.Fatalf("request = %+v, reply %q", r, b)
+				if c := rec.commits[0]; c != headCommit || strings.TrimSpace(string(b)) != "sync requested req1" {
+					t.Fatalf("requested %s, reply %q", c, b)
 				}
 			}
 		})
@@ -121,7 +119,7 @@ func TestWebhook(t *testing.T) {
 
 func TestWebhookEmptySecretAcceptsNothing(t *testing.T) {
 	rec := &recorder{}
-	h := WebhookHandler(nil, "main", rec.request, nil)
+	h := Handler(nil, "main", rec.request, nil)
 	body := pushBody("refs/heads/main", headCommit)
 	for _, hdr := range []map[string]string{
 		{"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + sign("", body)},
@@ -133,15 +131,8 @@ func TestWebhookEmptySecretAcceptsNothing(t *testing.T) {
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
-		if w.Code != http.StatusUnauthorized || len(rec.reqs) != 0 {
-			t.Fatalf("empty secret: %d, %d requests; want 401 and none", w.Code, len(rec.reqs))
+		if w.Code != http.StatusUnauthorized || len(rec.commits) != 0 {
+			t.Fatalf("empty secret: %d, %d requests; want 401 and none", w.Code, len(rec.commits))
 		}
-	}
-}
-
-func TestRequestIDsDiffer(t *testing.T) {
-	a, b := NewRequestID(), NewRequestID()
-	if a == b || len(a) != 16 {
-		t.Fatalf("ids %q %q", a, b)
 	}
 }

@@ -1,4 +1,4 @@
-package reconciler
+package source
 
 import (
 	"context"
@@ -23,8 +23,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
-// SourceConfig says which manifests a Source reads.
-type SourceConfig struct {
+// Config says which manifests a Git source reads.
+type Config struct {
 	// URL is a clone URL or a local repository path.
 	URL string
 	// Branch is the branch followed; "" means main.
@@ -43,7 +43,7 @@ type SourceConfig struct {
 const remoteName = "origin"
 
 // withDefaults fills the zero fields and checks the others.
-func (c SourceConfig) withDefaults() (SourceConfig, error) {
+func (c Config) withDefaults() (Config, error) {
 	if c.URL == "" {
 		return c, errors.New("check source: URL is required")
 	}
@@ -81,10 +81,10 @@ func isLocalPath(url string) bool {
 	return err == nil
 }
 
-// Source follows one branch of a git repository through a local bare clone. Its methods are
+// Git follows one branch of a git repository through a local bare clone. Its methods are
 // safe for concurrent use.
-type Source struct {
-	cfg  SourceConfig
+type Git struct {
+	cfg  Config
 	conn conn
 	// url is cfg.URL without credentials, for messages.
 	url    string
@@ -101,7 +101,7 @@ type conn struct {
 }
 
 // NewSource opens the bare clone in cfg.CacheDir, creating it when missing. It does not fetch.
-func NewSource(cfg SourceConfig) (*Source, error) {
+func New(cfg Config) (*Git, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{cfg: cfg, conn: c, url: RedactURL(cfg.URL), repo: repo, remote: remote}, nil
+	return &Git{cfg: cfg, conn: c, url: RedactURL(cfg.URL), repo: repo, remote: remote}, nil
 }
 
 // newConn checks auth against url's scheme and loads its key and CA files.
@@ -166,16 +166,16 @@ func ensureRemote(repo *git.Repository, url string) (*git.Remote, error) {
 }
 
 // Config returns the configuration with defaults filled in.
-func (s *Source) Config() SourceConfig { return s.cfg }
+func (s *Git) Config() Config { return s.cfg }
 
-func (s *Source) localRef() plumbing.ReferenceName {
+func (s *Git) localRef() plumbing.ReferenceName {
 	return plumbing.NewRemoteReferenceName(remoteName, s.cfg.Branch)
 }
 
 // Fetch brings the branch's head into the clone and returns its commit hash. It asks the remote
 // for its refs first and skips the download when the head has not moved. A force-push is
 // followed like any other move. Errors never carry credentials.
-func (s *Source) Fetch(ctx context.Context) (string, error) {
+func (s *Git) Fetch(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	head, err := s.remoteHead(ctx)
@@ -201,7 +201,7 @@ const fullHistory = math.MaxInt32
 
 // fetchBranch downloads the branch's head, with its history down to depth commits, into the
 // local ref.
-func (s *Source) fetchBranch(ctx context.Context, depth int) error {
+func (s *Git) fetchBranch(ctx context.Context, depth int) error {
 	spec := config.RefSpec(fmt.Sprintf("+%s:%s", plumbing.NewBranchReferenceName(s.cfg.Branch), s.localRef()))
 	err := s.remote.FetchContext(ctx, &git.FetchOptions{
 		RefSpecs: []config.RefSpec{spec},
@@ -218,7 +218,7 @@ func (s *Source) fetchBranch(ctx context.Context, depth int) error {
 }
 
 // remoteHead lists the remote's refs (ls-remote) and returns the branch's hash.
-func (s *Source) remoteHead(ctx context.Context) (plumbing.Hash, error) {
+func (s *Git) remoteHead(ctx context.Context) (plumbing.Hash, error) {
 	refs, err := s.remote.ListContext(ctx, &git.ListOptions{Auth: s.conn.auth, CABundle: s.conn.caBundle})
 	if err != nil {
 		return plumbing.ZeroHash, s.redact(fmt.Errorf("list refs of %s (auth: %s): %w", s.url, s.cfg.Auth, err))
@@ -233,7 +233,7 @@ func (s *Source) remoteHead(ctx context.Context) (plumbing.Hash, error) {
 }
 
 // redact strips credentials from an error about the remote.
-func (s *Source) redact(err error) error { return redactError(err, s.conn.secrets) }
+func (s *Git) redact(err error) error { return redactError(err, s.conn.secrets) }
 
 // ErrNotOnBranch is wrapped by Ensure's error for a commit that the branch does not contain.
 var ErrNotOnBranch = errors.New("commit is not on the branch")
@@ -243,7 +243,7 @@ var ErrNotOnBranch = errors.New("commit is not on the branch")
 // head costs no request; otherwise Ensure fetches the branch's whole history, which also moves
 // the fetched head to the remote's. A commit the branch does not contain fails with an error
 // wrapping ErrNotOnBranch; so does a string that is not a full commit hash.
-func (s *Source) Ensure(ctx context.Context, commit string) error {
+func (s *Git) Ensure(ctx context.Context, commit string) error {
 	if !plumbing.IsHash(commit) {
 		return fmt.Errorf("ensure commit %q: not a full commit hash: %w", commit, ErrNotOnBranch)
 	}
@@ -255,21 +255,21 @@ func (s *Source) Ensure(ctx context.Context, commit string) error {
 		return err
 	}
 	if err := s.fetchBranch(ctx, fullHistory); err != nil {
-		return fmt.Errorf("ensure commit %s: %w", short(commit), err)
+		return fmt.Errorf("ensure commit %s: %w", api.ShortHash(commit), err)
 	}
 	found, err = s.onBranch(ctx, want)
 	if err != nil {
 		return err
 	}
 	if !found {
-		return fmt.Errorf("ensure commit %s: %w %s of %s", short(commit), ErrNotOnBranch, s.cfg.Branch, s.url)
+		return fmt.Errorf("ensure commit %s: %w %s of %s", api.ShortHash(commit), ErrNotOnBranch, s.cfg.Branch, s.url)
 	}
 	return nil
 }
 
 // onBranch walks the cached history from the fetched head and reports whether it holds want
 // with its tree. The walk stops at the edge of a shallow fetch, where parents are missing.
-func (s *Source) onBranch(ctx context.Context, want plumbing.Hash) (bool, error) {
+func (s *Git) onBranch(ctx context.Context, want plumbing.Hash) (bool, error) {
 	ref, err := s.repo.Reference(s.localRef(), true)
 	if errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return false, nil
@@ -287,7 +287,7 @@ func (s *Source) onBranch(ctx context.Context, want plumbing.Hash) (bool, error)
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("read commit %s: %w", short(queue[0].String()), err)
+			return false, fmt.Errorf("read commit %s: %w", api.ShortHash(queue[0].String()), err)
 		}
 		if c.Hash == want {
 			_, err := c.Tree()
@@ -307,7 +307,7 @@ func (s *Source) onBranch(ctx context.Context, want plumbing.Hash) (bool, error)
 // git tree, keyed by slash path relative to the repository root. A symlink, a file over
 // api.MaxFileBytes or a path missing from the commit fails with FileErrors; an existing but empty
 // path yields no files, which the controller applies like any commit (it prunes everything).
-func (s *Source) Files(ctx context.Context, commit string) (map[string][]byte, error) {
+func (s *Git) Files(ctx context.Context, commit string) (map[string][]byte, error) {
 	m, err := s.Manifests(ctx, commit, nil)
 	return m.Files, err
 }
@@ -324,7 +324,7 @@ type Manifests struct {
 // manifest by its blob hash, and reads the blobs of the manifests whose hash differs from the one
 // known (path to blob hash, as an earlier Manifests returned) has for their path. It fails as
 // Files does; a known blob is not checked against api.MaxFileBytes again.
-func (s *Source) Manifests(ctx context.Context, commit string, known map[string]string) (Manifests, error) {
+func (s *Git) Manifests(ctx context.Context, commit string, known map[string]string) (Manifests, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tree, err := s.pathTree(commit)
@@ -346,7 +346,7 @@ func (s *Source) Manifests(ctx context.Context, commit string, known map[string]
 			err = mw.visit(path.Join(s.cfg.Path, name), entry)
 		}
 		if err != nil {
-			return Manifests{}, fmt.Errorf("read files at %s: %w", short(commit), err)
+			return Manifests{}, fmt.Errorf("read files at %s: %w", api.ShortHash(commit), err)
 		}
 	}
 	files, err := mw.c.result()
@@ -357,34 +357,34 @@ func (s *Source) Manifests(ctx context.Context, commit string, known map[string]
 }
 
 // pathTree returns the tree of the configured path at commit; FileErrors when it is missing.
-func (s *Source) pathTree(commit string) (*object.Tree, error) {
+func (s *Git) pathTree(commit string) (*object.Tree, error) {
 	tree, err := s.tree(commit)
 	if err != nil || s.cfg.Path == "" {
 		return tree, err
 	}
 	sub, err := tree.Tree(s.cfg.Path)
 	if errors.Is(err, object.ErrDirectoryNotFound) {
-		msg := fmt.Sprintf("directory not found at commit %s", short(commit))
+		msg := fmt.Sprintf("directory not found at commit %s", api.ShortHash(commit))
 		return nil, FileErrors{{File: s.cfg.Path, Line: 1, Message: msg}}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", s.cfg.Path, short(commit), err)
+		return nil, fmt.Errorf("read %s at %s: %w", s.cfg.Path, api.ShortHash(commit), err)
 	}
 	return sub, nil
 }
 
 // tree returns the root tree of a fetched commit.
-func (s *Source) tree(commit string) (*object.Tree, error) {
+func (s *Git) tree(commit string) (*object.Tree, error) {
 	if !plumbing.IsHash(commit) {
 		return nil, fmt.Errorf("read commit %q: not a commit hash", commit)
 	}
 	c, err := s.repo.CommitObject(plumbing.NewHash(commit))
 	if err != nil {
-		return nil, fmt.Errorf("read commit %s: %w", short(commit), err)
+		return nil, fmt.Errorf("read commit %s: %w", api.ShortHash(commit), err)
 	}
 	tree, err := c.Tree()
 	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", short(commit), err)
+		return nil, fmt.Errorf("read tree of %s: %w", api.ShortHash(commit), err)
 	}
 	return tree, nil
 }
@@ -446,10 +446,3 @@ func readBlob(blob *object.Blob) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// short abbreviates a commit hash for messages.
-func short(commit string) string {
-	if len(commit) > 12 {
-		return commit[:12]
-	}
-	return commit
-}

@@ -1,4 +1,4 @@
-package reconciler
+package workload
 
 import (
 	"context"
@@ -9,8 +9,11 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/store"
 )
+
+var webKey = api.Key{Kind: api.KindDeployment, Namespace: "default", Name: "web"}
 
 // commitDesired writes objs (nil value: delete) as the controller would, at their current revisions.
 func commitDesired(t *testing.T, st *store.Store, objs map[api.Key]api.Object) {
@@ -24,7 +27,7 @@ func commitDesired(t *testing.T, st *store.Store, objs map[api.Key]api.Object) {
 	for k, o := range objs {
 		ws = append(ws, store.Write{Key: k, Object: o, ModRevision: live[k].ModRevision})
 	}
-	if err := st.CommitDesired(ctx, ws, api.SyncStatus{Source: "test", Sync: api.SyncSynced}); err != nil {
+	if _, err := st.CommitSync(ctx, store.SyncRecord{Writes: ws, Status: api.SyncStatus{Source: "test", Sync: api.SyncSynced}}); err != nil {
 		t.Fatalf("commit desired: %v", err)
 	}
 }
@@ -63,14 +66,14 @@ func TestDeploymentControllerWithEtcd(t *testing.T) {
 	defer cancel()
 	st := etcdtest.Start(t)
 	// A Pod nobody owns must survive everything below.
-	stray := testPod("stray", "busybox")
+	stray := fixture.Pod("stray", "busybox")
 	if err := st.CreatePod(ctx, stray); err != nil {
 		t.Fatal(err)
 	}
-	web := testDeployment("web", 3, "nginx:1")
+	web := fixture.Deployment("web", 3, "nginx:1")
 	commitDesired(t, st, map[api.Key]api.Object{webKey: web})
 
-	ctrl := NewDeploymentController(st, testLogger(t), DeploymentOptions{Resync: time.Second, Rand: testRand()})
+	ctrl := NewController(st, fixture.Logger(t), Options{Resync: time.Second, Rand: testRand()})
 	done := make(chan error, 1)
 	go func() { done <- ctrl.Run(ctx) }()
 	go fakeAgent(ctx, st)
@@ -86,29 +89,29 @@ func TestDeploymentControllerWithEtcd(t *testing.T) {
 			return len(pods) == n
 		}
 	}
-	waitFor(t, "3 pods", count(3, "nginx:1"))
+	fixture.WaitFor(t, "3 pods", count(3, "nginx:1"))
 
-	commitDesired(t, st, map[api.Key]api.Object{webKey: testDeployment("web", 1, "nginx:1")})
-	waitFor(t, "scale down to 1", count(1, "nginx:1"))
+	commitDesired(t, st, map[api.Key]api.Object{webKey: fixture.Deployment("web", 1, "nginx:1")})
+	fixture.WaitFor(t, "scale down to 1", count(1, "nginx:1"))
 
-	commitDesired(t, st, map[api.Key]api.Object{webKey: testDeployment("web", 2, "nginx:2")})
-	waitFor(t, "rollout to nginx:2", count(2, "nginx:2"))
+	commitDesired(t, st, map[api.Key]api.Object{webKey: fixture.Deployment("web", 2, "nginx:2")})
+	fixture.WaitFor(t, "rollout to nginx:2", count(2, "nginx:2"))
 
 	// A Pod manifest: created under its own name, replaced when its spec changes, then removed.
 	debugKey := api.Key{Kind: api.KindPod, Namespace: "default", Name: "debug"}
-	commitDesired(t, st, map[api.Key]api.Object{debugKey: testPod("debug", "busybox:1")})
+	commitDesired(t, st, map[api.Key]api.Object{debugKey: fixture.Pod("debug", "busybox:1")})
 	podImage := func(image string) func() bool {
 		return func() bool {
 			p, _, err := st.GetPod(ctx, "default", "debug")
 			return err == nil && p.Spec.Containers[0].Image == image
 		}
 	}
-	waitFor(t, "pod from manifest", podImage("busybox:1"))
-	commitDesired(t, st, map[api.Key]api.Object{debugKey: testPod("debug", "busybox:2")})
-	waitFor(t, "pod replaced", podImage("busybox:2"))
+	fixture.WaitFor(t, "pod from manifest", podImage("busybox:1"))
+	commitDesired(t, st, map[api.Key]api.Object{debugKey: fixture.Pod("debug", "busybox:2")})
+	fixture.WaitFor(t, "pod replaced", podImage("busybox:2"))
 
 	commitDesired(t, st, map[api.Key]api.Object{webKey: nil, debugKey: nil})
-	waitFor(t, "pods of deleted objects gone", func() bool {
+	fixture.WaitFor(t, "pods of deleted objects gone", func() bool {
 		_, _, err := st.GetPod(ctx, "default", "debug")
 		return count(0, "")() && errors.Is(err, store.ErrNotFound)
 	})
@@ -124,8 +127,8 @@ func TestDeploymentControllerWithEtcd(t *testing.T) {
 func TestDeploymentRolloutWaitsForReadiness(t *testing.T) {
 	ctx := context.Background()
 	st := etcdtest.Start(t)
-	ctrl := NewDeploymentController(st, testLogger(t), DeploymentOptions{Rand: testRand()})
-	commitDesired(t, st, map[api.Key]api.Object{webKey: testDeployment("web", 2, "nginx:1")})
+	ctrl := NewController(st, fixture.Logger(t), Options{Rand: testRand()})
+	commitDesired(t, st, map[api.Key]api.Object{webKey: fixture.Deployment("web", 2, "nginx:1")})
 	reconcile := func() {
 		t.Helper()
 		if _, err := ctrl.ReconcileOnce(ctx); err != nil {
@@ -138,7 +141,7 @@ func TestDeploymentRolloutWaitsForReadiness(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	commitDesired(t, st, map[api.Key]api.Object{webKey: testDeployment("web", 2, "nginx:2")})
+	commitDesired(t, st, map[api.Key]api.Object{webKey: fixture.Deployment("web", 2, "nginx:2")})
 	for i := 0; i < 3; i++ { // no agent: the new Pod never gets ready, so the rollout holds
 		reconcile()
 	}
@@ -149,25 +152,5 @@ func TestDeploymentRolloutWaitsForReadiness(t *testing.T) {
 	}
 	if fmt.Sprint(images) != "map[nginx:1:2 nginx:2:1]" {
 		t.Fatalf("stalled rollout has %v, want both old pods and one new", images)
-	}
-}
-
-func TestPushedDeploymentBecomesPods(t *testing.T) {
-	ctx := context.Background()
-	e := newSyncEnv(t, time.Hour)
-	commit := e.sync(t).AppliedCommit
-	ctrl := NewDeploymentController(e.st, testLogger(t), DeploymentOptions{Rand: testRand()})
-	if _, err := ctrl.ReconcileOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	pods := podsOf(t, e.st, "Deployment/default/web")
-	if len(pods) != 2 {
-		t.Fatalf("%d pods, want 2", len(pods))
-	}
-	for _, p := range pods {
-		if p.Metadata.Annotations[api.AnnotationCommit] != commit || p.Metadata.Labels["app"] != "web" ||
-			p.Spec.RestartPolicy != api.RestartAlways {
-			t.Fatalf("pod %s: %+v", p.Metadata.Name, p)
-		}
 	}
 }

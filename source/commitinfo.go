@@ -1,4 +1,4 @@
-package reconciler
+package source
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 // Commit describes a fetched commit: its author, the first line of its message and its commit
 // time, as status and history show them.
-func (s *Source) Commit(ctx context.Context, hash string) (api.CommitInfo, error) {
+func (s *Git) Commit(ctx context.Context, hash string) (api.CommitInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return api.CommitInfo{}, err
 	}
@@ -23,7 +23,7 @@ func (s *Source) Commit(ctx context.Context, hash string) (api.CommitInfo, error
 	defer s.mu.Unlock()
 	c, err := s.repo.CommitObject(plumbing.NewHash(hash))
 	if err != nil {
-		return api.CommitInfo{}, fmt.Errorf("describe commit %s: %w", short(hash), err)
+		return api.CommitInfo{}, fmt.Errorf("describe commit %s: %w", api.ShortHash(hash), err)
 	}
 	msg, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
 	return api.CommitInfo{

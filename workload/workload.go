@@ -1,4 +1,4 @@
-package reconciler
+package workload
 
 import (
 	"cmp"
@@ -41,20 +41,20 @@ func parseOwner(s string) (api.Key, bool) {
 // newest. Failed or succeeded Pods are replaced. The caller removes before it creates. rnd
 // draws the random name suffixes.
 func ReconcileDeployment(d *api.Deployment, configHash string, pods []store.Item[api.Pod],
-	statuses map[string]api.PodStatus, rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
+	statuses map[api.PodKey]api.PodStatus, rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
 	owner := Owner(api.KeyOf(d))
 	hash := DeploymentHash(d, configHash)
 	want := d.ReplicaCount()
 	var cur, oldReady []store.Item[api.Pod]
 	for _, p := range pods {
-		st := statuses[p.Name]
+		st := statuses[api.PodKeyOf(&p.Value)]
 		switch {
 		case p.Value.Metadata.Annotations[api.AnnotationOwner] != owner:
 		case st.Phase == api.PodFailed || st.Phase == api.PodSucceeded:
 			remove = append(remove, p)
 		case p.Value.Metadata.Labels[api.LabelTemplateHash] == hash:
 			cur = append(cur, p)
-		case isReady(st):
+		case st.IsReady():
 			oldReady = append(oldReady, p)
 		default:
 			remove = append(remove, p) // an old Pod that serves nothing
@@ -165,12 +165,10 @@ func CurrentTemplateHash(d *api.Deployment, desired map[api.Key]store.DesiredObj
 	return DeploymentHash(d, ConfigHash(&d.Spec.Template.Spec, d.Metadata.Namespace, desired))
 }
 
-func isReady(st api.PodStatus) bool { return st.Phase == api.PodRunning && st.Ready }
-
-func countReady(pods []store.Item[api.Pod], statuses map[string]api.PodStatus) int {
+func countReady(pods []store.Item[api.Pod], statuses map[api.PodKey]api.PodStatus) int {
 	n := 0
 	for _, p := range pods {
-		if isReady(statuses[p.Name]) {
+		if statuses[api.PodKeyOf(&p.Value)].IsReady() {
 			n++
 		}
 	}
@@ -179,9 +177,9 @@ func countReady(pods []store.Item[api.Pod], statuses map[string]api.PodStatus) i
 
 // byRemovalOrder sorts pods so that the first are the best to remove: not ready, then the most
 // recently written (the store keeps no creation time), then by name for determinism.
-func byRemovalOrder(pods []store.Item[api.Pod], statuses map[string]api.PodStatus) {
+func byRemovalOrder(pods []store.Item[api.Pod], statuses map[api.PodKey]api.PodStatus) {
 	slices.SortFunc(pods, func(a, b store.Item[api.Pod]) int {
-		ra, rb := isReady(statuses[a.Name]), isReady(statuses[b.Name])
+		ra, rb := statuses[api.PodKeyOf(&a.Value)].IsReady(), statuses[api.PodKeyOf(&b.Value)].IsReady()
 		if ra != rb {
 			if ra {
 				return 1
@@ -244,4 +242,27 @@ func suffix(rnd *rand.Rand) string {
 		b[i] = suffixAlphabet[rnd.IntN(len(suffixAlphabet))]
 	}
 	return string(b)
+}
+
+// CurrentHash is the pod-template-hash of the current Pods of obj given the desired objects,
+// which hold the ConfigMaps it reads; "" for kinds that make no Pods.
+func CurrentHash(obj api.Object, desired map[api.Key]store.DesiredObject) string {
+	switch o := obj.(type) {
+	case *api.Deployment:
+		return CurrentTemplateHash(o, desired)
+	case *api.Pod:
+		return podHash(o)
+	}
+	return ""
+}
+
+// CurrentHashes is CurrentHash of every desired object that makes Pods, for health.Input.
+func CurrentHashes(desired map[api.Key]store.DesiredObject) map[api.Key]string {
+	out := map[api.Key]string{}
+	for k, d := range desired {
+		if d.Object != nil && api.PodSpecOf(d.Object) != nil {
+			out[k] = CurrentHash(d.Object, desired)
+		}
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package reconciler
+package source
 
 import (
 	"context"
@@ -14,16 +14,16 @@ import (
 	"github.com/gitfleet/gitfleet/internal/gittest"
 )
 
-func newTestSource(t *testing.T, r *gittest.Remote, sub string) *Source {
+func newTestSource(t *testing.T, r *gittest.Remote, sub string) *Git {
 	t.Helper()
-	src, err := NewSource(SourceConfig{URL: r.URL(), Path: sub, CacheDir: filepath.Join(t.TempDir(), "cache")})
+	src, err := New(Config{URL: r.URL(), Path: sub, CacheDir: filepath.Join(t.TempDir(), "cache")})
 	if err != nil {
 		t.Fatalf("new source: %v", err)
 	}
 	return src
 }
 
-func fetch(t *testing.T, src *Source) string {
+func fetch(t *testing.T, src *Git) string {
 	t.Helper()
 	c, err := src.Fetch(context.Background())
 	if err != nil {
@@ -84,7 +84,7 @@ func TestSourceReusesCacheDir(t *testing.T) {
 	head := r.CommitAndPush("one")
 	cache := filepath.Join(t.TempDir(), "cache")
 	for i := 0; i < 2; i++ {
-		src, err := NewSource(SourceConfig{URL: r.URL(), CacheDir: cache})
+		src, err := New(Config{URL: r.URL(), CacheDir: cache})
 		if err != nil {
 			t.Fatalf("open %d: %v", i, err)
 		}
@@ -119,7 +119,7 @@ func TestSourceFileErrors(t *testing.T) {
 			head := r.CommitAndPush("c")
 			src := newTestSource(t, r, tt.sub)
 			_, err := src.Files(context.Background(), fetch(t, src))
-			fe, ok := fileErrors(err)
+			fe, ok := AsFileErrors(err)
 			if !ok || len(fe) != 1 || !strings.HasPrefix(fe[0].Error(), tt.want) {
 				t.Fatalf("files at %s: err = %v, want FileErrors %q", head, err, tt.want)
 			}
@@ -143,7 +143,7 @@ func TestSourceFetchErrors(t *testing.T) {
 	r := gittest.NewRemote(t)
 	r.Write("a.yaml", "a: 1\n")
 	r.CommitAndPush("one")
-	src, err := NewSource(SourceConfig{URL: r.URL(), Branch: "nope", CacheDir: t.TempDir()})
+	src, err := New(Config{URL: r.URL(), Branch: "nope", CacheDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,18 +158,18 @@ func TestSourceFetchErrors(t *testing.T) {
 	if err == nil || errors.As(err, &fe) {
 		t.Fatalf("fetch from a removed remote: err = %v, want a fetch error", err)
 	}
-	if _, err := NewSource(SourceConfig{URL: r.URL(), Path: "../x", CacheDir: t.TempDir()}); err == nil {
+	if _, err := New(Config{URL: r.URL(), Path: "../x", CacheDir: t.TempDir()}); err == nil {
 		t.Fatal("path ../x accepted")
 	}
 }
 
 // transports serves one remote over each kind of URL a Source follows.
-func transports(t *testing.T, r *gittest.Remote) map[string]SourceConfig {
+func transports(t *testing.T, r *gittest.Remote) map[string]Config {
 	t.Helper()
 	httpsURL, ca := gittest.ServeHTTP(t, r.URL(), testToken)
 	key, keyFile := gittest.SSHKey(t, "")
 	sshURL, hostLine := gittest.ServeSSH(t, r.URL(), key)
-	return map[string]SourceConfig{
+	return map[string]Config{
 		"file":  {URL: r.URL()},
 		"https": {URL: httpsURL, Auth: Auth{Token: testToken, CAFile: ca}},
 		"ssh":   {URL: sshURL, Auth: Auth{SSHKeyFile: keyFile, KnownHostsFile: writeFile(t, "kh", hostLine+"\n")}},
@@ -187,7 +187,7 @@ func TestSourceEnsureFetchesOlderCommits(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			cfg.Path, cfg.CacheDir = "deploy", filepath.Join(t.TempDir(), "cache")
-			src, err := NewSource(cfg)
+			src, err := New(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

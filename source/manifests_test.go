@@ -1,4 +1,4 @@
-package reconciler
+package source
 
 import (
 	"context"
@@ -60,7 +60,7 @@ func TestSourceManifestsReadsOnlyChangedBlobs(t *testing.T) {
 	third := r.CommitAndPush("three")
 	fetch(t, src)
 	_, err = src.Manifests(ctx, third, m2.Blobs)
-	if fe, ok := fileErrors(err); !ok || len(fe) != 1 || fe[0].File != "deploy/link.yaml" {
+	if fe, ok := AsFileErrors(err); !ok || len(fe) != 1 || fe[0].File != "deploy/link.yaml" {
 		t.Fatalf("symlink: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package reconciler
+package source
 
 import (
 	"errors"
@@ -140,8 +140,8 @@ func (c *collector) visit(dir, p string, d fs.DirEntry) error {
 	return nil
 }
 
-// fileErrors returns the FileErrors in err, if any.
-func fileErrors(err error) (FileErrors, bool) {
+// AsFileErrors returns the FileErrors in err, if any.
+func AsFileErrors(err error) (FileErrors, bool) {
 	var fe FileErrors
 	if errors.As(err, &fe) {
 		return fe, true

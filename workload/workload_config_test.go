@@ -1,4 +1,4 @@
-package reconciler
+package workload
 
 import (
 	"maps"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -19,22 +20,22 @@ func usesConfig(spec *api.PodSpec, name string, optional bool) {
 }
 
 func TestConfigHash(t *testing.T) {
-	plain := testPod("p", "busybox")
+	plain := fixture.Pod("p", "busybox")
 	if h := ConfigHash(&plain.Spec, "default", nil); h != "" {
 		t.Fatalf("spec without ConfigMaps hashes to %q, want empty", h)
 	}
-	pod := testPod("p", "busybox")
+	pod := fixture.Pod("p", "busybox")
 	usesConfig(&pod.Spec, "cfg", true)
-	hashWith := func(objs ...api.Object) string { return ConfigHash(&pod.Spec, "default", liveOf(1, objs...)) }
-	cfg := testConfigMap("default", "cfg", map[string]string{"mode": "a", "level": "1"})
+	hashWith := func(objs ...api.Object) string { return ConfigHash(&pod.Spec, "default", fixture.Desired(1, objs...)) }
+	cfg := fixture.ConfigMap("default", "cfg", map[string]string{"mode": "a", "level": "1"})
 	base := hashWith(cfg)
 	if len(base) != 10 {
 		t.Fatalf("hash %q is not 10 characters", base)
 	}
-	same := testConfigMap("default", "cfg", maps.Clone(cfg.Data))
+	same := fixture.ConfigMap("default", "cfg", maps.Clone(cfg.Data))
 	for name, h := range map[string]string{
-		"same data, other objects":     hashWith(same, testConfigMap("default", "other", map[string]string{"x": "y"}), testPod("q", "x")),
-		"same name in other namespace": hashWith(cfg, testConfigMap("prod", "cfg", map[string]string{"mode": "b"})),
+		"same data, other objects":     hashWith(same, fixture.ConfigMap("default", "other", map[string]string{"x": "y"}), fixture.Pod("q", "x")),
+		"same name in other namespace": hashWith(cfg, fixture.ConfigMap("prod", "cfg", map[string]string{"mode": "b"})),
 	} {
 		if h != base {
 			t.Errorf("%s: hash %s, want %s", name, h, base)
@@ -42,10 +43,10 @@ func TestConfigHash(t *testing.T) {
 	}
 	distinct := map[string]string{"base": base}
 	for name, h := range map[string]string{
-		"value changed":  hashWith(testConfigMap("default", "cfg", map[string]string{"mode": "b", "level": "1"})),
-		"key added":      hashWith(testConfigMap("default", "cfg", map[string]string{"mode": "a", "level": "1", "x": ""})),
+		"value changed":  hashWith(fixture.ConfigMap("default", "cfg", map[string]string{"mode": "b", "level": "1"})),
+		"key added":      hashWith(fixture.ConfigMap("default", "cfg", map[string]string{"mode": "a", "level": "1", "x": ""})),
 		"configmap gone": hashWith(),
-		"empty data":     hashWith(testConfigMap("default", "cfg", nil)),
+		"empty data":     hashWith(fixture.ConfigMap("default", "cfg", nil)),
 	} {
 		for other, oh := range distinct {
 			if h == oh {
@@ -57,7 +58,7 @@ func TestConfigHash(t *testing.T) {
 }
 
 func TestDeploymentHash(t *testing.T) {
-	d := testDeployment("web", 1, "nginx")
+	d := fixture.Deployment("web", 1, "nginx")
 	if DeploymentHash(d, "") != api.TemplateHash(&d.Spec.Template) {
 		t.Fatal("without ConfigMaps the pod-template-hash must stay the template's hash")
 	}
@@ -66,7 +67,7 @@ func TestDeploymentHash(t *testing.T) {
 		t.Fatalf("hashes %s, %s", a, b)
 	}
 	usesConfig(&d.Spec.Template.Spec, "cfg", false)
-	desired := liveOf(1, d, testConfigMap("default", "cfg", map[string]string{"mode": "a"}))
+	desired := fixture.Desired(1, d, fixture.ConfigMap("default", "cfg", map[string]string{"mode": "a"}))
 	if got, want := CurrentTemplateHash(d, desired), DeploymentHash(d, ConfigHash(&d.Spec.Template.Spec, "default", desired)); got != want {
 		t.Fatalf("CurrentTemplateHash = %s, want %s", got, want)
 	}
@@ -76,7 +77,7 @@ func TestDeploymentHash(t *testing.T) {
 type fakePods struct {
 	rnd      *rand.Rand
 	pods     []store.Item[api.Pod]
-	statuses map[string]api.PodStatus
+	statuses map[api.PodKey]api.PodStatus
 	rev      int64
 }
 
@@ -86,7 +87,7 @@ func (f *fakePods) step(t *testing.T, desired map[api.Key]store.DesiredObject) (
 	create, remove := planPods(desired, f.pods, f.statuses, f.rnd)
 	for _, r := range remove {
 		f.pods = slices.DeleteFunc(f.pods, func(p store.Item[api.Pod]) bool { return p.Name == r.Name })
-		delete(f.statuses, r.Name)
+		delete(f.statuses, api.PodKeyOf(&r.Value))
 	}
 	for _, c := range create {
 		f.rev++
@@ -95,7 +96,7 @@ func (f *fakePods) step(t *testing.T, desired map[api.Key]store.DesiredObject) (
 			t.Fatalf("created %s, which exists", name)
 		}
 		f.pods = append(f.pods, store.Item[api.Pod]{Name: name, Value: *c, ModRevision: f.rev})
-		f.statuses[name] = api.PodStatus{Phase: api.PodRunning, Ready: true}
+		f.statuses[api.PodKeyOf(c)] = api.PodStatus{Phase: api.PodRunning, Ready: true}
 	}
 	return len(create), len(remove)
 }
@@ -112,27 +113,27 @@ func (f *fakePods) converge(t *testing.T, desired map[api.Key]store.DesiredObjec
 }
 
 func TestConfigMapChangeRollsDeployment(t *testing.T) {
-	web := testDeployment("web", 2, "nginx")
+	web := fixture.Deployment("web", 2, "nginx")
 	usesConfig(&web.Spec.Template.Spec, "web-config", false)
-	v1 := testConfigMap("default", "web-config", map[string]string{"mode": "slow"})
-	v2 := testConfigMap("default", "web-config", map[string]string{"mode": "fast"})
-	f := &fakePods{rnd: testRand(), statuses: map[string]api.PodStatus{}}
-	f.converge(t, liveOf(1, web, v1))
+	v1 := fixture.ConfigMap("default", "web-config", map[string]string{"mode": "slow"})
+	v2 := fixture.ConfigMap("default", "web-config", map[string]string{"mode": "fast"})
+	f := &fakePods{rnd: testRand(), statuses: map[api.PodKey]api.PodStatus{}}
+	f.converge(t, fixture.Desired(1, web, v1))
 	first := podNames(f.pods)
-	hash1 := CurrentTemplateHash(web, liveOf(1, web, v1))
-	checkConfigPods(t, f.pods, hash1, ConfigHash(&web.Spec.Template.Spec, "default", liveOf(1, web, v1)), 2)
-	if c, r := f.step(t, liveOf(1, web, v1, testConfigMap("default", "unrelated", nil))); c+r != 0 {
+	hash1 := CurrentTemplateHash(web, fixture.Desired(1, web, v1))
+	checkConfigPods(t, f.pods, hash1, ConfigHash(&web.Spec.Template.Spec, "default", fixture.Desired(1, web, v1)), 2)
+	if c, r := f.step(t, fixture.Desired(1, web, v1, fixture.ConfigMap("default", "unrelated", nil))); c+r != 0 {
 		t.Fatalf("an unrelated ConfigMap created %d and removed %d pods", c, r)
 	}
-	if c, r := f.step(t, liveOf(1, web, v2)); c != 1 || r != 0 {
+	if c, r := f.step(t, fixture.Desired(1, web, v2)); c != 1 || r != 0 {
 		t.Fatalf("first step after a ConfigMap change: created %d, removed %d; want a surge of one", c, r)
 	}
-	f.converge(t, liveOf(1, web, v2))
-	hash2 := CurrentTemplateHash(web, liveOf(1, web, v2))
+	f.converge(t, fixture.Desired(1, web, v2))
+	hash2 := CurrentTemplateHash(web, fixture.Desired(1, web, v2))
 	if hash2 == hash1 {
 		t.Fatal("a ConfigMap change did not change the pod-template-hash")
 	}
-	checkConfigPods(t, f.pods, hash2, ConfigHash(&web.Spec.Template.Spec, "default", liveOf(1, web, v2)), 2)
+	checkConfigPods(t, f.pods, hash2, ConfigHash(&web.Spec.Template.Spec, "default", fixture.Desired(1, web, v2)), 2)
 	for _, n := range podNames(f.pods) {
 		if slices.Contains(first, n) {
 			t.Errorf("pod %s of the old ConfigMap survived", n)
@@ -141,14 +142,14 @@ func TestConfigMapChangeRollsDeployment(t *testing.T) {
 }
 
 func TestConfigMapChangeReplacesPod(t *testing.T) {
-	manifest := testPod("debug", "busybox")
+	manifest := fixture.Pod("debug", "busybox")
 	usesConfig(&manifest.Spec, "dbg", true)
-	f := &fakePods{rnd: testRand(), statuses: map[string]api.PodStatus{}}
-	f.converge(t, liveOf(1, manifest))
+	f := &fakePods{rnd: testRand(), statuses: map[api.PodKey]api.PodStatus{}}
+	f.converge(t, fixture.Desired(1, manifest))
 	noConfig := ConfigHash(&manifest.Spec, "default", nil)
 	checkConfigPods(t, f.pods, podHash(manifest), noConfig, 1)
 	// The optional ConfigMap appears: the Pod is replaced under the same name.
-	withConfig := liveOf(1, manifest, testConfigMap("default", "dbg", map[string]string{"mode": "x"}))
+	withConfig := fixture.Desired(1, manifest, fixture.ConfigMap("default", "dbg", map[string]string{"mode": "x"}))
 	if c, r := f.step(t, withConfig); c != 1 || r != 1 {
 		t.Fatalf("after the ConfigMap appeared: created %d, removed %d; want a replacement", c, r)
 	}
@@ -184,12 +185,12 @@ func podNames(pods []store.Item[api.Pod]) []string {
 }
 
 func TestUndecodableConfigMapHoldsItsWorkloads(t *testing.T) {
-	web := testDeployment("web", 2, "nginx")
+	web := fixture.Deployment("web", 2, "nginx")
 	usesConfig(&web.Spec.Template.Spec, "web-config", false)
-	v1 := testConfigMap("default", "web-config", map[string]string{"mode": "slow"})
-	f := &fakePods{rnd: testRand(), statuses: map[string]api.PodStatus{}}
-	f.converge(t, liveOf(1, web, v1))
-	broken := liveOf(1, web, v1)
+	v1 := fixture.ConfigMap("default", "web-config", map[string]string{"mode": "slow"})
+	f := &fakePods{rnd: testRand(), statuses: map[api.PodKey]api.PodStatus{}}
+	f.converge(t, fixture.Desired(1, web, v1))
+	broken := fixture.Desired(1, web, v1)
 	broken[api.KeyOf(v1)] = store.DesiredObject{ModRevision: 9} // a value that did not decode
 	if c, r := f.step(t, broken); c+r != 0 {
 		t.Fatalf("an undecodable ConfigMap created %d and removed %d pods; want none until it is repaired", c, r)

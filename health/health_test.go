@@ -1,11 +1,13 @@
-package reconciler
+package health_test
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/health"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/workload"
 )
 
 func healthDeployment(replicas int32) *api.Deployment {
@@ -78,7 +80,7 @@ func TestHealthOfDeployment(t *testing.T) {
 			d := healthDeployment(tt.replicas)
 			// Pods of another owner never count.
 			pods := append(tt.pods, ownedPod("stranger", api.Key{Kind: api.KindDeployment, Namespace: "default", Name: "other"}, cur, failed))
-			got := Health(map[api.Key]store.DesiredObject{key: {Object: d}}, pods)
+			got := assess(map[api.Key]store.DesiredObject{key: {Object: d}}, pods)
 			if len(got) != 1 {
 				t.Fatalf("got %d statuses, want 1", len(got))
 			}
@@ -97,7 +99,7 @@ func TestHealthOfPodManifest(t *testing.T) {
 		Spec: api.PodSpec{Containers: []api.Container{{Name: "c", Image: "busybox"}}, RestartPolicy: api.RestartNever},
 	}
 	key := api.KeyOf(desired)
-	hash := podHash(desired)
+	hash := workload.CurrentHash(desired, nil)
 	pod := func(name, hash string, st api.PodStatus) api.Pod { return ownedPod(name, key, hash, st) }
 	tests := []struct {
 		name        string
@@ -115,7 +117,7 @@ func TestHealthOfPodManifest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Health(map[api.Key]store.DesiredObject{key: {Object: desired}}, tt.pods)
+			got := assess(map[api.Key]store.DesiredObject{key: {Object: desired}}, tt.pods)
 			if g := got[0]; g.Health != tt.health || g.Message != tt.msg {
 				t.Errorf("got %s %q, want %s %q", g.Health, g.Message, tt.health, tt.msg)
 			}
@@ -132,7 +134,7 @@ func TestHealthOrderUndecodableAndOtherKinds(t *testing.T) {
 		api.KeyOf(node): {Object: node},
 		broken:          {},
 	}
-	got := Health(desired, []api.Pod{ownedPod("web-1", api.KeyOf(d), api.TemplateHash(&d.Spec.Template), running)})
+	got := assess(desired, []api.Pod{ownedPod("web-1", api.KeyOf(d), api.TemplateHash(&d.Spec.Template), running)})
 	var lines []string
 	for _, s := range got {
 		lines = append(lines, s.Key.String()+" "+s.Sync+" "+s.Health)
@@ -141,7 +143,7 @@ func TestHealthOrderUndecodableAndOtherKinds(t *testing.T) {
 	if g := strings.Join(lines, "|"); g != want {
 		t.Fatalf("got  %s\nwant %s", g, want)
 	}
-	if a := Aggregate(got); a != api.HealthMissing {
+	if a := health.Aggregate(got); a != api.HealthMissing {
 		t.Fatalf("aggregate = %s, want Missing", a)
 	}
 }
@@ -165,18 +167,23 @@ func TestAggregate(t *testing.T) {
 		{st(api.HealthProgressing, api.HealthDegraded, api.HealthMissing), api.HealthDegraded},
 	}
 	for _, tt := range tests {
-		if got := Aggregate(tt.in); got != tt.want {
-			t.Errorf("Aggregate(%v) = %s, want %s", tt.in, got, tt.want)
+		if got := health.Aggregate(tt.in); got != tt.want {
+			t.Errorf("health.Aggregate(%v) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
 }
 
-func TestPodCounts(t *testing.T) {
+func TestReadyAndWantCounts(t *testing.T) {
 	d := healthDeployment(3)
 	hash := api.TemplateHash(&d.Spec.Template)
 	desired := map[api.Key]store.DesiredObject{api.KeyOf(d): {Object: d}}
 	pods := []api.Pod{ownedPod("a", api.KeyOf(d), hash, running), ownedPod("b", api.KeyOf(d), hash, pending)}
-	if ready, want := PodCounts(desired, pods); ready != 1 || want != 3 {
-		t.Fatalf("PodCounts = %d/%d, want 1/3", ready, want)
+	if got := assess(desired, pods); got[0].Ready != 1 || got[0].Want != 3 {
+		t.Fatalf("ready/want = %d/%d, want 1/3", got[0].Ready, got[0].Want)
 	}
+}
+
+// assess is health.Assess with the hashes the workload controller would pass.
+func assess(desired map[api.Key]store.DesiredObject, pods []api.Pod) []api.ObjectStatus {
+	return health.Assess(health.Input{Desired: desired, Pods: pods, Hashes: workload.CurrentHashes(desired)})
 }

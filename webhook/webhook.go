@@ -1,9 +1,8 @@
-package reconciler
+package webhook
 
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gitfleet/gitfleet/api"
 )
@@ -28,7 +26,7 @@ const zeroCommit = "0000000000000000000000000000000000000000"
 type webhook struct {
 	secret  []byte
 	ref     string
-	request func(ctx context.Context, req api.SyncRequest) error
+	request Request
 	log     *slog.Logger
 }
 
@@ -43,18 +41,21 @@ type hookEvent struct {
 	verify func(secret, body []byte) bool
 }
 
-// WebhookHandler returns the handler of push webhooks: a POST from GitHub (X-Hub-Signature-256:
+// Request asks the controller for a sync of commit, the head of the followed branch, and
+// returns the request's ID (request.Send, in the wiring).
+type Request func(ctx context.Context, commit string) (id string, err error)
+
+// Handler returns the handler of push webhooks: a POST from GitHub (X-Hub-Signature-256:
 // sha256=<hex HMAC-SHA256 of the body>), Gitea (X-Gitea-Signature: <hex HMAC-SHA256>) or GitLab
 // (X-Gitlab-Token: the secret). It answers 405 to other methods, 413 to a body over
 // MaxWebhookBody, 401 to a missing or wrong signature, 200 to GitHub's ping, 202 without
 // acting to other events and to pushes of another branch than branch, and for a push of branch
-// calls request with a new SyncRequest for the pushed commit and answers 202 with
+// calls request for the pushed commit and answers 202 with
 // "sync requested <id>", or 503 when request fails. Secrets are compared in constant time; an
 // empty secret accepts nothing. log nil discards.
-func WebhookHandler(secret []byte, branch string, request func(ctx context.Context, req api.SyncRequest) error,
-	log *slog.Logger) http.Handler {
+func Handler(secret []byte, branch string, request Request, log *slog.Logger) http.Handler {
 	if log == nil {
-		log = discardLogger()
+		log = slog.New(slog.DiscardHandler)
 	}
 	if branch == "" {
 		branch = "main"
@@ -117,14 +118,14 @@ func (h *webhook) push(ctx context.Context, w http.ResponseWriter, log *slog.Log
 		reply(w, http.StatusAccepted, "ignored: the push deletes "+p.Ref)
 		return
 	}
-	req := api.SyncRequest{ID: NewRequestID(), Commit: p.After, Time: time.Now().UTC().Format(time.RFC3339)}
-	if err := h.request(ctx, req); err != nil {
+	id, err := h.request(ctx, p.After)
+	if err != nil {
 		log.Error("webhook: request sync", "err", err)
 		reply(w, http.StatusServiceUnavailable, "request sync: "+err.Error())
 		return
 	}
-	log.Info("webhook: sync requested", "id", req.ID, "commit", short(p.After))
-	reply(w, http.StatusAccepted, "sync requested "+req.ID)
+	log.Info("webhook: sync requested", "id", id, "commit", api.ShortHash(p.After))
+	reply(w, http.StatusAccepted, "sync requested "+id)
 }
 
 // eventOf recognizes the provider of a webhook request by its headers.
@@ -162,9 +163,6 @@ func validHMAC(secret, body []byte, hexSig string) bool {
 	mac.Write(body)
 	return hmac.Equal(got, mac.Sum(nil))
 }
-
-// NewRequestID returns a random ID for a SyncRequest.
-func NewRequestID() string { return strings.ToLower(rand.Text()[:16]) }
 
 func reply(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

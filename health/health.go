@@ -1,4 +1,4 @@
-package reconciler
+package health
 
 import (
 	"fmt"
@@ -10,13 +10,19 @@ import (
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// This file is the pure health assessment: desired objects and live Pods (with their observed
-// status merged, as store.ListPodsWithStatus returns them) in, one ObjectStatus per desired
-// object out. No I/O, no clock: how long an object may stay Degraded is the caller's call.
+// Input is what an assessment reads: the desired objects, the live Pods with their observed
+// status merged in (store.MergeStatuses), and the pod-template-hash of the current Pods of each
+// object that makes Pods (workload.CurrentHashes), so that health and the workload controller
+// never disagree about which Pods are current.
+type Input struct {
+	Desired map[api.Key]store.DesiredObject
+	Pods    []api.Pod
+	Hashes  map[api.Key]string
+}
 
-// healthRank orders health from best to worst, as Argo CD does (Degraded is the worst; an
-// unknown value ranks with it).
-func healthRank(h string) int {
+// rank orders health from best to worst, as Argo CD does (Degraded is the worst; an unknown
+// value ranks with it).
+func rank(h string) int {
 	switch h {
 	case api.HealthHealthy:
 		return 0
@@ -28,46 +34,52 @@ func healthRank(h string) int {
 	return 3
 }
 
-// Health assesses every desired object, in key order. A Deployment is Healthy when exactly
-// replicas Pods of its current template run ready and no Pod of an older template is left;
-// Degraded when a current Pod failed, restarts without becoming ready or fits on no node;
-// Missing when it has no Pod at all; Progressing otherwise. A Pod manifest is Healthy when its
-// Pod runs ready (or succeeded). Other kinds are Healthy once applied. A desired entry that
-// cannot be decoded is OutOfSync and Missing: the controller repairs it.
-func Health(desired map[api.Key]store.DesiredObject, pods []api.Pod) []api.ObjectStatus {
-	owned := podsByOwner(pods)
-	out := make([]api.ObjectStatus, 0, len(desired))
-	for _, k := range slices.SortedFunc(maps.Keys(desired), compareKeys) {
-		st := api.ObjectStatus{Key: k, Sync: api.SyncSynced}
-		switch o := desired[k].Object.(type) {
-		case nil:
+// Assess judges every desired object, in key order, by its kind's health rule (api.KindInfo):
+// a Deployment is Healthy when exactly replicas Pods of its current template run ready and no
+// Pod of an older template is left; Degraded when a current Pod failed, restarts without
+// becoming ready or fits on no node; Missing when it has no Pod at all; Progressing otherwise.
+// A Pod manifest is Healthy when its Pod runs ready (or succeeded). Other kinds are Healthy
+// once applied. A desired entry that cannot be decoded is OutOfSync and Missing: the sync
+// controller repairs it. Each status counts the Pods of its object that run ready (Ready) and
+// that it wants (Want). Assess is pure; how long an object may look Degraded is Tracker's call.
+func Assess(in Input) []api.ObjectStatus {
+	owned := podsByOwner(in.Pods)
+	out := make([]api.ObjectStatus, 0, len(in.Desired))
+	for _, k := range slices.SortedFunc(maps.Keys(in.Desired), api.CompareKeys) {
+		st := api.ObjectStatus{Key: k, Sync: api.SyncSynced, Health: api.HealthHealthy}
+		obj := in.Desired[k].Object
+		info, _ := api.KindOf(obj)
+		pods := owned[k.String()]
+		switch {
+		case obj == nil:
 			st.Sync, st.Health, st.Message = api.SyncOutOfSync, api.HealthMissing,
 				"the stored object cannot be decoded; the controller will rewrite it"
-		case *api.Deployment:
-			st.Health, st.Message = deploymentHealth(o, CurrentTemplateHash(o, desired), owned[k.String()])
-		case *api.Pod:
-			st.Health, st.Message = podManifestHealth(o, owned[k.String()])
-		default:
-			st.Health = api.HealthHealthy
+		case info.Health == api.HealthByReplicas:
+			want := obj.(replicated).ReplicaCount()
+			st.Health, st.Message = replicasHealth(want, in.Hashes[k], pods)
+			st.Ready, st.Want = countReady(pods), want
+		case info.Health == api.HealthByPod:
+			st.Health, st.Message = podHealth(k.Name, in.Hashes[k], pods)
+			st.Ready, st.Want = countReady(pods), 1
 		}
 		out = append(out, st)
 	}
 	return out
 }
 
+// replicated is a kind whose health is judged by its replicas.
+type replicated interface{ ReplicaCount() int }
+
 // Aggregate is the worst health of objects: Healthy when there are none.
 func Aggregate(objects []api.ObjectStatus) string {
 	worst := api.HealthHealthy
 	for _, o := range objects {
-		if healthRank(o.Health) > healthRank(worst) {
+		if rank(o.Health) > rank(worst) {
 			worst = o.Health
 		}
 	}
 	return worst
 }
-
-// Worse reports whether health a is worse than b.
-func Worse(a, b string) bool { return healthRank(a) > healthRank(b) }
 
 // podsByOwner groups pods by their owner annotation, each group sorted by name.
 func podsByOwner(pods []api.Pod) map[string][]api.Pod {
@@ -83,10 +95,9 @@ func podsByOwner(pods []api.Pod) map[string][]api.Pod {
 	return out
 }
 
-// deploymentHealth assesses d from the Pods it owns; hash is its current Pod template hash,
-// which includes the data of the ConfigMaps it uses.
-func deploymentHealth(d *api.Deployment, hash string, pods []api.Pod) (string, string) {
-	want := d.ReplicaCount()
+// replicasHealth assesses a workload that wants want Pods of the template hash from the Pods
+// it owns.
+func replicasHealth(want int, hash string, pods []api.Pod) (string, string) {
 	var cur, old []api.Pod
 	for _, p := range pods {
 		if p.Metadata.Labels[api.LabelTemplateHash] == hash {
@@ -95,7 +106,7 @@ func deploymentHealth(d *api.Deployment, hash string, pods []api.Pod) (string, s
 			old = append(old, p)
 		}
 	}
-	ready := countReadyPods(cur)
+	ready := countReady(cur)
 	counts := fmt.Sprintf("%d/%d ready", ready, want)
 	if bad, why := firstDegraded(cur); bad {
 		return api.HealthDegraded, counts + "; " + why
@@ -114,12 +125,11 @@ func deploymentHealth(d *api.Deployment, hash string, pods []api.Pod) (string, s
 	return api.HealthProgressing, counts + waitingFor(cur)
 }
 
-// podManifestHealth assesses the Pod made for the Pod manifest desired.
-func podManifestHealth(desired *api.Pod, pods []api.Pod) (string, string) {
-	hash := podHash(desired)
+// podHealth assesses the Pod named name made for a Pod manifest whose current hash is hash.
+func podHealth(name, hash string, pods []api.Pod) (string, string) {
 	var cur *api.Pod
 	for i, p := range pods {
-		if p.Metadata.Name == desired.Metadata.Name && p.Metadata.Labels[api.LabelTemplateHash] == hash {
+		if p.Metadata.Name == name && p.Metadata.Labels[api.LabelTemplateHash] == hash {
 			cur = &pods[i]
 		}
 	}
@@ -128,7 +138,7 @@ func podManifestHealth(desired *api.Pod, pods []api.Pod) (string, string) {
 		return api.HealthMissing, "no pod yet"
 	case cur == nil:
 		return api.HealthProgressing, "replacing the pod with one of the new spec"
-	case cur.Status.Phase == api.PodSucceeded || isReady(cur.Status):
+	case cur.Status.Phase == api.PodSucceeded || cur.Status.IsReady():
 		return api.HealthHealthy, cur.Status.Phase
 	}
 	if bad, why := firstDegraded([]api.Pod{*cur}); bad {
@@ -147,7 +157,7 @@ func firstDegraded(pods []api.Pod) (bool, string) {
 			return true, fmt.Sprintf("%s: failed: %s", p.Metadata.Name, reasonOf(st))
 		case st.Reason == api.ReasonUnschedulable:
 			return true, fmt.Sprintf("%s: %s", p.Metadata.Name, reasonOf(st))
-		case st.Restarts > 0 && !isReady(st):
+		case st.Restarts > 0 && !st.IsReady():
 			return true, fmt.Sprintf("%s: restarted %d times, not ready: %s", p.Metadata.Name, st.Restarts, reasonOf(st))
 		}
 	}
@@ -157,7 +167,7 @@ func firstDegraded(pods []api.Pod) (bool, string) {
 // waitingFor says what the first Pod of pods that is not ready waits for, as "; pod: why".
 func waitingFor(pods []api.Pod) string {
 	for _, p := range pods {
-		if !isReady(p.Status) {
+		if !p.Status.IsReady() {
 			return fmt.Sprintf("; %s: %s", p.Metadata.Name, reasonOf(p.Status))
 		}
 	}
@@ -177,30 +187,12 @@ func reasonOf(st api.PodStatus) string {
 	return "no status yet"
 }
 
-func countReadyPods(pods []api.Pod) int {
+func countReady(pods []api.Pod) int {
 	n := 0
 	for _, p := range pods {
-		if isReady(p.Status) {
+		if p.Status.IsReady() {
 			n++
 		}
 	}
 	return n
-}
-
-// PodCounts returns how many of the Pods that desired objects own run ready, and how many they
-// want (replicas of each Deployment, one per Pod manifest), for a "2/2 pods running" summary.
-func PodCounts(desired map[api.Key]store.DesiredObject, pods []api.Pod) (ready, want int) {
-	owned := podsByOwner(pods)
-	for k, d := range desired {
-		switch o := d.Object.(type) {
-		case *api.Deployment:
-			want += o.ReplicaCount()
-		case *api.Pod:
-			want++
-		default:
-			continue
-		}
-		ready += countReadyPods(owned[k.String()])
-	}
-	return ready, want
 }

@@ -1,0 +1,70 @@
+package workload
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/health"
+	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/internal/fixture"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// The controller records health in etcd, about the commit the sync status names, and only it
+// decides when a bad look becomes Degraded: after the grace, on its own clock.
+func TestControllerRecordsHealth(t *testing.T) {
+	ctx := context.Background()
+	st := etcdtest.Start(t)
+	web := fixture.Deployment("web", 1, "nginx:1")
+	if _, err := st.CommitSync(ctx, store.SyncRecord{Writes: []store.Write{{Key: webKey, Object: web}},
+		Status: api.SyncStatus{Source: api.DefaultSource, AppliedCommit: "c1", Sync: api.SyncSynced}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ctrl := NewController(st, fixture.Logger(t), Options{Rand: testRand(), Now: func() time.Time { return now },
+		Health: health.Policy{DegradedGrace: 20 * time.Second}})
+	pass := func(want, msg string) api.HealthStatus {
+		t.Helper()
+		if _, err := ctrl.ReconcileOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		h, err := st.GetHealth(ctx, api.DefaultSource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.AppliedCommit != "c1" || h.Health != want || len(h.Objects) != 1 || !strings.Contains(h.Objects[0].Message, msg) {
+			t.Fatalf("health = %s %+v, want %s with %q", h.Health, h.Objects, want, msg)
+		}
+		return h
+	}
+	pass(api.HealthMissing, "no pods yet") // the pass that creates the Pod saw none
+
+	pods := podsOf(t, st, "Deployment/default/web")
+	if len(pods) != 1 {
+		t.Fatalf("%d pods, want 1", len(pods))
+	}
+	p := pods[0].Metadata
+	unschedulable := api.PodStatus{Phase: api.PodPending, Reason: api.ReasonUnschedulable, Message: "0/1 nodes are available"}
+	if err := st.PutPodStatus(ctx, p.Namespace, p.Name, 0, unschedulable); err != nil {
+		t.Fatal(err)
+	}
+	pass(api.HealthProgressing, "(Degraded if it lasts 20s)")
+	now = now.Add(19 * time.Second)
+	pass(api.HealthProgressing, "0/1 nodes are available")
+	now = now.Add(time.Second)
+	h := pass(api.HealthDegraded, "0/1 nodes are available")
+	if h.Objects[0].Since != "2026-01-02T03:04:05Z" || h.Ready != 0 || h.Want != 1 || h.Pods.Pending != 1 {
+		t.Fatalf("degraded record = %+v", h)
+	}
+
+	if err := st.PutPodStatus(ctx, p.Namespace, p.Name, 0, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+		t.Fatal(err)
+	}
+	h = pass(api.HealthHealthy, "1/1 ready")
+	if h.Ready != 1 || h.Want != 1 || h.Pods.Running != 1 {
+		t.Fatalf("healthy record = %+v", h)
+	}
+}
