@@ -284,7 +284,7 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 		}
 		st.ObservedAt = a.opts.Now().UTC().Format(time.RFC3339Nano)
 		if err := a.st.PutPodStatus(ctx, key.Namespace, key.Name, rev, st); err != nil {
-			log.Warn("write pod status failed", "pod", key.String(), "err", err)
+			a.statusFailed(log, key, err)
 			continue
 		}
 		a.reported[key] = report{rev: rev, st: st}
@@ -294,6 +294,18 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 			delete(a.reported, key)
 		}
 	}
+}
+
+// statusFailed logs a status write that failed. A Pod deleted or replaced since this pass read
+// it has no status to write: that is the normal end of a Pod, not a warning, and what was
+// reported for it is forgotten. Other failures are retried by the next pass.
+func (a *Agent) statusFailed(log *slog.Logger, key api.PodKey, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		log.Debug("pod gone before its status was written", "pod", key.String(), "err", err)
+		delete(a.reported, key)
+		return
+	}
+	log.Warn("write pod status failed", "pod", key.String(), "err", err)
 }
 
 // failureReason is the status reason and message of a Pod whose changes failed with err: a

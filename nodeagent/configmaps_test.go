@@ -1,7 +1,6 @@
 package nodeagent
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -202,40 +200,6 @@ func TestSpecHashConfig(t *testing.T) {
 func hashOf(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
-}
-
-// fakeAgentStore is an in-memory AgentStore for tests of one agent pass; it never registers.
-type fakeAgentStore struct {
-	NodeStore
-	mu          sync.Mutex
-	pods        []store.Item[api.Pod]
-	desired     map[api.Key]store.DesiredObject
-	statuses    map[string]api.PodStatus
-	desiredList int
-}
-
-func (s *fakeAgentStore) ListPods(context.Context) ([]store.Item[api.Pod], int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.pods), 1, nil
-}
-
-func (s *fakeAgentStore) ListDesired(context.Context) (map[api.Key]store.DesiredObject, int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.desiredList++
-	return s.desired, 1, nil
-}
-
-func (s *fakeAgentStore) Watch(context.Context, store.Resource, int64) <-chan store.Event {
-	return nil
-}
-
-func (s *fakeAgentStore) PutPodStatus(_ context.Context, namespace, name string, _ int64, st api.PodStatus) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.statuses[namespace+"/"+name] = st
-	return nil
 }
 
 // TestAgentWaitsForConfigMap checks that a Pod whose ConfigMap is missing stays Pending with
