@@ -164,9 +164,9 @@ func TestContainerd(t *testing.T) {
 				t.Errorf("adopted %+v, was %+v", a, b)
 			}
 		}
-		for _, ch := range Plan(wanted, after, time.Now()) {
-			if ch.Action != ActionKeep && ch.Key != api.PodKeyOf(crash) {
-				t.Errorf("after agent restart: %s", ch)
+		for _, s := range Plan(wanted, after, time.Now()) {
+			if s.Action != ActionKeep && s.Key != api.PodKeyOf(crash) {
+				t.Errorf("after agent restart: %s", s)
 			}
 		}
 		if ip, err := rt2.EnsurePod(ctx, webB); err != nil || ip != ips["web-b"] {
@@ -283,17 +283,17 @@ func testStartFailure(t *testing.T, rt *Containerd) {
 	if !ok || sb.Containers[0].State != StateCreated || sb.Containers[0].StartedAt.IsZero() {
 		t.Fatalf("failed start left %+v", sb)
 	}
-	changes := Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
-	if len(changes) != 1 || changes[0].Action != ActionStart {
-		t.Fatalf("first retry: %v", changes)
+	steps := Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
+	if len(steps) != 1 || steps[0].Action != ActionStart {
+		t.Fatalf("first retry: %v", steps)
 	}
-	if err := Apply(ctx, rt, changes[0]); err == nil {
+	if err := Apply(ctx, rt, steps[0]); err == nil {
 		t.Fatal("second start succeeded")
 	}
 	sb, _ = sandboxByKey(t, rt, api.PodKeyOf(bad))
-	changes = Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
-	if sb.Containers[0].RestartCount != 1 || changes[0].Action != ActionKeep || changes[0].RequeueAfter <= 0 {
-		t.Fatalf("after two failed starts: %+v, plan %v", sb.Containers[0], changes)
+	steps = Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
+	if sb.Containers[0].RestartCount != 1 || steps[0].Action != ActionKeep || steps[0].RequeueAfter <= 0 {
+		t.Fatalf("after two failed starts: %+v, plan %v", sb.Containers[0], steps)
 	}
 	if st := StatusOf(bad, []Sandbox{sb}); st.Phase != api.PodPending || st.ContainerStatuses[0].State != "waiting" {
 		t.Fatalf("status %+v", st)

@@ -97,7 +97,7 @@ func getBody(ctx context.Context, url, want string) error {
 	return nil
 }
 
-// pass runs one observe → plan → apply round and returns the changes it applied (not keeps).
+// pass runs one observe → plan → apply round and returns the steps it took (not keeps).
 func pass(t *testing.T, rt Runtime, wanted ...*api.Pod) []string {
 	t.Helper()
 	ctx := t.Context()
@@ -106,14 +106,14 @@ func pass(t *testing.T, rt Runtime, wanted ...*api.Pod) []string {
 		t.Fatalf("list: %v", err)
 	}
 	var applied []string
-	for _, ch := range Plan(wanted, observed, time.Now()) {
-		if ch.Action == ActionKeep {
+	for _, s := range Plan(wanted, observed, time.Now()) {
+		if s.Action == ActionKeep {
 			continue
 		}
-		if err := Apply(ctx, rt, ch); err != nil {
-			t.Fatalf("apply %s: %v", ch, err)
+		if err := Apply(ctx, rt, s); err != nil {
+			t.Fatalf("apply %s: %v", s, err)
 		}
-		applied = append(applied, ch.Action.String()+" "+ch.Key.String())
+		applied = append(applied, s.Action.String()+" "+s.Key.String())
 	}
 	return applied
 }
