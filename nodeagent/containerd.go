@@ -125,9 +125,6 @@ func (c *Containerd) init(ctx context.Context) error {
 // Close closes the connection to containerd; running containers keep running.
 func (c *Containerd) Close() error { return c.client.Close() }
 
-// Snapshotter returns the snapshotter images are unpacked for.
-func (c *Containerd) Snapshotter() string { return c.snapshotter }
-
 func (c *Containerd) ns(ctx context.Context) context.Context {
 	return namespaces.WithNamespace(ctx, c.cfg.Namespace)
 }

@@ -39,7 +39,7 @@ func TestContainerd(t *testing.T) {
 	if err != nil || !slices.Equal(names, []string{testimage.Ref}) {
 		t.Fatalf("import: %q, %v", names, err)
 	}
-	if err := rt.EnsureImage(ctx, testimage.Ref); err != nil {
+	if _, err := rt.image(ctx, testimage.Ref); err != nil {
 		t.Fatalf("ensure imported image: %v", err)
 	}
 	foreign := startForeign(t, rt.client, "foreign", nil)
@@ -365,7 +365,7 @@ func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
 	if _, err := rt.client.LoadContainer(ctx, containerID(key, "httpd")); !errdefs.IsNotFound(err) {
 		t.Errorf("container still there: %v", err)
 	}
-	if _, err := rt.client.SnapshotService(rt.Snapshotter()).Stat(ctx, containerID(key, "httpd")); !errdefs.IsNotFound(err) {
+	if _, err := rt.client.SnapshotService(rt.snapshotter).Stat(ctx, containerID(key, "httpd")); !errdefs.IsNotFound(err) {
 		t.Errorf("snapshot still there: %v", err)
 	}
 	if fileExists(nsDir) || fileExists(filepath.Join(rt.cfg.CNI.IPAMDir, cniNetworkName, ip)) {

@@ -11,14 +11,9 @@ import (
 	"github.com/distribution/reference"
 )
 
-// EnsureImage makes image ref available and unpacked in gitfleet's containerd namespace: an
-// image already there (imported or pulled before) is used as is, any other is pulled. Registries
-// on loopback are reached over plain HTTP.
-func (c *Containerd) EnsureImage(ctx context.Context, ref string) error {
-	_, err := c.image(ctx, ref)
-	return err
-}
-
+// image returns image ref, available and unpacked in gitfleet's containerd namespace: an image
+// already there (imported or pulled before) is used as is, any other is pulled. Registries on
+// loopback are reached over plain HTTP.
 func (c *Containerd) image(ctx context.Context, ref string) (client.Image, error) {
 	ctx = c.ns(ctx)
 	name, err := normalizeRef(ref)
