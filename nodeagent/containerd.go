@@ -7,15 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
-	gocni "github.com/containerd/go-cni"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
 // Defaults of ContainerdConfig.
@@ -41,7 +39,7 @@ type ContainerdConfig struct {
 	Snapshotter string
 	// StopTimeout is the grace between SIGTERM and SIGKILL; DefaultStopTimeout when zero.
 	StopTimeout time.Duration
-	CNI         CNIConfig
+	Network     podnet.Config
 	// Now is the clock of recorded start times; time.Now when nil.
 	Now func() time.Time
 }
@@ -62,7 +60,6 @@ func (cfg *ContainerdConfig) setDefaults() error {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	cfg.CNI.setDefaults(filepath.Join(cfg.DataDir, "cni"))
 	return nil
 }
 
@@ -70,7 +67,7 @@ func (cfg *ContainerdConfig) setDefaults() error {
 type Containerd struct {
 	cfg         ContainerdConfig
 	client      *client.Client
-	cni         gocni.CNI
+	net         *podnet.Network
 	log         *slog.Logger
 	snapshotter string
 	// hostNetNS is the network namespace hostNetwork Pods join: "" for the machine's own (the
@@ -85,10 +82,8 @@ func NewContainerd(ctx context.Context, cfg ContainerdConfig, log *slog.Logger) 
 	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("configure containerd runtime: %w", err)
 	}
-	for _, dir := range []string{"logs", "netns", "cni"} {
-		if err := os.MkdirAll(filepath.Join(cfg.DataDir, dir), 0o700); err != nil {
-			return nil, fmt.Errorf("create data dir: %w", err)
-		}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "logs"), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	cl, err := client.New(cfg.Address, client.WithDefaultNamespace(cfg.Namespace))
 	if err != nil {
@@ -111,14 +106,14 @@ func (c *Containerd) init(ctx context.Context) error {
 	if c.snapshotter, err = c.chooseSnapshotter(ctx); err != nil {
 		return err
 	}
-	if c.cni, err = newCNI(c.cfg.CNI); err != nil {
+	if c.net, err = podnet.New(c.cfg.Network, c.cfg.DataDir, c.log); err != nil {
 		return err
 	}
-	if c.hostNetNS, err = agentNetNS(); err != nil {
+	if c.hostNetNS, err = podnet.HostNetNS(); err != nil {
 		return err
 	}
 	c.log.Info("containerd runtime ready", "version", v.Version, "snapshotter", c.snapshotter,
-		"pod_cidr", c.cfg.CNI.PodCIDR, "bridge", c.cfg.CNI.Bridge)
+		"pod_cidr", c.net.Config().PodCIDR, "bridge", c.net.Config().Bridge)
 	return nil
 }
 
@@ -142,27 +137,6 @@ func (c *Containerd) chooseSnapshotter(ctx context.Context) (string, error) {
 		return "overlayfs", nil
 	}
 	return "native", nil
-}
-
-// agentNetNS returns "" when this process runs in the machine's network namespace, else the
-// path of its own network namespace. The machine's is that of pid 1 or, where pid 1 may not be
-// inspected (some sandboxes), of pid 2 (kthreadd, whose kernel threads live in the initial one).
-func agentNetNS() (string, error) {
-	var self, init syscall.Stat_t
-	if err := syscall.Stat("/proc/self/ns/net", &self); err != nil {
-		return "", fmt.Errorf("inspect network namespace: %w", err)
-	}
-	err := syscall.Stat("/proc/1/ns/net", &init)
-	if err != nil {
-		err = syscall.Stat("/proc/2/ns/net", &init)
-	}
-	if err != nil {
-		return "", fmt.Errorf("inspect the machine's network namespace: %w", err)
-	}
-	if self.Ino == init.Ino && self.Dev == init.Dev {
-		return "", nil
-	}
-	return "/proc/" + strconv.Itoa(os.Getpid()) + "/ns/net", nil
 }
 
 // ownedFilter selects the containers of this node, and of one Pod when key is not nil.

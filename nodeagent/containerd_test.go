@@ -18,6 +18,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
 // TestContainerd runs the real runtime against the machine's containerd, in a containerd
@@ -59,7 +60,7 @@ func TestContainerd(t *testing.T) {
 				t.Fatalf("ensure %s: %v", p.Metadata.Name, err)
 			}
 			if !podCIDR(t).Contains(net.ParseIP(ip)) {
-				t.Fatalf("pod IP %q is not in %s", ip, DefaultPodCIDR)
+				t.Fatalf("pod IP %q is not in %s", ip, podnet.DefaultPodCIDR)
 			}
 			ips[p.Metadata.Name] = ip
 		}
@@ -93,7 +94,7 @@ func TestContainerd(t *testing.T) {
 				t.Fatalf("broken pod %s was created", p.Metadata.Name)
 			}
 			t.Logf("%s: %v", p.Metadata.Name, err)
-			if _, ok := sandboxByKey(t, rt, api.PodKeyOf(p)); ok || fileExists(rt.netnsDir(api.PodKeyOf(p))) {
+			if _, ok := sandboxByKey(t, rt, api.PodKeyOf(p)); ok || fileExists(netnsDir(rt, api.PodKeyOf(p))) {
 				t.Fatalf("failed pod %s left a sandbox behind", p.Metadata.Name)
 			}
 		}
@@ -184,7 +185,7 @@ func TestContainerd(t *testing.T) {
 
 	t.Run("orphan network", func(t *testing.T) {
 		ghost := httpPod("ghost", "", 8080)
-		if _, err := rt.setupNetwork(ctx, ghost); err != nil {
+		if _, err := rt.net.Setup(ctx, sandboxID(api.PodKeyOf(ghost)), ghost); err != nil {
 			t.Fatal(err)
 		}
 		sb, ok := sandboxByKey(t, rt, api.PodKeyOf(ghost))
@@ -194,7 +195,7 @@ func TestContainerd(t *testing.T) {
 		if got := pass(t, rt, webB); !slices.Equal(got, []string{"remove default/crash", "remove default/ghost", "remove default/job"}) {
 			t.Fatalf("applied %q", got)
 		}
-		if fileExists(rt.netnsDir(api.PodKeyOf(ghost))) {
+		if fileExists(netnsDir(rt, api.PodKeyOf(ghost))) {
 			t.Fatal("orphan network still there")
 		}
 	})
@@ -224,7 +225,7 @@ func TestContainerd(t *testing.T) {
 }
 
 func podCIDR(t *testing.T) *net.IPNet {
-	_, n, err := net.ParseCIDR(DefaultPodCIDR)
+	_, n, err := net.ParseCIDR(podnet.DefaultPodCIDR)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +329,7 @@ func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP stri
 	if sb.NetworkLost || sb.PodIP == "" || sb.PodIP == oldIP {
 		t.Fatalf("recreated pod %+v (old IP %s)", sb, oldIP)
 	}
-	if fileExists(filepath.Join(rt.cfg.CNI.IPAMDir, cniNetworkName, oldIP)) || fileExists(path) {
+	if fileExists(ipamFile(rt, oldIP)) || fileExists(path) {
 		t.Error("lost network's address or file left behind")
 	}
 	waitFor(t, 20*time.Second, "GET recreated web-b", func() error {
@@ -355,8 +356,8 @@ func restartsAtLeast(t *testing.T, rt *Containerd, want map[string]int32) error 
 func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
 	ctx := t.Context()
 	key := api.PodKeyOf(webA)
-	nsDir := rt.netnsDir(key)
-	if !fileExists(nsDir) || !fileExists(filepath.Join(rt.cfg.CNI.IPAMDir, cniNetworkName, ip)) {
+	nsDir := netnsDir(rt, key)
+	if !fileExists(nsDir) || !fileExists(ipamFile(rt, ip)) {
 		t.Fatal("network of web-a not where expected before removal")
 	}
 	if err := rt.RemovePod(ctx, key); err != nil {
@@ -368,7 +369,7 @@ func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
 	if _, err := rt.client.SnapshotService(rt.snapshotter).Stat(ctx, containerID(key, "httpd")); !errdefs.IsNotFound(err) {
 		t.Errorf("snapshot still there: %v", err)
 	}
-	if fileExists(nsDir) || fileExists(filepath.Join(rt.cfg.CNI.IPAMDir, cniNetworkName, ip)) {
+	if fileExists(nsDir) || fileExists(ipamFile(rt, ip)) {
 		t.Error("network namespace or address left behind")
 	}
 	if _, err := netnstest.Get(ctx, "http://"+ip+":8080/"); err == nil {
@@ -384,4 +385,14 @@ func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
 	if strings.Contains(rules, sandboxID(key)) || strings.Contains(rules, ip+"/32") {
 		t.Errorf("iptables rules of web-a left behind:\n%s", rules)
 	}
+}
+
+// netnsDir and ipamFile are where a Pod's network and its address are recorded on the node,
+// spelled out here: a new agent must find what an older one left.
+func netnsDir(rt *Containerd, key api.PodKey) string {
+	return filepath.Join(rt.cfg.DataDir, "netns", sandboxID(key))
+}
+
+func ipamFile(rt *Containerd, ip string) string {
+	return filepath.Join(rt.cfg.DataDir, "cni", "gitfleet", ip)
 }

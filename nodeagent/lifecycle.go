@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
 // EnsurePod implements Runtime: it is EnsurePodConfig without ConfigMaps, so it fails for a
@@ -103,15 +104,20 @@ func (c *Containerd) ensureNetwork(ctx context.Context, pod *api.Pod, have map[s
 	}
 	for _, o := range have {
 		net := netOfLabels(o.labels)
-		if !netnsOpen(net.NetNSPath) {
+		if !podnet.Mounted(net.NetNSPath) {
 			return podNet{}, fmt.Errorf("ensure pod %s: its network namespace %s is gone; remove the pod first", api.PodKeyOf(pod), net.NetNSPath)
 		}
 		return net, nil
 	}
-	if err := c.teardownNetwork(ctx, api.PodKeyOf(pod)); err != nil {
+	key := api.PodKeyOf(pod)
+	if err := c.net.Teardown(ctx, sandboxID(key), key); err != nil {
 		return podNet{}, err
 	}
-	return c.setupNetwork(ctx, pod)
+	att, err := c.net.Setup(ctx, sandboxID(key), pod)
+	if err != nil {
+		return podNet{}, err
+	}
+	return podNet{IP: att.IP, NetNSPath: att.NetNSPath}, nil
 }
 
 // undoNewPod removes a fresh Pod whose containers could not all be created, so that no network
@@ -260,7 +266,7 @@ func (c *Containerd) RemovePod(ctx context.Context, key api.PodKey) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
-	if err := c.teardownNetwork(ctx, key); err != nil {
+	if err := c.net.Teardown(ctx, sandboxID(key), key); err != nil {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
 	if err := c.removeVolumes(key); err != nil {

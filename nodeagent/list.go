@@ -10,6 +10,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
 // List implements Runtime. It never attaches to a task's IO: output goes to log files.
@@ -67,7 +68,7 @@ func (c *Containerd) sandboxOfLabels(labels map[string]string) *Sandbox {
 		HostNetwork: net.Host,
 	}
 	if !net.Host {
-		sb.NetworkLost = !netnsOpen(net.NetNSPath)
+		sb.NetworkLost = !podnet.Mounted(net.NetNSPath)
 	}
 	return sb
 }
@@ -109,4 +110,23 @@ func (c *Containerd) observe(ctx context.Context, ctr client.Container, labels m
 		st.State = StateUnknown
 	}
 	return st, nil
+}
+
+// orphanNetworks lists the Pod networks no listed container uses: left behind when the agent
+// was killed between setting a network up and creating the first container.
+func (c *Containerd) orphanNetworks(listed []Sandbox) []Sandbox {
+	used := map[string]bool{}
+	for _, sb := range listed {
+		used[sandboxID(sb.Key)] = true
+	}
+	keys, err := c.net.Orphans(used)
+	if err != nil {
+		c.log.Warn("cannot list pod networks", "err", err)
+		return nil
+	}
+	out := make([]Sandbox, 0, len(keys))
+	for _, key := range keys {
+		out = append(out, Sandbox{Key: key})
+	}
+	return out
 }

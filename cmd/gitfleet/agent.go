@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -22,10 +23,10 @@ type nodeFlags struct {
 func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.name, "node-name", hostname(), "this node's name")
 	fs.StringVar(&f.labels, "node-labels", "", "this node's labels, k=v,k2=v2 (for nodeSelector)")
-	fs.StringVar(&f.podCIDR, "pod-cidr", nodeagent.DefaultPodCIDR, "this node's Pod address range, on bridge "+nodeagent.DefaultBridge)
+	fs.StringVar(&f.podCIDR, "pod-cidr", podnet.DefaultPodCIDR, "this node's Pod address range, on bridge "+podnet.DefaultBridge)
 	fs.StringVar(&f.address, "containerd-address", nodeagent.DefaultContainerdAddress, "containerd socket")
 	fs.StringVar(&f.namespace, "containerd-namespace", nodeagent.DefaultContainerdNamespace, "containerd namespace of gitfleet's containers")
-	fs.StringVar(&f.cniBinDir, "cni-bin-dir", nodeagent.DefaultCNIBinDir, "directory of the CNI plugins")
+	fs.StringVar(&f.cniBinDir, "cni-bin-dir", podnet.DefaultCNIBinDir, "directory of the CNI plugins")
 }
 
 func (f *nodeFlags) parseLabels() (map[string]string, error) {
@@ -46,7 +47,7 @@ func (f *nodeFlags) parseLabels() (map[string]string, error) {
 func (f *nodeFlags) runtimeConfig(dataDir string) nodeagent.ContainerdConfig {
 	return nodeagent.ContainerdConfig{
 		Address: f.address, Namespace: f.namespace, NodeName: f.name, DataDir: dataDir,
-		CNI: nodeagent.CNIConfig{BinDir: f.cniBinDir, PodCIDR: f.podCIDR},
+		Network: podnet.Config{BinDir: f.cniBinDir, PodCIDR: f.podCIDR},
 	}
 }
 
