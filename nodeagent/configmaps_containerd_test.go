@@ -15,6 +15,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -131,7 +132,7 @@ func runAgent(t *testing.T, st *store.Store, rt *Containerd) {
 
 func waitLog(t *testing.T, dataDir string, pod *api.Pod, want string) {
 	t.Helper()
-	path := LogPath(dataDir, api.PodKeyOf(pod), "main")
+	path := logs.Path(dataDir, api.PodKeyOf(pod), "main")
 	waitFor(t, 60*time.Second, "log of "+pod.Metadata.Name, func() error {
 		b, err := os.ReadFile(path)
 		if err != nil {

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
 	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
@@ -82,7 +82,7 @@ func NewContainerd(ctx context.Context, cfg ContainerdConfig, log *slog.Logger) 
 	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("configure containerd runtime: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, "logs"), 0o700); err != nil {
+	if err := os.MkdirAll(logs.Dir(cfg.DataDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	cl, err := client.New(cfg.Address, client.WithDefaultNamespace(cfg.Namespace))

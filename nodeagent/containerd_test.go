@@ -18,6 +18,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
 	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
@@ -263,9 +264,9 @@ func testRestart(t *testing.T, rt *Containerd, wanted []*api.Pod, ips map[string
 	if st := StatusOf(crash, sbs); st.Phase != api.PodRunning || st.Restarts < 2 {
 		t.Errorf("crash status %+v", st)
 	}
-	logs, err := os.ReadFile(LogPath(rt.cfg.DataDir, api.PodKeyOf(crash), "main"))
-	if err != nil || strings.Count(string(logs), "started\n") < 3 {
-		t.Errorf("crash log %q, %v; want one line per start", logs, err)
+	out, err := os.ReadFile(logs.Path(rt.cfg.DataDir, api.PodKeyOf(crash), "main"))
+	if err != nil || strings.Count(string(out), "started\n") < 3 {
+		t.Errorf("crash log %q, %v; want one line per start", out, err)
 	}
 }
 

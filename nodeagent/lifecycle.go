@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
 	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
@@ -228,7 +229,7 @@ func (c *Containerd) start(ctx context.Context, o owned) error {
 	if err != nil {
 		return fmt.Errorf("start container %s/%s: record start: %w", key, name, err)
 	}
-	logPath := LogPath(c.cfg.DataDir, key, name)
+	logPath := logs.Path(c.cfg.DataDir, key, name)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return fmt.Errorf("start container %s/%s: %w", key, name, err)
 	}

@@ -3,7 +3,6 @@ package nodeagent
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -48,12 +47,6 @@ func idOrHash(id string) string {
 	}
 	sum := sha256.Sum256([]byte(id))
 	return "gf-" + hex.EncodeToString(sum[:10])
-}
-
-// LogPath is the file a container's output goes to: <dataDir>/logs/<namespace>_<pod>_<container>.log.
-// A restarted container appends to it.
-func LogPath(dataDir string, key api.PodKey, container string) string {
-	return filepath.Join(dataDir, "logs", key.Namespace+"_"+key.Name+"_"+container+".log")
 }
 
 // podNet is where a Pod's containers get their network.

@@ -67,9 +67,6 @@ func TestIDs(t *testing.T) {
 	if a == b || !strings.HasPrefix(a, "gf-") || identifiers.Validate(a) != nil {
 		t.Errorf("long names should hash to distinct valid IDs: %q %q", a, b)
 	}
-	if got := LogPath("/var/lib/gitfleet", key, "app"); got != "/var/lib/gitfleet/logs/default_web_app.log" {
-		t.Errorf("LogPath = %q", got)
-	}
 }
 
 func TestLabels(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
 )
 
 // TestContainerdPull pushes the busybox image to a registry on loopback and runs a Pod whose
@@ -69,8 +70,8 @@ func TestContainerdPull(t *testing.T) {
 		}
 		return nil
 	})
-	logs, err := os.ReadFile(LogPath(cfg.DataDir, api.PodKeyOf(pod), "main"))
-	if err != nil || !strings.Contains(string(logs), "pulled from registry") {
-		t.Fatalf("log %q, %v", logs, err)
+	out, err := os.ReadFile(logs.Path(cfg.DataDir, api.PodKeyOf(pod), "main"))
+	if err != nil || !strings.Contains(string(out), "pulled from registry") {
+		t.Fatalf("log %q, %v", out, err)
 	}
 }
