@@ -242,7 +242,7 @@ func (a *Agent) podConfigs(ctx context.Context, steps []Step) map[api.PodKey]pod
 			out[s.Key] = podConfig{err: fmt.Errorf("read configmaps: %w", listErr)}
 			continue
 		}
-		cms, err := ResolveConfigMaps(s.Pod, desired)
+		cms, err := resolveConfigMaps(s.Pod, desired)
 		out[s.Key] = podConfig{cms, err}
 	}
 	return out

@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"fmt"
@@ -16,6 +16,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent"
 	"github.com/gitfleet/gitfleet/nodeagent/logs"
 )
 
@@ -28,7 +29,7 @@ func TestContainerdPull(t *testing.T) {
 		return
 	}
 	host := testenv.StartRegistry(t, registry)
-	cfg := ContainerdConfig{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
 		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
 	rt := newTestRuntime(t, cfg)
 	t.Cleanup(func() { removeAll(t, rt) })
@@ -65,7 +66,7 @@ func TestContainerdPull(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if st := StatusOf(pod, sbs); st.Phase != api.PodSucceeded {
+		if st := nodeagent.StatusOf(pod, sbs); st.Phase != api.PodSucceeded {
 			return fmt.Errorf("phase %s: %s", st.Phase, st.Message)
 		}
 		return nil

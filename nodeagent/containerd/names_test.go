@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"slices"
@@ -10,49 +10,6 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 )
-
-func TestSpecHash(t *testing.T) {
-	base := testPod("web", "", "app")
-	h := SpecHash(base)
-	same := map[string]func(p *api.Pod){
-		"restart policy": func(p *api.Pod) { p.Spec.RestartPolicy = api.RestartNever },
-		"node name":      func(p *api.Pod) { p.Spec.NodeName = "n1" },
-		"labels":         func(p *api.Pod) { p.Metadata.Labels = map[string]string{"a": "b"} },
-		"defaulted protocol": func(p *api.Pod) {
-			p.Spec.Containers[0].Ports = []api.ContainerPort{{ContainerPort: 80, Protocol: api.ProtocolTCP}}
-		},
-	}
-	withPort := api.Clone(base).(*api.Pod)
-	withPort.Spec.Containers[0].Ports = []api.ContainerPort{{ContainerPort: 80}}
-	for name, edit := range same {
-		p := api.Clone(base).(*api.Pod)
-		edit(p)
-		want := h
-		if name == "defaulted protocol" {
-			want = SpecHash(withPort)
-		}
-		if SpecHash(p) != want {
-			t.Errorf("%s changed the spec hash", name)
-		}
-	}
-	differ := map[string]func(p *api.Pod){
-		"args":         func(p *api.Pod) { p.Spec.Containers[0].Args = []string{"x"} },
-		"image":        func(p *api.Pod) { p.Spec.Containers[0].Image = "other" },
-		"env":          func(p *api.Pod) { p.Spec.Containers[0].Env = []api.EnvVar{{Name: "A", Value: "1"}} },
-		"limits":       func(p *api.Pod) { p.Spec.Containers[0].Resources.Limits = api.ResourceList{"cpu": "1"} },
-		"host network": func(p *api.Pod) { p.Spec.HostNetwork = true },
-	}
-	for name, edit := range differ {
-		p := api.Clone(base).(*api.Pod)
-		edit(p)
-		if SpecHash(p) == h {
-			t.Errorf("%s did not change the spec hash", name)
-		}
-	}
-	if len(h) != 16 {
-		t.Errorf("hash %q should be 16 hex digits", h)
-	}
-}
 
 func TestIDs(t *testing.T) {
 	key := api.PodKey{Namespace: "default", Name: "web"}
@@ -72,7 +29,7 @@ func TestIDs(t *testing.T) {
 func TestLabels(t *testing.T) {
 	key := api.PodKey{Namespace: "ns", Name: "p"}
 	l := containerLabels("n1", key, "c", "h", podNet{IP: "10.244.0.5", NetNSPath: "/d/netns/ns_p/cni-1"})
-	if keyOfLabels(l) != key || l[LabelContainer] != "c" || l[LabelSpecHash] != "h" || l[LabelNode] != "n1" {
+	if keyOfLabels(l) != key || l[labelContainer] != "c" || l[labelSpecHash] != "h" || l[labelNode] != "n1" {
 		t.Errorf("labels %v", l)
 	}
 	if net := netOfLabels(l); net.Host || net.IP != "10.244.0.5" || net.NetNSPath != "/d/netns/ns_p/cni-1" {
@@ -83,15 +40,15 @@ func TestLabels(t *testing.T) {
 	}
 
 	first := startLabels(l, t0)
-	if first[LabelRestartCount] != "0" {
-		t.Errorf("first start counts %s restarts", first[LabelRestartCount])
+	if first[labelRestartCount] != "0" {
+		t.Errorf("first start counts %s restarts", first[labelRestartCount])
 	}
-	l[LabelRestartCount], l[LabelStartedAt] = first[LabelRestartCount], first[LabelStartedAt]
+	l[labelRestartCount], l[labelStartedAt] = first[labelRestartCount], first[labelStartedAt]
 	second := startLabels(l, t0.Add(time.Minute))
-	if second[LabelRestartCount] != "1" || !startedAt(second).Equal(t0.Add(time.Minute)) {
+	if second[labelRestartCount] != "1" || !startedAt(second).Equal(t0.Add(time.Minute)) {
 		t.Errorf("second start labels %v", second)
 	}
-	if restartCount(map[string]string{LabelRestartCount: "junk"}) != 0 || !startedAt(nil).IsZero() {
+	if restartCount(map[string]string{labelRestartCount: "junk"}) != 0 || !startedAt(nil).IsZero() {
 		t.Error("bad labels should read as zero")
 	}
 }

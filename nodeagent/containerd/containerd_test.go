@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent"
 	"github.com/gitfleet/gitfleet/nodeagent/logs"
 	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
@@ -31,7 +32,7 @@ func TestContainerd(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
 	}
-	cfg := ContainerdConfig{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
 		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
 	rt := newTestRuntime(t, cfg)
 	t.Cleanup(func() { removeAll(t, rt) })
@@ -138,7 +139,7 @@ func TestContainerd(t *testing.T) {
 			t.Fatalf("list: %+v, %v", sbs, err)
 		}
 		for _, sb := range sbs {
-			st := StatusOf(map[string]*api.Pod{"web-a": webA, "web-b": webB}[sb.Key.Name], sbs)
+			st := nodeagent.StatusOf(map[string]*api.Pod{"web-a": webA, "web-b": webB}[sb.Key.Name], sbs)
 			if st.Phase != api.PodRunning || !st.Ready || st.PodIP != ips[sb.Key.Name] {
 				t.Errorf("status of %s: %+v", sb.Key, st)
 			}
@@ -166,8 +167,8 @@ func TestContainerd(t *testing.T) {
 				t.Errorf("adopted %+v, was %+v", a, b)
 			}
 		}
-		for _, s := range Plan(wanted, after, time.Now()) {
-			if s.Action != ActionKeep && s.Key != api.PodKeyOf(crash) {
+		for _, s := range nodeagent.Plan(wanted, after, time.Now()) {
+			if s.Action != nodeagent.ActionKeep && s.Key != api.PodKeyOf(crash) {
 				t.Errorf("after agent restart: %s", s)
 			}
 		}
@@ -236,7 +237,7 @@ func podCIDR(t *testing.T) *net.IPNet {
 // testRestart kills web-a's server and lets the crash Pod fail twice: each is restarted by the
 // plan, with its restart count kept in labels and its output appended to one log file. The
 // Never job runs once and succeeds.
-func testRestart(t *testing.T, rt *Containerd, wanted []*api.Pod, ips map[string]string) {
+func testRestart(t *testing.T, rt *Runtime, wanted []*api.Pod, ips map[string]string) {
 	ctx := t.Context()
 	webA, crash, job := wanted[0], wanted[2], wanted[3]
 	ctr, err := rt.client.LoadContainer(ctx, containerID(api.PodKeyOf(webA), "httpd"))
@@ -258,10 +259,10 @@ func testRestart(t *testing.T, rt *Containerd, wanted []*api.Pod, ips map[string
 		return getBody(ctx, "http://"+ips["web-a"]+":8080/", "web-a web-a")
 	})
 	sbs, _ := rt.List(ctx)
-	if st := StatusOf(job, sbs); st.Phase != api.PodSucceeded || st.Restarts != 0 {
+	if st := nodeagent.StatusOf(job, sbs); st.Phase != api.PodSucceeded || st.Restarts != 0 {
 		t.Errorf("job status %+v", st)
 	}
-	if st := StatusOf(crash, sbs); st.Phase != api.PodRunning || st.Restarts < 2 {
+	if st := nodeagent.StatusOf(crash, sbs); st.Phase != api.PodRunning || st.Restarts < 2 {
 		t.Errorf("crash status %+v", st)
 	}
 	out, err := os.ReadFile(logs.Path(rt.cfg.DataDir, api.PodKeyOf(crash), "main"))
@@ -272,7 +273,7 @@ func testRestart(t *testing.T, rt *Containerd, wanted []*api.Pod, ips map[string
 
 // testStartFailure creates a Pod whose command does not exist: its container stays created with
 // each attempt counted, the plan backs off between attempts, and the Pod reports Pending.
-func testStartFailure(t *testing.T, rt *Containerd) {
+func testStartFailure(t *testing.T, rt *Runtime) {
 	ctx := t.Context()
 	bad := commandPod("bad", api.RestartAlways, "")
 	bad.Spec.Containers[0].Command = []string{"/no/such/program"}
@@ -282,22 +283,22 @@ func testStartFailure(t *testing.T, rt *Containerd) {
 		t.Logf("start error: %v", err)
 	}
 	sb, ok := sandboxByKey(t, rt, api.PodKeyOf(bad))
-	if !ok || sb.Containers[0].State != StateCreated || sb.Containers[0].StartedAt.IsZero() {
+	if !ok || sb.Containers[0].State != nodeagent.StateCreated || sb.Containers[0].StartedAt.IsZero() {
 		t.Fatalf("failed start left %+v", sb)
 	}
-	steps := Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
-	if len(steps) != 1 || steps[0].Action != ActionStart {
+	steps := nodeagent.Plan([]*api.Pod{bad}, []nodeagent.Sandbox{sb}, time.Now())
+	if len(steps) != 1 || steps[0].Action != nodeagent.ActionStart {
 		t.Fatalf("first retry: %v", steps)
 	}
-	if err := Apply(ctx, rt, steps[0]); err == nil {
+	if err := nodeagent.Apply(ctx, rt, steps[0]); err == nil {
 		t.Fatal("second start succeeded")
 	}
 	sb, _ = sandboxByKey(t, rt, api.PodKeyOf(bad))
-	steps = Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
-	if sb.Containers[0].RestartCount != 1 || steps[0].Action != ActionKeep || steps[0].RequeueAfter <= 0 {
+	steps = nodeagent.Plan([]*api.Pod{bad}, []nodeagent.Sandbox{sb}, time.Now())
+	if sb.Containers[0].RestartCount != 1 || steps[0].Action != nodeagent.ActionKeep || steps[0].RequeueAfter <= 0 {
 		t.Fatalf("after two failed starts: %+v, plan %v", sb.Containers[0], steps)
 	}
-	if st := StatusOf(bad, []Sandbox{sb}); st.Phase != api.PodPending || st.ContainerStatuses[0].State != "waiting" {
+	if st := nodeagent.StatusOf(bad, []nodeagent.Sandbox{sb}); st.Phase != api.PodPending || st.ContainerStatuses[0].State != "waiting" {
 		t.Fatalf("status %+v", st)
 	}
 	if err := rt.RemovePod(ctx, api.PodKeyOf(bad)); err != nil {
@@ -307,7 +308,7 @@ func testStartFailure(t *testing.T, rt *Containerd) {
 
 // testLostNetwork unmounts web-b's network namespace, as a reboot would, and checks that the
 // plan recreates the Pod with a fresh network that serves again; it returns the new IP.
-func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP string) string {
+func testLostNetwork(t *testing.T, rt *Runtime, wanted []*api.Pod, oldIP string) string {
 	ctx := t.Context()
 	webB := wanted[1]
 	sb, _ := sandboxByKey(t, rt, api.PodKeyOf(webB))
@@ -315,7 +316,7 @@ func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := listedLabels(ctx, ctr)[LabelNetNS]
+	path := listedLabels(ctx, ctr)[labelNetNS]
 	if err := syscall.Unmount(path, syscall.MNT_DETACH); err != nil {
 		t.Fatalf("unmount %s: %v", path, err)
 	}
@@ -339,7 +340,7 @@ func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP stri
 	return sb.PodIP
 }
 
-func restartsAtLeast(t *testing.T, rt *Containerd, want map[string]int32) error {
+func restartsAtLeast(t *testing.T, rt *Runtime, want map[string]int32) error {
 	for name, n := range want {
 		sb, ok := sandboxByKey(t, rt, api.PodKey{Namespace: "default", Name: name})
 		if !ok || len(sb.Containers) != 1 {
@@ -354,7 +355,7 @@ func restartsAtLeast(t *testing.T, rt *Containerd, want map[string]int32) error 
 
 // testRemove removes web-a and checks that its container, task, snapshot, network namespace,
 // address and iptables rules are gone, and that removing it again is no error.
-func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
+func testRemove(t *testing.T, rt *Runtime, webA *api.Pod, ip string) {
 	ctx := t.Context()
 	key := api.PodKeyOf(webA)
 	nsDir := netnsDir(rt, key)
@@ -390,10 +391,10 @@ func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
 
 // netnsDir and ipamFile are where a Pod's network and its address are recorded on the node,
 // spelled out here: a new agent must find what an older one left.
-func netnsDir(rt *Containerd, key api.PodKey) string {
+func netnsDir(rt *Runtime, key api.PodKey) string {
 	return filepath.Join(rt.cfg.DataDir, "netns", sandboxID(key))
 }
 
-func ipamFile(rt *Containerd, ip string) string {
+func ipamFile(rt *Runtime, ip string) string {
 	return filepath.Join(rt.cfg.DataDir, "cni", "gitfleet", ip)
 }
