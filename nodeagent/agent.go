@@ -182,32 +182,32 @@ func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, map[api.PodKey]int64, e
 	return out, revs, nil
 }
 
-// apply runs each Pod's changes in order, different Pods in parallel; it returns how many
-// changes it tried and the error of each Pod whose changes failed. The ConfigMaps of the Pods it
+// apply takes each Pod's steps in order, different Pods in parallel; it returns how many steps
+// it tried and the error of each Pod whose steps failed. The ConfigMaps of the Pods it
 // creates are read from etcd once, before.
-func (a *Agent) apply(ctx context.Context, log *slog.Logger, changes []Change) (int, map[api.PodKey]error) {
-	byPod := map[api.PodKey][]Change{}
+func (a *Agent) apply(ctx context.Context, log *slog.Logger, steps []Step) (int, map[api.PodKey]error) {
+	byPod := map[api.PodKey][]Step{}
 	n := 0
-	for _, ch := range changes {
-		if ch.Action != ActionKeep {
-			byPod[ch.Key] = append(byPod[ch.Key], ch)
+	for _, s := range steps {
+		if s.Action != ActionKeep {
+			byPod[s.Key] = append(byPod[s.Key], s)
 			n++
 		}
 	}
-	configs := a.podConfigs(ctx, changes)
+	configs := a.podConfigs(ctx, steps)
 	var mu sync.Mutex
 	failures := map[api.PodKey]error{}
 	var wg sync.WaitGroup
-	for key, chs := range byPod {
+	for key, ss := range byPod {
 		wg.Go(func() {
-			// A hung pull or runtime call fails this Pod's changes, which the next pass retries,
+			// A hung pull or runtime call fails this Pod's steps, which the next pass retries,
 			// instead of holding the node's other Pods forever.
 			ctx, cancel := context.WithTimeout(ctx, podApplyTimeout)
 			defer cancel()
-			for _, ch := range chs {
-				log.Info("apply", "change", ch.String())
-				if err := a.applyChange(ctx, ch, configs[key]); err != nil {
-					log.Warn("apply failed", "change", ch.String(), "err", err)
+			for _, s := range ss {
+				log.Info("apply", "step", s.String())
+				if err := a.applyStep(ctx, s, configs[key]); err != nil {
+					log.Warn("apply failed", "step", s.String(), "err", err)
 					mu.Lock()
 					failures[key] = err
 					mu.Unlock()
@@ -226,45 +226,45 @@ type podConfig struct {
 	err error
 }
 
-// podConfigs resolves the ConfigMaps of each Pod that changes create and that uses any.
-func (a *Agent) podConfigs(ctx context.Context, changes []Change) map[api.PodKey]podConfig {
+// podConfigs resolves the ConfigMaps of each Pod that steps create and that uses any.
+func (a *Agent) podConfigs(ctx context.Context, steps []Step) map[api.PodKey]podConfig {
 	out := map[api.PodKey]podConfig{}
 	var desired map[api.Key]store.DesiredObject
 	var listErr error
-	for _, ch := range changes {
-		if ch.Action != ActionCreate || ch.Pod == nil || !usesConfigMaps(ch.Pod) {
+	for _, s := range steps {
+		if s.Action != ActionCreate || s.Pod == nil || !usesConfigMaps(s.Pod) {
 			continue
 		}
 		if desired == nil && listErr == nil {
 			desired, _, listErr = a.st.ListDesired(ctx)
 		}
 		if listErr != nil {
-			out[ch.Key] = podConfig{err: fmt.Errorf("read configmaps: %w", listErr)}
+			out[s.Key] = podConfig{err: fmt.Errorf("read configmaps: %w", listErr)}
 			continue
 		}
-		cms, err := ResolveConfigMaps(ch.Pod, desired)
-		out[ch.Key] = podConfig{cms, err}
+		cms, err := resolveConfigMaps(s.Pod, desired)
+		out[s.Key] = podConfig{cms, err}
 	}
 	return out
 }
 
-// applyChange makes one change; a create goes through ConfigRuntime with the Pod's ConfigMaps
+// applyStep takes one step; a create goes through ConfigRuntime with the Pod's ConfigMaps
 // when the runtime is one, and fails with cfg.err when they could not be resolved.
-func (a *Agent) applyChange(ctx context.Context, ch Change, cfg podConfig) error {
-	if ch.Action != ActionCreate || ch.Pod == nil {
-		return Apply(ctx, a.rt, ch)
+func (a *Agent) applyStep(ctx context.Context, s Step, cfg podConfig) error {
+	if s.Action != ActionCreate || s.Pod == nil {
+		return Apply(ctx, a.rt, s)
 	}
 	if cfg.err != nil {
 		return cfg.err
 	}
 	if rt, ok := a.rt.(ConfigRuntime); ok {
-		_, err := rt.EnsurePodConfig(ctx, ch.Pod, cfg.cms)
+		_, err := rt.EnsurePodConfig(ctx, s.Pod, cfg.cms)
 		return err
 	}
-	if usesConfigMaps(ch.Pod) {
-		return fmt.Errorf("create %s: the runtime cannot give containers ConfigMaps", ch.Key)
+	if usesConfigMaps(s.Pod) {
+		return fmt.Errorf("create %s: the runtime cannot give containers ConfigMaps", s.Key)
 	}
-	return Apply(ctx, a.rt, ch)
+	return Apply(ctx, a.rt, s)
 }
 
 // report writes the status of each wanted Pod when it changed since the last report.
@@ -284,7 +284,7 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 		}
 		st.ObservedAt = a.opts.Now().UTC().Format(time.RFC3339Nano)
 		if err := a.st.PutPodStatus(ctx, key.Namespace, key.Name, rev, st); err != nil {
-			log.Warn("write pod status failed", "pod", key.String(), "err", err)
+			a.statusFailed(log, key, err)
 			continue
 		}
 		a.reported[key] = report{rev: rev, st: st}
@@ -296,7 +296,19 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 	}
 }
 
-// failureReason is the status reason and message of a Pod whose changes failed with err: a
+// statusFailed logs a status write that failed. A Pod deleted or replaced since this pass read
+// it has no status to write: that is the normal end of a Pod, not a warning, and what was
+// reported for it is forgotten. Other failures are retried by the next pass.
+func (a *Agent) statusFailed(log *slog.Logger, key api.PodKey, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		log.Debug("pod gone before its status was written", "pod", key.String(), "err", err)
+		delete(a.reported, key)
+		return
+	}
+	log.Warn("write pod status failed", "pod", key.String(), "err", err)
+}
+
+// failureReason is the status reason and message of a Pod whose steps failed with err: a
 // missing ConfigMap is CreateContainerConfigError, as in Kubernetes, and says only that.
 func failureReason(err error) (reason, message string) {
 	var ce *ConfigError
@@ -306,7 +318,7 @@ func failureReason(err error) (reason, message string) {
 	return "RuntimeError", err.Error()
 }
 
-// podApplyTimeout bounds the changes of one Pod in one pass (an image pull included).
+// podApplyTimeout bounds the steps of one Pod in one pass (an image pull included).
 const podApplyTimeout = 3 * time.Minute
 
 // report is a status written for the Pod created at rev.

@@ -34,7 +34,7 @@ func (f *fakeRuntime) List(context.Context) ([]Sandbox, error) {
 		c.Containers = slices.Clone(sb.Containers)
 		out = append(out, c)
 	}
-	slices.SortFunc(out, compareSandboxes)
+	slices.SortFunc(out, func(a, b Sandbox) int { return strings.Compare(a.Key.String(), b.Key.String()) })
 	return out, nil
 }
 
@@ -60,7 +60,7 @@ func (f *fakeRuntime) EnsurePod(_ context.Context, pod *api.Pod) (string, error)
 }
 
 func (f *fakeRuntime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms ConfigMaps) (string, error) {
-	if err := checkConfigMaps(pod, cms); err != nil {
+	if err := cms.Check(pod); err != nil {
 		return "", err
 	}
 	if f.configs == nil {

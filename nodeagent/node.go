@@ -56,7 +56,7 @@ func register(ctx context.Context, st NodeStore, cfg NodeConfig, now time.Time) 
 func nodeObject(cfg NodeConfig, now time.Time) *api.Node {
 	capacity := cfg.Capacity
 	if len(capacity) == 0 {
-		capacity = HostCapacity()
+		capacity = hostCapacity()
 	}
 	return &api.Node{
 		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindNode},
@@ -80,8 +80,8 @@ func nodeLabels(cfg NodeConfig) map[string]string {
 	return l
 }
 
-// HostCapacity reads the cpu count and total memory of the machine.
-func HostCapacity() api.ResourceList {
+// hostCapacity reads the cpu count and total memory of the machine.
+func hostCapacity() api.ResourceList {
 	c := api.ResourceList{api.ResourceCPU: strconv.Itoa(runtime.NumCPU())}
 	if mem, err := memTotal("/proc/meminfo"); err == nil {
 		c[api.ResourceMemory] = strconv.FormatInt(mem, 10)

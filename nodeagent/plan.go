@@ -10,12 +10,12 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 )
 
-// Action is what one Change does; the set is closed.
+// Action is what one Step does; the set is closed.
 type Action int
 
 // Actions, in the order Plan emits them for one Pod.
 const (
-	// ActionKeep leaves things as they are; the Change says why.
+	// ActionKeep leaves things as they are; the Step says why.
 	ActionKeep Action = iota
 	// ActionRemove stops and deletes a Pod's containers and network.
 	ActionRemove
@@ -44,8 +44,10 @@ func (a Action) String() string {
 	return fmt.Sprintf("Action(%d)", int(a))
 }
 
-// Change is one step that brings the node closer to the wanted Pods.
-type Change struct {
+// Step is one action of the agent's plan, for a Pod or one of its containers, that brings the
+// node closer to the wanted Pods. The name keeps the agent's plan apart from the sync
+// controller's change set.
+type Step struct {
 	Action Action
 	Key    api.PodKey
 	// Container names the container of start, restart and container-level keep; "" for the Pod.
@@ -58,12 +60,12 @@ type Change struct {
 }
 
 // String renders "action namespace/name[/container]: reason".
-func (c Change) String() string {
-	s := c.Action.String() + " " + c.Key.String()
-	if c.Container != "" {
-		s += "/" + c.Container
+func (s Step) String() string {
+	out := s.Action.String() + " " + s.Key.String()
+	if s.Container != "" {
+		out += "/" + s.Container
 	}
-	return s + ": " + c.Reason
+	return out + ": " + s.Reason
 }
 
 // Restart back-off: no wait before the first restart, then 1s doubling up to 1m; a container
@@ -75,8 +77,8 @@ const (
 )
 
 // Plan compares the wanted Pods (those bound to this node) with what runs and returns the
-// changes to make, grouped by Pod in key order. It is pure: now is the only clock.
-func Plan(wanted []*api.Pod, observed []Sandbox, now time.Time) []Change {
+// steps to take, grouped by Pod in key order. It is pure: now is the only clock.
+func Plan(wanted []*api.Pod, observed []Sandbox, now time.Time) []Step {
 	want := map[api.PodKey]*api.Pod{}
 	for _, p := range wanted {
 		want[api.PodKeyOf(p)] = p
@@ -85,11 +87,11 @@ func Plan(wanted []*api.Pod, observed []Sandbox, now time.Time) []Change {
 	for _, s := range observed {
 		have[s.Key] = append(have[s.Key], s)
 	}
-	var changes []Change
+	var steps []Step
 	for _, key := range unionKeys(want, have) {
-		changes = append(changes, planPod(key, want[key], have[key], now)...)
+		steps = append(steps, planPod(key, want[key], have[key], now)...)
 	}
-	return changes
+	return steps
 }
 
 func unionKeys(want map[api.PodKey]*api.Pod, have map[api.PodKey][]Sandbox) []api.PodKey {
@@ -108,29 +110,29 @@ func unionKeys(want map[api.PodKey]*api.Pod, have map[api.PodKey][]Sandbox) []ap
 	return keys
 }
 
-func planPod(key api.PodKey, pod *api.Pod, have []Sandbox, now time.Time) []Change {
+func planPod(key api.PodKey, pod *api.Pod, have []Sandbox, now time.Time) []Step {
 	if pod == nil {
-		return []Change{{Action: ActionRemove, Key: key, Reason: "not wanted on this node"}}
+		return []Step{{Action: ActionRemove, Key: key, Reason: "not wanted on this node"}}
 	}
 	if len(have) == 0 {
-		return []Change{{Action: ActionCreate, Key: key, Pod: pod, Reason: "new pod"}}
+		return []Step{{Action: ActionCreate, Key: key, Pod: pod, Reason: "new pod"}}
 	}
 	if why := replaceReason(pod, have); why != "" {
-		return []Change{
+		return []Step{
 			{Action: ActionRemove, Key: key, Reason: why},
 			{Action: ActionCreate, Key: key, Pod: pod, Reason: why},
 		}
 	}
 	sb := have[0]
 	if missing := missingContainers(pod, sb); len(missing) > 0 {
-		return []Change{{Action: ActionCreate, Key: key, Pod: pod,
+		return []Step{{Action: ActionCreate, Key: key, Pod: pod,
 			Reason: "missing containers " + strings.Join(missing, ", ")}}
 	}
-	var changes []Change
+	var steps []Step
 	for _, c := range sb.Containers {
-		changes = append(changes, planContainer(key, pod.Spec.Restart(), c, now))
+		steps = append(steps, planContainer(key, pod.Spec.Restart(), c, now))
 	}
-	return changes
+	return steps
 }
 
 // replaceReason says why the Pod's sandbox must be removed and made again, or "" if it need not.
@@ -159,46 +161,46 @@ func missingContainers(pod *api.Pod, sb Sandbox) []string {
 	return missing
 }
 
-func planContainer(key api.PodKey, policy string, c ContainerState, now time.Time) Change {
-	ch := Change{Action: ActionKeep, Key: key, Container: c.Name}
+func planContainer(key api.PodKey, policy string, c ContainerState, now time.Time) Step {
+	st := Step{Action: ActionKeep, Key: key, Container: c.Name}
 	switch c.State {
 	case StateCreated:
-		planCreated(&ch, c, now)
+		planCreated(&st, c, now)
 	case StateRunning:
-		ch.Reason = "running"
+		st.Reason = "running"
 	case StateExited:
-		planExited(&ch, policy, c, now)
+		planExited(&st, policy, c, now)
 	default:
-		ch.Reason = "in an unknown state"
+		st.Reason = "in an unknown state"
 	}
-	return ch
+	return st
 }
 
 // planCreated starts a created container, after a back-off when an earlier start of it failed
 // (it was started, yet has no task).
-func planCreated(ch *Change, c ContainerState, now time.Time) {
+func planCreated(s *Step, c ContainerState, now time.Time) {
 	if !c.StartedAt.IsZero() {
 		if wait := c.StartedAt.Add(backoff(c)).Sub(now); wait > 0 {
-			ch.Reason = fmt.Sprintf("start failed, back-off %s", wait.Round(time.Millisecond))
-			ch.RequeueAfter = wait
+			s.Reason = fmt.Sprintf("start failed, back-off %s", wait.Round(time.Millisecond))
+			s.RequeueAfter = wait
 			return
 		}
 	}
-	ch.Action, ch.Reason = ActionStart, "not started"
+	s.Action, s.Reason = ActionStart, "not started"
 }
 
-func planExited(ch *Change, policy string, c ContainerState, now time.Time) {
+func planExited(s *Step, policy string, c ContainerState, now time.Time) {
 	exited := fmt.Sprintf("exited with code %d", c.ExitCode)
 	if !shouldRestart(policy, c.ExitCode) {
-		ch.Reason = exited + ", not restarted under restartPolicy " + policy
+		s.Reason = exited + ", not restarted under restartPolicy " + policy
 		return
 	}
 	if wait := c.FinishedAt.Add(backoff(c)).Sub(now); wait > 0 {
-		ch.Reason = fmt.Sprintf("%s, back-off %s", exited, wait.Round(time.Millisecond))
-		ch.RequeueAfter = wait
+		s.Reason = fmt.Sprintf("%s, back-off %s", exited, wait.Round(time.Millisecond))
+		s.RequeueAfter = wait
 		return
 	}
-	ch.Action, ch.Reason = ActionRestart, exited
+	s.Action, s.Reason = ActionRestart, exited
 }
 
 // shouldRestart applies a defaulted restart policy (api.PodSpec.Restart) to an exit code.
@@ -226,23 +228,23 @@ func backoff(c ContainerState) time.Duration {
 	return min(d, backoffMax)
 }
 
-// Apply makes one change through rt.
-func Apply(ctx context.Context, rt Runtime, ch Change) error {
-	switch ch.Action {
+// Apply takes one step through rt.
+func Apply(ctx context.Context, rt Runtime, s Step) error {
+	switch s.Action {
 	case ActionKeep:
 		return nil
 	case ActionRemove:
-		return rt.RemovePod(ctx, ch.Key)
+		return rt.RemovePod(ctx, s.Key)
 	case ActionCreate:
-		if ch.Pod == nil {
-			return fmt.Errorf("create %s: change carries no pod", ch.Key)
+		if s.Pod == nil {
+			return fmt.Errorf("create %s: step carries no pod", s.Key)
 		}
-		_, err := rt.EnsurePod(ctx, ch.Pod)
+		_, err := rt.EnsurePod(ctx, s.Pod)
 		return err
 	case ActionStart:
-		return rt.StartContainer(ctx, ch.Key, ch.Container)
+		return rt.StartContainer(ctx, s.Key, s.Container)
 	case ActionRestart:
-		return rt.RestartContainer(ctx, ch.Key, ch.Container)
+		return rt.RestartContainer(ctx, s.Key, s.Container)
 	}
-	return fmt.Errorf("apply %s: unknown action %d", ch.Key, int(ch.Action))
+	return fmt.Errorf("apply %s: unknown action %d", s.Key, int(s.Action))
 }

@@ -44,14 +44,14 @@ func exited(code int32, restarts int32, ago time.Duration) ContainerState {
 		StartedAt: t0.Add(-ago - time.Second), FinishedAt: t0.Add(-ago)}
 }
 
-func render(changes []Change) []string {
+func render(steps []Step) []string {
 	var out []string
-	for _, c := range changes {
-		s := c.String()
-		if c.RequeueAfter > 0 {
-			s += " [requeue " + c.RequeueAfter.String() + "]"
+	for _, s := range steps {
+		line := s.String()
+		if s.RequeueAfter > 0 {
+			line += " [requeue " + s.RequeueAfter.String() + "]"
 		}
-		out = append(out, s)
+		out = append(out, line)
 	}
 	return out
 }
@@ -130,9 +130,9 @@ func TestPlan(t *testing.T) {
 
 func TestPlanCreateCarriesPod(t *testing.T) {
 	web := testPod("web", "", "app")
-	changes := Plan([]*api.Pod{web}, nil, t0)
-	if len(changes) != 1 || changes[0].Pod != web {
-		t.Fatalf("create should carry the wanted pod: %+v", changes)
+	steps := Plan([]*api.Pod{web}, nil, t0)
+	if len(steps) != 1 || steps[0].Pod != web {
+		t.Fatalf("create should carry the wanted pod: %+v", steps)
 	}
 }
 
@@ -178,9 +178,9 @@ func TestApplyConverges(t *testing.T) {
 		t.Helper()
 		rt.calls = nil
 		observed, _ := rt.List(ctx)
-		for _, ch := range Plan(wanted, observed, rt.now) {
-			if err := Apply(ctx, rt, ch); err != nil {
-				t.Fatalf("apply %s: %v", ch, err)
+		for _, s := range Plan(wanted, observed, rt.now) {
+			if err := Apply(ctx, rt, s); err != nil {
+				t.Fatalf("apply %s: %v", s, err)
 			}
 		}
 		return rt.calls
@@ -218,7 +218,7 @@ func withArgs(p *api.Pod, args ...string) *api.Pod {
 }
 
 func TestApplyCreateWithoutPod(t *testing.T) {
-	err := Apply(context.Background(), newFakeRuntime(t0), Change{Action: ActionCreate, Key: api.PodKey{Namespace: "default", Name: "x"}})
+	err := Apply(context.Background(), newFakeRuntime(t0), Step{Action: ActionCreate, Key: api.PodKey{Namespace: "default", Name: "x"}})
 	if err == nil {
 		t.Fatal("create without a pod should fail")
 	}

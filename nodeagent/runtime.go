@@ -11,9 +11,10 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 )
 
-// Runtime runs Pods on this node. Every method is idempotent and touches only what gitfleet
-// created for this node (containers carrying LabelManaged and this node's LabelNode). Methods may
-// be called concurrently for different Pods, not for the same Pod.
+// Runtime runs Pods on this node; the agent declares it and package nodeagent/containerd
+// implements it. Every method is idempotent and touches only what gitfleet created for this node
+// (containers carrying gitfleet's ownership label and this node's name). Methods may be called
+// concurrently for different Pods, not for the same Pod.
 type Runtime interface {
 	// List returns every Pod sandbox gitfleet owns on this node, each with its containers'
 	// states, sorted by key. A Pod whose network exists but whose containers do not (an agent

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/containerd"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -22,10 +24,10 @@ type nodeFlags struct {
 func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.name, "node-name", hostname(), "this node's name")
 	fs.StringVar(&f.labels, "node-labels", "", "this node's labels, k=v,k2=v2 (for nodeSelector)")
-	fs.StringVar(&f.podCIDR, "pod-cidr", nodeagent.DefaultPodCIDR, "this node's Pod address range, on bridge "+nodeagent.DefaultBridge)
-	fs.StringVar(&f.address, "containerd-address", nodeagent.DefaultContainerdAddress, "containerd socket")
-	fs.StringVar(&f.namespace, "containerd-namespace", nodeagent.DefaultContainerdNamespace, "containerd namespace of gitfleet's containers")
-	fs.StringVar(&f.cniBinDir, "cni-bin-dir", nodeagent.DefaultCNIBinDir, "directory of the CNI plugins")
+	fs.StringVar(&f.podCIDR, "pod-cidr", podnet.DefaultPodCIDR, "this node's Pod address range, on bridge "+podnet.DefaultBridge)
+	fs.StringVar(&f.address, "containerd-address", containerd.DefaultAddress, "containerd socket")
+	fs.StringVar(&f.namespace, "containerd-namespace", containerd.DefaultNamespace, "containerd namespace of gitfleet's containers")
+	fs.StringVar(&f.cniBinDir, "cni-bin-dir", podnet.DefaultCNIBinDir, "directory of the CNI plugins")
 }
 
 func (f *nodeFlags) parseLabels() (map[string]string, error) {
@@ -43,10 +45,10 @@ func (f *nodeFlags) parseLabels() (map[string]string, error) {
 	return out, nil
 }
 
-func (f *nodeFlags) runtimeConfig(dataDir string) nodeagent.ContainerdConfig {
-	return nodeagent.ContainerdConfig{
+func (f *nodeFlags) runtimeConfig(dataDir string) containerd.Config {
+	return containerd.Config{
 		Address: f.address, Namespace: f.namespace, NodeName: f.name, DataDir: dataDir,
-		CNI: nodeagent.CNIConfig{BinDir: f.cniBinDir, PodCIDR: f.podCIDR},
+		Network: podnet.Config{BinDir: f.cniBinDir, PodCIDR: f.podCIDR},
 	}
 }
 
@@ -62,7 +64,7 @@ func agentRole(ctx context.Context, st *store.Store, f nodeFlags, dataDir string
 	if err != nil {
 		return role{}, err
 	}
-	rt, err := nodeagent.NewContainerd(ctx, f.runtimeConfig(dataDir), log)
+	rt, err := containerd.New(ctx, f.runtimeConfig(dataDir), log)
 	if err != nil {
 		unlock()
 		return role{}, err
@@ -101,7 +103,7 @@ func lockDataDir(dataDir string) (func(), error) {
 }
 
 // importDir imports every archive in dir, as k3s does for air-gapped nodes; a missing dir is fine.
-func importDir(ctx context.Context, rt *nodeagent.Containerd, dir string, log *slog.Logger) error {
+func importDir(ctx context.Context, rt *containerd.Runtime, dir string, log *slog.Logger) error {
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
 		return nil

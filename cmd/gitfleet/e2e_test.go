@@ -18,7 +18,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
-	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/containerd"
 )
 
 // newCluster prepares a data dir with the example image and a git remote holding the example
@@ -249,7 +249,7 @@ func removePods(t testing.TB, ns, dataDir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := nodeagent.NewContainerd(ctx, nodeagent.ContainerdConfig{Namespace: ns, NodeName: "e2e",
+	rt, err := containerd.New(ctx, containerd.Config{Namespace: ns, NodeName: "e2e",
 		DataDir: dataDir, StopTimeout: time.Second}, log)
 	if err != nil {
 		t.Errorf("clean up pods: %v", err)

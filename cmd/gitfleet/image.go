@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/containerd"
 )
 
 func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -30,7 +30,7 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("image import: name at least one archive")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := nodeagent.NewContainerd(ctx, nf.runtimeConfig(*dataDir), log)
+	rt, err := containerd.New(ctx, nf.runtimeConfig(*dataDir), log)
 	if err != nil {
 		return err
 	}

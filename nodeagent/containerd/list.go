@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"context"
@@ -10,10 +10,12 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
-// List implements Runtime. It never attaches to a task's IO: output goes to log files.
-func (c *Containerd) List(ctx context.Context) ([]Sandbox, error) {
+// List implements nodeagent.Runtime. It never attaches to a task's IO: output goes to log files.
+func (c *Runtime) List(ctx context.Context) ([]nodeagent.Sandbox, error) {
 	ctx = c.ns(ctx)
 	ctrs, err := c.client.Containers(ctx, c.ownedFilter(nil))
 	if err != nil {
@@ -23,13 +25,13 @@ func (c *Containerd) List(ctx context.Context) ([]Sandbox, error) {
 		key  api.PodKey
 		hash string
 	}
-	byGroup := map[group]*Sandbox{}
+	byGroup := map[group]*nodeagent.Sandbox{}
 	for _, ctr := range ctrs {
 		labels := listedLabels(ctx, ctr)
 		if !c.owns(labels) {
 			continue
 		}
-		g := group{keyOfLabels(labels), labels[LabelSpecHash]}
+		g := group{keyOfLabels(labels), labels[labelSpecHash]}
 		sb := byGroup[g]
 		if sb == nil {
 			sb = c.sandboxOfLabels(labels)
@@ -41,9 +43,9 @@ func (c *Containerd) List(ctx context.Context) ([]Sandbox, error) {
 		}
 		sb.Containers = append(sb.Containers, st)
 	}
-	out := make([]Sandbox, 0, len(byGroup))
+	out := make([]nodeagent.Sandbox, 0, len(byGroup))
 	for _, sb := range byGroup {
-		slices.SortFunc(sb.Containers, func(a, b ContainerState) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(sb.Containers, func(a, b nodeagent.ContainerState) int { return strings.Compare(a.Name, b.Name) })
 		out = append(out, *sb)
 	}
 	out = append(out, c.orphanNetworks(out)...)
@@ -51,35 +53,35 @@ func (c *Containerd) List(ctx context.Context) ([]Sandbox, error) {
 	return out, nil
 }
 
-func compareSandboxes(a, b Sandbox) int {
+func compareSandboxes(a, b nodeagent.Sandbox) int {
 	if n := strings.Compare(a.Key.String(), b.Key.String()); n != 0 {
 		return n
 	}
 	return strings.Compare(a.SpecHash, b.SpecHash)
 }
 
-func (c *Containerd) sandboxOfLabels(labels map[string]string) *Sandbox {
+func (c *Runtime) sandboxOfLabels(labels map[string]string) *nodeagent.Sandbox {
 	net := netOfLabels(labels)
-	sb := &Sandbox{
+	sb := &nodeagent.Sandbox{
 		Key:         keyOfLabels(labels),
-		SpecHash:    labels[LabelSpecHash],
+		SpecHash:    labels[labelSpecHash],
 		PodIP:       net.IP,
 		HostNetwork: net.Host,
 	}
 	if !net.Host {
-		sb.NetworkLost = !netnsOpen(net.NetNSPath)
+		sb.NetworkLost = !podnet.Mounted(net.NetNSPath)
 	}
 	return sb
 }
 
 // observe reads a container's task state without attaching to its IO.
-func (c *Containerd) observe(ctx context.Context, ctr client.Container, labels map[string]string) (ContainerState, error) {
-	st := ContainerState{
+func (c *Runtime) observe(ctx context.Context, ctr client.Container, labels map[string]string) (nodeagent.ContainerState, error) {
+	st := nodeagent.ContainerState{
 		ID:           ctr.ID(),
-		Name:         labels[LabelContainer],
+		Name:         labels[labelContainer],
 		RestartCount: restartCount(labels),
 		StartedAt:    startedAt(labels),
-		State:        StateCreated,
+		State:        nodeagent.StateCreated,
 	}
 	if info, err := ctr.Info(ctx, client.WithoutRefreshedMetadata); err == nil {
 		st.Image = info.Image
@@ -100,13 +102,32 @@ func (c *Containerd) observe(ctx context.Context, ctr client.Container, labels m
 	}
 	switch status.Status {
 	case client.Created:
-		st.State = StateCreated
+		st.State = nodeagent.StateCreated
 	case client.Running:
-		st.State = StateRunning
+		st.State = nodeagent.StateRunning
 	case client.Stopped:
-		st.State, st.ExitCode, st.FinishedAt = StateExited, int32(status.ExitStatus), status.ExitTime
+		st.State, st.ExitCode, st.FinishedAt = nodeagent.StateExited, int32(status.ExitStatus), status.ExitTime
 	default:
-		st.State = StateUnknown
+		st.State = nodeagent.StateUnknown
 	}
 	return st, nil
+}
+
+// orphanNetworks lists the Pod networks no listed container uses: left behind when the agent
+// was killed between setting a network up and creating the first container.
+func (c *Runtime) orphanNetworks(listed []nodeagent.Sandbox) []nodeagent.Sandbox {
+	used := map[string]bool{}
+	for _, sb := range listed {
+		used[sandboxID(sb.Key)] = true
+	}
+	keys, err := c.net.Orphans(used)
+	if err != nil {
+		c.log.Warn("cannot list pod networks", "err", err)
+		return nil
+	}
+	out := make([]nodeagent.Sandbox, 0, len(keys))
+	for _, key := range keys {
+		out = append(out, nodeagent.Sandbox{Key: key})
+	}
+	return out
 }

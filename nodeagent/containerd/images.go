@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"context"
@@ -11,15 +11,10 @@ import (
 	"github.com/distribution/reference"
 )
 
-// EnsureImage makes image ref available and unpacked in gitfleet's containerd namespace: an
-// image already there (imported or pulled before) is used as is, any other is pulled. Registries
-// on loopback are reached over plain HTTP.
-func (c *Containerd) EnsureImage(ctx context.Context, ref string) error {
-	_, err := c.image(ctx, ref)
-	return err
-}
-
-func (c *Containerd) image(ctx context.Context, ref string) (client.Image, error) {
+// image returns image ref, available and unpacked in gitfleet's containerd namespace: an image
+// already there (imported or pulled before) is used as is, any other is pulled. Registries on
+// loopback are reached over plain HTTP.
+func (c *Runtime) image(ctx context.Context, ref string) (client.Image, error) {
 	ctx = c.ns(ctx)
 	name, err := normalizeRef(ref)
 	if err != nil {
@@ -44,7 +39,7 @@ func normalizeRef(ref string) (string, error) {
 	return named.String(), nil
 }
 
-func (c *Containerd) pull(ctx context.Context, name string) (client.Image, error) {
+func (c *Runtime) pull(ctx context.Context, name string) (client.Image, error) {
 	c.log.Info("pulling image", "image", name)
 	resolver := docker.NewResolver(docker.ResolverOptions{
 		Hosts: docker.ConfigureDefaultRegistries(docker.WithPlainHTTP(docker.MatchLocalhost)),
@@ -57,7 +52,7 @@ func (c *Containerd) pull(ctx context.Context, name string) (client.Image, error
 	return img, nil
 }
 
-func (c *Containerd) unpack(ctx context.Context, img client.Image) error {
+func (c *Runtime) unpack(ctx context.Context, img client.Image) error {
 	ok, err := img.IsUnpacked(ctx, c.snapshotter)
 	if err != nil {
 		return fmt.Errorf("check image %s: %w", img.Name(), err)
@@ -75,7 +70,7 @@ func (c *Containerd) unpack(ctx context.Context, img client.Image) error {
 // containerd namespace, unpacks them and returns their names. Images are named by the index's
 // io.containerd.image.name or org.opencontainers.image.ref.name annotations (docker archives:
 // their repo tags).
-func (c *Containerd) ImportArchive(ctx context.Context, path string) ([]string, error) {
+func (c *Runtime) ImportArchive(ctx context.Context, path string) ([]string, error) {
 	ctx = c.ns(ctx)
 	f, err := os.Open(path)
 	if err != nil {

@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent"
 )
 
 // cfsPeriod is the CFS period of CPU limits, in microseconds (the kernel's default).
@@ -17,8 +18,8 @@ const cfsPeriod = 100_000
 
 // specOpts builds the OCI spec of one container of pod from its image, the Pod's network and
 // the ConfigMaps it reads.
-func (c *Containerd) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container, img client.Image,
-	net podNet, cms ConfigMaps) ([]oci.SpecOpts, error) {
+func (c *Runtime) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container, img client.Image,
+	net podNet, cms nodeagent.ConfigMaps) ([]oci.SpecOpts, error) {
 	cfg, err := img.Spec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read config of image %s: %w", img.Name(), err)
@@ -87,7 +88,7 @@ func cpuQuota(milli int64) int64 {
 	return max(milli*cfsPeriod/1000, 1000)
 }
 
-func (c *Containerd) networkOpts(net podNet) []oci.SpecOpts {
+func (c *Runtime) networkOpts(net podNet) []oci.SpecOpts {
 	switch {
 	case !net.Host:
 		return []oci.SpecOpts{oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: net.NetNSPath})}

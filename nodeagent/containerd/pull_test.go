@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"fmt"
@@ -16,6 +16,8 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
 )
 
 // TestContainerdPull pushes the busybox image to a registry on loopback and runs a Pod whose
@@ -27,7 +29,7 @@ func TestContainerdPull(t *testing.T) {
 		return
 	}
 	host := testenv.StartRegistry(t, registry)
-	cfg := ContainerdConfig{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
 		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
 	rt := newTestRuntime(t, cfg)
 	t.Cleanup(func() { removeAll(t, rt) })
@@ -64,13 +66,13 @@ func TestContainerdPull(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if st := StatusOf(pod, sbs); st.Phase != api.PodSucceeded {
+		if st := nodeagent.StatusOf(pod, sbs); st.Phase != api.PodSucceeded {
 			return fmt.Errorf("phase %s: %s", st.Phase, st.Message)
 		}
 		return nil
 	})
-	logs, err := os.ReadFile(LogPath(cfg.DataDir, api.PodKeyOf(pod), "main"))
-	if err != nil || !strings.Contains(string(logs), "pulled from registry") {
-		t.Fatalf("log %q, %v", logs, err)
+	out, err := os.ReadFile(logs.Path(cfg.DataDir, api.PodKeyOf(pod), "main"))
+	if err != nil || !strings.Contains(string(out), "pulled from registry") {
+		t.Fatalf("log %q, %v", out, err)
 	}
 }

@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"context"
@@ -17,13 +17,53 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent"
 )
 
-// newTestRuntime starts a Containerd runtime for the test and closes it at the end.
-func newTestRuntime(t *testing.T, cfg ContainerdConfig) *Containerd {
+// t0 is the tests' clock.
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// testPod is a Pod of busybox containers that sleep, as nodeagent's tests make them.
+func testPod(name, policy string, containers ...string) *api.Pod {
+	p := &api.Pod{
+		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
+		Metadata: api.ObjectMeta{Namespace: "default", Name: name},
+		Spec:     api.PodSpec{RestartPolicy: policy},
+	}
+	for _, c := range containers {
+		p.Spec.Containers = append(p.Spec.Containers,
+			api.Container{Name: c, Image: testimage.Ref, Args: []string{"sleep", "1000"}})
+	}
+	return p
+}
+
+func configMap(namespace, name string, data map[string]string) *api.ConfigMap {
+	return &api.ConfigMap{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindConfigMap},
+		Metadata: api.ObjectMeta{Namespace: namespace, Name: name}, Data: data}
+}
+
+func keyRef(name, key string, optional bool) *api.EnvVarSource {
+	return &api.EnvVarSource{ConfigMapKeyRef: &api.ConfigMapKeySelector{Name: name, Key: key, Optional: optional}}
+}
+
+// configPod reads ConfigMap "app": GREETING from its key, every key with prefix APP_, and a
+// volume "cfg" of item message -> conf/message mounted at /etc/cfg.
+func configPod(name string) *api.Pod {
+	p := testPod(name, "", "main")
+	c := &p.Spec.Containers[0]
+	c.Env = []api.EnvVar{{Name: "GREETING", ValueFrom: keyRef("app", "greeting", false)}}
+	c.EnvFrom = []api.EnvFromSource{{Prefix: "APP_", ConfigMapRef: &api.ConfigMapEnvSource{Name: "app"}}}
+	c.VolumeMounts = []api.VolumeMount{{Name: "cfg", MountPath: "/etc/cfg", ReadOnly: true}}
+	p.Spec.Volumes = []api.Volume{{Name: "cfg", ConfigMap: &api.ConfigMapVolumeSource{Name: "app",
+		Items: []api.KeyToPath{{Key: "message", Path: "conf/message"}}}}}
+	return p
+}
+
+// newTestRuntime starts a containerd runtime for the test and closes it at the end.
+func newTestRuntime(t *testing.T, cfg Config) *Runtime {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	rt, err := NewContainerd(t.Context(), cfg, log.With("agent", time.Now().Format("15:04:05.000")))
+	rt, err := New(t.Context(), cfg, log.With("agent", time.Now().Format("15:04:05.000")))
 	if err != nil {
 		t.Fatalf("new containerd runtime: %v", err)
 	}
@@ -33,7 +73,7 @@ func newTestRuntime(t *testing.T, cfg ContainerdConfig) *Containerd {
 
 // removeAll removes every Pod the runtime lists: run before the data dir goes, since it holds
 // mounted network namespaces.
-func removeAll(t *testing.T, rt *Containerd) {
+func removeAll(t *testing.T, rt *Runtime) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sbs, err := rt.List(ctx)
@@ -97,8 +137,8 @@ func getBody(ctx context.Context, url, want string) error {
 	return nil
 }
 
-// pass runs one observe → plan → apply round and returns the changes it applied (not keeps).
-func pass(t *testing.T, rt Runtime, wanted ...*api.Pod) []string {
+// pass runs one observe → plan → apply round and returns the steps it took (not keeps).
+func pass(t *testing.T, rt nodeagent.Runtime, wanted ...*api.Pod) []string {
 	t.Helper()
 	ctx := t.Context()
 	observed, err := rt.List(ctx)
@@ -106,19 +146,19 @@ func pass(t *testing.T, rt Runtime, wanted ...*api.Pod) []string {
 		t.Fatalf("list: %v", err)
 	}
 	var applied []string
-	for _, ch := range Plan(wanted, observed, time.Now()) {
-		if ch.Action == ActionKeep {
+	for _, s := range nodeagent.Plan(wanted, observed, time.Now()) {
+		if s.Action == nodeagent.ActionKeep {
 			continue
 		}
-		if err := Apply(ctx, rt, ch); err != nil {
-			t.Fatalf("apply %s: %v", ch, err)
+		if err := nodeagent.Apply(ctx, rt, s); err != nil {
+			t.Fatalf("apply %s: %v", s, err)
 		}
-		applied = append(applied, ch.Action.String()+" "+ch.Key.String())
+		applied = append(applied, s.Action.String()+" "+s.Key.String())
 	}
 	return applied
 }
 
-func sandboxByKey(t *testing.T, rt Runtime, key api.PodKey) (Sandbox, bool) {
+func sandboxByKey(t *testing.T, rt nodeagent.Runtime, key api.PodKey) (nodeagent.Sandbox, bool) {
 	t.Helper()
 	sbs, err := rt.List(t.Context())
 	if err != nil {
@@ -129,7 +169,7 @@ func sandboxByKey(t *testing.T, rt Runtime, key api.PodKey) (Sandbox, bool) {
 			return sb, true
 		}
 	}
-	return Sandbox{}, false
+	return nodeagent.Sandbox{}, false
 }
 
 // startForeign runs a container gitfleet must never touch: labels is nil for one with no

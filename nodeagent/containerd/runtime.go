@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"context"
@@ -6,71 +6,70 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
-	gocni "github.com/containerd/go-cni"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
-// Defaults of ContainerdConfig.
+// Defaults of Config.
 const (
-	DefaultContainerdAddress = "/run/containerd/containerd.sock"
-	// DefaultContainerdNamespace keeps gitfleet's containers apart from those of other clients.
-	DefaultContainerdNamespace = "gitfleet"
-	DefaultStopTimeout         = 10 * time.Second
+	DefaultAddress = "/run/containerd/containerd.sock"
+	// DefaultNamespace keeps gitfleet's containers apart from those of other clients.
+	DefaultNamespace   = "gitfleet"
+	defaultStopTimeout = 10 * time.Second
 )
 
-// ContainerdConfig configures the containerd Runtime of one node.
-type ContainerdConfig struct {
-	// Address of containerd's socket; DefaultContainerdAddress when empty.
+// Config configures the runtime of one node.
+type Config struct {
+	// Address of containerd's socket; DefaultAddress when empty.
 	Address string
-	// Namespace is the containerd namespace; DefaultContainerdNamespace when empty.
+	// Namespace is the containerd namespace; DefaultNamespace when empty.
 	Namespace string
 	// NodeName is this node's name, recorded on every container (required).
 	NodeName string
-	// DataDir holds logs/ (container output), netns/ (Pod network namespaces) and cni/ (IPAM
-	// state) (required).
+	// DataDir holds logs/ (container output, package logs), netns/ and cni/ (Pod network
+	// namespaces and IPAM state, package podnet) and pods/ (ConfigMap volumes) (required).
 	DataDir string
 	// Snapshotter unpacks images; when empty, overlayfs if containerd reports it usable, else native.
 	Snapshotter string
-	// StopTimeout is the grace between SIGTERM and SIGKILL; DefaultStopTimeout when zero.
+	// StopTimeout is the grace between SIGTERM and SIGKILL; defaultStopTimeout when zero.
 	StopTimeout time.Duration
-	CNI         CNIConfig
+	// Network configures the Pods' network.
+	Network podnet.Config
 	// Now is the clock of recorded start times; time.Now when nil.
 	Now func() time.Time
 }
 
-func (cfg *ContainerdConfig) setDefaults() error {
+func (cfg *Config) setDefaults() error {
 	if cfg.NodeName == "" || cfg.DataDir == "" {
 		return errors.New("node name and data dir are required")
 	}
 	if cfg.Address == "" {
-		cfg.Address = DefaultContainerdAddress
+		cfg.Address = DefaultAddress
 	}
 	if cfg.Namespace == "" {
-		cfg.Namespace = DefaultContainerdNamespace
+		cfg.Namespace = DefaultNamespace
 	}
 	if cfg.StopTimeout == 0 {
-		cfg.StopTimeout = DefaultStopTimeout
+		cfg.StopTimeout = defaultStopTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	cfg.CNI.setDefaults(filepath.Join(cfg.DataDir, "cni"))
 	return nil
 }
 
-// Containerd is the Runtime backed by containerd and CNI.
-type Containerd struct {
-	cfg         ContainerdConfig
+// Runtime runs the Pods of one node in containerd, networked by podnet.
+type Runtime struct {
+	cfg         Config
 	client      *client.Client
-	cni         gocni.CNI
+	net         *podnet.Network
 	log         *slog.Logger
 	snapshotter string
 	// hostNetNS is the network namespace hostNetwork Pods join: "" for the machine's own (the
@@ -78,23 +77,24 @@ type Containerd struct {
 	hostNetNS string
 }
 
-var _ Runtime = (*Containerd)(nil)
+var (
+	_ nodeagent.Runtime       = (*Runtime)(nil)
+	_ nodeagent.ConfigRuntime = (*Runtime)(nil)
+)
 
-// NewContainerd connects to containerd, picks the snapshotter and loads the CNI network.
-func NewContainerd(ctx context.Context, cfg ContainerdConfig, log *slog.Logger) (*Containerd, error) {
+// New connects to containerd, picks the snapshotter and loads the Pod network.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("configure containerd runtime: %w", err)
 	}
-	for _, dir := range []string{"logs", "netns", "cni"} {
-		if err := os.MkdirAll(filepath.Join(cfg.DataDir, dir), 0o700); err != nil {
-			return nil, fmt.Errorf("create data dir: %w", err)
-		}
+	if err := os.MkdirAll(logs.Dir(cfg.DataDir), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	cl, err := client.New(cfg.Address, client.WithDefaultNamespace(cfg.Namespace))
 	if err != nil {
 		return nil, fmt.Errorf("connect containerd at %s: %w", cfg.Address, err)
 	}
-	c := &Containerd{cfg: cfg, client: cl, log: log.With("containerd_namespace", cfg.Namespace)}
+	c := &Runtime{cfg: cfg, client: cl, log: log.With("containerd_namespace", cfg.Namespace)}
 	if err := c.init(ctx); err != nil {
 		cl.Close()
 		return nil, err
@@ -102,7 +102,7 @@ func NewContainerd(ctx context.Context, cfg ContainerdConfig, log *slog.Logger) 
 	return c, nil
 }
 
-func (c *Containerd) init(ctx context.Context) error {
+func (c *Runtime) init(ctx context.Context) error {
 	ctx = c.ns(ctx)
 	v, err := c.client.Version(ctx)
 	if err != nil {
@@ -111,28 +111,25 @@ func (c *Containerd) init(ctx context.Context) error {
 	if c.snapshotter, err = c.chooseSnapshotter(ctx); err != nil {
 		return err
 	}
-	if c.cni, err = newCNI(c.cfg.CNI); err != nil {
+	if c.net, err = podnet.New(c.cfg.Network, c.cfg.DataDir, c.log); err != nil {
 		return err
 	}
-	if c.hostNetNS, err = agentNetNS(); err != nil {
+	if c.hostNetNS, err = podnet.HostNetNS(); err != nil {
 		return err
 	}
 	c.log.Info("containerd runtime ready", "version", v.Version, "snapshotter", c.snapshotter,
-		"pod_cidr", c.cfg.CNI.PodCIDR, "bridge", c.cfg.CNI.Bridge)
+		"pod_cidr", c.net.Config().PodCIDR, "bridge", c.net.Config().Bridge)
 	return nil
 }
 
 // Close closes the connection to containerd; running containers keep running.
-func (c *Containerd) Close() error { return c.client.Close() }
+func (c *Runtime) Close() error { return c.client.Close() }
 
-// Snapshotter returns the snapshotter images are unpacked for.
-func (c *Containerd) Snapshotter() string { return c.snapshotter }
-
-func (c *Containerd) ns(ctx context.Context) context.Context {
+func (c *Runtime) ns(ctx context.Context) context.Context {
 	return namespaces.WithNamespace(ctx, c.cfg.Namespace)
 }
 
-func (c *Containerd) chooseSnapshotter(ctx context.Context) (string, error) {
+func (c *Runtime) chooseSnapshotter(ctx context.Context) (string, error) {
 	if c.cfg.Snapshotter != "" {
 		return c.cfg.Snapshotter, nil
 	}
@@ -147,40 +144,19 @@ func (c *Containerd) chooseSnapshotter(ctx context.Context) (string, error) {
 	return "native", nil
 }
 
-// agentNetNS returns "" when this process runs in the machine's network namespace, else the
-// path of its own network namespace. The machine's is that of pid 1 or, where pid 1 may not be
-// inspected (some sandboxes), of pid 2 (kthreadd, whose kernel threads live in the initial one).
-func agentNetNS() (string, error) {
-	var self, init syscall.Stat_t
-	if err := syscall.Stat("/proc/self/ns/net", &self); err != nil {
-		return "", fmt.Errorf("inspect network namespace: %w", err)
-	}
-	err := syscall.Stat("/proc/1/ns/net", &init)
-	if err != nil {
-		err = syscall.Stat("/proc/2/ns/net", &init)
-	}
-	if err != nil {
-		return "", fmt.Errorf("inspect the machine's network namespace: %w", err)
-	}
-	if self.Ino == init.Ino && self.Dev == init.Dev {
-		return "", nil
-	}
-	return "/proc/" + strconv.Itoa(os.Getpid()) + "/ns/net", nil
-}
-
 // ownedFilter selects the containers of this node, and of one Pod when key is not nil.
-func (c *Containerd) ownedFilter(key *api.PodKey) string {
-	f := fmt.Sprintf(`labels.%q==true,labels.%q==%q`, LabelManaged, LabelNode, c.cfg.NodeName)
+func (c *Runtime) ownedFilter(key *api.PodKey) string {
+	f := fmt.Sprintf(`labels.%q==true,labels.%q==%q`, labelManaged, labelNode, c.cfg.NodeName)
 	if key != nil {
 		f += fmt.Sprintf(`,labels.%q==%q,labels.%q==%q`,
-			LabelPodNamespace, key.Namespace, LabelPodName, key.Name)
+			labelPodNamespace, key.Namespace, labelPodName, key.Name)
 	}
 	return f
 }
 
 // owns reports whether labels mark a container gitfleet made for this node.
-func (c *Containerd) owns(labels map[string]string) bool {
-	return labels[LabelManaged] == "true" && labels[LabelNode] == c.cfg.NodeName
+func (c *Runtime) owns(labels map[string]string) bool {
+	return labels[labelManaged] == "true" && labels[labelNode] == c.cfg.NodeName
 }
 
 // owned is a container of this node with its labels.
@@ -190,7 +166,7 @@ type owned struct {
 }
 
 // podContainers returns the Pod's containers on this node by container name.
-func (c *Containerd) podContainers(ctx context.Context, key api.PodKey) (map[string]owned, error) {
+func (c *Runtime) podContainers(ctx context.Context, key api.PodKey) (map[string]owned, error) {
 	ctrs, err := c.client.Containers(ctx, c.ownedFilter(&key))
 	if err != nil {
 		return nil, fmt.Errorf("list containers of %s: %w", key, err)
@@ -199,7 +175,7 @@ func (c *Containerd) podContainers(ctx context.Context, key api.PodKey) (map[str
 	for _, ctr := range ctrs {
 		labels := listedLabels(ctx, ctr)
 		if c.owns(labels) {
-			out[labels[LabelContainer]] = owned{ctr, labels}
+			out[labels[labelContainer]] = owned{ctr, labels}
 		}
 	}
 	return out, nil
@@ -215,7 +191,7 @@ func listedLabels(ctx context.Context, ctr client.Container) map[string]string {
 }
 
 // loadOwned loads one container of the Pod, refusing any gitfleet did not make for this node.
-func (c *Containerd) loadOwned(ctx context.Context, key api.PodKey, name string) (owned, error) {
+func (c *Runtime) loadOwned(ctx context.Context, key api.PodKey, name string) (owned, error) {
 	ctr, err := c.client.LoadContainer(ctx, containerID(key, name))
 	if err != nil {
 		return owned{}, fmt.Errorf("load container %s/%s: %w", key, name, err)
@@ -224,7 +200,7 @@ func (c *Containerd) loadOwned(ctx context.Context, key api.PodKey, name string)
 	if err != nil {
 		return owned{}, fmt.Errorf("read labels of %s: %w", ctr.ID(), err)
 	}
-	if !c.owns(labels) || keyOfLabels(labels) != key || labels[LabelContainer] != name {
+	if !c.owns(labels) || keyOfLabels(labels) != key || labels[labelContainer] != name {
 		return owned{}, fmt.Errorf("container %s is not gitfleet's %s/%s on node %s", ctr.ID(), key, name, c.cfg.NodeName)
 	}
 	return owned{ctr, labels}, nil

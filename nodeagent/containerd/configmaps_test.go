@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -35,7 +37,7 @@ func TestAgentConfigMaps(t *testing.T) {
 		return
 	}
 	st := etcdtest.Start(t)
-	cfg := ContainerdConfig{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
 		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
 	rt := newTestRuntime(t, cfg)
 	t.Cleanup(func() { removeAll(t, rt) })
@@ -114,9 +116,9 @@ func commitConfigMap(t *testing.T, st *store.Store, cm *api.ConfigMap) {
 }
 
 // runAgent runs an agent of node-a until the test ends, stopping it before the runtime's cleanup.
-func runAgent(t *testing.T, st *store.Store, rt *Containerd) {
+func runAgent(t *testing.T, st *store.Store, rt *Runtime) {
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a := NewAgent(st, rt, log, AgentOptions{Node: NodeConfig{Name: "node-a"}, Resync: 200 * time.Millisecond})
+	a := nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: nodeagent.NodeConfig{Name: "node-a"}, Resync: 200 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -131,7 +133,7 @@ func runAgent(t *testing.T, st *store.Store, rt *Containerd) {
 
 func waitLog(t *testing.T, dataDir string, pod *api.Pod, want string) {
 	t.Helper()
-	path := LogPath(dataDir, api.PodKeyOf(pod), "main")
+	path := logs.Path(dataDir, api.PodKeyOf(pod), "main")
 	waitFor(t, 60*time.Second, "log of "+pod.Metadata.Name, func() error {
 		b, err := os.ReadFile(path)
 		if err != nil {

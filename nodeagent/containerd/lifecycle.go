@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"context"
@@ -15,20 +15,23 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
-// EnsurePod implements Runtime: it is EnsurePodConfig without ConfigMaps, so it fails for a
-// Pod that needs one.
-func (c *Containerd) EnsurePod(ctx context.Context, pod *api.Pod) (string, error) {
+// EnsurePod implements nodeagent.Runtime: it is EnsurePodConfig without ConfigMaps, so it fails
+// for a Pod that needs one.
+func (c *Runtime) EnsurePod(ctx context.Context, pod *api.Pod) (string, error) {
 	return c.EnsurePodConfig(ctx, pod, nil)
 }
 
-// EnsurePodConfig implements ConfigRuntime. The Pod's ConfigMap volumes are written under its
-// pod directory before its containers are created, and mounted read-only into them.
-func (c *Containerd) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms ConfigMaps) (string, error) {
+// EnsurePodConfig implements nodeagent.ConfigRuntime. The Pod's ConfigMap volumes are written
+// under its pod directory before its containers are created, and mounted read-only into them.
+func (c *Runtime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms nodeagent.ConfigMaps) (string, error) {
 	ctx = c.ns(ctx)
 	key := api.PodKeyOf(pod)
-	if err := checkConfigMaps(pod, cms); err != nil {
+	if err := cms.Check(pod); err != nil {
 		return "", fmt.Errorf("ensure pod %s: %w", key, err)
 	}
 	have, imgs, err := c.prepare(ctx, pod)
@@ -57,14 +60,14 @@ func (c *Containerd) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms Conf
 }
 
 // prepare returns the Pod's existing containers, refusing those of another spec, and its images.
-func (c *Containerd) prepare(ctx context.Context, pod *api.Pod) (map[string]owned, map[string]client.Image, error) {
-	key, hash := api.PodKeyOf(pod), SpecHash(pod)
+func (c *Runtime) prepare(ctx context.Context, pod *api.Pod) (map[string]owned, map[string]client.Image, error) {
+	key, hash := api.PodKeyOf(pod), nodeagent.SpecHash(pod)
 	have, err := c.podContainers(ctx, key)
 	if err != nil {
 		return nil, nil, err
 	}
 	for _, o := range have {
-		if o.labels[LabelSpecHash] != hash {
+		if o.labels[labelSpecHash] != hash {
 			return nil, nil, fmt.Errorf("ensure pod %s: container %s is of another spec; remove the pod first", key, o.ctr.ID())
 		}
 	}
@@ -79,7 +82,7 @@ func (c *Containerd) prepare(ctx context.Context, pod *api.Pod) (map[string]owne
 
 // startNew starts the containers that have no task yet. A container that fails to start stays
 // created, with the attempt recorded, so that the plan retries it after a back-off.
-func (c *Containerd) startNew(ctx context.Context, key api.PodKey, pod *api.Pod, have map[string]owned) error {
+func (c *Runtime) startNew(ctx context.Context, key api.PodKey, pod *api.Pod, have map[string]owned) error {
 	var errs []error
 	for _, spec := range pod.Spec.Containers {
 		o := have[spec.Name]
@@ -97,41 +100,46 @@ func (c *Containerd) startNew(ctx context.Context, key api.PodKey, pod *api.Pod,
 
 // ensureNetwork returns the network the Pod's existing containers use, or sets up a new one
 // after clearing what a half-finished earlier attempt left.
-func (c *Containerd) ensureNetwork(ctx context.Context, pod *api.Pod, have map[string]owned) (podNet, error) {
+func (c *Runtime) ensureNetwork(ctx context.Context, pod *api.Pod, have map[string]owned) (podNet, error) {
 	if pod.Spec.HostNetwork {
 		return podNet{Host: true}, nil
 	}
 	for _, o := range have {
 		net := netOfLabels(o.labels)
-		if !netnsOpen(net.NetNSPath) {
+		if !podnet.Mounted(net.NetNSPath) {
 			return podNet{}, fmt.Errorf("ensure pod %s: its network namespace %s is gone; remove the pod first", api.PodKeyOf(pod), net.NetNSPath)
 		}
 		return net, nil
 	}
-	if err := c.teardownNetwork(ctx, api.PodKeyOf(pod)); err != nil {
+	key := api.PodKeyOf(pod)
+	if err := c.net.Teardown(ctx, sandboxID(key), key); err != nil {
 		return podNet{}, err
 	}
-	return c.setupNetwork(ctx, pod)
+	att, err := c.net.Setup(ctx, sandboxID(key), pod)
+	if err != nil {
+		return podNet{}, err
+	}
+	return podNet{IP: att.IP, NetNSPath: att.NetNSPath}, nil
 }
 
 // undoNewPod removes a fresh Pod whose containers could not all be created, so that no network
 // or volume is left without a container to show for it.
-func (c *Containerd) undoNewPod(ctx context.Context, key api.PodKey, fresh bool) error {
+func (c *Runtime) undoNewPod(ctx context.Context, key api.PodKey, fresh bool) error {
 	if !fresh {
 		return nil
 	}
 	return c.RemovePod(ctx, key)
 }
 
-func (c *Containerd) createContainer(ctx context.Context, pod *api.Pod, spec api.Container, img client.Image,
-	net podNet, cms ConfigMaps) (owned, error) {
+func (c *Runtime) createContainer(ctx context.Context, pod *api.Pod, spec api.Container, img client.Image,
+	net podNet, cms nodeagent.ConfigMaps) (owned, error) {
 	key := api.PodKeyOf(pod)
 	id := containerID(key, spec.Name)
 	opts, err := c.specOpts(ctx, pod, spec, img, net, cms)
 	if err != nil {
 		return owned{}, err
 	}
-	labels := containerLabels(c.cfg.NodeName, key, spec.Name, SpecHash(pod), net)
+	labels := containerLabels(c.cfg.NodeName, key, spec.Name, nodeagent.SpecHash(pod), net)
 	create := func() (client.Container, error) {
 		return c.client.NewContainer(ctx, id,
 			client.WithImage(img),
@@ -153,15 +161,15 @@ func (c *Containerd) createContainer(ctx context.Context, pod *api.Pod, spec api
 
 // dropStaleSnapshot removes the snapshot of a container that does not exist (an agent killed
 // while creating it) and reports whether it did.
-func (c *Containerd) dropStaleSnapshot(ctx context.Context, id string) bool {
+func (c *Runtime) dropStaleSnapshot(ctx context.Context, id string) bool {
 	if _, err := c.client.LoadContainer(ctx, id); !errdefs.IsNotFound(err) {
 		return false
 	}
 	return c.client.SnapshotService(c.snapshotter).Remove(ctx, id) == nil
 }
 
-// StartContainer implements Runtime.
-func (c *Containerd) StartContainer(ctx context.Context, key api.PodKey, name string) error {
+// StartContainer implements nodeagent.Runtime.
+func (c *Runtime) StartContainer(ctx context.Context, key api.PodKey, name string) error {
 	ctx = c.ns(ctx)
 	o, err := c.loadOwned(ctx, key, name)
 	if err != nil {
@@ -188,8 +196,8 @@ func (c *Containerd) StartContainer(ctx context.Context, key api.PodKey, name st
 	return c.start(ctx, o)
 }
 
-// RestartContainer implements Runtime.
-func (c *Containerd) RestartContainer(ctx context.Context, key api.PodKey, name string) error {
+// RestartContainer implements nodeagent.Runtime.
+func (c *Runtime) RestartContainer(ctx context.Context, key api.PodKey, name string) error {
 	ctx = c.ns(ctx)
 	o, err := c.loadOwned(ctx, key, name)
 	if err != nil {
@@ -216,13 +224,13 @@ func (c *Containerd) RestartContainer(ctx context.Context, key api.PodKey, name 
 
 // start records the start in the container's labels, then runs a new task whose output goes to
 // the container's log file.
-func (c *Containerd) start(ctx context.Context, o owned) error {
-	key, name := keyOfLabels(o.labels), o.labels[LabelContainer]
+func (c *Runtime) start(ctx context.Context, o owned) error {
+	key, name := keyOfLabels(o.labels), o.labels[labelContainer]
 	labels, err := o.ctr.SetLabels(ctx, startLabels(o.labels, c.cfg.Now()))
 	if err != nil {
 		return fmt.Errorf("start container %s/%s: record start: %w", key, name, err)
 	}
-	logPath := LogPath(c.cfg.DataDir, key, name)
+	logPath := logs.Path(c.cfg.DataDir, key, name)
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return fmt.Errorf("start container %s/%s: %w", key, name, err)
 	}
@@ -234,12 +242,12 @@ func (c *Containerd) start(ctx context.Context, o owned) error {
 		_, derr := task.Delete(ctx, client.WithProcessKill)
 		return errors.Join(fmt.Errorf("start container %s/%s: %w", key, name, err), derr)
 	}
-	c.log.Info("container started", "pod", key, "container", name, "restarts", labels[LabelRestartCount])
+	c.log.Info("container started", "pod", key, "container", name, "restarts", labels[labelRestartCount])
 	return nil
 }
 
-// RemovePod implements Runtime.
-func (c *Containerd) RemovePod(ctx context.Context, key api.PodKey) error {
+// RemovePod implements nodeagent.Runtime.
+func (c *Runtime) RemovePod(ctx context.Context, key api.PodKey) error {
 	ctx = c.ns(ctx)
 	have, err := c.podContainers(ctx, key)
 	if err != nil {
@@ -260,7 +268,7 @@ func (c *Containerd) RemovePod(ctx context.Context, key api.PodKey) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
-	if err := c.teardownNetwork(ctx, key); err != nil {
+	if err := c.net.Teardown(ctx, sandboxID(key), key); err != nil {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
 	if err := c.removeVolumes(key); err != nil {
@@ -270,7 +278,7 @@ func (c *Containerd) RemovePod(ctx context.Context, key api.PodKey) error {
 	return nil
 }
 
-func (c *Containerd) removeContainer(ctx context.Context, o owned) error {
+func (c *Runtime) removeContainer(ctx context.Context, o owned) error {
 	if err := c.stopTask(ctx, o.ctr); err != nil {
 		return err
 	}
@@ -281,7 +289,7 @@ func (c *Containerd) removeContainer(ctx context.Context, o owned) error {
 }
 
 // stopTask sends SIGTERM, waits up to the stop timeout, then kills and deletes the task.
-func (c *Containerd) stopTask(ctx context.Context, ctr client.Container) error {
+func (c *Runtime) stopTask(ctx context.Context, ctr client.Container) error {
 	task, err := ctr.Task(ctx, nil)
 	if errdefs.IsNotFound(err) {
 		return nil

@@ -1,4 +1,4 @@
-package nodeagent
+package containerd
 
 import (
 	"context"
@@ -18,6 +18,9 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/nodeagent/logs"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 )
 
 // TestContainerd runs the real runtime against the machine's containerd, in a containerd
@@ -29,7 +32,7 @@ func TestContainerd(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
 	}
-	cfg := ContainerdConfig{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
 		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
 	rt := newTestRuntime(t, cfg)
 	t.Cleanup(func() { removeAll(t, rt) })
@@ -39,7 +42,7 @@ func TestContainerd(t *testing.T) {
 	if err != nil || !slices.Equal(names, []string{testimage.Ref}) {
 		t.Fatalf("import: %q, %v", names, err)
 	}
-	if err := rt.EnsureImage(ctx, testimage.Ref); err != nil {
+	if _, err := rt.image(ctx, testimage.Ref); err != nil {
 		t.Fatalf("ensure imported image: %v", err)
 	}
 	foreign := startForeign(t, rt.client, "foreign", nil)
@@ -59,7 +62,7 @@ func TestContainerd(t *testing.T) {
 				t.Fatalf("ensure %s: %v", p.Metadata.Name, err)
 			}
 			if !podCIDR(t).Contains(net.ParseIP(ip)) {
-				t.Fatalf("pod IP %q is not in %s", ip, DefaultPodCIDR)
+				t.Fatalf("pod IP %q is not in %s", ip, podnet.DefaultPodCIDR)
 			}
 			ips[p.Metadata.Name] = ip
 		}
@@ -93,7 +96,7 @@ func TestContainerd(t *testing.T) {
 				t.Fatalf("broken pod %s was created", p.Metadata.Name)
 			}
 			t.Logf("%s: %v", p.Metadata.Name, err)
-			if _, ok := sandboxByKey(t, rt, api.PodKeyOf(p)); ok || fileExists(rt.netnsDir(api.PodKeyOf(p))) {
+			if _, ok := sandboxByKey(t, rt, api.PodKeyOf(p)); ok || fileExists(netnsDir(rt, api.PodKeyOf(p))) {
 				t.Fatalf("failed pod %s left a sandbox behind", p.Metadata.Name)
 			}
 		}
@@ -136,7 +139,7 @@ func TestContainerd(t *testing.T) {
 			t.Fatalf("list: %+v, %v", sbs, err)
 		}
 		for _, sb := range sbs {
-			st := StatusOf(map[string]*api.Pod{"web-a": webA, "web-b": webB}[sb.Key.Name], sbs)
+			st := nodeagent.StatusOf(map[string]*api.Pod{"web-a": webA, "web-b": webB}[sb.Key.Name], sbs)
 			if st.Phase != api.PodRunning || !st.Ready || st.PodIP != ips[sb.Key.Name] {
 				t.Errorf("status of %s: %+v", sb.Key, st)
 			}
@@ -164,9 +167,9 @@ func TestContainerd(t *testing.T) {
 				t.Errorf("adopted %+v, was %+v", a, b)
 			}
 		}
-		for _, ch := range Plan(wanted, after, time.Now()) {
-			if ch.Action != ActionKeep && ch.Key != api.PodKeyOf(crash) {
-				t.Errorf("after agent restart: %s", ch)
+		for _, s := range nodeagent.Plan(wanted, after, time.Now()) {
+			if s.Action != nodeagent.ActionKeep && s.Key != api.PodKeyOf(crash) {
+				t.Errorf("after agent restart: %s", s)
 			}
 		}
 		if ip, err := rt2.EnsurePod(ctx, webB); err != nil || ip != ips["web-b"] {
@@ -184,7 +187,7 @@ func TestContainerd(t *testing.T) {
 
 	t.Run("orphan network", func(t *testing.T) {
 		ghost := httpPod("ghost", "", 8080)
-		if _, err := rt.setupNetwork(ctx, ghost); err != nil {
+		if _, err := rt.net.Setup(ctx, sandboxID(api.PodKeyOf(ghost)), ghost); err != nil {
 			t.Fatal(err)
 		}
 		sb, ok := sandboxByKey(t, rt, api.PodKeyOf(ghost))
@@ -194,7 +197,7 @@ func TestContainerd(t *testing.T) {
 		if got := pass(t, rt, webB); !slices.Equal(got, []string{"remove default/crash", "remove default/ghost", "remove default/job"}) {
 			t.Fatalf("applied %q", got)
 		}
-		if fileExists(rt.netnsDir(api.PodKeyOf(ghost))) {
+		if fileExists(netnsDir(rt, api.PodKeyOf(ghost))) {
 			t.Fatal("orphan network still there")
 		}
 	})
@@ -224,7 +227,7 @@ func TestContainerd(t *testing.T) {
 }
 
 func podCIDR(t *testing.T) *net.IPNet {
-	_, n, err := net.ParseCIDR(DefaultPodCIDR)
+	_, n, err := net.ParseCIDR(podnet.DefaultPodCIDR)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +237,7 @@ func podCIDR(t *testing.T) *net.IPNet {
 // testRestart kills web-a's server and lets the crash Pod fail twice: each is restarted by the
 // plan, with its restart count kept in labels and its output appended to one log file. The
 // Never job runs once and succeeds.
-func testRestart(t *testing.T, rt *Containerd, wanted []*api.Pod, ips map[string]string) {
+func testRestart(t *testing.T, rt *Runtime, wanted []*api.Pod, ips map[string]string) {
 	ctx := t.Context()
 	webA, crash, job := wanted[0], wanted[2], wanted[3]
 	ctr, err := rt.client.LoadContainer(ctx, containerID(api.PodKeyOf(webA), "httpd"))
@@ -256,21 +259,21 @@ func testRestart(t *testing.T, rt *Containerd, wanted []*api.Pod, ips map[string
 		return getBody(ctx, "http://"+ips["web-a"]+":8080/", "web-a web-a")
 	})
 	sbs, _ := rt.List(ctx)
-	if st := StatusOf(job, sbs); st.Phase != api.PodSucceeded || st.Restarts != 0 {
+	if st := nodeagent.StatusOf(job, sbs); st.Phase != api.PodSucceeded || st.Restarts != 0 {
 		t.Errorf("job status %+v", st)
 	}
-	if st := StatusOf(crash, sbs); st.Phase != api.PodRunning || st.Restarts < 2 {
+	if st := nodeagent.StatusOf(crash, sbs); st.Phase != api.PodRunning || st.Restarts < 2 {
 		t.Errorf("crash status %+v", st)
 	}
-	logs, err := os.ReadFile(LogPath(rt.cfg.DataDir, api.PodKeyOf(crash), "main"))
-	if err != nil || strings.Count(string(logs), "started\n") < 3 {
-		t.Errorf("crash log %q, %v; want one line per start", logs, err)
+	out, err := os.ReadFile(logs.Path(rt.cfg.DataDir, api.PodKeyOf(crash), "main"))
+	if err != nil || strings.Count(string(out), "started\n") < 3 {
+		t.Errorf("crash log %q, %v; want one line per start", out, err)
 	}
 }
 
 // testStartFailure creates a Pod whose command does not exist: its container stays created with
 // each attempt counted, the plan backs off between attempts, and the Pod reports Pending.
-func testStartFailure(t *testing.T, rt *Containerd) {
+func testStartFailure(t *testing.T, rt *Runtime) {
 	ctx := t.Context()
 	bad := commandPod("bad", api.RestartAlways, "")
 	bad.Spec.Containers[0].Command = []string{"/no/such/program"}
@@ -280,22 +283,22 @@ func testStartFailure(t *testing.T, rt *Containerd) {
 		t.Logf("start error: %v", err)
 	}
 	sb, ok := sandboxByKey(t, rt, api.PodKeyOf(bad))
-	if !ok || sb.Containers[0].State != StateCreated || sb.Containers[0].StartedAt.IsZero() {
+	if !ok || sb.Containers[0].State != nodeagent.StateCreated || sb.Containers[0].StartedAt.IsZero() {
 		t.Fatalf("failed start left %+v", sb)
 	}
-	changes := Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
-	if len(changes) != 1 || changes[0].Action != ActionStart {
-		t.Fatalf("first retry: %v", changes)
+	steps := nodeagent.Plan([]*api.Pod{bad}, []nodeagent.Sandbox{sb}, time.Now())
+	if len(steps) != 1 || steps[0].Action != nodeagent.ActionStart {
+		t.Fatalf("first retry: %v", steps)
 	}
-	if err := Apply(ctx, rt, changes[0]); err == nil {
+	if err := nodeagent.Apply(ctx, rt, steps[0]); err == nil {
 		t.Fatal("second start succeeded")
 	}
 	sb, _ = sandboxByKey(t, rt, api.PodKeyOf(bad))
-	changes = Plan([]*api.Pod{bad}, []Sandbox{sb}, time.Now())
-	if sb.Containers[0].RestartCount != 1 || changes[0].Action != ActionKeep || changes[0].RequeueAfter <= 0 {
-		t.Fatalf("after two failed starts: %+v, plan %v", sb.Containers[0], changes)
+	steps = nodeagent.Plan([]*api.Pod{bad}, []nodeagent.Sandbox{sb}, time.Now())
+	if sb.Containers[0].RestartCount != 1 || steps[0].Action != nodeagent.ActionKeep || steps[0].RequeueAfter <= 0 {
+		t.Fatalf("after two failed starts: %+v, plan %v", sb.Containers[0], steps)
 	}
-	if st := StatusOf(bad, []Sandbox{sb}); st.Phase != api.PodPending || st.ContainerStatuses[0].State != "waiting" {
+	if st := nodeagent.StatusOf(bad, []nodeagent.Sandbox{sb}); st.Phase != api.PodPending || st.ContainerStatuses[0].State != "waiting" {
 		t.Fatalf("status %+v", st)
 	}
 	if err := rt.RemovePod(ctx, api.PodKeyOf(bad)); err != nil {
@@ -305,7 +308,7 @@ func testStartFailure(t *testing.T, rt *Containerd) {
 
 // testLostNetwork unmounts web-b's network namespace, as a reboot would, and checks that the
 // plan recreates the Pod with a fresh network that serves again; it returns the new IP.
-func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP string) string {
+func testLostNetwork(t *testing.T, rt *Runtime, wanted []*api.Pod, oldIP string) string {
 	ctx := t.Context()
 	webB := wanted[1]
 	sb, _ := sandboxByKey(t, rt, api.PodKeyOf(webB))
@@ -313,7 +316,7 @@ func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := listedLabels(ctx, ctr)[LabelNetNS]
+	path := listedLabels(ctx, ctr)[labelNetNS]
 	if err := syscall.Unmount(path, syscall.MNT_DETACH); err != nil {
 		t.Fatalf("unmount %s: %v", path, err)
 	}
@@ -328,7 +331,7 @@ func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP stri
 	if sb.NetworkLost || sb.PodIP == "" || sb.PodIP == oldIP {
 		t.Fatalf("recreated pod %+v (old IP %s)", sb, oldIP)
 	}
-	if fileExists(filepath.Join(rt.cfg.CNI.IPAMDir, cniNetworkName, oldIP)) || fileExists(path) {
+	if fileExists(ipamFile(rt, oldIP)) || fileExists(path) {
 		t.Error("lost network's address or file left behind")
 	}
 	waitFor(t, 20*time.Second, "GET recreated web-b", func() error {
@@ -337,7 +340,7 @@ func testLostNetwork(t *testing.T, rt *Containerd, wanted []*api.Pod, oldIP stri
 	return sb.PodIP
 }
 
-func restartsAtLeast(t *testing.T, rt *Containerd, want map[string]int32) error {
+func restartsAtLeast(t *testing.T, rt *Runtime, want map[string]int32) error {
 	for name, n := range want {
 		sb, ok := sandboxByKey(t, rt, api.PodKey{Namespace: "default", Name: name})
 		if !ok || len(sb.Containers) != 1 {
@@ -352,11 +355,11 @@ func restartsAtLeast(t *testing.T, rt *Containerd, want map[string]int32) error 
 
 // testRemove removes web-a and checks that its container, task, snapshot, network namespace,
 // address and iptables rules are gone, and that removing it again is no error.
-func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
+func testRemove(t *testing.T, rt *Runtime, webA *api.Pod, ip string) {
 	ctx := t.Context()
 	key := api.PodKeyOf(webA)
-	nsDir := rt.netnsDir(key)
-	if !fileExists(nsDir) || !fileExists(filepath.Join(rt.cfg.CNI.IPAMDir, cniNetworkName, ip)) {
+	nsDir := netnsDir(rt, key)
+	if !fileExists(nsDir) || !fileExists(ipamFile(rt, ip)) {
 		t.Fatal("network of web-a not where expected before removal")
 	}
 	if err := rt.RemovePod(ctx, key); err != nil {
@@ -365,10 +368,10 @@ func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
 	if _, err := rt.client.LoadContainer(ctx, containerID(key, "httpd")); !errdefs.IsNotFound(err) {
 		t.Errorf("container still there: %v", err)
 	}
-	if _, err := rt.client.SnapshotService(rt.Snapshotter()).Stat(ctx, containerID(key, "httpd")); !errdefs.IsNotFound(err) {
+	if _, err := rt.client.SnapshotService(rt.snapshotter).Stat(ctx, containerID(key, "httpd")); !errdefs.IsNotFound(err) {
 		t.Errorf("snapshot still there: %v", err)
 	}
-	if fileExists(nsDir) || fileExists(filepath.Join(rt.cfg.CNI.IPAMDir, cniNetworkName, ip)) {
+	if fileExists(nsDir) || fileExists(ipamFile(rt, ip)) {
 		t.Error("network namespace or address left behind")
 	}
 	if _, err := netnstest.Get(ctx, "http://"+ip+":8080/"); err == nil {
@@ -384,4 +387,14 @@ func testRemove(t *testing.T, rt *Containerd, webA *api.Pod, ip string) {
 	if strings.Contains(rules, sandboxID(key)) || strings.Contains(rules, ip+"/32") {
 		t.Errorf("iptables rules of web-a left behind:\n%s", rules)
 	}
+}
+
+// netnsDir and ipamFile are where a Pod's network and its address are recorded on the node,
+// spelled out here: a new agent must find what an older one left.
+func netnsDir(rt *Runtime, key api.PodKey) string {
+	return filepath.Join(rt.cfg.DataDir, "netns", sandboxID(key))
+}
+
+func ipamFile(rt *Runtime, ip string) string {
+	return filepath.Join(rt.cfg.DataDir, "cni", "gitfleet", ip)
 }

@@ -1,0 +1,107 @@
+package nodeagent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// fakeAgentStore is an in-memory AgentStore for tests of one agent pass; it never registers.
+type fakeAgentStore struct {
+	NodeStore
+	mu          sync.Mutex
+	pods        []store.Item[api.Pod]
+	desired     map[api.Key]store.DesiredObject
+	statuses    map[string]api.PodStatus
+	desiredList int
+	// putErr is what writing the status of a Pod ("namespace/name") fails with.
+	putErr map[string]error
+}
+
+func (s *fakeAgentStore) ListPods(context.Context) ([]store.Item[api.Pod], int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.pods), 1, nil
+}
+
+func (s *fakeAgentStore) ListDesired(context.Context) (map[api.Key]store.DesiredObject, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.desiredList++
+	return s.desired, 1, nil
+}
+
+func (s *fakeAgentStore) Watch(context.Context, store.Resource, int64) <-chan store.Event {
+	return nil
+}
+
+func (s *fakeAgentStore) PutPodStatus(_ context.Context, namespace, name string, _ int64, st api.PodStatus) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.putErr[namespace+"/"+name]; err != nil {
+		return err
+	}
+	s.statuses[namespace+"/"+name] = st
+	return nil
+}
+
+// TestReportPodGone checks that a status write refused because the Pod was deleted or replaced
+// since the pass read it is logged at Debug and forgets what was reported for the Pod, while
+// any other failed write stays a warning.
+func TestReportPodGone(t *testing.T) {
+	gone, flaky := testPod("gone", "", "main"), testPod("flaky", "", "main")
+	st := &fakeAgentStore{statuses: map[string]api.PodStatus{}}
+	for i, p := range []*api.Pod{gone, flaky} {
+		p.Spec.NodeName = "n1"
+		st.pods = append(st.pods, store.Item[api.Pod]{Name: api.PodKeyOf(p).String(), Value: *p, CreateRevision: int64(i + 1)})
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := NewAgent(st, newFakeRuntime(t0), log, AgentOptions{Node: NodeConfig{Name: "n1"}, Now: func() time.Time { return t0 }})
+	if err := a.pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.reported) != 2 {
+		t.Fatalf("first pass reported %d pods, want 2", len(a.reported))
+	}
+
+	// Both Pods were replaced: the agent writes their status again, and the store refuses.
+	for i := range st.pods {
+		st.pods[i].CreateRevision += 10
+	}
+	st.putErr = map[string]error{
+		"default/gone":  fmt.Errorf("write status of default/gone: %w", store.ErrNotFound),
+		"default/flaky": errors.New("etcdserver: request timed out"),
+	}
+	logs.Reset()
+	if err := a.pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.reported[api.PodKeyOf(gone)]; ok {
+		t.Error("the gone Pod's last report is still kept")
+	}
+	if _, ok := a.reported[api.PodKeyOf(flaky)]; !ok {
+		t.Error("a failed write forgot the Pod's last report")
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "pod=default/gone") && !strings.Contains(line, "level=DEBUG") {
+			t.Errorf("gone Pod logged above Debug: %s", line)
+		}
+	}
+	for _, want := range []string{"level=DEBUG msg=\"pod gone before its status was written\" node=n1 pass=2 pod=default/gone",
+		"level=WARN msg=\"write pod status failed\" node=n1 pass=2 pod=default/flaky"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package containerd
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/pkg/identifiers"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+func TestIDs(t *testing.T) {
+	key := api.PodKey{Namespace: "default", Name: "web"}
+	if got := sandboxID(key); got != "default_web" {
+		t.Errorf("sandboxID = %q", got)
+	}
+	if got := containerID(key, "app"); got != "default_web_app" {
+		t.Errorf("containerID = %q", got)
+	}
+	long := api.PodKey{Namespace: "default", Name: strings.Repeat("a", 70)}
+	a, b := containerID(long, "x"), containerID(long, "y")
+	if a == b || !strings.HasPrefix(a, "gf-") || identifiers.Validate(a) != nil {
+		t.Errorf("long names should hash to distinct valid IDs: %q %q", a, b)
+	}
+}
+
+func TestLabels(t *testing.T) {
+	key := api.PodKey{Namespace: "ns", Name: "p"}
+	l := containerLabels("n1", key, "c", "h", podNet{IP: "10.244.0.5", NetNSPath: "/d/netns/ns_p/cni-1"})
+	if keyOfLabels(l) != key || l[labelContainer] != "c" || l[labelSpecHash] != "h" || l[labelNode] != "n1" {
+		t.Errorf("labels %v", l)
+	}
+	if net := netOfLabels(l); net.Host || net.IP != "10.244.0.5" || net.NetNSPath != "/d/netns/ns_p/cni-1" {
+		t.Errorf("network from labels %+v", net)
+	}
+	if net := netOfLabels(containerLabels("n1", key, "c", "h", podNet{Host: true})); !net.Host || net.IP != "" {
+		t.Errorf("host network from labels %+v", net)
+	}
+
+	first := startLabels(l, t0)
+	if first[labelRestartCount] != "0" {
+		t.Errorf("first start counts %s restarts", first[labelRestartCount])
+	}
+	l[labelRestartCount], l[labelStartedAt] = first[labelRestartCount], first[labelStartedAt]
+	second := startLabels(l, t0.Add(time.Minute))
+	if second[labelRestartCount] != "1" || !startedAt(second).Equal(t0.Add(time.Minute)) {
+		t.Errorf("second start labels %v", second)
+	}
+	if restartCount(map[string]string{labelRestartCount: "junk"}) != 0 || !startedAt(nil).IsZero() {
+		t.Error("bad labels should read as zero")
+	}
+}
+
+func TestProcessArgs(t *testing.T) {
+	ep, cmd := []string{"/bin/busybox"}, []string{"sh"}
+	tests := []struct {
+		name          string
+		command, args []string
+		want          []string
+	}{
+		{"image defaults", nil, nil, []string{"/bin/busybox", "sh"}},
+		{"args replace cmd", nil, []string{"httpd", "-f"}, []string{"/bin/busybox", "httpd", "-f"}},
+		{"command replaces both", []string{"sleep"}, nil, []string{"sleep"}},
+		{"command and args", []string{"sh", "-c"}, []string{"exit 1"}, []string{"sh", "-c", "exit 1"}},
+	}
+	for _, tt := range tests {
+		if got := processArgs(ep, cmd, tt.command, tt.args); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if got := processArgs(nil, nil, nil, nil); len(got) != 0 {
+		t.Errorf("nothing to run gave %q", got)
+	}
+}
+
+func TestResources(t *testing.T) {
+	for milli, want := range map[int64]int64{1000: 100_000, 250: 25_000, 2500: 250_000, 1: 1000} {
+		if got := cpuQuota(milli); got != want {
+			t.Errorf("cpuQuota(%d) = %d, want %d", milli, got, want)
+		}
+	}
+	opts, err := resourceOpts(api.ResourceList{"cpu": "500m", "memory": "64Mi"})
+	if err != nil || len(opts) != 2 {
+		t.Errorf("resourceOpts: %d opts, %v", len(opts), err)
+	}
+	for _, bad := range []api.ResourceList{{"cpu": "lots"}, {"memory": "-1"}, {"memory": "0"}} {
+		if _, err := resourceOpts(bad); err == nil {
+			t.Errorf("resourceOpts(%v) should fail", bad)
+		}
+	}
+	if got := containerEnv(api.Container{Env: []api.EnvVar{{Name: "A", Value: "1"}, {Name: "B"}}}, nil); !slices.Equal(got, []string{"A=1", "B="}) {
+		t.Errorf("containerEnv = %q", got)
+	}
+}

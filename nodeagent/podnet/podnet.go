@@ -1,0 +1,122 @@
+package podnet
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	gocni "github.com/containerd/go-cni"
+)
+
+// Defaults of Config. 10.244.0.0/24 is the first per-node range of the common Kubernetes
+// 10.244.0.0/16 pod network: private, and away from Docker's 172.17/16 and containerd's 10.88/16.
+const (
+	DefaultCNIBinDir  = "/usr/lib/cni"
+	DefaultPodCIDR    = "10.244.0.0/24"
+	DefaultBridge     = "gitfleet0"
+	cniNetworkName    = "gitfleet"
+	podInterface      = "eth0"
+	sandboxKeyFile    = "pod"
+	netnsDirName      = "netns"
+	cniNetworkVersion = "1.0.0"
+)
+
+// Config configures the Pod network: one bridge per node, addresses from PodCIDR.
+type Config struct {
+	// BinDir holds the CNI plugins (bridge, host-local, portmap, loopback); DefaultCNIBinDir when empty.
+	BinDir string
+	// PodCIDR is this node's Pod address range; DefaultPodCIDR when empty.
+	PodCIDR string
+	// Bridge is the bridge's name; DefaultBridge when empty.
+	Bridge string
+	// IPAMDir is where host-local records addresses in use; <data dir>/cni when empty.
+	IPAMDir string
+}
+
+func (cfg *Config) setDefaults(ipamDir string) {
+	if cfg.BinDir == "" {
+		cfg.BinDir = DefaultCNIBinDir
+	}
+	if cfg.PodCIDR == "" {
+		cfg.PodCIDR = DefaultPodCIDR
+	}
+	if cfg.Bridge == "" {
+		cfg.Bridge = DefaultBridge
+	}
+	if cfg.IPAMDir == "" {
+		cfg.IPAMDir = ipamDir
+	}
+}
+
+// Network sets up and tears down the networks of the Pods of one node. Its methods may be
+// called concurrently for different Pods, not for the same Pod.
+type Network struct {
+	cfg Config
+	cni gocni.CNI
+	// dir holds one directory per Pod network, named by the caller's ID for the Pod.
+	dir string
+	log *slog.Logger
+}
+
+// New loads the CNI network of Pods whose namespaces live under <dataDir>/netns.
+func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
+	cfg.setDefaults(filepath.Join(dataDir, "cni"))
+	n := &Network{cfg: cfg, dir: filepath.Join(dataDir, netnsDirName), log: log}
+	for _, dir := range []string{n.dir, cfg.IPAMDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	cni, err := newCNI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.cni = cni
+	return n, nil
+}
+
+// Config returns the network's configuration, defaults filled in.
+func (n *Network) Config() Config { return n.cfg }
+
+// confList is the CNI network of Pods: a bridge that is the Pods' gateway and masquerades their
+// traffic, host-local addresses from the Pod CIDR, and portmap for hostPorts. The loopback
+// plugin is loaded as its own network (gocni.WithLoNetwork): in this list it would configure
+// eth0 rather than lo.
+func confList(cfg Config) ([]byte, error) {
+	type obj = map[string]any
+	return json.Marshal(obj{
+		"cniVersion": cniNetworkVersion,
+		"name":       cniNetworkName,
+		"plugins": []obj{
+			{
+				"type": "bridge", "bridge": cfg.Bridge, "isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"ipam": obj{
+					"type":    "host-local",
+					"ranges":  [][]obj{{{"subnet": cfg.PodCIDR}}},
+					"routes":  []obj{{"dst": "0.0.0.0/0"}},
+					"dataDir": cfg.IPAMDir,
+				},
+			},
+			{"type": "portmap", "capabilities": obj{"portMappings": true}, "snat": true},
+		},
+	})
+}
+
+func newCNI(cfg Config) (gocni.CNI, error) {
+	conf, err := confList(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("build cni config: %w", err)
+	}
+	cni, err := gocni.New(gocni.WithPluginDir([]string{cfg.BinDir}), gocni.WithMinNetworkCount(2),
+		gocni.WithInterfacePrefix("eth"))
+	if err != nil {
+		return nil, fmt.Errorf("init cni: %w", err)
+	}
+	// The bridge network first, so that it is eth0.
+	if err := cni.Load(gocni.WithConfListBytes(conf), gocni.WithLoNetwork); err != nil {
+		return nil, fmt.Errorf("load cni config: %w", err)
+	}
+	return cni, nil
+}

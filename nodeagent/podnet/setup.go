@@ -1,0 +1,153 @@
+package podnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/containerd/v2/pkg/netns"
+	gocni "github.com/containerd/go-cni"
+
+	"github.com/gitfleet/gitfleet/api"
+)
+
+// Attachment is a Pod's network once set up: its address, and the namespace its containers join.
+type Attachment struct {
+	IP        string
+	NetNSPath string
+}
+
+// Setup creates the Pod's network namespace under <data dir>/netns/<id>/ and attaches it to
+// the bridge with the Pod's hostPorts. id names the Pod's network on this node (its directory
+// and, with the namespace's name, its CNI container ID); the directory also records the Pod's
+// key for Orphans. A failed Setup leaves nothing behind.
+func (n *Network) Setup(ctx context.Context, id string, pod *api.Pod) (Attachment, error) {
+	key := api.PodKeyOf(pod)
+	dir := filepath.Join(n.dir, id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Attachment{}, fmt.Errorf("set up network of %s: %w", key, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, sandboxKeyFile), []byte(key.String()), 0o600); err != nil {
+		return Attachment{}, fmt.Errorf("set up network of %s: %w", key, err)
+	}
+	ns, err := netns.NewNetNS(dir)
+	if err != nil {
+		return Attachment{}, fmt.Errorf("create network namespace of %s: %w", key, err)
+	}
+	res, err := n.cni.Setup(ctx, cniID(id, ns.GetPath()), ns.GetPath(), gocni.WithCapabilityPortMap(portMappings(pod)))
+	if err != nil {
+		return Attachment{}, errors.Join(fmt.Errorf("set up network of %s: %w", key, err), n.Teardown(ctx, id, key))
+	}
+	ip := firstIPv4(res)
+	if ip == "" {
+		return Attachment{}, errors.Join(fmt.Errorf("set up network of %s: cni gave no IPv4 address", key), n.Teardown(ctx, id, key))
+	}
+	n.log.Info("pod network up", "pod", key, "ip", ip, "netns", ns.GetPath())
+	return Attachment{IP: ip, NetNSPath: ns.GetPath()}, nil
+}
+
+// portMappings are the hostPorts of a Pod, for the portmap plugin.
+func portMappings(pod *api.Pod) []gocni.PortMapping {
+	var pm []gocni.PortMapping
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort == 0 {
+				continue
+			}
+			proto := strings.ToLower(p.Protocol)
+			if proto == "" {
+				proto = "tcp"
+			}
+			pm = append(pm, gocni.PortMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: proto})
+		}
+	}
+	return pm
+}
+
+func firstIPv4(res *gocni.Result) string {
+	iface := res.Interfaces[podInterface]
+	if iface == nil {
+		return ""
+	}
+	for _, ipc := range iface.IPConfigs {
+		if v4 := ipc.IP.To4(); v4 != nil {
+			return v4.String()
+		}
+	}
+	return ""
+}
+
+// Teardown detaches the network namespaces of the Pod's network id (key names it in errors and
+// logs) from CNI, releasing their addresses and port mappings, and removes them. A namespace that
+// is no longer mounted (after a reboot) is released with no namespace path, which still frees its
+// address. A Pod with no network directory has nothing to tear down.
+func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error {
+	dir := filepath.Join(n.dir, id)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("tear down network of %s: %w", key, err)
+	}
+	for _, e := range entries {
+		if e.Name() == sandboxKeyFile {
+			continue
+		}
+		if err := n.detach(ctx, id, filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("tear down network of %s: %w", key, err)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("tear down network of %s: %w", key, err)
+	}
+	n.log.Info("pod network down", "pod", key)
+	return nil
+}
+
+// detach releases one network namespace of the Pod from CNI and removes it.
+func (n *Network) detach(ctx context.Context, id, path string) error {
+	cniPath := path
+	if !Mounted(path) {
+		cniPath = "" // CNI then releases the address only
+	}
+	if err := n.cni.Remove(ctx, cniID(id, path), cniPath); err != nil {
+		return err
+	}
+	return removeNetNS(path)
+}
+
+// cniID is the container ID CNI knows a Pod's network by: the network's id and the network
+// namespace's generated name. Each network a Pod gets has its own, so that what a lost network
+// left in iptables never collides with its successor's, and it can be rebuilt from the
+// namespace's file even after a reboot unmounted it.
+func cniID(id, nsPath string) string {
+	return id + "_" + filepath.Base(nsPath)
+}
+
+// Orphans returns the Pod of each network directory whose id is not in used: the caller's
+// containers use none of them (an agent killed between setting a network up and creating the
+// first container). A directory that names no Pod is logged and left out.
+func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
+	entries, err := os.ReadDir(n.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list pod networks: %w", err)
+	}
+	var out []api.PodKey
+	for _, e := range entries {
+		if used[e.Name()] {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(n.dir, e.Name(), sandboxKeyFile))
+		ns, name, ok := strings.Cut(string(b), "/")
+		if err != nil || !ok {
+			n.log.Warn("unknown pod network directory", "dir", e.Name(), "err", err)
+			continue
+		}
+		out = append(out, api.PodKey{Namespace: ns, Name: name})
+	}
+	return out, nil
+}
