@@ -445,4 +445,3 @@ func readBlob(blob *object.Blob) ([]byte, error) {
 	defer r.Close()
 	return io.ReadAll(r)
 }
-
