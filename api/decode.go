@@ -12,8 +12,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gitfleet/gitfleet/api/internal/strict"
 	yaml "go.yaml.in/yaml/v3"
 )
+
+// expandLimit bounds the bytes a document may expand to through YAML aliases, so that a small
+// file of nested aliases (a "billion laughs") cannot exhaust memory.
+const expandLimit = 4 * MaxFileBytes
 
 // MaxFileBytes is the largest manifest file Decode accepts. Real manifests are a few KiB; the
 // bound keeps a generated or vendored blob in a commit from exhausting the controller's memory.
@@ -103,7 +108,7 @@ func parseFile(file string, data []byte) ([]*yaml.Node, *FieldError) {
 		return nil, nil
 	}
 	if strings.EqualFold(path.Ext(file), ".json") {
-		root, line, err := parseJSON(data)
+		root, line, err := strict.ParseJSON(data)
 		if err != nil {
 			return nil, &FieldError{File: file, Line: line, Message: "invalid json: " + err.Error()}
 		}
@@ -133,7 +138,7 @@ func parseYAML(file string, data []byte) ([]*yaml.Node, *FieldError) {
 			return roots, fe
 		}
 		// "---" alone, or a document of only comments, parses to an empty or null document.
-		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		if len(doc.Content) == 0 || strict.IsNull(doc.Content[0]) {
 			continue
 		}
 		roots = append(roots, doc.Content[0])
@@ -144,7 +149,7 @@ func parseYAML(file string, data []byte) ([]*yaml.Node, *FieldError) {
 func decodeDocument(file string, root *yaml.Node) (Decoded, []FieldError) {
 	if root.Kind != yaml.MappingNode {
 		return Decoded{}, []FieldError{{File: file, Line: root.Line,
-			Message: "a manifest must be an object with apiVersion and kind, not " + describe(root)}}
+			Message: "a manifest must be an object with apiVersion and kind, not " + strict.Describe(root)}}
 	}
 	kind, kindLine, fe := checkKind(file, root)
 	if fe != nil {
@@ -155,20 +160,23 @@ func decodeDocument(file string, root *yaml.Node) (Decoded, []FieldError) {
 		return Decoded{}, []FieldError{{File: file, Line: kindLine, Field: "kind", Message: err.Error()}}
 	}
 	info, _ := LookupKind(kind)
-	w := newWalker(file, info.Forbidden)
-	v := w.value(root, reflect.TypeOf(obj).Elem(), "")
-	if len(w.errs) > 0 {
-		return Decoded{}, w.errs
+	res := strict.Walk(root, reflect.TypeOf(obj).Elem(), info.Forbidden, expandLimit)
+	if len(res.Errs) > 0 {
+		errs := make([]FieldError, len(res.Errs))
+		for i, e := range res.Errs {
+			errs[i] = FieldError{File: file, Line: e.Line, Field: e.Field, Message: e.Message}
+		}
+		return Decoded{}, errs
 	}
 	// The walker has checked every field and type, so this round trip only fills the struct.
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(res.Value)
 	if err == nil {
 		err = json.Unmarshal(b, obj)
 	}
 	if err != nil {
 		return Decoded{}, []FieldError{{File: file, Line: root.Line, Message: "cannot decode: " + err.Error()}}
 	}
-	return Decoded{Object: obj, File: file, Line: kindLine, lines: w.lines}, nil
+	return Decoded{Object: obj, File: file, Line: kindLine, lines: res.Lines}, nil
 }
 
 // checkKind reads kind and apiVersion from a document's root mapping and checks that gitfleet

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/gitfleet/gitfleet/api/internal/strict"
 )
 
 // Validate checks one decoded object against the rules Kubernetes applies to its kind and
@@ -55,7 +57,7 @@ func (v *validator) meta(path string, m *ObjectMeta) {
 // rules. Keys are visited sorted so the errors come out in a stable order.
 func (v *validator) labels(path string, labels map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		p := joinKey(path, k)
+		p := strict.JoinKey(path, k)
 		v.check(p, checkQualifiedName(k))
 		v.check(p, checkLabelValue(labels[k]))
 	}
@@ -63,7 +65,7 @@ func (v *validator) labels(path string, labels map[string]string) {
 
 func (v *validator) annotations(path string, annotations map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(annotations)) {
-		v.check(joinKey(path, k), checkQualifiedName(k))
+		v.check(strict.JoinKey(path, k), checkQualifiedName(k))
 	}
 }
 
@@ -90,9 +92,9 @@ func (v *validator) selector(path string, sel *LabelSelector, template map[strin
 		got, ok := template[k]
 		switch {
 		case !ok:
-			v.add(joinKey(path, k), "selector %s=%s does not match the template: spec.template.metadata.labels has no %q", k, want, k)
+			v.add(strict.JoinKey(path, k), "selector %s=%s does not match the template: spec.template.metadata.labels has no %q", k, want, k)
 		case got != want:
-			v.add(joinKey(path, k), "selector %s=%s does not match the template's label %s=%s", k, want, k, got)
+			v.add(strict.JoinKey(path, k), "selector %s=%s does not match the template's label %s=%s", k, want, k, got)
 		}
 	}
 }
@@ -209,7 +211,7 @@ func (v *validator) resources(path string, r ResourceRequirements) {
 		rl   ResourceList
 	}{{"requests", r.Requests}, {"limits", r.Limits}} {
 		for _, k := range slices.Sorted(maps.Keys(list.rl)) {
-			p := joinKey(path+"."+list.name, k)
+			p := strict.JoinKey(path+"."+list.name, k)
 			parse, ok := quantityParsers[k]
 			if !ok {
 				v.add(p, "unsupported resource %q: use cpu or memory", k)
@@ -227,7 +229,7 @@ func (v *validator) resources(path string, r ResourceRequirements) {
 		a, errA := quantityParsers[name](req)
 		b, errB := quantityParsers[name](lim)
 		if errA == nil && errB == nil && a > b {
-			v.add(joinKey(path+".requests", name), "request %s is more than the limit %s", req, lim)
+			v.add(strict.JoinKey(path+".requests", name), "request %s is more than the limit %s", req, lim)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/gitfleet/gitfleet/api/internal/strict"
 )
 
 // This file validates Namespaces, ConfigMaps and the parts of a Pod spec that use ConfigMaps:
@@ -29,7 +31,7 @@ func (v *validator) namespaceMeta(path string, m *ObjectMeta) {
 func (v *validator) configMapData(path string, data map[string]string) {
 	total := 0
 	for _, k := range slices.Sorted(maps.Keys(data)) {
-		v.check(joinKey(path, k), checkConfigMapKey(k))
+		v.check(strict.JoinKey(path, k), checkConfigMapKey(k))
 		total += len(k) + len(data[k])
 	}
 	if total > MaxConfigMapBytes {

@@ -1,4 +1,4 @@
-package api
+package strict
 
 import (
 	"bytes"
@@ -12,11 +12,11 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// parseJSON reads one JSON value into the node tree the YAML parser would produce, with lines,
+// ParseJSON reads one JSON value into the node tree the YAML parser would produce, with lines,
 // so that one strict walker serves both formats. JSON is not parsed as YAML because yaml.v3
 // rejects valid JSON (the "\/" escape, lone surrogates) and a JSON file deserves JSON's errors.
 // On error it returns the line the error is on.
-func parseJSON(data []byte) (*yaml.Node, int, error) {
+func ParseJSON(data []byte) (*yaml.Node, int, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // editors on Windows add a BOM
 	p := &jsonParser{dec: json.NewDecoder(bytes.NewReader(data)), data: data, line: 1}
 	p.dec.UseNumber()

@@ -1,4 +1,4 @@
-package api
+package strict
 
 import (
 	"fmt"
@@ -9,28 +9,45 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// expandLimit bounds the bytes a document may expand to through YAML aliases, so that a small
-// file of nested aliases (a "billion laughs") cannot exhaust memory.
-const expandLimit = 4 * MaxFileBytes
+// Error is one problem found in a document, located by line and field path.
+type Error struct {
+	Line    int
+	Field   string
+	Message string
+}
+
+// Result is what Walk found: the document as a JSON-encodable value (meaningful only without
+// errors), the line of every field path present, and every error.
+type Result struct {
+	Value any
+	Lines map[string]int
+	Errs  []Error
+}
+
+// Walk checks root against Go type t as a strict decoder would: unknown fields (with a hint
+// when only the case differs), duplicate keys, merge keys, type mismatches and out-of-range
+// integers are errors at their line; forbidden maps field paths a document must not set to the
+// reason. A document expanding to more than budget bytes through aliases (a "billion laughs")
+// is refused. Unmarshal Result.Value's JSON into t to fill the struct.
+func Walk(root *yaml.Node, t reflect.Type, forbidden map[string]string, budget int) Result {
+	w := &walker{lines: map[string]int{}, forbidden: forbidden, budget: budget, limit: budget}
+	v := w.value(root, t, "")
+	return Result{Value: v, Lines: w.lines, Errs: w.errs}
+}
 
 // walker checks a YAML node tree against a Go type, the way a strict decoder would, and builds
 // the equivalent JSON value. Unlike decoding straight into the struct, it knows every node's
 // line, so each unknown field or type mismatch is reported where it is written. It walks the
 // whole tree and collects every error instead of stopping at the first.
 type walker struct {
-	file      string
-	lines     map[string]int
-	errs      []FieldError
-	forbidden map[string]string
-	budget    int
-}
-
-func newWalker(file string, forbidden map[string]string) *walker {
-	return &walker{file: file, lines: map[string]int{}, forbidden: forbidden, budget: expandLimit}
+	lines         map[string]int
+	errs          []Error
+	forbidden     map[string]string
+	budget, limit int
 }
 
 func (w *walker) errorf(line int, path, format string, args ...any) {
-	w.errs = append(w.errs, FieldError{File: w.file, Line: line, Field: path, Message: fmt.Sprintf(format, args...)})
+	w.errs = append(w.errs, Error{Line: line, Field: path, Message: fmt.Sprintf(format, args...)})
 }
 
 // value checks n against t and returns n as a JSON-encodable value; nil after an error.
@@ -39,13 +56,13 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) any {
 		return nil // already reported
 	}
 	if w.budget -= len(n.Value) + 1; w.budget < 0 {
-		w.errorf(n.Line, path, "document expands to more than %d bytes through aliases", expandLimit)
+		w.errorf(n.Line, path, "document expands to more than %d bytes through aliases", w.limit)
 		return nil
 	}
 	if n.Kind == yaml.AliasNode {
 		return w.value(n.Alias, t, path)
 	}
-	if isNull(n) {
+	if IsNull(n) {
 		return nil
 	}
 	switch t.Kind() {
@@ -77,7 +94,7 @@ func (w *walker) object(n *yaml.Node, t reflect.Type, path string) any {
 	}
 	fields := jsonFields(t)
 	out := make(map[string]any, len(n.Content)/2)
-	w.pairs(n, path, joinField, func(name, p string, k, v *yaml.Node) {
+	w.pairs(n, path, JoinField, func(name, p string, k, v *yaml.Node) {
 		if msg, bad := w.forbidden[p]; bad {
 			w.errorf(k.Line, p, "%s", msg)
 			return
@@ -99,7 +116,7 @@ func (w *walker) mapping(n *yaml.Node, elem reflect.Type, path string) any {
 		return nil
 	}
 	out := make(map[string]any, len(n.Content)/2)
-	w.pairs(n, path, joinKey, func(name, p string, _, v *yaml.Node) {
+	w.pairs(n, path, JoinKey, func(name, p string, _, v *yaml.Node) {
 		out[name] = w.value(v, elem, p)
 	})
 	return out
@@ -173,15 +190,15 @@ func (w *walker) integer(n *yaml.Node, t reflect.Type, path string) any {
 }
 
 func (w *walker) typeError(n *yaml.Node, path, want string) {
-	msg := fmt.Sprintf("expected %s, got %s", want, describe(n))
+	msg := fmt.Sprintf("expected %s, got %s", want, Describe(n))
 	if want == "a string" && n.Kind == yaml.ScalarNode {
 		msg += fmt.Sprintf("; quote it: \"%s\"", n.Value)
 	}
 	w.errorf(n.Line, path, "%s", msg)
 }
 
-// describe names what a node holds, for error messages.
-func describe(n *yaml.Node) string {
+// Describe names what a node holds, for error messages.
+func Describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "an object"
@@ -206,16 +223,19 @@ func describe(n *yaml.Node) string {
 	}
 }
 
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+// IsNull reports whether n is a null scalar.
+func IsNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
 
-func joinField(path, name string) string {
+// JoinField appends a struct field to a field path: "spec" + "replicas" is "spec.replicas".
+func JoinField(path, name string) string {
 	if path == "" {
 		return name
 	}
 	return path + "." + name
 }
 
-func joinKey(path, key string) string { return path + "[" + key + "]" }
+// JoinKey appends a map key to a field path: "labels" + "app" is "labels[app]".
+func JoinKey(path, key string) string { return path + "[" + key + "]" }
 
 // suggest returns a hint when name differs from a known field only by case, the usual typo.
 func suggest(name string, fields map[string]reflect.Type) string {
