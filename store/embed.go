@@ -8,10 +8,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // EmbeddedConfig configures the etcd server that `gitfleet up` runs in-process.
@@ -27,6 +31,9 @@ type EmbeddedConfig struct {
 // Embedded is a running in-process etcd server.
 type Embedded struct {
 	etcd *embed.Etcd
+	// closing silences etcd's log: while it stops, its listeners and streams report their own
+	// closing as errors.
+	closing *atomic.Bool
 	// Endpoints are the client URLs to reach the server.
 	Endpoints []string
 }
@@ -45,6 +52,34 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create etcd dir: %w", err)
 	}
+	closing := new(atomic.Bool)
+	ec, err := etcdConfig(cfg, log.With("component", "etcd"), closing)
+	if err != nil {
+		return nil, err
+	}
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded etcd: %w", err)
+	}
+	emb := &Embedded{etcd: e, closing: closing}
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-ctx.Done():
+		emb.Close()
+		return nil, fmt.Errorf("wait for embedded etcd: %w", ctx.Err())
+	case <-time.After(60 * time.Second):
+		emb.Close()
+		return nil, fmt.Errorf("wait for embedded etcd: not ready after 60s")
+	}
+	addr := e.Clients[0].Addr().String()
+	log.Info("embedded etcd ready", "dir", cfg.Dir, "client", addr)
+	emb.Endpoints = []string{"http://" + addr}
+	return emb, nil
+}
+
+// etcdConfig is the embedded server's configuration. Its log goes to log, warnings and errors
+// only, until closing is set.
+func etcdConfig(cfg EmbeddedConfig, log *slog.Logger, closing *atomic.Bool) (*embed.Config, error) {
 	clientURL, err := freeURL(cfg.ClientAddr)
 	if err != nil {
 		return nil, err
@@ -65,27 +100,16 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 	ec.AutoCompactionRetention = cfg.CompactionRetention.String()
 	ec.MaxTxnOps = MaxTxnOps
 	ec.MaxRequestBytes = 64 << 20
-	ec.LogLevel = "error"
-	e, err := embed.StartEtcd(ec)
-	if err != nil {
-		return nil, fmt.Errorf("start embedded etcd: %w", err)
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-ctx.Done():
-		e.Close()
-		return nil, fmt.Errorf("wait for embedded etcd: %w", ctx.Err())
-	case <-time.After(60 * time.Second):
-		e.Close()
-		return nil, fmt.Errorf("wait for embedded etcd: not ready after 60s")
-	}
-	addr := e.Clients[0].Addr().String()
-	log.Info("embedded etcd ready", "dir", cfg.Dir, "client", addr)
-	return &Embedded{etcd: e, Endpoints: []string{"http://" + addr}}, nil
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.New(&slogCore{log: log, min: zapcore.WarnLevel, quiet: closing}))
+	return ec, nil
 }
 
-// Close stops the server.
-func (e *Embedded) Close() { e.etcd.Close() }
+// Close stops the server. Close its clients first: a client still connected sees its streams
+// fail.
+func (e *Embedded) Close() {
+	e.closing.Store(true)
+	e.etcd.Close()
+}
 
 // peerURLFor returns the peer URL this data dir was created with, or picks and records one.
 // The member's peer URL is part of the cluster state in the WAL, so a restart must reuse it.
@@ -122,4 +146,88 @@ func freeURL(addr string) (*url.URL, error) {
 		return url.Parse(addr)
 	}
 	return &url.URL{Scheme: "http", Host: addr}, nil
+}
+
+// slogCore forwards etcd's zap log into gitfleet's slog logger, so that etcd's warnings and
+// errors read like the rest of the log: one line each, no stack trace.
+type slogCore struct {
+	log *slog.Logger
+	// min is the lowest level forwarded.
+	min zapcore.Level
+	// quiet, once set, drops everything.
+	quiet *atomic.Bool
+}
+
+var _ zapcore.Core = (*slogCore)(nil)
+
+func (c *slogCore) Enabled(l zapcore.Level) bool { return l >= c.min && !c.quiet.Load() }
+
+func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
+	return &slogCore{log: c.log.With(attrs(fields)...), min: c.min, quiet: c.quiet}
+}
+
+func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(e.Level) && !deliberate(e.Message) {
+		return ce.AddCore(e, c)
+	}
+	return ce
+}
+
+// deliberate reports etcd warnings about choices StartEmbedded makes on purpose (one loopback
+// port, no auth, room for a whole commit in one request); they would show on every start and
+// teach users to skip etcd's lines.
+func deliberate(msg string) bool {
+	switch msg {
+	case "Running http and grpc server on single port. This is not recommended for production.",
+		"simple token is not cryptographically signed",
+		"exceeded recommended request limit":
+		return true
+	}
+	return false
+}
+
+func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
+	if c.quiet.Load() {
+		return nil
+	}
+	log := c.log
+	if e.LoggerName != "" {
+		log = log.With("logger", e.LoggerName)
+	}
+	log.Log(context.Background(), slogLevel(e.Level), e.Message, attrs(fields)...)
+	return nil
+}
+
+func (c *slogCore) Sync() error { return nil }
+
+func slogLevel(l zapcore.Level) slog.Level {
+	switch {
+	case l < zapcore.InfoLevel:
+		return slog.LevelDebug
+	case l == zapcore.InfoLevel:
+		return slog.LevelInfo
+	case l == zapcore.WarnLevel:
+		return slog.LevelWarn
+	default:
+		return slog.LevelError
+	}
+}
+
+// attrs turns zap fields into slog key-value pairs, sorted by key so lines read the same each
+// time.
+func attrs(fields []zapcore.Field) []any {
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range fields {
+		f.AddTo(enc)
+	}
+	keys := make([]string, 0, len(enc.Fields))
+	for k := range enc.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]any, 0, 2*len(keys))
+	for _, k := range keys {
+		out = append(out, k, enc.Fields[k])
+	}
+	return out
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,6 +52,10 @@ func (c *connFlags) open() (*store.Store, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return connect(eps)
+}
+
+func connect(eps []string) (*store.Store, func(), error) {
 	cli, err := store.Connect(eps)
 	if err != nil {
 		return nil, nil, err
@@ -58,8 +64,16 @@ func (c *connFlags) open() (*store.Store, func(), error) {
 }
 
 // session connects and bounds the command's calls by timeout (0: none); done cancels and closes.
+// It fails at once when nothing listens at the endpoints: a command would wait out its timeout.
 func (c *connFlags) session(ctx context.Context, timeout time.Duration) (context.Context, *store.Store, func(), error) {
-	s, closeFn, err := c.open()
+	eps, err := c.resolve()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := c.probe(ctx, eps); err != nil {
+		return nil, nil, nil, err
+	}
+	s, closeFn, err := connect(eps)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -68,4 +82,71 @@ func (c *connFlags) session(ctx context.Context, timeout time.Duration) (context
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 	}
 	return ctx, s, func() { cancel(); closeFn() }, nil
+}
+
+// probeTimeout bounds the check that something listens at the endpoints. Loopback answers in
+// well under a millisecond; a remote etcd gets a round trip or two.
+const probeTimeout = 1500 * time.Millisecond
+
+// probe checks that at least one of eps accepts a connection. The long-running roles do not
+// probe: one started before its etcd waits for it.
+func (c *connFlags) probe(ctx context.Context, eps []string) error {
+	err := dialAny(ctx, eps)
+	switch {
+	case err == nil:
+		return nil
+	case c.endpoints != "":
+		return fmt.Errorf("etcd is not reachable at %s: %w", strings.Join(eps, ","), err)
+	default:
+		return fmt.Errorf("gitfleet is not running at %s (%s is left from a stopped 'gitfleet up'; start it, or pass --etcd-endpoints): %w",
+			strings.Join(eps, ","), endpointsFile(c.dataDir), err)
+	}
+}
+
+// dialAny connects to every endpoint at once and returns nil as soon as one accepts, else the
+// errors of all on one line, within probeTimeout.
+func dialAny(ctx context.Context, eps []string) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	results := make(chan error, len(eps))
+	for _, ep := range eps {
+		go func() { results <- dial(ctx, ep) }()
+	}
+	var errs error
+	for range eps {
+		err := <-results
+		switch {
+		case err == nil:
+			return nil
+		case errs == nil:
+			errs = err
+		default:
+			errs = fmt.Errorf("%w; %w", errs, err)
+		}
+	}
+	return errs
+}
+
+func dial(ctx context.Context, endpoint string) error {
+	var d net.Dialer
+	network, addr := endpointAddr(endpoint)
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// endpointAddr is where an etcd client endpoint listens; etcd takes unix://PATH,
+// http(s)://HOST:PORT and a bare HOST:PORT.
+func endpointAddr(endpoint string) (network, addr string) {
+	u, err := url.Parse(endpoint)
+	switch {
+	case err == nil && (u.Scheme == "unix" || u.Scheme == "unixs"):
+		return "unix", u.Host + u.Path
+	case err == nil && u.Host != "":
+		return "tcp", u.Host
+	default:
+		return "tcp", endpoint
+	}
 }

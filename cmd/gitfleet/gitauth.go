@@ -53,7 +53,7 @@ func defaultKnownHosts() string {
 }
 
 // auth reads the secret files and variables into a source.Auth. Whether the result fits
-// the repository URL is checked by reconciler.NewSource.
+// the repository URL is checked by source.New.
 func (f *gitAuthFlags) auth() (source.Auth, error) {
 	a := source.Auth{Username: f.username, SSHKeyFile: f.sshKeyFile, KnownHostsFile: f.knownHosts, CAFile: f.caFile}
 	var token source.Secret

@@ -76,7 +76,8 @@ type role struct {
 	run  func(ctx context.Context) error
 }
 
-// runRoles runs every role until ctx ends or one fails; a failure stops the others.
+// runRoles runs every role until ctx ends or one fails; a failure stops the others. Each role
+// logs one line when it starts and one when it ends.
 func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -88,9 +89,12 @@ func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 			defer wg.Done()
 			log.Info("role started", "role", r.name)
 			if err := r.run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("role failed", "role", r.name, "err", err)
 				errs <- fmt.Errorf("run %s: %w", r.name, err)
 				cancel()
+				return
 			}
+			log.Info("role stopped", "role", r.name)
 		}()
 	}
 	wg.Wait()

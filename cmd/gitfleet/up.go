@@ -14,17 +14,27 @@ import (
 	"github.com/gitfleet/gitfleet/store"
 )
 
+// upFlags are the flags of `up`: every role's, and the embedded etcd's.
+type upFlags struct {
+	conn            connFlags
+	src             sourceFlags
+	node            nodeFlags
+	etcdAddr, level string
+}
+
+func (f *upFlags) register(fs *flag.FlagSet) {
+	f.conn.register(fs)
+	f.src.register(fs)
+	f.node.register(fs)
+	fs.StringVar(&f.etcdAddr, "etcd-listen", "127.0.0.1:0", "client address of the embedded etcd (port 0 picks one, recorded in DATA_DIR/endpoints)")
+	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
+}
+
 func runUp(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var conn connFlags
-	var src sourceFlags
-	var nf nodeFlags
-	conn.register(fs)
-	src.register(fs)
-	nf.register(fs)
-	etcdAddr := fs.String("etcd-listen", "127.0.0.1:0", "client address of the embedded etcd (port 0 picks one, recorded in DATA_DIR/endpoints)")
-	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	var f upFlags
+	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gitfleet up --repo URL|PATH [flags]\n\nRuns an embedded etcd (unless --etcd-endpoints), the controller, the scheduler and a node agent in one process.")
 		fs.PrintDefaults()
@@ -32,18 +42,34 @@ func runUp(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, *level)
+	log, err := newLogger(stderr, f.level)
 	if err != nil {
 		return err
 	}
-	cfg, err := src.config(conn.dataDir)
+	cfg, err := f.src.config(f.conn.dataDir)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(conn.dataDir, 0o755); err != nil {
+	err = up(ctx, f, cfg, log)
+	if ctx.Err() == nil {
+		return err
+	}
+	// A signal: stopping is what the user asked for, even when it cut the start short (an
+	// image import, say) and that step failed for it.
+	if err != nil {
+		log.Debug("the stop interrupted the start", "err", err)
+	}
+	log.Info("gitfleet stopped; containers keep running and the next start adopts them")
+	return nil
+}
+
+// up runs the embedded etcd and every role until ctx ends. It stops them in order, the roles,
+// then the client, then the server, so that nothing talks to etcd while it closes.
+func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) error {
+	if err := os.MkdirAll(f.conn.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	endpoints, stopEtcd, err := startEtcd(ctx, conn, *etcdAddr, log)
+	endpoints, stopEtcd, err := startEtcd(ctx, f.conn, f.etcdAddr, log)
 	if err != nil {
 		return err
 	}
@@ -54,19 +80,26 @@ func runUp(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer cli.Close()
 	st := store.New(cli)
-	roles, err := src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &src, log))
+	roles, err := upRoles(ctx, st, f, cfg, log)
 	if err != nil {
 		return err
 	}
-	agent, err := agentRole(ctx, st, nf, conn.dataDir, log)
+	log.Info("gitfleet up", "repo", source.RedactURL(cfg.URL), "branch", cfg.Branch, "path", cfg.Path, "data_dir", f.conn.dataDir)
+	return runRoles(ctx, log, roles...)
+}
+
+// upRoles are every role of gitfleet: the controllers (and the webhook), the scheduler and
+// this node's agent.
+func upRoles(ctx context.Context, st *store.Store, f upFlags, cfg source.Config, log *slog.Logger) ([]role, error) {
+	roles, err := f.src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &f.src, log))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	roles = append(roles, schedulerRole(st, log), agent)
-	log.Info("gitfleet up", "repo", source.RedactURL(cfg.URL), "branch", cfg.Branch, "path", cfg.Path, "data_dir", conn.dataDir)
-	err = runRoles(ctx, log, roles...)
-	log.Info("gitfleet stopped; containers keep running and the next start adopts them")
-	return err
+	agent, err := agentRole(ctx, st, f.node, f.conn.dataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	return append(roles, schedulerRole(st, log), agent), nil
 }
 
 // startEtcd starts the embedded etcd and records its endpoints for the CLI, unless the user

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// lockedBuffer collects log lines written from etcd's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func textLogger(w *lockedBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func TestSlogCoreForwardsWarningsAndErrorsWithoutStack(t *testing.T) {
+	var out lockedBuffer
+	quiet := new(atomic.Bool)
+	lg := zap.New(&slogCore{log: textLogger(&out).With("component", "etcd"), min: zap.WarnLevel, quiet: quiet},
+		zap.AddStacktrace(zap.ErrorLevel)).Named("raft").With(zap.String("member", "m1"))
+
+	lg.Info("not forwarded: below warn")
+	lg.Warn("slow apply", zap.Duration("took", 0), zap.Error(errors.New("too long")))
+	lg.Error("lost leader", zap.Int("term", 3))
+	lg.Warn("simple token is not cryptographically signed")
+	quiet.Store(true)
+	lg.Error("setting up serving from embedded etcd failed.")
+
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{
+		`level=WARN msg="slow apply" component=etcd member=m1 logger=raft error="too long" took=0s`,
+		`level=ERROR msg="lost leader" component=etcd member=m1 logger=raft term=3`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasSuffix(lines[i], w) {
+			t.Errorf("line %d = %q, want suffix %q", i, lines[i], w)
+		}
+	}
+}
+
+// TestEmbeddedCloseIsQuiet: a server stopped after its client logs nothing at WARN or above.
+func TestEmbeddedCloseIsQuiet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts etcd; skipped under -short")
+	}
+	ctx := context.Background()
+	var out lockedBuffer
+	e, err := StartEmbedded(ctx, EmbeddedConfig{Dir: t.TempDir() + "/etcd"}, textLogger(&out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Connect(e.Endpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Watch(ctx, root, clientv3.WithPrefix())
+	if _, err := c.Put(ctx, root+"probe", "1"); err != nil {
+		t.Fatal(err)
+	}
+	<-w
+	c.Close()
+	e.Close()
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			t.Errorf("etcd logged %q", l)
+		}
+	}
+}
