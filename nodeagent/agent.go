@@ -66,7 +66,9 @@ var errWatchLost = errors.New("watch of pods lost")
 // Run registers the node and syncs Pods until ctx ends, then returns nil. Failures are logged
 // and retried with capped, jittered backoff; containers keep running when the agent stops.
 func (a *Agent) Run(ctx context.Context) error {
-	go a.keepRegistered(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the registration loop logs nothing after Run returns
+	wg.Go(func() { a.keepRegistered(ctx) })
 	bo := retry.New(100*time.Millisecond, 10*time.Second)
 	for {
 		err := a.session(ctx)
@@ -84,6 +86,9 @@ func (a *Agent) keepRegistered(ctx context.Context) {
 	bo := retry.New(200*time.Millisecond, 10*time.Second)
 	for ctx.Err() == nil {
 		lost, err := register(ctx, a.st, a.opts.Node, a.opts.Now())
+		if ctx.Err() != nil {
+			return
+		}
 		if err != nil {
 			wait := bo.Next()
 			a.log.Warn("node registration failed", "err", err, "wait", wait)
@@ -94,7 +99,9 @@ func (a *Agent) keepRegistered(ctx context.Context) {
 		a.log.Info("node registered")
 		select {
 		case <-lost:
-			a.log.Warn("node lease lost; registering again")
+			if ctx.Err() == nil {
+				a.log.Warn("node lease lost; registering again")
+			}
 		case <-ctx.Done():
 		}
 	}
@@ -112,7 +119,7 @@ func (a *Agent) session(ctx context.Context) error {
 	tick := time.NewTicker(a.opts.Resync)
 	defer tick.Stop()
 	for {
-		if err := a.pass(ctx); err != nil {
+		if err := a.pass(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("pod sync pass failed", "err", err)
 		}
 		select {

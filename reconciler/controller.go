@@ -296,6 +296,9 @@ func (c *Controller) status(prev api.SyncStatus, req *api.SyncRequest) api.SyncS
 // recordFailure marks the status Failed with msg, keeping the applied state, and records the
 // attempt in the history when the outcome changed.
 func (c *Controller) recordFailure(ctx context.Context, log *slog.Logger, req *api.SyncRequest, commit api.CommitInfo, msg string) {
+	if ctx.Err() != nil {
+		return // the pass was stopped, not failed: the next one decides
+	}
 	log.Warn("sync failed; keeping the applied state", "err", msg)
 	prev, err := c.readStatus(ctx)
 	if err != nil {

@@ -75,7 +75,9 @@ func (c *Controller) pass(ctx context.Context, sync func(context.Context) (api.S
 func (c *Controller) watchKeys(ctx context.Context) <-chan store.Event {
 	rev, err := c.st.Revision(ctx)
 	if err != nil {
-		c.log.Warn("watch keys", "err", err)
+		if ctx.Err() == nil {
+			c.log.Warn("watch keys", "err", err)
+		}
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
