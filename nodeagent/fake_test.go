@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
 )
 
 // fakeRuntime is an in-memory Runtime for the tests of Plan and Apply: it keeps sandboxes and
-// records each call as "verb ns/name[/container]".
+// records each call as "verb ns/name[/container]". It is safe for the agent's concurrent steps;
+// tests read its fields between passes.
 type fakeRuntime struct {
+	mu        sync.Mutex
 	now       time.Time
 	sandboxes map[api.PodKey]*Sandbox
 	calls     []string
@@ -28,6 +31,8 @@ func newFakeRuntime(now time.Time) *fakeRuntime {
 }
 
 func (f *fakeRuntime) List(context.Context) ([]Sandbox, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	var out []Sandbox
 	for _, sb := range f.sandboxes {
 		c := *sb
@@ -39,6 +44,12 @@ func (f *fakeRuntime) List(context.Context) ([]Sandbox, error) {
 }
 
 func (f *fakeRuntime) EnsurePod(_ context.Context, pod *api.Pod) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ensurePod(pod)
+}
+
+func (f *fakeRuntime) ensurePod(pod *api.Pod) (string, error) {
 	key := api.PodKeyOf(pod)
 	f.calls = append(f.calls, "ensure "+key.String())
 	sb := f.sandboxes[key]
@@ -59,18 +70,22 @@ func (f *fakeRuntime) EnsurePod(_ context.Context, pod *api.Pod) (string, error)
 	return sb.PodIP, nil
 }
 
-func (f *fakeRuntime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms ConfigMaps) (string, error) {
+func (f *fakeRuntime) EnsurePodConfig(_ context.Context, pod *api.Pod, cms ConfigMaps) (string, error) {
 	if err := cms.Check(pod); err != nil {
 		return "", err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.configs == nil {
 		f.configs = map[api.PodKey]ConfigMaps{}
 	}
 	f.configs[api.PodKeyOf(pod)] = cms
-	return f.EnsurePod(ctx, pod)
+	return f.ensurePod(pod)
 }
 
 func (f *fakeRuntime) StartContainer(_ context.Context, key api.PodKey, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "start "+key.String()+"/"+name)
 	return f.update(key, name, func(c *ContainerState) {
 		if c.State == StateCreated {
@@ -80,6 +95,8 @@ func (f *fakeRuntime) StartContainer(_ context.Context, key api.PodKey, name str
 }
 
 func (f *fakeRuntime) RestartContainer(_ context.Context, key api.PodKey, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "restart "+key.String()+"/"+name)
 	return f.update(key, name, func(c *ContainerState) {
 		if c.State == StateExited {
@@ -89,6 +106,8 @@ func (f *fakeRuntime) RestartContainer(_ context.Context, key api.PodKey, name s
 }
 
 func (f *fakeRuntime) RemovePod(_ context.Context, key api.PodKey) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls = append(f.calls, "remove "+key.String())
 	delete(f.sandboxes, key)
 	return nil

@@ -11,9 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gitfleet/gitfleet/health"
-
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/health"
 	"github.com/gitfleet/gitfleet/internal/backoff"
 	"github.com/gitfleet/gitfleet/store"
 )
@@ -68,8 +67,8 @@ func NewController(st *store.Store, log *slog.Logger, opts Options) *Controller 
 }
 
 // Run reconciles until ctx ends, then returns nil: a pass now, then one after every change to
-// desired objects, Pods, Pod statuses or the sync status, every Resync, and when a health grace or deadline
-// ends. A lost watch is rebuilt from a fresh list; a failed pass is retried after a capped,
+// desired objects, Pods, Pod statuses or the sync status, every Resync, and when a health grace
+// or deadline ends. A lost watch is rebuilt from a fresh list; a failed pass is retried after a capped,
 // jittered backoff.
 func (c *Controller) Run(ctx context.Context) error {
 	bo := backoff.New(200*time.Millisecond, 30*time.Second)
