@@ -11,43 +11,14 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/store"
 )
 
-func configMap(namespace, name string, data map[string]string) *api.ConfigMap {
-	return &api.ConfigMap{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindConfigMap},
-		Metadata: api.ObjectMeta{Namespace: namespace, Name: name}, Data: data}
-}
-
-func desiredOf(objs ...api.Object) map[api.Key]store.DesiredObject {
-	out := map[api.Key]store.DesiredObject{}
-	for i, o := range objs {
-		out[api.KeyOf(o)] = store.DesiredObject{Object: o, ModRevision: int64(i + 1)}
-	}
-	return out
-}
-
-func keyRef(name, key string, optional bool) *api.EnvVarSource {
-	return &api.EnvVarSource{ConfigMapKeyRef: &api.ConfigMapKeySelector{Name: name, Key: key, Optional: optional}}
-}
-
-// configPod reads ConfigMap "app": GREETING from its key, every key with prefix APP_, and a
-// volume "cfg" of item message -> conf/message mounted at /etc/cfg.
-func configPod(name string) *api.Pod {
-	p := testPod(name, "", "main")
-	c := &p.Spec.Containers[0]
-	c.Env = []api.EnvVar{{Name: "GREETING", ValueFrom: keyRef("app", "greeting", false)}}
-	c.EnvFrom = []api.EnvFromSource{{Prefix: "APP_", ConfigMapRef: &api.ConfigMapEnvSource{Name: "app"}}}
-	c.VolumeMounts = []api.VolumeMount{{Name: "cfg", MountPath: "/etc/cfg", ReadOnly: true}}
-	p.Spec.Volumes = []api.Volume{{Name: "cfg", ConfigMap: &api.ConfigMapVolumeSource{Name: "app",
-		Items: []api.KeyToPath{{Key: "message", Path: "conf/message"}}}}}
-	return p
-}
-
 func TestResolveConfigMaps(t *testing.T) {
-	pod := configPod("web")
-	app := configMap("default", "app", map[string]string{"greeting": "hello", "message": "hi"})
-	cms, err := resolveConfigMaps(pod, desiredOf(app, configMap("other", "app", nil), configMap("default", "unused", nil)))
+	pod := fixture.ConfigPod("web", "gitfleet.local/busybox:1")
+	app := fixture.ConfigMap("default", "app", map[string]string{"greeting": "hello", "message": "hi"})
+	cms, err := resolveConfigMaps(pod, fixture.Desired(1, app, fixture.ConfigMap("other", "app", nil), fixture.ConfigMap("default", "unused", nil)))
 	if err != nil || len(cms) != 1 || cms["app"] != app {
 		t.Fatalf("resolve: %v, %v", cms, err)
 	}
@@ -55,9 +26,9 @@ func TestResolveConfigMaps(t *testing.T) {
 		desired map[api.Key]store.DesiredObject
 		want    string
 	}{
-		"missing":            {desiredOf(configMap("other", "app", nil)), `configmap "app" not found`},
-		"missing env key":    {desiredOf(configMap("default", "app", map[string]string{"message": "hi"})), `configmap "app" has no key "greeting"`},
-		"missing volume key": {desiredOf(configMap("default", "app", map[string]string{"greeting": "hi"})), `configmap "app" has no key "message"`},
+		"missing":            {fixture.Desired(1, fixture.ConfigMap("other", "app", nil)), `configmap "app" not found`},
+		"missing env key":    {fixture.Desired(1, fixture.ConfigMap("default", "app", map[string]string{"message": "hi"})), `configmap "app" has no key "greeting"`},
+		"missing volume key": {fixture.Desired(1, fixture.ConfigMap("default", "app", map[string]string{"greeting": "hi"})), `configmap "app" has no key "message"`},
 	} {
 		_, err := resolveConfigMaps(pod, tt.desired)
 		var ce *ConfigError
@@ -66,7 +37,7 @@ func TestResolveConfigMaps(t *testing.T) {
 		}
 	}
 	optional := testPod("opt", "", "main")
-	optional.Spec.Containers[0].Env = []api.EnvVar{{Name: "X", ValueFrom: keyRef("absent", "x", true)}}
+	optional.Spec.Containers[0].Env = []api.EnvVar{{Name: "X", ValueFrom: fixture.KeyRef("absent", "x", true)}}
 	if cms, err := resolveConfigMaps(optional, nil); err != nil || len(cms) != 0 {
 		t.Errorf("optional: %v, %v", cms, err)
 	}
@@ -83,7 +54,7 @@ func TestSpecHashConfig(t *testing.T) {
 	if h := SpecHash(base); h != hashOf(old) {
 		t.Fatalf("SpecHash of a plain pod moved: %s, was %s", h, hashOf(old))
 	}
-	withVolume := configPod("web")
+	withVolume := fixture.ConfigPod("web", "gitfleet.local/busybox:1")
 	withHash := api.Clone(withVolume).(*api.Pod)
 	withHash.Metadata.Annotations = map[string]string{api.AnnotationConfigHash: "abc"}
 	otherHash := api.Clone(withVolume).(*api.Pod)
@@ -105,7 +76,7 @@ func hashOf(b []byte) string {
 // TestAgentWaitsForConfigMap checks that a Pod whose ConfigMap is missing stays Pending with
 // the reason, without touching the runtime, and is created with the ConfigMap once it exists.
 func TestAgentWaitsForConfigMap(t *testing.T) {
-	pod, plain := configPod("web"), testPod("plain", "", "main")
+	pod, plain := fixture.ConfigPod("web", "gitfleet.local/busybox:1"), testPod("plain", "", "main")
 	for _, p := range []*api.Pod{pod, plain} {
 		p.Spec.NodeName = "n1"
 	}
@@ -123,8 +94,8 @@ func TestAgentWaitsForConfigMap(t *testing.T) {
 	if !slices.Equal(rt.calls, []string{"ensure default/plain"}) || st.desiredList != 1 {
 		t.Fatalf("runtime calls %q, desired listed %d times", rt.calls, st.desiredList)
 	}
-	app := configMap("default", "app", map[string]string{"greeting": "hello", "message": "hi"})
-	st.desired = desiredOf(app)
+	app := fixture.ConfigMap("default", "app", map[string]string{"greeting": "hello", "message": "hi"})
+	st.desired = fixture.Desired(1, app)
 	if err := a.pass(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -8,21 +8,13 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func testPod(name, policy string, containers ...string) *api.Pod {
-	p := &api.Pod{
-		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
-		Metadata: api.ObjectMeta{Namespace: "default", Name: name},
-		Spec:     api.PodSpec{RestartPolicy: policy},
-	}
-	for _, c := range containers {
-		p.Spec.Containers = append(p.Spec.Containers,
-			api.Container{Name: c, Image: "gitfleet.local/busybox:1", Args: []string{"sleep", "1000"}})
-	}
-	return p
+	return fixture.SleepPod(name, "gitfleet.local/busybox:1", policy, containers...)
 }
 
 // sandboxFor is what runs for pod, with the given container states in the order of its spec.

@@ -19,29 +19,12 @@ const (
 	testPass  = "pa:ss/w@rd-91"
 )
 
-// pushedRemote is a bare repository whose main holds deploy/web.yaml.
-func pushedRemote(t *testing.T) (*gittest.Remote, string) {
-	t.Helper()
+func TestControllerNeverRecordsToken(t *testing.T) {
 	r := gittest.NewRemote(t)
 	r.Write("deploy/web.yaml", "a: 1\n")
-	return r, r.CommitAndPush("one")
-}
-
-// assertNoSecrets fails when s holds any of the test's secrets, raw or URL-escaped.
-func assertNoSecrets(t *testing.T, what, s string) {
-	t.Helper()
-	for _, secret := range []string{testToken, testPass, "wrong-" + testToken} {
-		for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
-			if strings.Contains(s, form) {
-				t.Fatalf("%s contains a secret: %s", what, s)
-			}
-		}
-	}
-}
-
-func TestControllerNeverRecordsToken(t *testing.T) {
-	r, _ := pushedRemote(t)
+	r.CommitAndPush("one")
 	repoURL, ca := gittest.ServeHTTP(t, r.URL(), testToken)
+	secrets := []string{testToken, testPass, "wrong-" + testToken}
 	st := etcdtest.Start(t)
 	badURL := strings.Replace(repoURL, "https://", "https://alice:"+url.QueryEscape(testPass)+"@", 1)
 	for _, cfg := range []source.Config{
@@ -67,8 +50,8 @@ func TestControllerNeverRecordsToken(t *testing.T) {
 		if !strings.Contains(status.Message, "fetch failed") {
 			t.Fatalf("status message = %q", status.Message)
 		}
-		assertNoSecrets(t, "sync error", err.Error())
-		assertNoSecrets(t, "status message", status.Message)
-		assertNoSecrets(t, "logs", logs.String())
+		gittest.AssertNoSecret(t, "sync error", err.Error(), secrets...)
+		gittest.AssertNoSecret(t, "status message", status.Message, secrets...)
+		gittest.AssertNoSecret(t, "logs", logs.String(), secrets...)
 	}
 }

@@ -267,7 +267,7 @@ func TestControllerRepairsUndecodableValue(t *testing.T) {
 		if _, err := pods.ReconcileOnce(ctx); err != nil {
 			t.Fatalf("reconcile pods: %v", err)
 		}
-		if n := len(podsOf(t, e.st, "Deployment/default/web")); n != 2 {
+		if n := len(fixture.PodsOf(t, e.st, "Deployment/default/web")); n != 2 {
 			t.Fatalf("%d pods of web, want 2", n)
 		}
 	}

@@ -8,29 +8,12 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/fixture"
-	"github.com/gitfleet/gitfleet/store"
 	"github.com/gitfleet/gitfleet/workload"
 )
 
 // These tests run the sync controller with the workload controller behind it, as up does.
 
 func testRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
-
-// podsOf lists the Pods whose owner annotation is owner.
-func podsOf(t *testing.T, st *store.Store, owner string) []api.Pod {
-	t.Helper()
-	items, _, err := st.ListPods(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []api.Pod
-	for _, it := range items {
-		if it.Value.Metadata.Annotations[api.AnnotationOwner] == owner {
-			out = append(out, it.Value)
-		}
-	}
-	return out
-}
 
 func TestPushedDeploymentBecomesPods(t *testing.T) {
 	ctx := context.Background()
@@ -40,7 +23,7 @@ func TestPushedDeploymentBecomesPods(t *testing.T) {
 	if _, err := ctrl.ReconcileOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	pods := podsOf(t, e.st, "Deployment/default/web")
+	pods := fixture.PodsOf(t, e.st, "Deployment/default/web")
 	if len(pods) != 2 {
 		t.Fatalf("%d pods, want 2", len(pods))
 	}

@@ -39,13 +39,7 @@ func sourceFor(t *testing.T, url string, auth Auth) (*Git, error) {
 // assertNoSecret fails when s holds any of the test's secrets, raw or URL-escaped.
 func assertNoSecret(t *testing.T, what, s string) {
 	t.Helper()
-	for _, secret := range []string{testToken, testPass, "wrong-" + testToken} {
-		for _, form := range secretForms(secret) {
-			if strings.Contains(s, form) {
-				t.Fatalf("%s contains a secret: %s", what, s)
-			}
-		}
-	}
+	gittest.AssertNoSecret(t, what, s, testToken, testPass, "wrong-"+testToken)
 }
 
 func TestSourceHTTPSWithToken(t *testing.T) {

@@ -32,22 +32,6 @@ func commitDesired(t *testing.T, st *store.Store, objs map[api.Key]api.Object) {
 	}
 }
 
-// podsOf lists the Pods whose owner annotation is owner.
-func podsOf(t *testing.T, st *store.Store, owner string) []api.Pod {
-	t.Helper()
-	items, _, err := st.ListPods(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []api.Pod
-	for _, it := range items {
-		if it.Value.Metadata.Annotations[api.AnnotationOwner] == owner {
-			out = append(out, it.Value)
-		}
-	}
-	return out
-}
-
 // fakeAgent marks every Pod Running and Ready, as the node agents would, until ctx ends. Its
 // errors (a Pod deleted under it, etcd stopping) do not matter: the test checks the outcome.
 func fakeAgent(ctx context.Context, st *store.Store) {
@@ -80,7 +64,7 @@ func TestDeploymentControllerWithEtcd(t *testing.T) {
 	owner := "Deployment/default/web"
 	count := func(n int, image string) func() bool {
 		return func() bool {
-			pods := podsOf(t, st, owner)
+			pods := fixture.PodsOf(t, st, owner)
 			for _, p := range pods {
 				if p.Spec.Containers[0].Image != image {
 					return false
@@ -136,7 +120,7 @@ func TestDeploymentRolloutWaitsForReadiness(t *testing.T) {
 		}
 	}
 	reconcile()
-	for _, p := range podsOf(t, st, "Deployment/default/web") {
+	for _, p := range fixture.PodsOf(t, st, "Deployment/default/web") {
 		if err := st.PutPodStatus(ctx, "default", p.Metadata.Name, 0, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +129,7 @@ func TestDeploymentRolloutWaitsForReadiness(t *testing.T) {
 	for i := 0; i < 3; i++ { // no agent: the new Pod never gets ready, so the rollout holds
 		reconcile()
 	}
-	pods := podsOf(t, st, "Deployment/default/web")
+	pods := fixture.PodsOf(t, st, "Deployment/default/web")
 	images := map[string]int{}
 	for _, p := range pods {
 		images[p.Spec.Containers[0].Image]++

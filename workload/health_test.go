@@ -42,7 +42,7 @@ func TestControllerRecordsHealth(t *testing.T) {
 	}
 	pass(api.HealthMissing, "no pods yet") // the pass that creates the Pod saw none
 
-	pods := podsOf(t, st, "Deployment/default/web")
+	pods := fixture.PodsOf(t, st, "Deployment/default/web")
 	if len(pods) != 1 {
 		t.Fatalf("%d pods, want 1", len(pods))
 	}

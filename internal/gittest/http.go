@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,4 +73,17 @@ func gitExecPath(t testing.TB) string {
 		t.Skipf("git --exec-path: %v", err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// AssertNoSecret fails the test when s holds any of secrets, raw or URL-escaped: what a log
+// line, error or status must never show.
+func AssertNoSecret(t testing.TB, what, s string, secrets ...string) {
+	t.Helper()
+	for _, secret := range secrets {
+		for _, form := range []string{secret, url.PathEscape(secret), url.QueryEscape(secret)} {
+			if strings.Contains(s, form) {
+				t.Fatalf("%s contains a secret: %s", what, s)
+			}
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
@@ -45,7 +46,7 @@ func TestAgentConfigMaps(t *testing.T) {
 	if _, err := rt.ImportArchive(ctx, testimage.BuildBusybox(t, t.TempDir())); err != nil {
 		t.Fatalf("import: %v", err)
 	}
-	commitConfigMap(t, st, configMap("default", "app",
+	commitConfigMap(t, st, fixture.ConfigMap("default", "app",
 		map[string]string{"greeting": "hello", "message": "hi there\n"}))
 	reader := readerPod("reader", "app")
 	waiter := readerPod("waiter", "late")
@@ -72,7 +73,7 @@ func TestAgentConfigMaps(t *testing.T) {
 		if _, ok := sandboxByKey(t, rt, api.PodKeyOf(waiter)); ok {
 			t.Fatal("a container was created without its configmap")
 		}
-		commitConfigMap(t, st, configMap("default", "late", map[string]string{"greeting": "late", "message": "now\n"}))
+		commitConfigMap(t, st, fixture.ConfigMap("default", "late", map[string]string{"greeting": "late", "message": "now\n"}))
 		waitLog(t, cfg.DataDir, waiter, "greeting=late\nprefixed=late\nnow\nsubpath=late\nmount=read-only\n")
 	})
 	t.Run("removal removes the volumes", func(t *testing.T) {
@@ -93,7 +94,7 @@ func readerPod(name, cm string) *api.Pod {
 	p := commandPod(name, api.RestartAlways, readerScript)
 	p.Spec.NodeName = "node-a"
 	c := &p.Spec.Containers[0]
-	c.Env = []api.EnvVar{{Name: "GREETING", ValueFrom: keyRef(cm, "greeting", false)}}
+	c.Env = []api.EnvVar{{Name: "GREETING", ValueFrom: fixture.KeyRef(cm, "greeting", false)}}
 	c.EnvFrom = []api.EnvFromSource{{Prefix: "APP_", ConfigMapRef: &api.ConfigMapEnvSource{Name: cm}}}
 	c.VolumeMounts = []api.VolumeMount{
 		{Name: "cfg", MountPath: "/etc/cfg"},

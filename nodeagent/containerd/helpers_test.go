@@ -15,49 +15,19 @@ import (
 	"github.com/containerd/containerd/v2/pkg/oci"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testimage"
 	"github.com/gitfleet/gitfleet/nodeagent"
 )
 
+// testPod is a Pod of busybox containers that sleep.
+func testPod(name, policy string, containers ...string) *api.Pod {
+	return fixture.SleepPod(name, testimage.Ref, policy, containers...)
+}
+
 // t0 is the tests' clock.
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
-// testPod is a Pod of busybox containers that sleep, as nodeagent's tests make them.
-func testPod(name, policy string, containers ...string) *api.Pod {
-	p := &api.Pod{
-		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
-		Metadata: api.ObjectMeta{Namespace: "default", Name: name},
-		Spec:     api.PodSpec{RestartPolicy: policy},
-	}
-	for _, c := range containers {
-		p.Spec.Containers = append(p.Spec.Containers,
-			api.Container{Name: c, Image: testimage.Ref, Args: []string{"sleep", "1000"}})
-	}
-	return p
-}
-
-func configMap(namespace, name string, data map[string]string) *api.ConfigMap {
-	return &api.ConfigMap{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindConfigMap},
-		Metadata: api.ObjectMeta{Namespace: namespace, Name: name}, Data: data}
-}
-
-func keyRef(name, key string, optional bool) *api.EnvVarSource {
-	return &api.EnvVarSource{ConfigMapKeyRef: &api.ConfigMapKeySelector{Name: name, Key: key, Optional: optional}}
-}
-
-// configPod reads ConfigMap "app": GREETING from its key, every key with prefix APP_, and a
-// volume "cfg" of item message -> conf/message mounted at /etc/cfg.
-func configPod(name string) *api.Pod {
-	p := testPod(name, "", "main")
-	c := &p.Spec.Containers[0]
-	c.Env = []api.EnvVar{{Name: "GREETING", ValueFrom: keyRef("app", "greeting", false)}}
-	c.EnvFrom = []api.EnvFromSource{{Prefix: "APP_", ConfigMapRef: &api.ConfigMapEnvSource{Name: "app"}}}
-	c.VolumeMounts = []api.VolumeMount{{Name: "cfg", MountPath: "/etc/cfg", ReadOnly: true}}
-	p.Spec.Volumes = []api.Volume{{Name: "cfg", ConfigMap: &api.ConfigMapVolumeSource{Name: "app",
-		Items: []api.KeyToPath{{Key: "message", Path: "conf/message"}}}}}
-	return p
-}
 
 // newTestRuntime starts a containerd runtime for the test and closes it at the end.
 func newTestRuntime(t *testing.T, cfg Config) *Runtime {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/fixture"
+	"github.com/gitfleet/gitfleet/internal/testimage"
 	"github.com/gitfleet/gitfleet/nodeagent"
 )
 
@@ -21,12 +23,12 @@ func TestContainerEnv(t *testing.T) {
 		Env: []api.EnvVar{
 			{Name: "LITERAL", Value: "1"},
 			{Name: "B", Value: "override"},
-			{Name: "FROM", ValueFrom: keyRef("base", "a", false)},
-			{Name: "NOKEY", ValueFrom: keyRef("base", "zzz", true)},
-			{Name: "NOMAP", ValueFrom: keyRef("absent", "a", true)},
+			{Name: "FROM", ValueFrom: fixture.KeyRef("base", "a", false)},
+			{Name: "NOKEY", ValueFrom: fixture.KeyRef("base", "zzz", true)},
+			{Name: "NOMAP", ValueFrom: fixture.KeyRef("absent", "a", true)},
 		},
 	}
-	cms := nodeagent.ConfigMaps{"base": configMap("default", "base", map[string]string{"b": "2", "a": "1", "B": "3"})}
+	cms := nodeagent.ConfigMaps{"base": fixture.ConfigMap("default", "base", map[string]string{"b": "2", "a": "1", "B": "3"})}
 	want := []string{"B=override", "a=1", "b=2", "P_B=3", "P_a=1", "P_b=2", "LITERAL=1", "FROM=1"}
 	if got := containerEnv(c, cms); !slices.Equal(got, want) {
 		t.Fatalf("env\n%q\nwant\n%q", got, want)
@@ -34,7 +36,7 @@ func TestContainerEnv(t *testing.T) {
 }
 
 func TestVolumeFiles(t *testing.T) {
-	cm := configMap("default", "app", map[string]string{"a": "1", "b": "2"})
+	cm := fixture.ConfigMap("default", "app", map[string]string{"a": "1", "b": "2"})
 	all := volumeFiles(&api.ConfigMapVolumeSource{Name: "app"}, cm)
 	items := volumeFiles(&api.ConfigMapVolumeSource{Name: "app", Optional: true,
 		Items: []api.KeyToPath{{Key: "b", Path: "x/b.txt"}, {Key: "missing", Path: "m"}}}, cm)
@@ -46,13 +48,13 @@ func TestVolumeFiles(t *testing.T) {
 
 func TestWriteVolumesAndMounts(t *testing.T) {
 	c := &Runtime{cfg: Config{DataDir: t.TempDir()}}
-	pod := configPod("web")
+	pod := fixture.ConfigPod("web", testimage.Ref)
 	pod.Spec.Volumes = append(pod.Spec.Volumes, api.Volume{Name: "whole",
 		ConfigMap: &api.ConfigMapVolumeSource{Name: "app"}})
 	pod.Spec.Containers[0].VolumeMounts = append(pod.Spec.Containers[0].VolumeMounts,
 		api.VolumeMount{Name: "whole", MountPath: "/etc/greeting", SubPath: "greeting"},
 		api.VolumeMount{Name: "whole", MountPath: "/etc/later", SubPath: "later"})
-	cms := nodeagent.ConfigMaps{"app": configMap("default", "app", map[string]string{"greeting": "hello", "message": "hi\n"})}
+	cms := nodeagent.ConfigMaps{"app": fixture.ConfigMap("default", "app", map[string]string{"greeting": "hello", "message": "hi\n"})}
 	if err := c.writeVolumes(pod, cms); err != nil {
 		t.Fatal(err)
 	}
