@@ -77,6 +77,9 @@ func TestKindEntriesAreComplete(t *testing.T) {
 		case (k.PodSpec != nil) != (k.Health == HealthByReplicas || k.Health == HealthByPod):
 			t.Errorf("kind %s: a kind makes Pods exactly when its health is judged by them", k.Kind)
 		}
+		if _, ok := k.New().(interface{ ReplicaCount() int }); ok != (k.Health == HealthByReplicas) {
+			t.Errorf("kind %s: health by replicas needs a ReplicaCount method, and only it", k.Kind)
+		}
 		seen[k.Kind] = true
 		if info, ok := KindOf(k.New()); !ok || info.Kind != k.Kind {
 			t.Errorf("KindOf(new %s) = %v, %v", k.Kind, info.Kind, ok)
