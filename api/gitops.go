@@ -125,3 +125,15 @@ func ShortHash(commit string) string {
 	}
 	return commit
 }
+
+// NodesStatus is the scheduler's record of the nodes: how many are Ready, which are not, and
+// why evictions are paused, if they are.
+type NodesStatus struct {
+	Total    int      `json:"total"`
+	Ready    int      `json:"ready"`
+	NotReady []string `json:"notReady,omitempty"`
+	// EvictionsPaused says why the Pods of NotReady nodes are not replaced; "" when they are.
+	EvictionsPaused string `json:"evictionsPaused,omitempty"`
+	// Time is the RFC 3339 time of the record.
+	Time string `json:"time,omitempty"`
+}

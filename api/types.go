@@ -205,7 +205,12 @@ const (
 	PodRunning   = "Running"
 	PodSucceeded = "Succeeded"
 	PodFailed    = "Failed"
+	// PodUnknown is the phase of a Pod whose node is NotReady: nothing reports on it.
+	PodUnknown = "Unknown"
 )
+
+// ReasonNodeLost is the reason of a Pod whose node is NotReady.
+const ReasonNodeLost = "NodeLost"
 
 // PodStatus is what the node agent observed of a Pod.
 type PodStatus struct {
@@ -231,22 +236,94 @@ type ContainerStatus struct {
 	Message      string `json:"message,omitempty"`
 }
 
-// Node is a machine that runs Pods; its agent writes it under a lease.
+// Node is a machine that runs Pods. Its agent writes Metadata and Status; the control plane
+// writes Spec; readers see the two merged, with Ready false once the agent's heartbeat stops.
 type Node struct {
 	TypeMeta `json:",inline"`
 	Metadata ObjectMeta `json:"metadata"`
+	Spec     NodeSpec   `json:"spec"`
 	Status   NodeStatus `json:"status"`
+}
+
+// NodeSpec is what the control plane decides for a node.
+type NodeSpec struct {
+	// PodCIDR is the node's share of the cluster CIDR, assigned when it registers.
+	PodCIDR string `json:"podCIDR,omitempty"`
+	// Unschedulable keeps new Pods off the node (gitfleet node cordon).
+	Unschedulable bool `json:"unschedulable"`
+}
+
+// Node address types.
+const (
+	NodeInternalIP = "InternalIP"
+	NodeHostName   = "Hostname"
+)
+
+// NodeAddress is one address of a node.
+type NodeAddress struct {
+	Type    string `json:"type"`
+	Address string `json:"address"`
+}
+
+// Node condition types, as in Kubernetes, and their statuses.
+const (
+	NodeReady           = "Ready"
+	NodeRuntimeReady    = "RuntimeReady"
+	NodeNetworkReady    = "NetworkReady"
+	NodeMemoryPressure  = "MemoryPressure"
+	NodeDiskPressure    = "DiskPressure"
+	ConditionTrue       = "True"
+	ConditionFalse      = "False"
+	ConditionUnknown    = "Unknown"
+	ReasonLeaseExpired  = "NodeLeaseExpired"
+	ReasonAgentReported = "AgentReported"
+)
+
+// NodeCondition is one aspect of a node's state.
+type NodeCondition struct {
+	Type   string `json:"type"`
+	Status string `json:"status"` // True, False or Unknown
+	Reason string `json:"reason,omitempty"`
+	// Message says why in words, for a condition that is not as it should be.
+	Message string `json:"message,omitempty"`
+	// LastTransitionTime is the RFC 3339 time the status last changed.
+	LastTransitionTime string `json:"lastTransitionTime,omitempty"`
 }
 
 // NodeStatus is what a node's agent reports about the node.
 type NodeStatus struct {
-	// Capacity holds "cpu" and "memory" quantities.
-	Capacity  ResourceList `json:"capacity"`
-	Addresses []string     `json:"addresses,omitempty"`
-	PodCIDR   string       `json:"podCIDR,omitempty"`
-	Ready     bool         `json:"ready"`
-	// Heartbeat is an RFC 3339 time of the agent's last report.
+	// Capacity holds "cpu", "memory" and "pods" quantities; Allocatable what Pods may use.
+	Capacity    ResourceList  `json:"capacity"`
+	Allocatable ResourceList  `json:"allocatable,omitempty"`
+	Addresses   []NodeAddress `json:"addresses,omitempty"`
+	// Ready is true when the agent heartbeats and its Ready condition is True.
+	Ready      bool            `json:"ready"`
+	Conditions []NodeCondition `json:"conditions,omitempty"`
+	// Heartbeat is the RFC 3339 time of the agent's last status report.
 	Heartbeat string `json:"heartbeat,omitempty"`
+	// HostID identifies the host (its data dir) that registered the node: another host is
+	// refused the name.
+	HostID string `json:"hostID,omitempty"`
+}
+
+// InternalIP returns the node's first InternalIP address, or "".
+func (s *NodeStatus) InternalIP() string {
+	for _, a := range s.Addresses {
+		if a.Type == NodeInternalIP {
+			return a.Address
+		}
+	}
+	return ""
+}
+
+// Condition returns the condition of type t, or nil.
+func (s *NodeStatus) Condition(t string) *NodeCondition {
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == t {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
 }
 
 // GetTypeMeta implements Object.

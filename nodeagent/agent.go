@@ -15,14 +15,14 @@ import (
 )
 
 // AgentStore is what the agent needs of etcd; *store.Store implements it. The agent writes only
-// its own node's key and the status of Pods bound to it. It reads the desired objects for the
-// ConfigMaps of the Pods it creates.
+// its own node's keys and the status of Pods bound to it, and reads only the Pods bound to it
+// (its node's index). It reads the desired objects for the ConfigMaps of the Pods it creates.
 type AgentStore interface {
 	NodeStore
-	ListPods(ctx context.Context) ([]store.Item[api.Pod], int64, error)
+	ListNodePods(ctx context.Context, node string) ([]store.Item[api.Pod], int64, error)
+	WatchNodePods(ctx context.Context, node string, rev int64) <-chan store.Event
 	ListDesired(ctx context.Context) (map[api.Key]store.DesiredObject, int64, error)
-	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Event
-	PutPodStatus(ctx context.Context, namespace, name string, createRev int64, st api.PodStatus) error
+	PutPodStatus(ctx context.Context, node, namespace, name string, createRev int64, st api.PodStatus) error
 }
 
 var _ AgentStore = (*store.Store)(nil)
@@ -63,12 +63,13 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 
 var errWatchLost = errors.New("watch of pods lost")
 
-// Run registers the node and syncs Pods until ctx ends, then returns nil. Failures are logged
-// and retried with capped, jittered backoff; containers keep running when the agent stops.
+// Run heartbeats for the node (registered before, see Register) and syncs Pods until ctx ends,
+// then returns nil. Failures are logged and retried with capped, jittered backoff; containers
+// keep running when the agent stops.
 func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	defer wg.Wait() // the registration loop logs nothing after Run returns
-	wg.Go(func() { a.keepRegistered(ctx) })
+	defer wg.Wait() // the heartbeat loop logs nothing after Run returns
+	wg.Go(func() { a.keepHeartbeat(ctx) })
 	bo := retry.New(100*time.Millisecond, 10*time.Second)
 	for {
 		err := a.session(ctx)
@@ -81,26 +82,27 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-// keepRegistered writes the node under a lease and registers again whenever the lease is lost.
-func (a *Agent) keepRegistered(ctx context.Context) {
+// keepHeartbeat keeps the node's heartbeat under a lease, and starts a new one whenever the
+// lease is lost.
+func (a *Agent) keepHeartbeat(ctx context.Context) {
 	bo := retry.New(200*time.Millisecond, 10*time.Second)
 	for ctx.Err() == nil {
-		lost, err := register(ctx, a.st, a.opts.Node, a.opts.Now())
+		lost, err := heartbeat(ctx, a.st, a.opts.Node)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
 			wait := bo.Next()
-			a.log.Warn("node registration failed", "err", err, "wait", wait)
+			a.log.Warn("node heartbeat failed", "err", err, "wait", wait)
 			retry.Sleep(ctx, wait)
 			continue
 		}
 		bo.Reset()
-		a.log.Info("node registered")
+		a.log.Info("node heartbeat started")
 		select {
 		case <-lost:
 			if ctx.Err() == nil {
-				a.log.Warn("node lease lost; registering again")
+				a.log.Warn("node lease lost; heartbeating again")
 			}
 		case <-ctx.Done():
 		}
@@ -111,11 +113,11 @@ func (a *Agent) keepRegistered(ctx context.Context) {
 func (a *Agent) session(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, rev, err := a.st.ListPods(ctx)
+	_, rev, err := a.st.ListNodePods(ctx, a.opts.Node.Name)
 	if err != nil {
 		return err
 	}
-	changes := a.st.Watch(ctx, store.Pods, rev)
+	changes := a.st.WatchNodePods(ctx, a.opts.Node.Name, rev)
 	tick := time.NewTicker(a.opts.Resync)
 	defer tick.Stop()
 	for {
@@ -171,20 +173,18 @@ func (a *Agent) pass(ctx context.Context) error {
 	return nil
 }
 
-// wanted returns the Pods bound to this node and the CreateRevision of each, so that a status is
-// written only to the Pod it was observed for, not to a later Pod of the same name.
+// wanted returns the Pods bound to this node and the CreateRevision of each binding, so that a
+// status is written only to the Pod it was observed for, not to a later Pod of the same name.
 func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, map[api.PodKey]int64, error) {
-	items, _, err := a.st.ListPods(ctx)
+	items, _, err := a.st.ListNodePods(ctx, a.opts.Node.Name)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []*api.Pod
 	revs := map[api.PodKey]int64{}
 	for i := range items {
-		if items[i].Value.Spec.NodeName == a.opts.Node.Name {
-			out = append(out, &items[i].Value)
-			revs[api.PodKeyOf(&items[i].Value)] = items[i].CreateRevision
-		}
+		out = append(out, &items[i].Value)
+		revs[api.PodKeyOf(&items[i].Value)] = items[i].CreateRevision
 	}
 	return out, revs, nil
 }
@@ -290,7 +290,7 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 			continue
 		}
 		st.ObservedAt = a.opts.Now().UTC().Format(time.RFC3339Nano)
-		if err := a.st.PutPodStatus(ctx, key.Namespace, key.Name, rev, st); err != nil {
+		if err := a.st.PutPodStatus(ctx, a.opts.Node.Name, key.Namespace, key.Name, rev, st); err != nil {
 			a.statusFailed(log, key, err)
 			continue
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,10 +27,16 @@ type fakeAgentStore struct {
 	putErr map[string]error
 }
 
-func (s *fakeAgentStore) ListPods(context.Context) ([]store.Item[api.Pod], int64, error) {
+func (s *fakeAgentStore) ListNodePods(_ context.Context, node string) ([]store.Item[api.Pod], int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.pods), 1, nil
+	var out []store.Item[api.Pod]
+	for _, p := range s.pods {
+		if p.Value.Spec.NodeName == node {
+			out = append(out, p)
+		}
+	}
+	return out, 1, nil
 }
 
 func (s *fakeAgentStore) ListDesired(context.Context) (map[api.Key]store.DesiredObject, int64, error) {
@@ -41,11 +46,11 @@ func (s *fakeAgentStore) ListDesired(context.Context) (map[api.Key]store.Desired
 	return s.desired, 1, nil
 }
 
-func (s *fakeAgentStore) Watch(context.Context, store.Resource, int64) <-chan store.Event {
+func (s *fakeAgentStore) WatchNodePods(context.Context, string, int64) <-chan store.Event {
 	return nil
 }
 
-func (s *fakeAgentStore) PutPodStatus(_ context.Context, namespace, name string, _ int64, st api.PodStatus) error {
+func (s *fakeAgentStore) PutPodStatus(_ context.Context, _, namespace, name string, _ int64, st api.PodStatus) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.putErr[namespace+"/"+name]; err != nil {

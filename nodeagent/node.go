@@ -16,57 +16,113 @@ import (
 
 // NodeConfig describes the node an agent runs.
 type NodeConfig struct {
-	Name      string
-	Labels    map[string]string
-	Addresses []string
-	PodCIDR   string
+	Name   string
+	Labels map[string]string
+	// Addresses are the node's addresses; its InternalIP is where other nodes route its Pods.
+	Addresses []api.NodeAddress
+	// HostID identifies this host (kept in its data dir): another host cannot take the name.
+	HostID string
 	// Capacity overrides what is read from the host (cpu and memory quantities) when set.
 	Capacity api.ResourceList
-	// LeaseTTL is how long the node's key outlives the agent's last keep-alive; 0 means 10s.
+	// LeaseTTL is how long the node stays Ready after the agent's last heartbeat: the grace
+	// after which the control plane replaces its Pods elsewhere. 0 means DefaultLeaseTTL.
 	LeaseTTL time.Duration
 }
+
+// DefaultLeaseTTL is how long a node outlives its agent's last heartbeat.
+const DefaultLeaseTTL = 5 * time.Second
 
 // NodeStore is what registration needs of etcd; *store.Store implements it.
 type NodeStore interface {
 	GrantLease(ctx context.Context, ttl time.Duration) (store.LeaseID, error)
 	KeepAlive(ctx context.Context, lease store.LeaseID) (<-chan struct{}, error)
-	PutNode(ctx context.Context, node *api.Node, lease store.LeaseID) error
+	PutNode(ctx context.Context, node *api.Node) error
+	PutNodeLease(ctx context.Context, node string, lease store.LeaseID) error
+	GetNodeSpec(ctx context.Context, node string) (api.NodeSpec, int64, error)
+	Revision(ctx context.Context) (int64, error)
+	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Event
 }
 
 var _ NodeStore = (*store.Store)(nil)
 
-// register writes the node under a fresh lease and keeps the lease alive until ctx ends.
-// The returned channel closes when renewal stops (the lease expired or etcd went away);
-// the caller registers again.
-func register(ctx context.Context, st NodeStore, cfg NodeConfig, now time.Time) (<-chan struct{}, error) {
+// Register writes the node's record, refused (store.ErrNodeNameTaken) when another host holds
+// the name, and waits until the control plane has assigned the node its Pod range; it returns
+// the node's spec.
+func Register(ctx context.Context, st NodeStore, cfg NodeConfig, now time.Time) (api.NodeSpec, error) {
+	if err := st.PutNode(ctx, nodeObject(cfg, now, nil)); err != nil {
+		return api.NodeSpec{}, fmt.Errorf("register node %s: %w", cfg.Name, err)
+	}
+	rev, err := st.Revision(ctx)
+	if err != nil {
+		return api.NodeSpec{}, fmt.Errorf("register node %s: %w", cfg.Name, err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := st.Watch(wctx, store.NodeSpecs, rev)
+	for {
+		spec, _, err := st.GetNodeSpec(ctx, cfg.Name)
+		if err != nil {
+			return api.NodeSpec{}, fmt.Errorf("register node %s: %w", cfg.Name, err)
+		}
+		if spec.PodCIDR != "" {
+			return spec, nil
+		}
+		select {
+		case <-ctx.Done():
+			return api.NodeSpec{}, fmt.Errorf("register node %s: wait for a Pod range from the control plane: %w", cfg.Name, context.Cause(ctx))
+		case _, ok := <-events:
+			if !ok {
+				events = st.Watch(wctx, store.NodeSpecs, rev)
+			}
+		}
+	}
+}
+
+// heartbeat writes the node's heartbeat key under a fresh lease of the node's TTL and keeps the
+// lease alive until ctx ends. The returned channel closes when renewal stops (the lease expired
+// or etcd went away); the caller heartbeats again.
+func heartbeat(ctx context.Context, st NodeStore, cfg NodeConfig) (<-chan struct{}, error) {
 	ttl := cfg.LeaseTTL
 	if ttl == 0 {
-		ttl = 10 * time.Second
+		ttl = DefaultLeaseTTL
 	}
 	lease, err := st.GrantLease(ctx, ttl)
 	if err != nil {
-		return nil, fmt.Errorf("register node %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("heartbeat of node %s: %w", cfg.Name, err)
 	}
-	if err := st.PutNode(ctx, nodeObject(cfg, now), lease); err != nil {
-		return nil, fmt.Errorf("register node %s: %w", cfg.Name, err)
+	if err := st.PutNodeLease(ctx, cfg.Name, lease); err != nil {
+		return nil, fmt.Errorf("heartbeat of node %s: %w", cfg.Name, err)
 	}
 	return st.KeepAlive(ctx, lease)
 }
 
-func nodeObject(cfg NodeConfig, now time.Time) *api.Node {
+// nodeObject is the node's record at now, with conditions (nil: all is well).
+func nodeObject(cfg NodeConfig, now time.Time, conditions []api.NodeCondition) *api.Node {
 	capacity := cfg.Capacity
 	if len(capacity) == 0 {
 		capacity = hostCapacity()
+	}
+	if conditions == nil {
+		conditions = []api.NodeCondition{{Type: api.NodeReady, Status: api.ConditionTrue, Reason: api.ReasonAgentReported,
+			LastTransitionTime: now.UTC().Format(time.RFC3339)}}
+	}
+	ready := true
+	for _, c := range conditions {
+		if c.Type == api.NodeReady && c.Status != api.ConditionTrue {
+			ready = false
+		}
 	}
 	return &api.Node{
 		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindNode},
 		Metadata: api.ObjectMeta{Name: cfg.Name, Labels: nodeLabels(cfg)},
 		Status: api.NodeStatus{
-			Capacity:  capacity,
-			Addresses: cfg.Addresses,
-			PodCIDR:   cfg.PodCIDR,
-			Ready:     true,
-			Heartbeat: now.UTC().Format(time.RFC3339),
+			Capacity:    capacity,
+			Allocatable: capacity,
+			Addresses:   cfg.Addresses,
+			Ready:       ready,
+			Conditions:  conditions,
+			Heartbeat:   now.UTC().Format(time.RFC3339),
+			HostID:      cfg.HostID,
 		},
 	}
 }

@@ -55,7 +55,10 @@ const (
 // each bind of the pass. It goes on after a Pod fails and returns every failure.
 func (s *Scheduler) schedulePass(ctx context.Context, log *slog.Logger, l listing) error {
 	start := s.opts.Now()
-	errs := []error{s.evictLost(ctx, log, l)}
+	var errs []error
+	if err := s.evictLost(ctx, log, l); err != nil {
+		errs = append(errs, err)
+	}
 	snap := newSnapshot(l)
 	counts := map[outcome]int{}
 	for _, it := range l.pods {

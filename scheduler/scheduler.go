@@ -19,6 +19,7 @@ type Store interface {
 	BindPod(ctx context.Context, pod api.Pod, modRev int64, node string) error
 	UpdatePod(ctx context.Context, pod *api.Pod, modRev int64) error
 	DeletePod(ctx context.Context, namespace, name string, modRev int64) error
+	PutNodesStatus(ctx context.Context, st api.NodesStatus) error
 	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Event
 }
 
@@ -40,8 +41,13 @@ type Options struct {
 	BackoffMax  time.Duration
 	// PodTimeout bounds the etcd calls for one Pod (10s).
 	PodTimeout time.Duration
-	// NodeLostGrace is how long a node's key may be gone before its Pods are evicted (40s).
+	// NodeLostGrace is how long a node may be lost (not Ready, or gone) before its Pods are
+	// evicted (0: at once; a node is NotReady only after its own grace, its lease TTL).
 	NodeLostGrace time.Duration
+	// EvictionRate and EvictionBurst limit evictions: so many Pods a second, so many at once
+	// (10, 30).
+	EvictionRate  float64
+	EvictionBurst int
 	// Now is the clock of status times, pass durations and node loss (time.Now).
 	Now func() time.Time
 }
@@ -56,7 +62,12 @@ func (o Options) withDefaults() Options {
 	o.BackoffBase = orDefault(o.BackoffBase, 100*time.Millisecond)
 	o.BackoffMax = orDefault(o.BackoffMax, 30*time.Second)
 	o.PodTimeout = orDefault(o.PodTimeout, 10*time.Second)
-	o.NodeLostGrace = orDefault(o.NodeLostGrace, 40*time.Second)
+	if o.EvictionRate <= 0 {
+		o.EvictionRate = 10
+	}
+	if o.EvictionBurst <= 0 {
+		o.EvictionBurst = 30
+	}
 	if o.BindRetries <= 0 {
 		o.BindRetries = 5
 	}
@@ -78,14 +89,19 @@ func orDefault(d, def time.Duration) time.Duration {
 // schedules each unbound Pod against a fresh snapshot. Binding is a compare-and-swap, so several
 // Schedulers on one etcd never bind a Pod twice (though each fits Pods against its own snapshot,
 // so together they may overcommit a node). A Pod that fits nowhere keeps no node and gets Status
-// Pending/Unschedulable with the FitError as message. Pods bound to a node whose key has been gone
-// for NodeLostGrace are evicted (deleted), so their owners make them again for a live node.
+// Pending/Unschedulable with the FitError as message. The Pods of lost nodes are evicted
+// (deleted), so their owners make them again for a live node (see nodelost.go).
 type Scheduler struct {
 	st   Store
 	log  *slog.Logger
 	opts Options
-	// lost is when each missing node was first seen missing; passes run one at a time.
+	// lost is when each lost node was first seen lost; passes run one at a time.
 	lost map[string]time.Time
+	// limiter paces evictions; due asks for another pass soon, for Pods it held back.
+	limiter limiter
+	due     bool
+	// recorded is the nodes status last written.
+	recorded *api.NodesStatus
 }
 
 // New returns a Scheduler of the Pods in st; log may be nil.
@@ -93,7 +109,9 @@ func New(st Store, log *slog.Logger, opts Options) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{st: st, log: log, opts: opts.withDefaults(), lost: map[string]time.Time{}}
+	opts = opts.withDefaults()
+	return &Scheduler{st: st, log: log, opts: opts, lost: map[string]time.Time{},
+		limiter: limiter{rate: opts.EvictionRate, burst: float64(opts.EvictionBurst)}}
 }
 
 // Run schedules until ctx ends, then returns nil. Failures (etcd unreachable, a lost watch, a
@@ -126,7 +144,8 @@ func (s *Scheduler) session(ctx context.Context, log *slog.Logger) (progressed b
 		return false, err
 	}
 	podCh := s.st.Watch(ctx, store.Pods, l.podRev)
-	nodeCh := s.st.Watch(ctx, store.Nodes, l.nodeRev)
+	nodeCh := mergeEvents(ctx, s.st.Watch(ctx, store.Nodes, l.nodeRev), s.st.Watch(ctx, store.NodeLeases, l.nodeRev),
+		s.st.Watch(ctx, store.NodeSpecs, l.nodeRev))
 	t := newTrigger(s.opts)
 	defer t.timer.Stop()
 	pass := 1
@@ -157,12 +176,56 @@ func (s *Scheduler) session(ctx context.Context, log *slog.Logger) (progressed b
 	}
 }
 
-// passed logs the failure of a pass, unless ctx ended it, and schedules the next pass.
+// passed logs the failure of a pass, unless ctx ended it, and schedules the next pass: soon
+// when evictions were held back.
 func (s *Scheduler) passed(ctx context.Context, log *slog.Logger, t *trigger, err error) {
 	if err != nil && ctx.Err() == nil {
 		log.Warn("pass failed; backing off", "err", err)
 	}
 	t.passed(err)
+	if s.due && err == nil {
+		s.due = false
+		t.timer.Reset(evictionRetry)
+	}
+}
+
+// evictionRetry is the wait before a pass that evicts what the limit held back.
+const evictionRetry = 100 * time.Millisecond
+
+// mergeEvents forwards the events of ins into one channel, which closes when any of them does.
+func mergeEvents(ctx context.Context, ins ...<-chan store.Event) <-chan store.Event {
+	out := make(chan store.Event, 64)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{}, len(ins))
+	for _, in := range ins {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				select {
+				case ev, ok := <-in:
+					if !ok {
+						return
+					}
+					select {
+					case out <- ev:
+					case <-ctx.Done():
+						return
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		<-done // the first input to end ends them all
+		cancel()
+		for range len(ins) - 1 {
+			<-done
+		}
+		close(out)
+	}()
+	return out
 }
 
 // trigger holds the one timer of a session. A change makes a pass due after Debounce, so that a

@@ -34,16 +34,22 @@ func startScheduler(t *testing.T, st Store, name string, opts Options) {
 	})
 }
 
-func registerNode(t *testing.T, st *store.Store, node *api.Node) {
+// registerNode registers node with a heartbeat under a lease, as its agent would, and returns
+// the lease.
+func registerNode(t *testing.T, st *store.Store, node *api.Node) store.LeaseID {
 	t.Helper()
 	ctx := context.Background()
 	lease, err := st.GrantLease(ctx, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutNode(ctx, node, lease); err != nil {
+	if err := st.PutNode(ctx, node); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.PutNodeLease(ctx, node.Metadata.Name, lease); err != nil {
+		t.Fatal(err)
+	}
+	return lease
 }
 
 func createPods(t *testing.T, st *store.Store, pods ...*api.Pod) {

@@ -17,7 +17,17 @@ const (
 	Pods      Resource = "pods"
 	PodStatus Resource = "podstatus"
 	Nodes     Resource = "nodes"
-	History   Resource = "history"
+	// NodeLeases holds one key per live node, under the agent's lease: its heartbeat.
+	NodeLeases Resource = "nodeleases"
+	// NodeSpecs holds what the control plane decides for each node (Pod CIDR, cordon).
+	NodeSpecs Resource = "nodespecs"
+	// PodCIDRs is the ledger of assigned Pod ranges: range -> node.
+	PodCIDRs Resource = "podcidrs"
+	// NodePods indexes each bound Pod under its node, so an agent reads only its own share.
+	NodePods Resource = "nodepods"
+	// NodesStatus holds the scheduler's record of the nodes (one key, "all").
+	NodesStatus Resource = "nodesstatus"
+	History     Resource = "history"
 	// HistorySeq holds the last history ID of each source.
 	HistorySeq  Resource = "historyseq"
 	Pin         Resource = "pin"
@@ -39,6 +49,20 @@ func podStatusKey(namespace, name string) string {
 }
 
 func nodeKey(name string) string { return prefix(Nodes) + name }
+
+func nodeLeaseKey(name string) string { return prefix(NodeLeases) + name }
+
+func nodeSpecKey(name string) string { return prefix(NodeSpecs) + name }
+
+// podCIDRKey names a range without its slash: 10.244.3.0/24 -> 10.244.3.0_24.
+func podCIDRKey(cidr string) string { return prefix(PodCIDRs) + strings.ReplaceAll(cidr, "/", "_") }
+
+// nodePodsPrefix is the prefix of the Pods bound to node; nodePodKey one of them.
+func nodePodsPrefix(node string) string { return prefix(NodePods) + node + "/" }
+
+func nodePodKey(node, namespace, name string) string {
+	return nodePodsPrefix(node) + namespace + "/" + name
+}
 
 func syncKey(source string) string { return prefix(Sync) + source }
 

@@ -20,17 +20,36 @@ func (s *Store) GetPod(ctx context.Context, namespace, name string) (api.Pod, in
 	return get[api.Pod](ctx, s, podKey(namespace, name))
 }
 
-// CreatePod writes a new Pod; it fails with ErrConflict when the name is taken.
+// CreatePod writes a new Pod; it fails with ErrConflict when the name is taken. A Pod created
+// bound (spec.nodeName set) is indexed under its node at once.
 func (s *Store) CreatePod(ctx context.Context, pod *api.Pod) error {
-	return casPut(ctx, s, podKey(pod.Metadata.Namespace, pod.Metadata.Name), pod, 0)
+	return s.writePod(ctx, pod, 0)
 }
 
-// UpdatePod replaces a Pod read at modRev.
+// UpdatePod replaces a Pod read at modRev, and its node index entry when it is bound.
 func (s *Store) UpdatePod(ctx context.Context, pod *api.Pod, modRev int64) error {
-	return casPut(ctx, s, podKey(pod.Metadata.Namespace, pod.Metadata.Name), pod, modRev)
+	return s.writePod(ctx, pod, modRev)
 }
 
-// BindPod sets the node of a Pod read at modRev. A Pod already bound is never bound again.
+// writePod puts pod if its key's ModRevision is modRev (0: it must not exist), and, when it is
+// bound, its copy under its node's index, in one transaction.
+func (s *Store) writePod(ctx context.Context, pod *api.Pod, modRev int64) error {
+	m := pod.Metadata
+	b, err := json.Marshal(pod)
+	if err != nil {
+		return fmt.Errorf("encode pod %s/%s: %w", m.Namespace, m.Name, err)
+	}
+	key := podKey(m.Namespace, m.Name)
+	ops := []clientv3.Op{clientv3.OpPut(key, string(b))}
+	if node := pod.Spec.NodeName; node != "" {
+		ops = append(ops, clientv3.OpPut(nodePodKey(node, m.Namespace, m.Name), string(b)))
+	}
+	txn := s.c.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev)).Then(ops...)
+	return commit(txn, "write pod "+m.Namespace+"/"+m.Name, ErrConflict)
+}
+
+// BindPod sets the node of a Pod read at modRev and indexes it under that node, in one
+// transaction. A Pod already bound is never bound again.
 func (s *Store) BindPod(ctx context.Context, pod api.Pod, modRev int64, node string) error {
 	if pod.Spec.NodeName != "" {
 		return fmt.Errorf("bind %s/%s: already bound to %s: %w",
@@ -38,31 +57,74 @@ func (s *Store) BindPod(ctx context.Context, pod api.Pod, modRev int64, node str
 	}
 	pod.Spec.NodeName = node
 	pod.Status.Reason, pod.Status.Message = "", ""
-	return s.UpdatePod(ctx, &pod, modRev)
+	return s.writePod(ctx, &pod, modRev)
 }
 
-// DeletePod deletes a Pod and its observed status; modRev 0 deletes whatever is there.
+// DeletePod deletes a Pod, its node index entry and its observed status; modRev 0 deletes
+// whatever is there. It fails with ErrConflict when the Pod changed since modRev.
 func (s *Store) DeletePod(ctx context.Context, namespace, name string, modRev int64) error {
 	key := podKey(namespace, name)
-	txn := s.c.Txn(ctx)
-	if modRev != 0 {
-		txn = txn.If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev))
+	what := "delete pod " + namespace + "/" + name
+	resp, err := s.c.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	txn = txn.Then(clientv3.OpDelete(key), clientv3.OpDelete(podStatusKey(namespace, name)))
-	return commit(txn, "delete pod "+namespace+"/"+name, ErrConflict)
+	if len(resp.Kvs) == 0 {
+		if modRev == 0 {
+			return nil
+		}
+		return fmt.Errorf("%s: %w", what, ErrConflict)
+	}
+	var pod api.Pod // an undecodable value has no node to unindex
+	_ = json.Unmarshal(resp.Kvs[0].Value, &pod)
+	if modRev == 0 {
+		modRev = resp.Kvs[0].ModRevision
+	}
+	ops := []clientv3.Op{clientv3.OpDelete(key), clientv3.OpDelete(podStatusKey(namespace, name))}
+	if node := pod.Spec.NodeName; node != "" {
+		ops = append(ops, clientv3.OpDelete(nodePodKey(node, namespace, name)))
+	}
+	txn := s.c.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev)).Then(ops...)
+	return commit(txn, what, ErrConflict)
 }
 
-// PutPodStatus records what a node observed of a Pod, only while that Pod exists: createRev is
-// the CreateRevision of the Pod as the observer read it (0: any Pod of that name). So a late
-// report never resurrects the status of a deleted Pod, nor lands on a new Pod of the same name.
-func (s *Store) PutPodStatus(ctx context.Context, namespace, name string, createRev int64, st api.PodStatus) error {
+// ListNodePods reads the Pods bound to node from its index, at one revision, which it returns.
+// Each item's CreateRevision is that of its binding: PutPodStatus takes it.
+func (s *Store) ListNodePods(ctx context.Context, node string) ([]Item[api.Pod], int64, error) {
+	resp, err := s.c.Get(ctx, nodePodsPrefix(node), clientv3.WithPrefix())
+	if err != nil {
+		return nil, 0, fmt.Errorf("list pods of node %s: %w", node, err)
+	}
+	items := make([]Item[api.Pod], 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var p api.Pod
+		if json.Unmarshal(kv.Value, &p) != nil {
+			continue
+		}
+		items = append(items, Item[api.Pod]{Name: strings.TrimPrefix(string(kv.Key), nodePodsPrefix(node)), Value: p,
+			ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision})
+	}
+	return items, resp.Header.Revision, nil
+}
+
+// WatchNodePods sends each change of the Pods bound to node after revision rev, as Watch does.
+func (s *Store) WatchNodePods(ctx context.Context, node string, rev int64) <-chan Event {
+	return s.watch(ctx, NodePods, nodePodsPrefix(node), rev)
+}
+
+// PutPodStatus records what node observed of a Pod, only while that Pod is bound to node:
+// createRev is the CreateRevision of its binding as the node read it (ListNodePods; 0: any
+// binding of that name). So a late report never resurrects the status of a deleted Pod, nor
+// lands on a new Pod of the same name, nor comes from a node the Pod is not bound to.
+func (s *Store) PutPodStatus(ctx context.Context, node, namespace, name string, createRev int64, st api.PodStatus) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("encode pod status: %w", err)
 	}
-	cmp := clientv3.Compare(clientv3.CreateRevision(podKey(namespace, name)), ">", 0)
+	binding := nodePodKey(node, namespace, name)
+	cmp := clientv3.Compare(clientv3.CreateRevision(binding), ">", 0)
 	if createRev > 0 {
-		cmp = clientv3.Compare(clientv3.CreateRevision(podKey(namespace, name)), "=", createRev)
+		cmp = clientv3.Compare(clientv3.CreateRevision(binding), "=", createRev)
 	}
 	txn := s.c.Txn(ctx).
 		If(cmp).
@@ -84,8 +146,8 @@ func (s *Store) ListPodStatuses(ctx context.Context) (map[api.PodKey]api.PodStat
 	return out, rev, nil
 }
 
-// ListPodsWithStatus reads Pods with their observed status merged in, as `get pods` shows them.
-// A status the agent reported replaces the scheduler's reason for a Pod that is not yet running.
+// ListPodsWithStatus reads Pods with their observed status merged in, as `get pods` shows them
+// (see MergeStatuses).
 func (s *Store) ListPodsWithStatus(ctx context.Context) ([]api.Pod, error) {
 	pods, _, err := s.ListPods(ctx)
 	if err != nil {
@@ -95,13 +157,29 @@ func (s *Store) ListPodsWithStatus(ctx context.Context) ([]api.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	return MergeStatuses(pods, sts), nil
+	nodes, _, err := s.ListNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return MergeStatuses(pods, sts, ReadyNodes(nodes)), nil
+}
+
+// ReadyNodes returns the names of the nodes that are Ready.
+func ReadyNodes(nodes []Item[api.Node]) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range nodes {
+		if n.Value.Status.Ready {
+			out[n.Value.Metadata.Name] = true
+		}
+	}
+	return out
 }
 
 // MergeStatuses returns the Pods with their observed status merged in: a status the agent
-// reported replaces the scheduler's reason for a Pod that is not yet running, and a Pod with
-// neither is Pending.
-func MergeStatuses(pods []Item[api.Pod], sts map[api.PodKey]api.PodStatus) []api.Pod {
+// reported replaces the scheduler's reason for a Pod that is not yet running, a Pod with
+// neither is Pending, and a Pod bound to a node that is not in ready (NotReady, or gone) is
+// Unknown and not ready, whatever its agent last said: nothing runs it that anyone can see.
+func MergeStatuses(pods []Item[api.Pod], sts map[api.PodKey]api.PodStatus, ready map[string]bool) []api.Pod {
 	out := make([]api.Pod, 0, len(pods))
 	for _, it := range pods {
 		p := it.Value
@@ -109,6 +187,10 @@ func MergeStatuses(pods []Item[api.Pod], sts map[api.PodKey]api.PodStatus) []api
 			p.Status = st
 		} else if p.Status.Phase == "" {
 			p.Status.Phase = api.PodPending
+		}
+		if node := p.Spec.NodeName; node != "" && !ready[node] {
+			p.Status.Phase, p.Status.Ready = api.PodUnknown, false
+			p.Status.Reason, p.Status.Message = api.ReasonNodeLost, "node "+node+" is NotReady"
 		}
 		out = append(out, p)
 	}

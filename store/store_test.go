@@ -132,41 +132,62 @@ func TestBindPodIsCompareAndSwap(t *testing.T) {
 	}
 }
 
-func TestPodStatusNeedsPod(t *testing.T) {
+// A Pod bound to a node is indexed under it in the bind's transaction; its status can be
+// written only while it is bound there, and only for that binding; deleting it clears all.
+func TestNodeIndexAndPodStatus(t *testing.T) {
 	ctx := context.Background()
 	s := etcdtest.Start(t)
-	if err := s.PutPodStatus(ctx, "default", "ghost", 0, api.PodStatus{Phase: api.PodRunning}); !errors.Is(err, store.ErrNotFound) {
+	running := api.PodStatus{Phase: api.PodRunning, Ready: true}
+	if err := s.PutPodStatus(ctx, "n1", "default", "ghost", 0, running); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("status of missing pod: %v, want ErrNotFound", err)
 	}
 	pod := &api.Pod{Metadata: api.ObjectMeta{Name: "p", Namespace: "default"}}
 	if err := s.CreatePod(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutPodStatus(ctx, "default", "p", 0, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+	if err := s.PutPodStatus(ctx, "n1", "default", "p", 0, running); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("status of an unbound pod: %v, want ErrNotFound", err)
+	}
+	p, rev, _ := s.GetPod(ctx, "default", "p")
+	if err := s.BindPod(ctx, p, rev, "n1"); err != nil {
 		t.Fatal(err)
 	}
-	pods, err := s.ListPodsWithStatus(ctx)
-	if err != nil || len(pods) != 1 || pods[0].Status.Phase != api.PodRunning {
-		t.Fatalf("pods = %+v, %v", pods, err)
+	mine, _, err := s.ListNodePods(ctx, "n1")
+	if err != nil || len(mine) != 1 || mine[0].Value.Metadata.Name != "p" || mine[0].Value.Spec.NodeName != "n1" {
+		t.Fatalf("pods of n1 = %+v, %v", mine, err)
 	}
-	// A report observed for an earlier Pod of the same name does not land on this one.
-	items, _, err := s.ListPods(ctx)
-	if err != nil || len(items) != 1 || items[0].CreateRevision == 0 {
-		t.Fatalf("list pods = %+v, %v", items, err)
+	if other, _, _ := s.ListNodePods(ctx, "n2"); len(other) != 0 {
+		t.Fatalf("pods of n2 = %+v", other)
 	}
-	stale := items[0].CreateRevision - 1
-	if err := s.PutPodStatus(ctx, "default", "p", stale, api.PodStatus{Phase: api.PodFailed}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.PutPodStatus(ctx, "n2", "default", "p", 0, running); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("status from another node: %v, want ErrNotFound", err)
+	}
+	// A report observed for an earlier binding of the same name does not land on this one.
+	stale := mine[0].CreateRevision - 1
+	if err := s.PutPodStatus(ctx, "n1", "default", "p", stale, api.PodStatus{Phase: api.PodFailed}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("stale status: %v, want ErrNotFound", err)
 	}
-	if err := s.PutPodStatus(ctx, "default", "p", items[0].CreateRevision, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+	if err := s.PutPodStatus(ctx, "n1", "default", "p", mine[0].CreateRevision, running); err != nil {
 		t.Fatalf("status for the current pod: %v", err)
+	}
+	pods, err := s.ListPodsWithStatus(ctx)
+	if err != nil || len(pods) != 1 || pods[0].Status.Phase != api.PodUnknown {
+		t.Fatalf("pods = %+v, %v; want Unknown: n1 is not a registered, Ready node", pods, err)
 	}
 	if err := s.DeletePod(ctx, "default", "p", 0); err != nil {
 		t.Fatal(err)
 	}
 	sts, _, _ := s.ListPodStatuses(ctx)
-	if len(sts) != 0 {
-		t.Fatalf("status left behind: %v", sts)
+	if left, _, _ := s.ListNodePods(ctx, "n1"); len(sts) != 0 || len(left) != 0 {
+		t.Fatalf("left behind: statuses %v, index %v", sts, left)
+	}
+	// A Pod created bound (a manifest's nodeName) is indexed at once.
+	pinned := &api.Pod{Metadata: api.ObjectMeta{Name: "q", Namespace: "default"}, Spec: api.PodSpec{NodeName: "n2"}}
+	if err := s.CreatePod(ctx, pinned); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.ListNodePods(ctx, "n2"); len(got) != 1 {
+		t.Fatalf("pods of n2 = %+v", got)
 	}
 }
 
@@ -192,27 +213,50 @@ func TestWatchSeesChangesAfterRevision(t *testing.T) {
 	}
 }
 
-func TestNodeKeyExpiresWithLease(t *testing.T) {
+// A node outlives its heartbeat: when the lease goes, the node stays, NotReady, its Ready
+// condition Unknown; a second host cannot take its name.
+func TestNodeNotReadyWhenHeartbeatStops(t *testing.T) {
 	ctx := context.Background()
 	s := etcdtest.Start(t)
 	lease, err := s.GrantLease(ctx, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &api.Node{Metadata: api.ObjectMeta{Name: "n1"}, Status: api.NodeStatus{Ready: true}}
-	if err := s.PutNode(ctx, n, lease); err != nil {
+	n := &api.Node{Metadata: api.ObjectMeta{Name: "n1"}, Status: api.NodeStatus{Ready: true, HostID: "h1",
+		Conditions: []api.NodeCondition{{Type: api.NodeReady, Status: api.ConditionTrue}}}}
+	if err := s.PutNode(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutNodeLease(ctx, "n1", lease); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AssignPodCIDR(ctx, "n1", "10.244.0.0/24", api.NodeSpec{}, 0); err != nil {
 		t.Fatal(err)
 	}
 	nodes, _, _ := s.ListNodes(ctx)
-	if len(nodes) != 1 {
-		t.Fatalf("nodes = %d, want 1", len(nodes))
+	if len(nodes) != 1 || !nodes[0].Value.Status.Ready || nodes[0].Value.Spec.PodCIDR != "10.244.0.0/24" {
+		t.Fatalf("nodes = %+v, want n1 Ready with its range", nodes)
 	}
 	if _, err := s.Client().Revoke(ctx, lease); err != nil {
 		t.Fatal(err)
 	}
 	nodes, _, _ = s.ListNodes(ctx)
-	if len(nodes) != 0 {
-		t.Fatalf("nodes after revoke = %d, want 0", len(nodes))
+	if len(nodes) != 1 || nodes[0].Value.Status.Ready {
+		t.Fatalf("nodes after revoke = %+v, want n1 NotReady", nodes)
+	}
+	if c := nodes[0].Value.Status.Condition(api.NodeReady); c == nil || c.Status != api.ConditionUnknown || c.Reason != api.ReasonLeaseExpired {
+		t.Fatalf("ready condition = %+v", c)
+	}
+	other := *n
+	other.Status.HostID = "h2"
+	if err := s.PutNode(ctx, &other); !errors.Is(err, store.ErrNodeNameTaken) {
+		t.Fatalf("second host: %v, want ErrNodeNameTaken", err)
+	}
+	if err := s.PutNode(ctx, n); err != nil {
+		t.Fatalf("the same host again: %v", err)
+	}
+	if err := s.AssignPodCIDR(ctx, "n2", "10.244.0.0/24", api.NodeSpec{}, 0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a range twice: %v, want ErrConflict", err)
 	}
 }
 

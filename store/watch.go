@@ -18,8 +18,13 @@ type Event struct {
 // the watch is lost (for example compacted); the caller then lists again and watches from there.
 // Loops use changes only to wake up: they re-read the state and act on it, not on the event.
 func (s *Store) Watch(ctx context.Context, r Resource, rev int64) <-chan Event {
+	return s.watch(ctx, r, prefix(r), rev)
+}
+
+// watch is Watch of the keys under p, a prefix within r.
+func (s *Store) watch(ctx context.Context, r Resource, p string, rev int64) <-chan Event {
 	out := make(chan Event, 64)
-	wch := s.c.Watch(clientv3.WithRequireLeader(ctx), prefix(r), clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	wch := s.c.Watch(clientv3.WithRequireLeader(ctx), p, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
 	go func() {
 		defer close(out)
 		for resp := range wch {

@@ -132,14 +132,15 @@ func (c *Controller) pass(ctx context.Context) (rev int64, err error) {
 	return c.ReconcileOnce(ctx)
 }
 
-// watch merges watches of desired objects, Pods, Pod statuses and sync statuses (a new applied
-// commit that changed no object still needs a health record about it) from rev into one
-// wake-up channel, which closes when any of them is lost; stop ends them.
+// watch merges watches of desired objects, Pods, Pod statuses, sync statuses (a new applied
+// commit that changed no object still needs a health record about it) and nodes (the Pods of a
+// NotReady node are not running) from rev into one wake-up channel, which closes when any of
+// them is lost; stop ends them.
 func (c *Controller) watch(ctx context.Context, rev int64) (<-chan struct{}, func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	for _, r := range []store.Resource{store.Desired, store.Pods, store.PodStatus, store.Sync} {
+	for _, r := range []store.Resource{store.Desired, store.Pods, store.PodStatus, store.Sync, store.Nodes, store.NodeLeases} {
 		ch := c.st.Watch(ctx, r, rev)
 		wg.Go(func() {
 			defer cancel() // one lost watch ends all; the caller lists again
@@ -174,9 +175,13 @@ func (c *Controller) ReconcileOnce(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reconcile pods: %w", err)
 	}
+	nodes, _, err := c.st.ListNodes(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reconcile pods: %w", err)
+	}
 	create, remove := planPods(desired, pods, statuses, c.opts.Rand)
 	applyErr := c.applyPods(ctx, create, remove)
-	if err := c.recordHealth(ctx, desired, rev, store.MergeStatuses(pods, statuses)); err != nil {
+	if err := c.recordHealth(ctx, desired, rev, store.MergeStatuses(pods, statuses, store.ReadyNodes(nodes))); err != nil {
 		return 0, errors.Join(applyErr, err)
 	}
 	return rev, applyErr

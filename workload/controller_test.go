@@ -32,17 +32,51 @@ func commitDesired(t *testing.T, st *store.Store, objs map[api.Key]api.Object) {
 	}
 }
 
-// fakeAgent marks every Pod Running and Ready, as the node agents would, until ctx ends. Its
-// errors (a Pod deleted under it, etcd stopping) do not matter: the test checks the outcome.
+// fakeAgent plays the scheduler and the agent of node n1: it binds every Pod there and marks it
+// Running and Ready, until ctx ends. Its errors (a Pod deleted under it, etcd stopping) do not
+// matter: the test checks the outcome.
 func fakeAgent(ctx context.Context, st *store.Store) {
 	for ctx.Err() == nil {
 		items, _, _ := st.ListPods(ctx)
 		for _, it := range items {
-			m := it.Value.Metadata
-			_ = st.PutPodStatus(ctx, m.Namespace, m.Name, 0, api.PodStatus{Phase: api.PodRunning, Ready: true})
+			runReady(ctx, st, it)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// registerN1 registers node n1 with a heartbeat, Ready, so that its Pods count as running.
+func registerN1(t *testing.T, st *store.Store) store.LeaseID {
+	t.Helper()
+	ctx := context.Background()
+	n := &api.Node{Metadata: api.ObjectMeta{Name: "n1"}, Status: api.NodeStatus{Ready: true}}
+	lease, err := st.GrantLease(ctx, time.Minute)
+	if err == nil {
+		err = st.PutNode(ctx, n)
+	}
+	if err == nil {
+		err = st.PutNodeLease(ctx, "n1", lease)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lease
+}
+
+// runReady binds the Pod of it to node n1 unless it is bound, and reports it Running and Ready.
+func runReady(ctx context.Context, st *store.Store, it store.Item[api.Pod]) error {
+	return runWith(ctx, st, it, api.PodStatus{Phase: api.PodRunning, Ready: true})
+}
+
+// runWith binds the Pod of it to node n1 unless it is bound, and reports status st for it.
+func runWith(ctx context.Context, st *store.Store, it store.Item[api.Pod], status api.PodStatus) error {
+	m := it.Value.Metadata
+	if it.Value.Spec.NodeName == "" {
+		if err := st.BindPod(ctx, it.Value, it.ModRevision, "n1"); err != nil {
+			return err
+		}
+	}
+	return st.PutPodStatus(ctx, "n1", m.Namespace, m.Name, 0, status)
 }
 
 func TestDeploymentControllerWithEtcd(t *testing.T) {
@@ -120,8 +154,12 @@ func TestDeploymentRolloutWaitsForReadiness(t *testing.T) {
 		}
 	}
 	reconcile()
-	for _, p := range fixture.PodsOf(t, st, "Deployment/default/web") {
-		if err := st.PutPodStatus(ctx, "default", p.Metadata.Name, 0, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+	items, _, err := st.ListPods(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if err := runReady(ctx, st, it); err != nil {
 			t.Fatal(err)
 		}
 	}

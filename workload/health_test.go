@@ -18,6 +18,7 @@ import (
 func TestControllerRecordsHealth(t *testing.T) {
 	ctx := context.Background()
 	st := etcdtest.Start(t)
+	lease := registerN1(t, st)
 	web := fixture.Deployment("web", 1, "nginx:1")
 	if _, err := st.CommitSync(ctx, store.SyncRecord{Writes: []store.Write{{Key: webKey, Object: web}},
 		Status: api.SyncStatus{Source: api.DefaultSource, AppliedCommit: "c1", Sync: api.SyncSynced}}); err != nil {
@@ -42,13 +43,13 @@ func TestControllerRecordsHealth(t *testing.T) {
 	}
 	pass(api.HealthMissing, "no pods yet") // the pass that creates the Pod saw none
 
-	pods := fixture.PodsOf(t, st, "Deployment/default/web")
-	if len(pods) != 1 {
-		t.Fatalf("%d pods, want 1", len(pods))
+	items, _, err := st.ListPods(ctx)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%d pods, %v; want 1", len(items), err)
 	}
-	p := pods[0].Metadata
-	unschedulable := api.PodStatus{Phase: api.PodPending, Reason: api.ReasonUnschedulable, Message: "0/1 nodes are available"}
-	if err := st.PutPodStatus(ctx, p.Namespace, p.Name, 0, unschedulable); err != nil {
+	unschedulable := items[0]
+	unschedulable.Value.Status = api.PodStatus{Phase: api.PodPending, Reason: api.ReasonUnschedulable, Message: "0/1 nodes are available"}
+	if err := st.UpdatePod(ctx, &unschedulable.Value, unschedulable.ModRevision); err != nil { // as the scheduler does
 		t.Fatal(err)
 	}
 	pass(api.HealthProgressing, "(Degraded if it lasts 20s)")
@@ -60,11 +61,21 @@ func TestControllerRecordsHealth(t *testing.T) {
 		t.Fatalf("degraded record = %+v", h)
 	}
 
-	if err := st.PutPodStatus(ctx, p.Namespace, p.Name, 0, api.PodStatus{Phase: api.PodRunning, Ready: true}); err != nil {
+	items, _, _ = st.ListPods(ctx)
+	if err := runReady(ctx, st, items[0]); err != nil {
 		t.Fatal(err)
 	}
 	h = pass(api.HealthHealthy, "1/1 ready")
 	if h.Ready != 1 || h.Want != 1 || h.Pods.Running != 1 {
 		t.Fatalf("healthy record = %+v", h)
+	}
+
+	// The node's heartbeat stops: its Pod no longer counts as running, whatever it last said.
+	if _, err := st.Client().Revoke(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	h = pass(api.HealthProgressing, "0/1 ready; web-")
+	if !strings.Contains(h.Objects[0].Message, "node n1 is NotReady") || h.Pods.Running != 0 {
+		t.Fatalf("record after the node was lost = %+v", h)
 	}
 }

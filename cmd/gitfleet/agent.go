@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/nodeagent"
 	"github.com/gitfleet/gitfleet/nodeagent/containerd"
 	"github.com/gitfleet/gitfleet/nodeagent/podnet"
@@ -18,13 +22,15 @@ import (
 
 // nodeFlags describe the node an agent runs and how it reaches containerd.
 type nodeFlags struct {
-	name, labels, podCIDR, address, namespace, cniBinDir string
+	name, labels, advertise, address, namespace, cniBinDir string
+	grace                                                  time.Duration
 }
 
 func (f *nodeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.name, "node-name", hostname(), "this node's name")
+	fs.StringVar(&f.name, "node-name", "", "this node's name (default: the name kept in DATA_DIR/node-name, else the hostname); kept across restarts")
 	fs.StringVar(&f.labels, "node-labels", "", "this node's labels, k=v,k2=v2 (for nodeSelector)")
-	fs.StringVar(&f.podCIDR, "pod-cidr", podnet.DefaultPodCIDR, "this node's Pod address range, on bridge "+podnet.DefaultBridge)
+	fs.StringVar(&f.advertise, "advertise-address", "", "this node's IP that other nodes reach its Pods through (default: the first global IPv4 address)")
+	fs.DurationVar(&f.grace, "node-grace", nodeagent.DefaultLeaseTTL, "how long after the agent's last heartbeat the node is NotReady and its Pods are replaced elsewhere")
 	fs.StringVar(&f.address, "containerd-address", containerd.DefaultAddress, "containerd socket")
 	fs.StringVar(&f.namespace, "containerd-namespace", containerd.DefaultNamespace, "containerd namespace of gitfleet's containers")
 	fs.StringVar(&f.cniBinDir, "cni-bin-dir", podnet.DefaultCNIBinDir, "directory of the CNI plugins")
@@ -45,42 +51,102 @@ func (f *nodeFlags) parseLabels() (map[string]string, error) {
 	return out, nil
 }
 
-func (f *nodeFlags) runtimeConfig(dataDir string) containerd.Config {
+func (f *nodeFlags) runtimeConfig(node, dataDir, podCIDR string) containerd.Config {
 	return containerd.Config{
-		Address: f.address, Namespace: f.namespace, NodeName: f.name, DataDir: dataDir,
-		Network: podnet.Config{BinDir: f.cniBinDir, PodCIDR: f.podCIDR},
+		Address: f.address, Namespace: f.namespace, NodeName: node, DataDir: dataDir,
+		Network: podnet.Config{BinDir: f.cniBinDir, PodCIDR: podCIDR},
 	}
 }
 
-// agentRole connects to containerd, imports the archives in DATA_DIR/images and returns the
-// node agent's loop.
-func agentRole(ctx context.Context, st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (role, error) {
+// nodeConfig is this node's identity: its name and host ID kept in dataDir, labels, address.
+func (f *nodeFlags) nodeConfig(dataDir string) (nodeagent.NodeConfig, error) {
 	labels, err := f.parseLabels()
 	if err != nil {
-		return role{}, err
+		return nodeagent.NodeConfig{}, err
 	}
+	name, err := keptValue(filepath.Join(dataDir, "node-name"), f.name, hostname)
+	if err != nil {
+		return nodeagent.NodeConfig{}, err
+	}
+	hostID, err := keptValue(filepath.Join(dataDir, "host-id"), "", func() string { return strings.ToLower(rand.Text()) })
+	if err != nil {
+		return nodeagent.NodeConfig{}, err
+	}
+	addr := f.advertise
+	if addr == "" {
+		addr = defaultAddress()
+	}
+	if net.ParseIP(addr) == nil {
+		return nodeagent.NodeConfig{}, fmt.Errorf("--advertise-address %q is not an IP address", addr)
+	}
+	return nodeagent.NodeConfig{Name: name, Labels: labels, HostID: hostID, LeaseTTL: f.grace,
+		Addresses: []api.NodeAddress{{Type: api.NodeInternalIP, Address: addr}, {Type: api.NodeHostName, Address: hostname()}}}, nil
+}
+
+// keptValue returns the value kept in file; else flag, else def(), which it keeps there. A flag
+// that differs from the kept value wins and is kept.
+func keptValue(file, flag string, def func() string) (string, error) {
+	b, err := os.ReadFile(file)
+	kept := strings.TrimSpace(string(b))
+	switch {
+	case err != nil && !os.IsNotExist(err):
+		return "", fmt.Errorf("read %s: %w", file, err)
+	case flag == "" && kept != "":
+		return kept, nil
+	case flag == "":
+		flag = def()
+	}
+	if flag != kept {
+		if err := writeFileAtomic(file, []byte(flag+"\n")); err != nil {
+			return "", err
+		}
+	}
+	return flag, nil
+}
+
+// defaultAddress is the first global unicast IPv4 address of the host, else 127.0.0.1.
+func defaultAddress() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if ip, ok := a.(*net.IPNet); ok && ip.IP.To4() != nil && ip.IP.IsGlobalUnicast() {
+				return ip.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+// agentRole returns the node agent's loop: it locks the data dir, registers the node, waits for
+// its Pod range from the control plane, connects to containerd with it, imports the archives in
+// DATA_DIR/images, and runs the agent.
+func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (role, error) {
 	log = log.With("role", "agent")
 	unlock, err := lockDataDir(dataDir)
 	if err != nil {
 		return role{}, err
 	}
-	rt, err := containerd.New(ctx, f.runtimeConfig(dataDir), log)
+	node, err := f.nodeConfig(dataDir)
 	if err != nil {
 		unlock()
 		return role{}, err
 	}
-	if err := importDir(ctx, rt, filepath.Join(dataDir, "images"), log); err != nil {
-		rt.Close()
-		unlock()
-		return role{}, err
-	}
-	agent := nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{
-		Node: nodeagent.NodeConfig{Name: f.name, Labels: labels, PodCIDR: f.podCIDR},
-	})
 	return role{"agent", func(ctx context.Context) error {
 		defer unlock()
+		spec, err := nodeagent.Register(ctx, st, node, time.Now())
+		if err != nil {
+			return err
+		}
+		log.Info("node registered", "node", node.Name, "pod_cidr", spec.PodCIDR, "address", node.Addresses[0].Address)
+		rt, err := containerd.New(ctx, f.runtimeConfig(node.Name, dataDir, spec.PodCIDR), log)
+		if err != nil {
+			return err
+		}
 		defer rt.Close()
-		return agent.Run(ctx)
+		if err := importDir(ctx, rt, filepath.Join(dataDir, "images"), log); err != nil {
+			return err
+		}
+		return nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: node}).Run(ctx)
 	}}, nil
 }
 

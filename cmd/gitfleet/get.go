@@ -159,10 +159,42 @@ func getNodes(ctx context.Context, s *store.Store, format string, w io.Writer) e
 	for i, it := range items {
 		nodes[i] = it.Value
 	}
-	return emit(w, format, nodes, "NAME\tREADY\tCPU\tMEMORY\tADDRESSES", func(n api.Node) string {
-		return fmt.Sprintf("%s\t%t\t%s\t%s\t%s", n.Metadata.Name, n.Status.Ready, n.Status.Capacity[api.ResourceCPU],
-			n.Status.Capacity[api.ResourceMemory], strings.Join(n.Status.Addresses, ","))
+	header := "NAME\tSTATUS\tPOD-CIDR\tINTERNAL-IP\tCPU\tMEMORY"
+	if format == "wide" {
+		header += "\tCONDITIONS"
+	}
+	return emit(w, format, nodes, header, func(n api.Node) string {
+		r := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", n.Metadata.Name, nodeStatus(n), dash(n.Spec.PodCIDR),
+			dash(n.Status.InternalIP()), n.Status.Capacity[api.ResourceCPU], n.Status.Capacity[api.ResourceMemory])
+		if format == "wide" {
+			r += "\t" + conditions(n.Status.Conditions)
+		}
+		return r
 	})
+}
+
+// nodeStatus is Ready or NotReady, as kubectl shows it, with SchedulingDisabled when cordoned.
+func nodeStatus(n api.Node) string {
+	s := "NotReady"
+	if n.Status.Ready {
+		s = "Ready"
+	}
+	if n.Spec.Unschedulable {
+		s += ",SchedulingDisabled"
+	}
+	return s
+}
+
+// conditions renders the conditions that are not as they should be, or "-".
+func conditions(cs []api.NodeCondition) string {
+	var out []string
+	for _, c := range cs {
+		if c.Type == api.NodeReady && c.Status == api.ConditionTrue {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s=%s(%s)", c.Type, c.Status, c.Reason))
+	}
+	return dash(strings.Join(out, ","))
 }
 
 func dash(s string) string {

@@ -30,7 +30,7 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("image import: name at least one archive")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := containerd.New(ctx, nf.runtimeConfig(*dataDir), log)
+	rt, err := containerd.New(ctx, nf.runtimeConfig(nf.name, *dataDir, ""), log)
 	if err != nil {
 		return err
 	}

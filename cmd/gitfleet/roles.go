@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/health"
+	"github.com/gitfleet/gitfleet/nodeipam"
 	"github.com/gitfleet/gitfleet/reconciler"
 	"github.com/gitfleet/gitfleet/scheduler"
 	"github.com/gitfleet/gitfleet/source"
@@ -30,6 +31,8 @@ type sourceFlags struct {
 	allowMassPrune, selfHeal bool
 	// health bounds how long an object may look bad before it is recorded Degraded.
 	health health.Policy
+	// clusterCIDR is the Pod network, split into one range per node.
+	clusterCIDR string
 }
 
 func (f *sourceFlags) register(fs *flag.FlagSet) {
@@ -42,6 +45,7 @@ func (f *sourceFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.selfHeal, "self-heal", true, "revert desired keys changed outside git; false only reports them (OutOfSync) until the next commit or sync")
 	fs.DurationVar(&f.health.DegradedGrace, "degraded-grace", health.DefaultDegradedGrace, "how long an object may look Degraded (a Pod failed, crash-loops or fits nowhere) before it is recorded Degraded")
 	fs.DurationVar(&f.health.ProgressDeadline, "progress-deadline", health.DefaultProgressDeadline, "how long an object may stay Progressing with no change in ready Pods before it is recorded Degraded")
+	fs.StringVar(&f.clusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "the Pod network of the cluster, split into one /24 per node")
 	f.auth.register(fs)
 }
 
@@ -102,15 +106,21 @@ func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 	return <-errs
 }
 
-// controllerRoles are the sync controller and the workload controller.
+// controllerRoles are the sync controller, the workload controller and the node IPAM
+// controller.
 func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, log *slog.Logger) ([]role, error) {
 	repo, err := source.New(src)
 	if err != nil {
 		return nil, err
 	}
+	ranges, err := nodeipam.NewRanges(f.clusterCIDR, nodeipam.DefaultNodeBits)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster-cidr: %w", err)
+	}
 	ctl := reconciler.New(st, repo, log.With("role", "controller"), f.options())
 	wl := workload.NewController(st, log.With("role", "workloads"), workload.Options{Health: f.health})
-	return []role{{"controller", ctl.Run}, {"workloads", wl.Run}}, nil
+	ipam := nodeipam.New(st, ranges, log.With("role", "nodeipam"))
+	return []role{{"controller", ctl.Run}, {"workloads", wl.Run}, {"nodeipam", ipam.Run}}, nil
 }
 
 func schedulerRole(st *store.Store, log *slog.Logger) role {
@@ -169,7 +179,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var nf nodeFlags
 	return roleMain(ctx, "agent", args, stderr, nf.register,
 		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
-			r, err := agentRole(ctx, st, nf, dataDir, log)
+			r, err := agentRole(st, nf, dataDir, log)
 			if err != nil {
 				return nil, err
 			}

@@ -80,7 +80,7 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 	}
 	defer cli.Close()
 	st := store.New(cli)
-	roles, err := upRoles(ctx, st, f, cfg, log)
+	roles, err := upRoles(st, f, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -90,12 +90,12 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 
 // upRoles are every role of gitfleet: the controllers (and the webhook), the scheduler and
 // this node's agent.
-func upRoles(ctx context.Context, st *store.Store, f upFlags, cfg source.Config, log *slog.Logger) ([]role, error) {
+func upRoles(st *store.Store, f upFlags, cfg source.Config, log *slog.Logger) ([]role, error) {
 	roles, err := f.src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &f.src, log))
 	if err != nil {
 		return nil, err
 	}
-	agent, err := agentRole(ctx, st, f.node, f.conn.dataDir, log)
+	agent, err := agentRole(st, f.node, f.conn.dataDir, log)
 	if err != nil {
 		return nil, err
 	}
