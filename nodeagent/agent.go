@@ -46,6 +46,8 @@ type Agent struct {
 
 	// reported is the last status written per Pod, so an unchanged status is not rewritten.
 	reported map[api.PodKey]report
+	// runtime tracks whether the container runtime answers, for the node's conditions.
+	runtime runtimeHealth
 	passes   int
 }
 
@@ -57,8 +59,12 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	grace := opts.Node.LeaseTTL
+	if grace == 0 {
+		grace = DefaultLeaseTTL
+	}
 	return &Agent{st: st, rt: rt, log: log.With("node", opts.Node.Name), opts: opts,
-		reported: map[api.PodKey]report{}}
+		reported: map[api.PodKey]report{}, runtime: runtimeHealth{grace: grace, reported: api.ConditionTrue}}
 }
 
 var errWatchLost = errors.New("watch of pods lost")
@@ -160,6 +166,9 @@ func (a *Agent) pass(ctx context.Context) error {
 		return err
 	}
 	observed, err := a.rt.List(ctx)
+	if ctx.Err() == nil {
+		a.reportRuntime(ctx, err)
+	}
 	if err != nil {
 		return fmt.Errorf("list runtime: %w", err)
 	}
