@@ -8,8 +8,11 @@ const NodeReadyName = "NodeReady"
 // ReasonNodeNotReady is NodeReady's reason for a node whose agent reports it not ready.
 const ReasonNodeNotReady = "node(s) were not ready"
 
-// NodeReady rejects nodes whose status is not Ready. It ignores the heartbeat's age: the agent's
-// lease removes a dead node's key.
+// ReasonNodeUnschedulable is NodeReady's reason for a cordoned node.
+const ReasonNodeUnschedulable = "node(s) were unschedulable"
+
+// NodeReady rejects nodes that are not Ready (the store reads a node whose heartbeat stopped
+// as not Ready) and nodes cordoned by their spec.
 type NodeReady struct{}
 
 var _ FilterPlugin = NodeReady{}
@@ -19,8 +22,11 @@ func (NodeReady) Name() string { return NodeReadyName }
 
 // Filter implements FilterPlugin.
 func (NodeReady) Filter(_ *api.Pod, n *NodeInfo) *Status {
-	if n.Node.Status.Ready {
-		return nil
+	switch {
+	case !n.Node.Status.Ready:
+		return NewStatus(UnschedulableAndUnresolvable, ReasonNodeNotReady)
+	case n.Node.Spec.Unschedulable:
+		return NewStatus(UnschedulableAndUnresolvable, ReasonNodeUnschedulable)
 	}
-	return NewStatus(UnschedulableAndUnresolvable, ReasonNodeNotReady)
+	return nil
 }

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"reflect"
 	"testing"
+
+	"github.com/gitfleet/gitfleet/api"
 )
 
 func TestNodeReady(t *testing.T) {
@@ -14,6 +16,8 @@ func TestNodeReady(t *testing.T) {
 		{name: "ready", node: NewNodeInfo(testNode("n", "1", "1Gi"))},
 		{name: "not ready", node: NewNodeInfo(notReady(testNode("n", "1", "1Gi"))),
 			want: NewStatus(UnschedulableAndUnresolvable, ReasonNodeNotReady)},
+		{name: "cordoned", node: NewNodeInfo(cordoned(testNode("n", "1", "1Gi"))),
+			want: NewStatus(UnschedulableAndUnresolvable, ReasonNodeUnschedulable)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -22,4 +26,9 @@ func TestNodeReady(t *testing.T) {
 			}
 		})
 	}
+}
+
+func cordoned(n *api.Node) *api.Node {
+	n.Spec.Unschedulable = true
+	return n
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -19,6 +20,8 @@ type statusOutput struct {
 	Health  string             `json:"health"`
 	Objects []api.ObjectStatus `json:"objects"`
 	Pods    api.PodCounts      `json:"pods"`
+	// Nodes is the scheduler's record of the nodes; absent before its first record.
+	Nodes *api.NodesStatus `json:"nodes,omitempty"`
 }
 
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,7 +70,14 @@ func readStatus(ctx context.Context, s *store.Store) (statusOutput, error) {
 	if h.Objects == nil {
 		h.Objects = []api.ObjectStatus{}
 	}
-	return statusOutput{SyncStatus: st, Health: h.Health, Objects: h.Objects, Pods: h.Pods}, nil
+	out := statusOutput{SyncStatus: st, Health: h.Health, Objects: h.Objects, Pods: h.Pods}
+	switch ns, err := s.GetNodesStatus(ctx); {
+	case err == nil:
+		out.Nodes = &ns
+	case !errors.Is(err, store.ErrNotFound):
+		return statusOutput{}, err
+	}
+	return out, nil
 }
 
 func printStatus(w io.Writer, st statusOutput) {
@@ -89,6 +99,16 @@ func printStatus(w io.Writer, st statusOutput) {
 	fmt.Fprintf(w, "changes:   %d created, %d updated, %d deleted, %d unchanged\n", c.Created, c.Updated, c.Deleted, c.Unchanged)
 	fmt.Fprintf(w, "pods:      %d total, %d running, %d ready, %d pending, %d failed\n",
 		st.Pods.Total, st.Pods.Running, st.Pods.Ready, st.Pods.Pending, st.Pods.Failed)
+	if n := st.Nodes; n != nil {
+		fmt.Fprintf(w, "nodes:     %d/%d Ready", n.Ready, n.Total)
+		if len(n.NotReady) > 0 {
+			fmt.Fprintf(w, "; NotReady: %s", strings.Join(n.NotReady, ", "))
+		}
+		fmt.Fprintln(w)
+		if n.EvictionsPaused != "" {
+			fmt.Fprintf(w, "warning:   %s\n", n.EvictionsPaused)
+		}
+	}
 	if st.Message != "" {
 		fmt.Fprintf(w, "message:   %s\n", st.Message)
 	}
