@@ -48,7 +48,7 @@ type Agent struct {
 	reported map[api.PodKey]report
 	// runtime tracks whether the container runtime answers, for the node's conditions.
 	runtime runtimeHealth
-	passes   int
+	passes  int
 }
 
 // NewAgent returns an agent for opts.Node; it does nothing until Run.
