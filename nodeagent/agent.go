@@ -46,8 +46,10 @@ type Agent struct {
 
 	// reported is the last status written per Pod, so an unchanged status is not rewritten.
 	reported map[api.PodKey]report
-	// runtime tracks whether the container runtime answers, for the node's conditions.
-	runtime runtimeHealth
+	// runtime tracks whether the container runtime answers, for the node's conditions;
+	// reportedConditions are the statuses of the conditions last written.
+	runtime            runtimeHealth
+	reportedConditions map[string]string
 	passes  int
 }
 
@@ -64,7 +66,7 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 		grace = DefaultLeaseTTL
 	}
 	return &Agent{st: st, rt: rt, log: log.With("node", opts.Node.Name), opts: opts,
-		reported: map[api.PodKey]report{}, runtime: runtimeHealth{grace: grace, reported: api.ConditionTrue}}
+		reported: map[api.PodKey]report{}, runtime: runtimeHealth{grace: grace}}
 }
 
 var errWatchLost = errors.New("watch of pods lost")
@@ -167,7 +169,7 @@ func (a *Agent) pass(ctx context.Context) error {
 	}
 	observed, err := a.rt.List(ctx)
 	if ctx.Err() == nil {
-		a.reportRuntime(ctx, err)
+		a.reportConditions(ctx, err)
 	}
 	if err != nil {
 		return fmt.Errorf("list runtime: %w", err)

@@ -23,6 +23,8 @@ type fakeAgentStore struct {
 	desired     map[api.Key]store.DesiredObject
 	statuses    map[string]api.PodStatus
 	desiredList int
+	// node is the node record last written.
+	node *api.Node
 	// putErr is what writing the status of a Pod ("namespace/name") fails with.
 	putErr map[string]error
 }
@@ -44,6 +46,13 @@ func (s *fakeAgentStore) ListDesired(context.Context) (map[api.Key]store.Desired
 	defer s.mu.Unlock()
 	s.desiredList++
 	return s.desired, 1, nil
+}
+
+func (s *fakeAgentStore) PutNode(_ context.Context, n *api.Node) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.node = n
+	return nil
 }
 
 func (s *fakeAgentStore) WatchNodePods(context.Context, string, int64) <-chan store.Event {

@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -15,13 +16,11 @@ type runtimeHealth struct {
 	// failingSince is when the runtime last started failing; zero while it answers.
 	failingSince time.Time
 	lastErr      string
-	// reported is the Ready status last written to the node record ("" before any).
-	reported string
 }
 
-// observe records one answer (err nil) or failure of the runtime at now, and returns the node
-// conditions to report and whether they changed since the last report.
-func (h *runtimeHealth) observe(err error, now time.Time) ([]api.NodeCondition, bool) {
+// observe records one answer (err nil) or failure of the runtime at now, and returns the node's
+// Ready and RuntimeReady conditions.
+func (h *runtimeHealth) observe(err error, now time.Time) []api.NodeCondition {
 	switch {
 	case err == nil:
 		h.failingSince, h.lastErr = time.Time{}, ""
@@ -45,20 +44,25 @@ func (h *runtimeHealth) observe(err error, now time.Time) ([]api.NodeCondition, 
 	if ready != api.ConditionTrue {
 		readyCond.Reason, readyCond.Message = "RuntimeDown", runtime.Message
 	}
-	changed := h.reported != ready
-	h.reported = ready
-	return []api.NodeCondition{readyCond, runtime}, changed
+	return []api.NodeCondition{readyCond, runtime}
 }
 
-// reportRuntime writes the node's record when the runtime's answer (err) changes its Ready
-// condition; a failed write is retried at the next change of the same kind, and logged.
-func (a *Agent) reportRuntime(ctx context.Context, err error) {
-	conds, changed := a.runtime.observe(err, a.opts.Now())
-	if !changed {
+// reportConditions writes the node's record when the status of one of its conditions changed:
+// Ready and RuntimeReady from the runtime's answer (err), and the pressure conditions. A
+// failed write is logged and tried again at the next pass.
+func (a *Agent) reportConditions(ctx context.Context, err error) {
+	conds := a.runtime.observe(err, a.opts.Now())
+	if a.opts.Node.DataDir != "" {
+		conds = append(conds, pressureConditions("/proc/meminfo", a.opts.Node.DataDir)...)
+	}
+	statuses := make(map[string]string, len(conds))
+	for _, c := range conds {
+		statuses[c.Type] = c.Status
+	}
+	if maps.Equal(statuses, a.reportedConditions) {
 		return
 	}
 	if perr := a.st.PutNode(ctx, nodeObject(a.opts.Node, a.opts.Now(), conds)); perr != nil {
-		a.runtime.reported = "" // try again next pass
 		if ctx.Err() == nil {
 			a.log.Warn("report node conditions", "err", perr)
 		}
@@ -67,4 +71,5 @@ func (a *Agent) reportRuntime(ctx context.Context, err error) {
 	if conds[0].Status != api.ConditionTrue {
 		a.log.Warn("node reported NotReady", "reason", conds[0].Message)
 	}
+	a.reportedConditions = statuses
 }

@@ -22,6 +22,8 @@ type NodeConfig struct {
 	Addresses []api.NodeAddress
 	// HostID identifies this host (kept in its data dir): another host cannot take the name.
 	HostID string
+	// DataDir is where the node keeps its state; its filesystem's free space is DiskPressure.
+	DataDir string
 	// Capacity overrides what is read from the host (cpu and memory quantities) when set.
 	Capacity api.ResourceList
 	// LeaseTTL is how long the node stays Ready after the agent's last heartbeat: the grace

@@ -79,7 +79,7 @@ func (f *nodeFlags) nodeConfig(dataDir string) (nodeagent.NodeConfig, error) {
 	if net.ParseIP(addr) == nil {
 		return nodeagent.NodeConfig{}, fmt.Errorf("--advertise-address %q is not an IP address", addr)
 	}
-	return nodeagent.NodeConfig{Name: name, Labels: labels, HostID: hostID, LeaseTTL: f.grace,
+	return nodeagent.NodeConfig{Name: name, Labels: labels, HostID: hostID, LeaseTTL: f.grace, DataDir: dataDir,
 		Addresses: []api.NodeAddress{{Type: api.NodeInternalIP, Address: addr}, {Type: api.NodeHostName, Address: hostname()}}}, nil
 }
 
