@@ -17,7 +17,10 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
+	"github.com/gitfleet/gitfleet/nodeagent"
 )
+
+var _ nodeagent.Routes = (*Router)(nil)
 
 // TestSync programs routes and the masquerade table in a network namespace of the test's own,
 // where the node's address sits on a veth link: routes follow the node list, routes of
