@@ -13,9 +13,14 @@ import (
 
 // syncMasq makes gitfleet's nftables table m, leaving it as it is when it already is. Otherwise
 // it replaces the whole table in one batch, which the kernel applies atomically: there is no
-// moment without the masquerade rule, and no other table is touched.
+// moment without the masquerade rule, and no other table is touched. Each sync has a connection
+// of its own, so that a batch it gave up on is never sent by the next.
 func (r *Router) syncMasq(m masq) error {
-	same, err := r.masqPresent(m)
+	c, err := nftables.New(r.nftOpts...)
+	if err != nil {
+		return fmt.Errorf("sync pod masquerade: open nftables: %w", err)
+	}
+	same, err := masqPresent(c, m)
 	if err != nil {
 		return fmt.Errorf("sync pod masquerade: %w", err)
 	}
@@ -23,16 +28,15 @@ func (r *Router) syncMasq(m masq) error {
 		return nil
 	}
 	t := m.table()
-	r.nft.AddTable(t) // so that the delete below finds a table the first time
-	r.nft.DelTable(t)
-	r.nft.AddTable(t)
-	set := m.set(t)
-	if err := r.nft.AddSet(set, m.elements()); err != nil {
+	c.AddTable(t) // so that the delete below finds a table the first time
+	c.DelTable(t)
+	c.AddTable(t)
+	if err := c.AddSet(m.set(t), m.elements()); err != nil {
 		return fmt.Errorf("sync pod masquerade: %w", err)
 	}
-	ch := r.nft.AddChain(m.chain(t))
-	r.nft.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: m.exprs()})
-	if err := r.nft.Flush(); err != nil {
+	ch := c.AddChain(m.chain(t))
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: m.exprs()})
+	if err := c.Flush(); err != nil {
 		return fmt.Errorf("sync pod masquerade: program table %s: %w", TableName, err)
 	}
 	r.log.Info("pod masquerade programmed", "table", TableName, "pods", m.pods.String(), "pod_ranges", len(m.ranges))
@@ -41,15 +45,15 @@ func (r *Router) syncMasq(m masq) error {
 
 // masqPresent reports whether gitfleet's table holds exactly m: the set's elements, and one
 // chain of the right hook with the one rule.
-func (r *Router) masqPresent(m masq) (bool, error) {
-	t, err := r.nft.ListTableOfFamily(TableName, nftables.TableFamilyIPv4)
+func masqPresent(c *nftables.Conn, m masq) (bool, error) {
+	t, err := c.ListTableOfFamily(TableName, nftables.TableFamilyIPv4)
 	if errors.Is(err, unix.ENOENT) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("read table %s: %w", TableName, err)
 	}
-	chains, err := r.nft.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
 	if err != nil {
 		return false, fmt.Errorf("read chains of %s: %w", TableName, err)
 	}
@@ -63,26 +67,26 @@ func (r *Router) masqPresent(m masq) (bool, error) {
 	if len(mine) != 1 || !sameChain(mine[0], want) {
 		return false, nil
 	}
-	rules, err := r.nft.GetRules(t, mine[0])
+	rules, err := c.GetRules(t, mine[0])
 	if err != nil {
 		return false, fmt.Errorf("read rules of %s: %w", TableName, err)
 	}
 	if len(rules) != 1 || !sameExprs(rules[0].Exprs, m.exprs()) {
 		return false, nil
 	}
-	return r.setPresent(t, m)
+	return setPresent(c, t, m)
 }
 
 // setPresent reports whether the table's only set is m's with m's elements.
-func (r *Router) setPresent(t *nftables.Table, m masq) (bool, error) {
-	sets, err := r.nft.GetSets(t)
+func setPresent(c *nftables.Conn, t *nftables.Table, m masq) (bool, error) {
+	sets, err := c.GetSets(t)
 	if err != nil {
 		return false, fmt.Errorf("read sets of %s: %w", TableName, err)
 	}
 	if len(sets) != 1 || sets[0].Name != SetName || !sets[0].Interval || sets[0].KeyType.Name != nftables.TypeIPAddr.Name {
 		return false, nil
 	}
-	els, err := r.nft.GetSetElements(sets[0])
+	els, err := c.GetSetElements(sets[0])
 	if err != nil {
 		return false, fmt.Errorf("read set %s: %w", SetName, err)
 	}

@@ -39,8 +39,9 @@ type Router struct {
 	bridge string
 	ns     netns.NsHandle
 	nl     *netlink.Handle
-	nft    *nftables.Conn
-	log    *slog.Logger
+	// nftOpts open nftables connections in the router's namespace.
+	nftOpts []nftables.ConnOption
+	log     *slog.Logger
 	// conflicts are the destinations last found held by another's route, logged once each.
 	conflicts map[netip.Prefix]bool
 }
@@ -64,13 +65,8 @@ func New(cfg Config, log *slog.Logger) (*Router, error) {
 		r.Close()
 		return nil, fmt.Errorf("new pod router: open netlink: %w", err)
 	}
-	var opts []nftables.ConnOption
 	if r.ns.IsOpen() {
-		opts = append(opts, nftables.WithNetNSFd(int(r.ns)))
-	}
-	if r.nft, err = nftables.New(opts...); err != nil {
-		r.Close()
-		return nil, fmt.Errorf("new pod router: open nftables: %w", err)
+		r.nftOpts = append(r.nftOpts, nftables.WithNetNSFd(int(r.ns)))
 	}
 	return r, nil
 }
