@@ -127,7 +127,7 @@ func (r *Router) syncRoutes(ctx context.Context, wanted []Route) error {
 	return nil
 }
 
-// presentRoutes lists the IPv4 routes of the main table with a destination other than default.
+// presentRoutes lists the IPv4 routes of the main table that have a destination.
 func (r *Router) presentRoutes() ([]PresentRoute, error) {
 	list, err := r.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	if err != nil {
