@@ -16,9 +16,11 @@ import (
 
 // AgentStore is what the agent needs of etcd; *store.Store implements it. The agent writes only
 // its own node's keys and the status of Pods bound to it, and reads only the Pods bound to it
-// (its node's index). It reads the desired objects for the ConfigMaps of the Pods it creates.
+// (its node's index). It reads the desired objects for the ConfigMaps of the Pods it creates,
+// and every node for the routes to their Pods.
 type AgentStore interface {
 	NodeStore
+	NodeLister
 	ListNodePods(ctx context.Context, node string) ([]store.Item[api.Pod], int64, error)
 	WatchNodePods(ctx context.Context, node string, rev int64) <-chan store.Event
 	ListDesired(ctx context.Context) (map[api.Key]store.DesiredObject, int64, error)
@@ -35,6 +37,11 @@ type AgentOptions struct {
 	Resync time.Duration
 	// Now is the agent's clock; time.Now when nil.
 	Now func() time.Time
+	// Routes joins the node's Pod network to the other nodes'; nil leaves the network alone.
+	Routes Routes
+	// NetworkResync is the period of a Routes sync when no node changes;
+	// DefaultNetworkResync when zero.
+	NetworkResync time.Duration
 }
 
 // Agent makes the runtime run exactly the Pods bound to its node and reports their status.
@@ -50,7 +57,7 @@ type Agent struct {
 	// reportedConditions are the statuses of the conditions last written.
 	runtime            runtimeHealth
 	reportedConditions map[string]string
-	passes  int
+	passes             int
 }
 
 // NewAgent returns an agent for opts.Node; it does nothing until Run.
@@ -60,6 +67,9 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.NetworkResync == 0 {
+		opts.NetworkResync = DefaultNetworkResync
 	}
 	grace := opts.Node.LeaseTTL
 	if grace == 0 {
@@ -71,13 +81,17 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 
 var errWatchLost = errors.New("watch of pods lost")
 
-// Run heartbeats for the node (registered before, see Register) and syncs Pods until ctx ends,
-// then returns nil. Failures are logged and retried with capped, jittered backoff; containers
-// keep running when the agent stops.
+// Run heartbeats for the node (registered before, see Register), syncs Pods and, with Routes,
+// the routes to other nodes' Pods until ctx ends, then returns nil. Failures are logged and
+// retried with capped, jittered backoff; containers and routes stay when the agent stops.
 func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	defer wg.Wait() // the heartbeat loop logs nothing after Run returns
+	defer wg.Wait() // the heartbeat and network loops log nothing after Run returns
 	wg.Go(func() { a.keepHeartbeat(ctx) })
+	if a.opts.Routes != nil {
+		net := &networkLoop{st: a.st, routes: a.opts.Routes, self: a.opts.Node.Name, resync: a.opts.NetworkResync, log: a.log}
+		wg.Go(func() { net.run(ctx) })
+	}
 	bo := retry.New(100*time.Millisecond, 10*time.Second)
 	for {
 		err := a.session(ctx)

@@ -41,6 +41,10 @@ func (s *fakeAgentStore) ListNodePods(_ context.Context, node string) ([]store.I
 	return out, 1, nil
 }
 
+func (s *fakeAgentStore) ListNodes(context.Context) ([]store.Item[api.Node], int64, error) {
+	return nil, 1, nil
+}
+
 func (s *fakeAgentStore) ListDesired(context.Context) (map[api.Key]store.DesiredObject, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

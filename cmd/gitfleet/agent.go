@@ -17,6 +17,7 @@ import (
 	"github.com/gitfleet/gitfleet/nodeagent"
 	"github.com/gitfleet/gitfleet/nodeagent/containerd"
 	"github.com/gitfleet/gitfleet/nodeagent/podnet"
+	"github.com/gitfleet/gitfleet/nodeagent/podnet/hostgw"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -54,7 +55,7 @@ func (f *nodeFlags) parseLabels() (map[string]string, error) {
 func (f *nodeFlags) runtimeConfig(node, dataDir, podCIDR string) containerd.Config {
 	return containerd.Config{
 		Address: f.address, Namespace: f.namespace, NodeName: node, DataDir: dataDir,
-		Network: podnet.Config{BinDir: f.cniBinDir, PodCIDR: podCIDR},
+		Network: podnet.Config{BinDir: f.cniBinDir, PodCIDR: podCIDR, Bridge: podnet.DefaultBridge},
 	}
 }
 
@@ -119,7 +120,7 @@ func defaultAddress() string {
 
 // agentRole returns the node agent's loop: it locks the data dir, registers the node, waits for
 // its Pod range from the control plane, connects to containerd with it, imports the archives in
-// DATA_DIR/images, and runs the agent.
+// DATA_DIR/images, and runs the agent, which routes to the other nodes' Pods.
 func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (role, error) {
 	log = log.With("role", "agent")
 	unlock, err := lockDataDir(dataDir)
@@ -138,7 +139,8 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (
 			return err
 		}
 		log.Info("node registered", "node", node.Name, "pod_cidr", spec.PodCIDR, "address", node.Addresses[0].Address)
-		rt, err := containerd.New(ctx, f.runtimeConfig(node.Name, dataDir, spec.PodCIDR), log)
+		cfg := f.runtimeConfig(node.Name, dataDir, spec.PodCIDR)
+		rt, err := containerd.New(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
@@ -146,7 +148,12 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (
 		if err := importDir(ctx, rt, filepath.Join(dataDir, "images"), log); err != nil {
 			return err
 		}
-		return nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: node}).Run(ctx)
+		routes, err := hostgw.New(hostgw.Config{PodCIDR: spec.PodCIDR, Bridge: cfg.Network.Bridge}, log)
+		if err != nil {
+			return err
+		}
+		defer routes.Close()
+		return nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: node, Routes: routes}).Run(ctx)
 	}}, nil
 }
 

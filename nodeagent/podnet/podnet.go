@@ -80,8 +80,11 @@ func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
 // Config returns the network's configuration, defaults filled in.
 func (n *Network) Config() Config { return n.cfg }
 
-// confList is the CNI network of Pods: a bridge that is the Pods' gateway and masquerades their
-// traffic, host-local addresses from the Pod CIDR, and portmap for hostPorts. The loopback
+// confList is the CNI network of Pods: a bridge that is the Pods' gateway, host-local addresses
+// from the Pod CIDR, and portmap for hostPorts (its snat masquerades hostPort traffic that
+// loops back from the node). The bridge does not masquerade: Pods see each other's own
+// addresses across nodes, and the agent masquerades only what leaves the cluster (package
+// hostgw), which the bridge plugin, knowing only this node's range, cannot tell. The loopback
 // plugin is loaded as its own network (gocni.WithLoNetwork): in this list it would configure
 // eth0 rather than lo.
 func confList(cfg Config) ([]byte, error) {
@@ -91,7 +94,7 @@ func confList(cfg Config) ([]byte, error) {
 		"name":       cniNetworkName,
 		"plugins": []obj{
 			{
-				"type": "bridge", "bridge": cfg.Bridge, "isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"type": "bridge", "bridge": cfg.Bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true,
 				"ipam": obj{
 					"type":    "host-local",
 					"ranges":  [][]obj{{{"subnet": cfg.PodCIDR}}},

@@ -36,7 +36,7 @@ func TestConfList(t *testing.T) {
 		t.Fatal(err)
 	}
 	br, pm := conf.Plugins[0], conf.Plugins[1]
-	if br.Type != "bridge" || br.Bridge != "gitfleet0" || !br.IsGateway || !br.IPMasq ||
+	if br.Type != "bridge" || br.Bridge != "gitfleet0" || !br.IsGateway || br.IPMasq ||
 		br.IPAM.Type != "host-local" || br.IPAM.Ranges[0][0]["subnet"] != "10.244.0.0/24" || br.IPAM.DataDir != "/data/cni" {
 		t.Errorf("bridge plugin %+v", br)
 	}
