@@ -13,6 +13,8 @@
 //	/gitfleet/health/<source>                     workload controller: health of every desired object
 //	/gitfleet/pin/<source>                        gitfleet rollback (set), sync --resume (delete)
 //	/gitfleet/syncrequest/<source>                push hook, webhook, sync, rollback: the latest request
+//	/gitfleet/tokens/<id>                         gitfleet token create: a join token's secret hash and
+//	                                              expiry, under a lease (the join server reads it)
 //
 // The pin and the sync request are written together by RequestSync (package request).
 //

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -26,6 +27,18 @@ type EmbeddedConfig struct {
 	ClientAddr string
 	// CompactionRetention keeps this much history (periodic compaction); 0 means 1h.
 	CompactionRetention time.Duration
+	// PublicAddr, when set, is a second client address, for other hosts (IP:port; port 0
+	// picks one). It needs TLS.
+	PublicAddr string
+	// TLS, when set, serves every client address over TLS and admits only clients that present
+	// a certificate from its CA.
+	TLS *ServerTLS
+}
+
+// ServerTLS names the PEM files of the embedded server's TLS: its certificate and key, and the
+// CA its clients' certificates must chain to.
+type ServerTLS struct {
+	CertFile, KeyFile, CAFile string
 }
 
 // Embedded is a running in-process etcd server.
@@ -34,8 +47,10 @@ type Embedded struct {
 	// closing silences etcd's log: while it stops, its listeners and streams report their own
 	// closing as errors.
 	closing *atomic.Bool
-	// Endpoints are the client URLs to reach the server.
+	// Endpoints are the client URLs to reach the server from this host.
 	Endpoints []string
+	// PublicEndpoints are the client URLs for other hosts (PublicAddr), else none.
+	PublicEndpoints []string
 }
 
 // MaxTxnOps lets one transaction hold a whole commit's changes, so a commit applies whole.
@@ -49,6 +64,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 	if cfg.CompactionRetention == 0 {
 		cfg.CompactionRetention = time.Hour
 	}
+	if cfg.PublicAddr != "" && cfg.TLS == nil {
+		return nil, fmt.Errorf("start embedded etcd: a public client address (%s) needs TLS", cfg.PublicAddr)
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create etcd dir: %w", err)
 	}
@@ -57,11 +75,16 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	local := ec.ListenClientUrls[0].String()
+	var public []string
+	for _, u := range ec.ListenClientUrls[1:] {
+		public = append(public, u.String())
+	}
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded etcd: %w", err)
 	}
-	emb := &Embedded{etcd: e, closing: closing}
+	emb := &Embedded{etcd: e, closing: closing, Endpoints: []string{local}, PublicEndpoints: public}
 	select {
 	case <-e.Server.ReadyNotify():
 	case <-ctx.Done():
@@ -71,16 +94,14 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 		emb.Close()
 		return nil, fmt.Errorf("wait for embedded etcd: not ready after 60s")
 	}
-	addr := e.Clients[0].Addr().String()
-	log.Info("embedded etcd ready", "dir", cfg.Dir, "client", addr)
-	emb.Endpoints = []string{"http://" + addr}
+	log.Info("embedded etcd ready", "dir", cfg.Dir, "client", local, "public", public, "tls", cfg.TLS != nil)
 	return emb, nil
 }
 
 // etcdConfig is the embedded server's configuration. Its log goes to log, warnings and errors
 // only, until closing is set.
 func etcdConfig(cfg EmbeddedConfig, log *slog.Logger, closing *atomic.Bool) (*embed.Config, error) {
-	clientURL, err := freeURL(cfg.ClientAddr)
+	clientURLs, err := clientURLs(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +112,12 @@ func etcdConfig(cfg EmbeddedConfig, log *slog.Logger, closing *atomic.Bool) (*em
 	ec := embed.NewConfig()
 	ec.Name = "gitfleet"
 	ec.Dir = cfg.Dir
-	ec.ListenClientUrls = []url.URL{*clientURL}
-	ec.AdvertiseClientUrls = []url.URL{*clientURL}
+	ec.ListenClientUrls = clientURLs
+	ec.AdvertiseClientUrls = clientURLs
+	if cfg.TLS != nil {
+		ec.ClientTLSInfo = transport.TLSInfo{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+			TrustedCAFile: cfg.TLS.CAFile, ClientCertAuth: true}
+	}
 	ec.ListenPeerUrls = []url.URL{*peerURL}
 	ec.AdvertisePeerUrls = []url.URL{*peerURL}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
@@ -102,6 +127,26 @@ func etcdConfig(cfg EmbeddedConfig, log *slog.Logger, closing *atomic.Bool) (*em
 	ec.MaxRequestBytes = 64 << 20
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.New(&slogCore{log: log, min: zapcore.WarnLevel, quiet: closing}))
 	return ec, nil
+}
+
+// clientURLs are the local client URL, then the public one if any, https with TLS; ports 0
+// are resolved.
+func clientURLs(cfg EmbeddedConfig) ([]url.URL, error) {
+	var out []url.URL
+	for _, addr := range []string{cfg.ClientAddr, cfg.PublicAddr} {
+		if addr == "" {
+			continue
+		}
+		u, err := freeURL(addr)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.TLS != nil {
+			u.Scheme = "https"
+		}
+		out = append(out, *u)
+	}
+	return out, nil
 }
 
 // Close stops the server. Close its clients first: a client still connected sees its streams

@@ -33,6 +33,8 @@ const (
 	Pin         Resource = "pin"
 	Health      Resource = "health"
 	SyncRequest Resource = "syncrequest"
+	// Tokens holds the join tokens: a hash of each secret and its expiry.
+	Tokens Resource = "tokens"
 )
 
 const root = "/gitfleet/"
@@ -71,6 +73,8 @@ func healthKey(source string) string { return prefix(Health) + source }
 func pinKey(source string) string { return prefix(Pin) + source }
 
 func syncRequestKey(source string) string { return prefix(SyncRequest) + source }
+
+func tokenKey(id string) string { return prefix(Tokens) + id }
 
 func historySeqKey(source string) string { return prefix(HistorySeq) + source }
 

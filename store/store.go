@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,9 +27,14 @@ type Store struct {
 func New(c *clientv3.Client) *Store { return &Store{c: c} }
 
 // Connect dials etcd at endpoints.
-func Connect(endpoints []string) (*clientv3.Client, error) {
+func Connect(endpoints []string) (*clientv3.Client, error) { return ConnectTLS(endpoints, nil) }
+
+// ConnectTLS dials etcd at endpoints with tlsCfg (its CA and client certificate); nil dials
+// without TLS.
+func ConnectTLS(endpoints []string, tlsCfg *tls.Config) (*clientv3.Client, error) {
 	c, err := clientv3.New(clientv3.Config{
 		Endpoints:          endpoints,
+		TLS:                tlsCfg,
 		DialTimeout:        5 * time.Second,
 		MaxCallSendMsgSize: 64 << 20,
 		MaxCallRecvMsgSize: 256 << 20,

@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -18,6 +21,9 @@ import (
 type connFlags struct {
 	dataDir   string
 	endpoints string
+	// ca, cert and key are the PEM files for an etcd with TLS; unset, https endpoints use the
+	// ones in DATA_DIR/pki.
+	ca, cert, key string
 }
 
 func defaultDataDir() string {
@@ -29,7 +35,33 @@ func defaultDataDir() string {
 
 func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", defaultDataDir(), "state directory (env GITFLEET_DATA_DIR)")
-	fs.StringVar(&c.endpoints, "etcd-endpoints", "", "comma-separated etcd URLs; default: DATA_DIR/endpoints written by 'up'")
+	fs.StringVar(&c.endpoints, "etcd-endpoints", "", "comma-separated etcd URLs; default: DATA_DIR/endpoints written by 'up' or at join")
+	fs.StringVar(&c.ca, "etcd-ca", "", "CA file (PEM) of an etcd with TLS; default for https endpoints: DATA_DIR/pki/ca.crt")
+	fs.StringVar(&c.cert, "etcd-cert", "", "client certificate file (PEM) for an etcd with TLS; default for https endpoints: DATA_DIR/pki/client.crt")
+	fs.StringVar(&c.key, "etcd-key", "", "client key file (PEM) for an etcd with TLS; default for https endpoints: DATA_DIR/pki/client.key")
+}
+
+// pkiDir holds the cluster CA and this data dir's certificates.
+func pkiDir(dataDir string) string { return filepath.Join(dataDir, "pki") }
+
+// tlsConfig is the TLS configuration for eps: from --etcd-ca, --etcd-cert and --etcd-key when given,
+// else DATA_DIR/pki's when an endpoint is https, else none.
+func (c *connFlags) tlsConfig(eps []string) (*tls.Config, error) {
+	switch {
+	case c.ca != "" || c.cert != "" || c.key != "":
+		if c.ca == "" || (c.cert == "") != (c.key == "") {
+			return nil, fmt.Errorf("--etcd-ca is required with --etcd-cert and --etcd-key, which go together")
+		}
+		return pki.ClientTLS(c.ca, c.cert, c.key)
+	case !slices.ContainsFunc(eps, func(ep string) bool { return strings.HasPrefix(ep, "https://") }):
+		return nil, nil
+	}
+	cfg, err := pki.DirClientTLS(pkiDir(c.dataDir))
+	if err != nil {
+		return nil, fmt.Errorf("etcd at %s needs TLS (pass --etcd-ca, --etcd-cert and --etcd-key, or the --data-dir of a host that ran 'up --advertise-address' or joined): %w",
+			strings.Join(eps, ","), err)
+	}
+	return cfg, nil
 }
 
 // endpointsFile is where `up` records how to reach its embedded etcd.
@@ -52,11 +84,15 @@ func (c *connFlags) open() (*store.Store, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return connect(eps)
+	return c.connect(eps)
 }
 
-func connect(eps []string) (*store.Store, func(), error) {
-	cli, err := store.Connect(eps)
+func (c *connFlags) connect(eps []string) (*store.Store, func(), error) {
+	tlsCfg, err := c.tlsConfig(eps)
+	if err != nil {
+		return nil, nil, err
+	}
+	cli, err := store.ConnectTLS(eps, tlsCfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -73,7 +109,7 @@ func (c *connFlags) session(ctx context.Context, timeout time.Duration) (context
 	if err := c.probe(ctx, eps); err != nil {
 		return nil, nil, nil, err
 	}
-	s, closeFn, err := connect(eps)
+	s, closeFn, err := c.connect(eps)
 	if err != nil {
 		return nil, nil, nil, err
 	}

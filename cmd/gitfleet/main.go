@@ -17,6 +17,11 @@ const usage = `gitfleet: containers that follow a git repository.
 Usage:
   gitfleet up --repo URL|PATH [--branch main] [--path DIR] [--data-dir DIR]  run every role in one process
   gitfleet controller|scheduler|agent --etcd-endpoints URLS                  run one role
+  gitfleet up ... --advertise-address IP     let other hosts join: a cluster CA, etcd over TLS, a join server
+  gitfleet token create [--ttl 24h] [--print-join-command]
+                                         a join token for another host (the whole agent command with the flag)
+  gitfleet agent --server URL --token-file F [--advertise-address IP] [--node-name N] [--data-dir D]
+                                         join this host on its first start, then run its agent
   gitfleet validate [DIR]                check manifests offline; exit 1 with file:line errors
   gitfleet diff [DIR] [--color auto|always|never]
                                          unified YAML diff of what a working tree would change against
@@ -33,8 +38,9 @@ Usage:
   gitfleet image import FILE...          import OCI or docker archives into containerd
 
 Reaching a running gitfleet: commands that read live state dial --etcd-endpoints when given,
-else the endpoints that 'gitfleet up' wrote to DATA_DIR/endpoints. DATA_DIR is --data-dir, else
-$GITFLEET_DATA_DIR, else /var/lib/gitfleet.
+else the endpoints that 'gitfleet up' (or a join) wrote to DATA_DIR/endpoints; https endpoints
+use the certificates in DATA_DIR/pki. DATA_DIR is --data-dir, else $GITFLEET_DATA_DIR, else
+/var/lib/gitfleet.
 
 Run 'gitfleet COMMAND -h' for a command's flags.
 `
@@ -68,6 +74,7 @@ func commands() map[string]command {
 		"controller": runController,
 		"scheduler":  runScheduler,
 		"agent":      runAgent,
+		"token":      runToken,
 		"validate":   runValidate,
 		"diff":       runDiff,
 		"status":     runStatus,

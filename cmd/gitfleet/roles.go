@@ -128,9 +128,11 @@ func schedulerRole(st *store.Store, log *slog.Logger) role {
 	return role{"scheduler", s.Run}
 }
 
-// roleMain is the shared body of the one-role commands: parse, connect, run.
+// roleMain is the shared body of the one-role commands: parse, prepare (nil: nothing to
+// prepare), connect, run.
 func roleMain(ctx context.Context, name string, args []string, stderr io.Writer,
-	extra func(fs *flag.FlagSet), build func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error)) error {
+	extra func(fs *flag.FlagSet), prepare func(ctx context.Context, conn *connFlags, log *slog.Logger) error,
+	build func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error)) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var conn connFlags
@@ -143,6 +145,11 @@ func roleMain(ctx context.Context, name string, args []string, stderr io.Writer,
 	log, err := newLogger(stderr, *level)
 	if err != nil {
 		return err
+	}
+	if prepare != nil {
+		if err := prepare(ctx, &conn, log); err != nil {
+			return err
+		}
 	}
 	s, closeFn, err := conn.open()
 	if err != nil {
@@ -158,7 +165,7 @@ func roleMain(ctx context.Context, name string, args []string, stderr io.Writer,
 
 func runController(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var src sourceFlags
-	return roleMain(ctx, "controller", args, stderr, src.register,
+	return roleMain(ctx, "controller", args, stderr, src.register, nil,
 		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
 			cfg, err := src.config(dataDir)
 			if err != nil {
@@ -169,7 +176,7 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) erro
 }
 
 func runScheduler(ctx context.Context, args []string, _, stderr io.Writer) error {
-	return roleMain(ctx, "scheduler", args, stderr, func(*flag.FlagSet) {},
+	return roleMain(ctx, "scheduler", args, stderr, func(*flag.FlagSet) {}, nil,
 		func(st *store.Store, _ string, log *slog.Logger) ([]role, error) {
 			return []role{schedulerRole(st, log)}, nil
 		})
@@ -177,7 +184,15 @@ func runScheduler(ctx context.Context, args []string, _, stderr io.Writer) error
 
 func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var nf nodeFlags
-	return roleMain(ctx, "agent", args, stderr, nf.register,
+	var jf joinFlags
+	register := func(fs *flag.FlagSet) {
+		nf.register(fs)
+		jf.register(fs)
+	}
+	prepare := func(ctx context.Context, conn *connFlags, log *slog.Logger) error {
+		return jf.join(ctx, conn, nf.name, log)
+	}
+	return roleMain(ctx, "agent", args, stderr, register, prepare,
 		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
 			r, err := agentRole(st, nf, dataDir, log)
 			if err != nil {

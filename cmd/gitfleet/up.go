@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
@@ -20,6 +21,9 @@ type upFlags struct {
 	src             sourceFlags
 	node            nodeFlags
 	etcdAddr, level string
+	// etcdPublic and joinAddr are where other hosts reach etcd and the join server, with
+	// --advertise-address.
+	etcdPublic, joinAddr string
 }
 
 func (f *upFlags) register(fs *flag.FlagSet) {
@@ -27,6 +31,8 @@ func (f *upFlags) register(fs *flag.FlagSet) {
 	f.src.register(fs)
 	f.node.register(fs)
 	fs.StringVar(&f.etcdAddr, "etcd-listen", "127.0.0.1:0", "client address of the embedded etcd (port 0 picks one, recorded in DATA_DIR/endpoints)")
+	fs.StringVar(&f.etcdPublic, "etcd-public-listen", "", "with --advertise-address: the embedded etcd's address for other hosts, IP:PORT (default ADVERTISE:"+defaultEtcdPort+"; TLS, client certificates)")
+	fs.StringVar(&f.joinAddr, "join-listen", "", "with --advertise-address: the join server's address (default ADVERTISE:"+defaultJoinPort+"; port 0 picks one, recorded in DATA_DIR/join-url)")
 	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
 }
 
@@ -36,7 +42,9 @@ func runUp(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var f upFlags
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gitfleet up --repo URL|PATH [flags]\n\nRuns an embedded etcd (unless --etcd-endpoints), the controller, the scheduler and a node agent in one process.")
+		fmt.Fprintln(stderr, "usage: gitfleet up --repo URL|PATH [flags]\n\nRuns an embedded etcd (unless --etcd-endpoints), the controller, the scheduler and a node agent in one process."+
+			"\nWith --advertise-address IP, other hosts can join: up keeps a cluster CA in DATA_DIR/pki, serves etcd over TLS with"+
+			"\nclient certificates on IP:2379 and the join server on IP:9443 ('gitfleet token create' makes join tokens).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -69,20 +77,30 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 	if err := os.MkdirAll(f.conn.dataDir, 0o755); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	endpoints, stopEtcd, err := startEtcd(ctx, f.conn, f.etcdAddr, log)
+	x, err := newExposure(f, time.Now())
+	if err != nil {
+		return err
+	}
+	etcd, stopEtcd, err := startEtcd(ctx, f.conn, f.etcdAddr, x, log)
 	if err != nil {
 		return err
 	}
 	defer stopEtcd()
-	cli, err := store.Connect(endpoints)
+	st, closeStore, err := f.conn.connect(etcd.Endpoints)
 	if err != nil {
 		return err
 	}
-	defer cli.Close()
-	st := store.New(cli)
+	defer closeStore()
 	roles, err := upRoles(st, f, cfg, log)
 	if err != nil {
 		return err
+	}
+	if x != nil {
+		r, err := x.joinRole(st, etcd.PublicEndpoints, f.conn.dataDir, log)
+		if err != nil {
+			return err
+		}
+		roles = append(roles, r)
 	}
 	log.Info("gitfleet up", "repo", source.RedactURL(cfg.URL), "branch", cfg.Branch, "path", cfg.Path, "data_dir", f.conn.dataDir)
 	return runRoles(ctx, log, roles...)
@@ -102,22 +120,32 @@ func upRoles(st *store.Store, f upFlags, cfg source.Config, log *slog.Logger) ([
 	return append(roles, schedulerRole(st, log), agent), nil
 }
 
-// startEtcd starts the embedded etcd and records its endpoints for the CLI, unless the user
-// named an external cluster.
-func startEtcd(ctx context.Context, conn connFlags, addr string, log *slog.Logger) ([]string, func(), error) {
+// etcdURLs are where this host's roles reach etcd, and where other hosts do (none without
+// --advertise-address).
+type etcdURLs struct {
+	Endpoints, PublicEndpoints []string
+}
+
+// startEtcd starts the embedded etcd, exposed to other hosts as x says (nil: loopback only, no
+// TLS), and records its endpoints for the CLI, unless the user named an external cluster.
+func startEtcd(ctx context.Context, conn connFlags, addr string, x *exposure, log *slog.Logger) (etcdURLs, func(), error) {
 	if conn.endpoints != "" {
-		return strings.Split(conn.endpoints, ","), func() {}, nil
+		return etcdURLs{Endpoints: strings.Split(conn.endpoints, ",")}, func() {}, nil
 	}
-	e, err := store.StartEmbedded(ctx, store.EmbeddedConfig{Dir: filepath.Join(conn.dataDir, "etcd"), ClientAddr: addr}, log)
+	cfg := store.EmbeddedConfig{Dir: filepath.Join(conn.dataDir, "etcd"), ClientAddr: addr}
+	if x != nil {
+		cfg.PublicAddr, cfg.TLS = x.etcdAddr, x.etcdTLS()
+	}
+	e, err := store.StartEmbedded(ctx, cfg, log)
 	if err != nil {
-		return nil, nil, err
+		return etcdURLs{}, nil, err
 	}
 	file := endpointsFile(conn.dataDir)
 	if err := writeFileAtomic(file, []byte(strings.Join(e.Endpoints, "\n")+"\n")); err != nil {
 		e.Close()
-		return nil, nil, err
+		return etcdURLs{}, nil, err
 	}
-	return e.Endpoints, func() {
+	return etcdURLs{Endpoints: e.Endpoints, PublicEndpoints: e.PublicEndpoints}, func() {
 		os.Remove(file)
 		e.Close()
 	}, nil

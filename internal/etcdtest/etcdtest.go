@@ -5,8 +5,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -38,4 +42,57 @@ func StartWithEndpoints(t testing.TB) (*store.Store, []string) {
 		e.Close()
 	})
 	return store.New(c), e.Endpoints
+}
+
+// TLSServer is an embedded etcd that serves TLS on two loopback addresses (its local and its
+// public one) and admits only clients with a certificate from the CA kept in PKI.
+type TLSServer struct {
+	// PKI is the directory of the CA, the server's pair and an "admin" client pair.
+	PKI                        string
+	CA                         *pki.CA
+	Endpoints, PublicEndpoints []string
+}
+
+// StartTLS runs a TLSServer for the duration of t and returns a Store connected to it as admin.
+func StartTLS(t testing.TB) (*store.Store, TLSServer) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a real etcd; skipped under -short")
+	}
+	dir := t.TempDir()
+	srv := TLSServer{PKI: filepath.Join(dir, "pki")}
+	now := time.Now()
+	var err error
+	if srv.CA, err = pki.LoadOrCreateCA(srv.PKI, now); err != nil {
+		t.Fatal(err)
+	}
+	loopback := []net.IP{net.IPv4(127, 0, 0, 1)}
+	if _, err := srv.CA.Ensure(srv.PKI, pki.ServerCert, pki.ServerKey, pki.Request{CommonName: "etcd", Usage: pki.Server, IPs: loopback}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.CA.Ensure(srv.PKI, pki.ClientCert, pki.ClientKey, pki.Request{CommonName: "admin"}, now); err != nil {
+		t.Fatal(err)
+	}
+	e, err := store.StartEmbedded(context.Background(), store.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), PublicAddr: "127.0.0.1:0",
+		TLS: &store.ServerTLS{CertFile: filepath.Join(srv.PKI, pki.ServerCert), KeyFile: filepath.Join(srv.PKI, pki.ServerKey), CAFile: filepath.Join(srv.PKI, pki.CACert)}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("start etcd: %v", err)
+	}
+	srv.Endpoints, srv.PublicEndpoints = e.Endpoints, e.PublicEndpoints
+	tlsCfg, err := pki.DirClientTLS(srv.PKI)
+	if err != nil {
+		e.Close()
+		t.Fatal(err)
+	}
+	c, err := store.ConnectTLS(e.Endpoints, tlsCfg)
+	if err != nil {
+		e.Close()
+		t.Fatalf("connect etcd: %v", err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		e.Close()
+	})
+	return store.New(c), srv
 }

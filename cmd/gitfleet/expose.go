@@ -1,0 +1,126 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gitfleet/gitfleet/join"
+	"github.com/gitfleet/gitfleet/pki"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// Default ports of what `up --advertise-address` serves to other hosts.
+const (
+	defaultEtcdPort = "2379"
+	defaultJoinPort = "9443"
+)
+
+// exposure is what `up --advertise-address` adds for other hosts: the cluster CA in
+// DATA_DIR/pki, etcd over TLS with client certificates on the advertised address, and the join
+// server.
+type exposure struct {
+	ca  *pki.CA
+	dir string // DATA_DIR/pki
+	// advertise is the IP other hosts reach this one at.
+	advertise string
+	// etcdAddr and joinAddr are where etcd serves other hosts and where the join server listens.
+	etcdAddr, joinAddr string
+}
+
+// newExposure loads or creates the cluster CA and this host's server and admin certificates,
+// or returns nil when up serves only itself: no --advertise-address, or an external etcd.
+func newExposure(f upFlags, now time.Time) (*exposure, error) {
+	if f.node.advertise == "" || f.conn.endpoints != "" {
+		return nil, nil
+	}
+	ip := net.ParseIP(f.node.advertise)
+	if ip == nil {
+		return nil, fmt.Errorf("--advertise-address %q is not an IP address", f.node.advertise)
+	}
+	x := &exposure{dir: pkiDir(f.conn.dataDir), advertise: ip.String(),
+		etcdAddr: cmp.Or(f.etcdPublic, net.JoinHostPort(ip.String(), defaultEtcdPort)),
+		joinAddr: cmp.Or(f.joinAddr, net.JoinHostPort(ip.String(), defaultJoinPort))}
+	if host, _, err := net.SplitHostPort(x.etcdAddr); err != nil || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
+		return nil, fmt.Errorf("--etcd-public-listen %q: want IP:PORT with the IP other hosts dial", x.etcdAddr)
+	}
+	var err error
+	if x.ca, err = pki.LoadOrCreateCA(x.dir, now); err != nil {
+		return nil, err
+	}
+	server := pki.Request{CommonName: "gitfleet", Usage: pki.Server, DNSNames: []string{"localhost"},
+		IPs: listenIPs(net.IPv4(127, 0, 0, 1), ip, f.etcdAddr, x.etcdAddr, x.joinAddr)}
+	if _, err := x.ca.Ensure(x.dir, pki.ServerCert, pki.ServerKey, server, now); err != nil {
+		return nil, err
+	}
+	// The admin identity of this host's roles and CLI; readable by root alone.
+	if _, err := x.ca.Ensure(x.dir, pki.ClientCert, pki.ClientKey, pki.Request{CommonName: "admin"}, now); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// listenIPs are ips and the specific IPs of addrs, each once: what the server certificate
+// names.
+func listenIPs(ip1, ip2 net.IP, addrs ...string) []net.IP {
+	out := []net.IP{ip1}
+	add := func(ip net.IP) {
+		for _, o := range out {
+			if o.Equal(ip) {
+				return
+			}
+		}
+		out = append(out, ip)
+	}
+	add(ip2)
+	for _, a := range addrs {
+		host, _, err := net.SplitHostPort(a)
+		if ip := net.ParseIP(host); err == nil && ip != nil && !ip.IsUnspecified() {
+			add(ip)
+		}
+	}
+	return out
+}
+
+// etcdTLS is the embedded etcd's TLS: the server pair, clients checked against the CA.
+func (x *exposure) etcdTLS() *store.ServerTLS {
+	return &store.ServerTLS{CertFile: filepath.Join(x.dir, pki.ServerCert), KeyFile: filepath.Join(x.dir, pki.ServerKey),
+		CAFile: filepath.Join(x.dir, pki.CACert)}
+}
+
+// joinURLFile is where `up` records its join server's URL for `token create --print-join-command`.
+func joinURLFile(dataDir string) string { return filepath.Join(dataDir, "join-url") }
+
+// joinRole listens on the join address now (so a taken port fails the start), records the
+// server's URL in DATA_DIR/join-url and returns the role that serves joins, handing out
+// etcdEndpoints.
+func (x *exposure) joinRole(st *store.Store, etcdEndpoints []string, dataDir string, log *slog.Logger) (role, error) {
+	cert, err := pki.ServerCertificate(x.dir)
+	if err != nil {
+		return role{}, err
+	}
+	l, err := net.Listen("tcp", x.joinAddr)
+	if err != nil {
+		return role{}, fmt.Errorf("listen for joins: %w", err)
+	}
+	host, port, _ := net.SplitHostPort(l.Addr().String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = x.advertise
+	}
+	url := "https://" + net.JoinHostPort(host, port)
+	if err := writeFileAtomic(joinURLFile(dataDir), []byte(url+"\n")); err != nil {
+		l.Close()
+		return role{}, err
+	}
+	log = log.With("role", "join")
+	srv := join.NewServer(st, join.ServerConfig{CA: x.ca, EtcdEndpoints: etcdEndpoints}, log)
+	return role{"join", func(ctx context.Context) error {
+		defer os.Remove(joinURLFile(dataDir))
+		return srv.Serve(ctx, l, cert)
+	}}, nil
+}

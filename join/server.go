@@ -1,0 +1,174 @@
+package join
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/gitfleet/gitfleet/pki"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// Path is where the join server answers.
+const Path = "/v1/join"
+
+// joinRequest is what a joining host posts. The secret travels only once the host checked the
+// server against the CA its token pins.
+type joinRequest struct {
+	TokenID  string `json:"tokenID"`
+	Secret   string `json:"secret"`
+	NodeName string `json:"nodeName"`
+	// CSR is a PEM certificate request signed by the host's new key.
+	CSR string `json:"csr"`
+}
+
+// joinResponse is what a host gets for a valid token.
+type joinResponse struct {
+	// CA is the cluster CA's certificate (PEM).
+	CA string `json:"ca"`
+	// Certificate is the host's client certificate, "node:<name>", then the CA (PEM).
+	Certificate   string   `json:"certificate"`
+	EtcdEndpoints []string `json:"etcdEndpoints"`
+}
+
+// errorResponse carries why a join failed.
+type errorResponse struct {
+	Error string `json:"error"`
+}
+
+// TokenReader reads token records; *store.Store is one.
+type TokenReader interface {
+	JoinToken(ctx context.Context, id string) (store.JoinToken, error)
+}
+
+var _ TokenReader = (*store.Store)(nil)
+
+// ServerConfig is what the join server hands out.
+type ServerConfig struct {
+	CA *pki.CA
+	// EtcdEndpoints are the etcd client URLs a joined host dials.
+	EtcdEndpoints []string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server trades a valid token for a client certificate of the cluster CA.
+type Server struct {
+	tokens TokenReader
+	cfg    ServerConfig
+	log    *slog.Logger
+}
+
+// NewServer returns a join server that checks tokens against tokens.
+func NewServer(tokens TokenReader, cfg ServerConfig, log *slog.Logger) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Server{tokens: tokens, cfg: cfg, log: log}
+}
+
+// nodeName is a DNS-1123 subdomain, as node names are.
+var nodeName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// maxRequest bounds a join request's body; a CSR is well under 1 KiB.
+const maxRequest = 64 << 10
+
+// ServeHTTP answers POST Path: 200 with the host's certificate, 403 when the token is refused,
+// 400 for a malformed request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != Path {
+		reply(w, http.StatusNotFound, errorResponse{Error: "not found"})
+		return
+	}
+	if r.Method != http.MethodPost {
+		reply(w, http.StatusMethodNotAllowed, errorResponse{Error: "use POST"})
+		return
+	}
+	var req joinRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		reply(w, http.StatusBadRequest, errorResponse{Error: "decode join request: " + err.Error()})
+		return
+	}
+	log := s.log.With("token", req.TokenID, "node", req.NodeName, "remote", r.RemoteAddr)
+	resp, code, err := s.join(r.Context(), req)
+	switch {
+	case code == http.StatusForbidden:
+		log.Warn("join refused", "reason", err)
+		reply(w, code, errorResponse{Error: err.Error()})
+	case err != nil:
+		log.Error("join failed", "err", err)
+		reply(w, code, errorResponse{Error: err.Error()})
+	default:
+		log.Info("host joined")
+		reply(w, http.StatusOK, resp)
+	}
+}
+
+// join checks req and signs its CSR; on failure the status code says whose fault it is.
+func (s *Server) join(ctx context.Context, req joinRequest) (joinResponse, int, error) {
+	if len(req.NodeName) > 253 || !nodeName.MatchString(req.NodeName) {
+		return joinResponse{}, http.StatusBadRequest, fmt.Errorf("invalid node name %q: use at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit", req.NodeName)
+	}
+	if !idFormat.MatchString(req.TokenID) {
+		return joinResponse{}, http.StatusForbidden, ErrUnknownToken
+	}
+	rec, err := s.tokens.JoinToken(ctx, req.TokenID)
+	if errors.Is(err, store.ErrNotFound) {
+		return joinResponse{}, http.StatusForbidden, ErrUnknownToken
+	}
+	if err != nil {
+		return joinResponse{}, http.StatusInternalServerError, fmt.Errorf("read join token: %w", err)
+	}
+	now := s.cfg.Now()
+	if err := Verify(rec, Secret(req.Secret), now); err != nil {
+		return joinResponse{}, http.StatusForbidden, err
+	}
+	cert, err := s.cfg.CA.SignCSR([]byte(req.CSR), pki.Request{CommonName: NodeIdentity(req.NodeName)}, now)
+	if err != nil {
+		return joinResponse{}, http.StatusBadRequest, err
+	}
+	return joinResponse{CA: string(s.cfg.CA.CertPEM), Certificate: string(cert), EtcdEndpoints: s.cfg.EtcdEndpoints}, http.StatusOK, nil
+}
+
+// NodeIdentity is the common name of node's certificate.
+func NodeIdentity(node string) string { return "node:" + node }
+
+func reply(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve answers joins on l over TLS with cert (its chain holding the CA, which joining hosts
+// check against their token) until ctx ends, then shuts down.
+func (s *Server) Serve(ctx context.Context, l net.Listener, cert tls.Certificate) error {
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		TLSConfig:   &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		BaseContext: func(net.Listener) context.Context { return ctx },
+		// A host with another cluster's token hangs up in the handshake: that is its error to
+		// report, not the server's.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	s.log.Info("serving joins", "addr", l.Addr().String())
+	if err := srv.ServeTLS(l, "", ""); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve joins: %w", err)
+	}
+	<-done
+	return nil
+}
