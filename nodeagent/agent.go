@@ -81,13 +81,12 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 
 var errWatchLost = errors.New("watch of pods lost")
 
-// Run heartbeats for the node (registered before, see Register), syncs Pods and, with Routes,
-// the routes to other nodes' Pods until ctx ends, then returns nil. Failures are logged and
-// retried with capped, jittered backoff; containers and routes stay when the agent stops.
+// Run syncs Pods and, with Routes, the routes to other nodes' Pods until ctx ends, then returns
+// nil; the node is registered and heartbeats before (Register, Heartbeat). Failures are logged
+// and retried with capped, jittered backoff; containers and routes stay when the agent stops.
 func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	defer wg.Wait() // the heartbeat and network loops log nothing after Run returns
-	wg.Go(func() { a.keepHeartbeat(ctx) })
+	defer wg.Wait() // the network loop logs nothing after Run returns
 	if a.opts.Routes != nil {
 		net := &networkLoop{st: a.st, routes: a.opts.Routes, self: a.opts.Node.Name, resync: a.opts.NetworkResync, log: a.log}
 		wg.Go(func() { net.run(ctx) })
@@ -101,33 +100,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		wait := bo.Next()
 		a.log.Warn("pod sync restarting", "err", err, "wait", wait)
 		retry.Sleep(ctx, wait)
-	}
-}
-
-// keepHeartbeat keeps the node's heartbeat under a lease, and starts a new one whenever the
-// lease is lost.
-func (a *Agent) keepHeartbeat(ctx context.Context) {
-	bo := retry.New(200*time.Millisecond, 10*time.Second)
-	for ctx.Err() == nil {
-		lost, err := heartbeat(ctx, a.st, a.opts.Node)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			wait := bo.Next()
-			a.log.Warn("node heartbeat failed", "err", err, "wait", wait)
-			retry.Sleep(ctx, wait)
-			continue
-		}
-		bo.Reset()
-		a.log.Info("node heartbeat started")
-		select {
-		case <-lost:
-			if ctx.Err() == nil {
-				a.log.Warn("node lease lost; heartbeating again")
-			}
-		case <-ctx.Done():
-		}
 	}
 }
 

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	retry "github.com/gitfleet/gitfleet/internal/backoff"
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/store"
@@ -48,12 +51,17 @@ type NodeStore interface {
 var _ NodeStore = (*store.Store)(nil)
 
 // Register writes the node's record, refused (store.ErrNodeNameTaken) when another host holds
-// the name, and waits until the control plane has assigned the node its Pod range; it returns
-// the node's spec.
-func Register(ctx context.Context, st NodeStore, cfg NodeConfig, now time.Time) (api.NodeSpec, error) {
+// the name.
+func Register(ctx context.Context, st NodeStore, cfg NodeConfig, now time.Time) error {
 	if err := st.PutNode(ctx, nodeObject(cfg, now, nil)); err != nil {
-		return api.NodeSpec{}, fmt.Errorf("register node %s: %w", cfg.Name, err)
+		return fmt.Errorf("register node %s: %w", cfg.Name, err)
 	}
+	return nil
+}
+
+// WaitForPodRange waits until the control plane has assigned the registered node its Pod
+// range, and returns the node's spec.
+func WaitForPodRange(ctx context.Context, st NodeStore, cfg NodeConfig) (api.NodeSpec, error) {
 	rev, err := st.Revision(ctx)
 	if err != nil {
 		return api.NodeSpec{}, fmt.Errorf("register node %s: %w", cfg.Name, err)
@@ -166,4 +174,32 @@ func memTotal(path string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("read memory size: no MemTotal in %s", path)
+}
+
+// Heartbeat keeps the node's heartbeat under a lease until ctx ends, and starts a new one
+// whenever the lease is lost: the node is Ready while it runs (and the node reports itself so).
+// Start it as soon as Register succeeded, so a node is not NotReady while its agent starts.
+func Heartbeat(ctx context.Context, st NodeStore, cfg NodeConfig, log *slog.Logger) {
+	bo := retry.New(200*time.Millisecond, 10*time.Second)
+	for ctx.Err() == nil {
+		lost, err := heartbeat(ctx, st, cfg)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			wait := bo.Next()
+			log.Warn("node heartbeat failed", "err", err, "wait", wait)
+			retry.Sleep(ctx, wait)
+			continue
+		}
+		bo.Reset()
+		log.Info("node heartbeat started")
+		select {
+		case <-lost:
+			if ctx.Err() == nil {
+				log.Warn("node lease lost; heartbeating again")
+			}
+		case <-ctx.Done():
+		}
+	}
 }

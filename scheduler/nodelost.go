@@ -130,8 +130,11 @@ func (s *Scheduler) recordNodes(ctx context.Context, log *slog.Logger, l listing
 	if err := s.st.PutNodesStatus(ctx, st); err != nil {
 		return err
 	}
-	if p.brake != "" {
+	switch {
+	case p.brake != "" && st.Total > 1:
 		log.Warn("node lifecycle", "msg", p.brake)
+	case p.brake != "":
+		log.Info("node lifecycle", "msg", p.brake) // one node: there is nowhere else to go anyway
 	}
 	s.recorded = &st
 	return nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -134,7 +135,15 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (
 	}
 	return role{"agent", func(ctx context.Context) error {
 		defer unlock()
-		spec, err := nodeagent.Register(ctx, st, node, time.Now())
+		if err := nodeagent.Register(ctx, st, node, time.Now()); err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		defer wg.Wait() // the heartbeat logs nothing after the role stopped
+		hctx, stop := context.WithCancel(ctx)
+		defer stop()
+		wg.Go(func() { nodeagent.Heartbeat(hctx, st, node, log) })
+		spec, err := nodeagent.WaitForPodRange(ctx, st, node)
 		if err != nil {
 			return err
 		}
