@@ -52,6 +52,8 @@ type Daemon struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	log     *lockedBuffer
+	// namespaces are those handed out by Namespace, whose runc state and cgroups stop removes.
+	namespaces []string
 }
 
 // StartDaemon starts containerd with its root, state and socket under dir, through command
@@ -118,6 +120,15 @@ func (d *Daemon) ping() error {
 	return err
 }
 
+// Namespace returns a fresh containerd namespace name for a client of the daemon. Even with a
+// daemon of its own a test needs one unique on the machine: runc keeps task state and cgroups
+// by namespace and container ID, whatever the daemon.
+func (d *Daemon) Namespace() string {
+	ns := "gitfleet-test-" + randomHex(4)
+	d.namespaces = append(d.namespaces, ns)
+	return ns
+}
+
 // Client connects to the daemon; the caller closes it.
 func (d *Daemon) Client() (*client.Client, error) {
 	c, err := client.New(d.Address)
@@ -167,6 +178,11 @@ func (d *Daemon) stop(t testing.TB) {
 	}
 	if err := UnmountUnder(d.dir); err != nil {
 		t.Errorf("containerd in %s: %v", d.dir, err)
+	}
+	for _, ns := range d.namespaces {
+		if err := forgetNamespace(ns); err != nil {
+			t.Errorf("containerd in %s: %v", d.dir, err)
+		}
 	}
 }
 
