@@ -49,6 +49,12 @@ func NewHosts(t testing.TB, names ...string) []*Host {
 	}
 	assertInside(t, parent)
 	Exec(t, "ip", "link", "add", switchBridge, "type", "bridge")
+	// Removed after the hosts, for the next NewHosts in this namespace (a benchmark's runs).
+	t.Cleanup(func() {
+		if out, err := exec.Command("ip", "link", "del", switchBridge).CombinedOutput(); err != nil {
+			t.Errorf("ip link del %s: %v: %s", switchBridge, err, out)
+		}
+	})
 	Exec(t, "ip", "addr", "add", switchIP+hostsPrefix, "dev", switchBridge)
 	Exec(t, "ip", "link", "set", switchBridge, "up")
 	hosts := make([]*Host, 0, len(names))
