@@ -23,21 +23,26 @@ import (
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/store"
 )
 
 // etcdPort is where up's embedded etcd listens on the first host's address, for the agents of
-// the other hosts. Each host is a namespace of the test's own, so a fixed port cannot clash.
+// the other hosts (and gitfleet's default with --advertise-address). Each host is a namespace of
+// the test's own, so a fixed port cannot clash.
 const etcdPort = "2379"
 
 // fleet is a cluster of hosts on one machine, driven through the built binary as an operator
 // would: `up` on the first host, `agent` on the others. Each host is a network namespace on a
 // switch (netnstest.NewHosts) with its own containerd daemon, data dir, containerd namespace and
-// node name (the host's name). The embedded cluster is the CLI against the first host's etcd,
-// which the test reaches over the switch.
+// node name (the host's name). The embedded cluster runs the CLI on the first host.
 type fleet struct {
 	*cluster
 	remote *gittest.Remote
 	hosts  []*fleetHost
+	// joins says that the binary joins agents with a token (`agent --server URL --token-file
+	// F`); tokenFile then holds one, made on the first host when the first agent starts.
+	joins     bool
+	tokenFile string
 }
 
 // fleetHost is one host of a fleet and the gitfleet process running on it, if any.
@@ -64,6 +69,7 @@ func newFleet(t testing.TB, names ...string) *fleet {
 	remote.Write("deploy/.keep", "")
 	remote.CommitAndPush("empty")
 	f := &fleet{cluster: &cluster{t: t, bin: buildBinary(t), logs: &syncBuffer{}}, remote: remote}
+	f.joins = joinsWithToken(f.bin)
 	image := filepath.Join(t.TempDir(), "busybox.tar")
 	if err := testimage.Build(image, testimage.Ref); err != nil {
 		t.Fatal(err)
@@ -71,7 +77,7 @@ func newFleet(t testing.TB, names ...string) *fleet {
 	for _, h := range netnstest.NewHosts(t, names...) {
 		f.hosts = append(f.hosts, f.newHost(h, image))
 	}
-	f.dataDir = f.hosts[0].dataDir
+	f.dataDir, f.command = f.hosts[0].dataDir, f.hosts[0].Command
 	t.Cleanup(func() {
 		for _, h := range f.hosts {
 			if err := f.stop(h, syscall.SIGTERM); err != nil {
@@ -132,12 +138,23 @@ func forgetCNI(dataDir string) error {
 	return errors.Join(errs...)
 }
 
-// startUp starts `up` on the first host: its etcd listens on the host's address for the
-// other hosts' agents; --allow-mass-prune lets a test remove its last Deployment.
+// joinsWithToken reports whether the binary's agent joins with a token (the join branch).
+func joinsWithToken(bin string) bool {
+	help, _ := exec.Command(bin, "agent", "-h").CombinedOutput()
+	return strings.Contains(string(help), "-token-file")
+}
+
+// startUp starts `up` on the first host, reachable by the other hosts' agents: with tokens, as
+// --advertise-address alone makes it (etcd over TLS on ADDRESS:2379, the join server on :9443);
+// else with its etcd listening on the host's address, without TLS. --allow-mass-prune lets a
+// test remove its last Deployment.
 func (f *fleet) startUp() {
 	a := f.hosts[0]
-	f.run(a, append([]string{"up", "--repo", f.remote.URL(), "--poll", "200ms", "--allow-mass-prune",
-		"--etcd-listen", a.IP + ":" + etcdPort}, f.nodeArgs(a)...)...)
+	args := []string{"up", "--repo", f.remote.URL(), "--poll", "200ms", "--allow-mass-prune"}
+	if !f.joins {
+		args = append(args, "--etcd-listen", a.IP+":"+etcdPort)
+	}
+	f.run(a, append(args, f.nodeArgs(a)...)...)
 }
 
 // startAgent starts `agent` on h, joined to the first host.
@@ -145,10 +162,50 @@ func (f *fleet) startAgent(h *fleetHost) {
 	f.run(h, append([]string{"agent"}, append(f.joinArgs(), f.nodeArgs(h)...)...)...)
 }
 
-// joinArgs are how an agent on another host reaches the control plane. The join branch
-// (`agent --server URL --token-file F`, TLS) replaces them.
+// joinArgs are how an agent on another host reaches the control plane: a join token, or the
+// plain etcd endpoint.
 func (f *fleet) joinArgs() []string {
-	return []string{"--etcd-endpoints", "http://" + f.hosts[0].IP + ":" + etcdPort}
+	if !f.joins {
+		return []string{"--etcd-endpoints", "http://" + f.hosts[0].IP + ":" + etcdPort}
+	}
+	if f.tokenFile == "" {
+		f.tokenFile = filepath.Join(f.t.TempDir(), "token")
+		f.waitFor("a join token", 60*time.Second, func() error {
+			token, err := f.cli("token", "create")
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(f.tokenFile, []byte(token), 0o600)
+		})
+	}
+	return []string{"--server", f.joinURL(), "--token-file", f.tokenFile}
+}
+
+// joinURL is the first host's join server, as up records it.
+func (f *fleet) joinURL() string {
+	f.t.Helper()
+	b, err := os.ReadFile(filepath.Join(f.hosts[0].dataDir, "join-url"))
+	if err != nil {
+		f.t.Fatalf("find the join server: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// store connects this process to the first host's etcd over the switch (the endpoints up
+// records are the host's loopback, with tokens), with its admin certificate if it has TLS.
+func (f *fleet) store() *store.Store {
+	f.t.Helper()
+	scheme := "http://"
+	if f.joins {
+		scheme = "https://"
+	}
+	conn := connFlags{dataDir: f.hosts[0].dataDir, endpoints: scheme + f.hosts[0].IP + ":" + etcdPort}
+	s, closeFn, err := conn.open()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(closeFn)
+	return s
 }
 
 // nodeArgs are the flags that make h a node of its own.
@@ -206,7 +263,7 @@ func (f *fleet) host(name string) *fleetHost {
 	return nil
 }
 
-type nodeJSON struct {
+type fleetNode struct {
 	Metadata struct {
 		Name string `json:"name"`
 	} `json:"metadata"`
@@ -218,13 +275,13 @@ type nodeJSON struct {
 	} `json:"status"`
 }
 
-func (f *fleet) nodes() ([]nodeJSON, error) {
+func (f *fleet) nodes() ([]fleetNode, error) {
 	out, err := f.cli("get", "nodes", "-o", "json")
 	if err != nil {
 		return nil, err
 	}
 	var l struct {
-		Items []nodeJSON `json:"items"`
+		Items []fleetNode `json:"items"`
 	}
 	if err := json.Unmarshal([]byte(out), &l); err != nil {
 		return nil, fmt.Errorf("decode get nodes: %w: %s", err, out)

@@ -20,7 +20,7 @@ const expectPodRoutes = false
 
 // crossNodeHTTP asks a Pod on to for its name over HTTP, from inside the network namespace of
 // a Pod on from.
-func (f *fleet) crossNodeHTTP(pods []podJSON, nodes map[string]nodeJSON, from, to *fleetHost) {
+func (f *fleet) crossNodeHTTP(pods []podJSON, nodes map[string]fleetNode, from, to *fleetHost) {
 	f.t.Helper()
 	src, ok := podOn(pods, from.Name)
 	dst, ok2 := podOn(pods, to.Name)
@@ -96,11 +96,10 @@ func podNetNS(dataDir string, pod podJSON) (string, error) {
 
 // wrongTokenRefused runs an agent on the second host with a join token one character off: it
 // must exit with an error that names the token, and no node of its name may appear. Until
-// `agent --server URL --token-file F` exists (the join branch), it only reports that.
+// agents join with tokens (the join branch), it only reports that.
 func (f *fleet) wrongTokenRefused() {
 	f.t.Helper()
-	help, _ := exec.Command(f.bin, "agent", "-h").CombinedOutput()
-	if !strings.Contains(string(help), "-token-file") {
+	if !f.joins {
 		f.t.Logf("PENDING (join branch): `gitfleet agent` has no --token-file; the wrong-token check runs once it joins with tokens")
 		return
 	}
@@ -115,7 +114,7 @@ func (f *fleet) wrongTokenRefused() {
 		f.t.Fatal(err)
 	}
 	b := f.hosts[1]
-	cmd := b.Command(f.bin, "agent", "--server", f.serverURL(), "--token-file", file,
+	cmd := b.Command(f.bin, "agent", "--server", f.joinURL(), "--token-file", file,
 		"--data-dir", f.t.TempDir(), "--node-name", "intruder", "--advertise-address", b.IP,
 		"--containerd-address", b.ctrd.Address, "--containerd-namespace", b.ns)
 	out, err := runFor(cmd, 30*time.Second)
@@ -133,10 +132,6 @@ func (f *fleet) wrongTokenRefused() {
 	}
 	f.t.Logf("a wrong token is refused: %s", lastLine(out))
 }
-
-// serverURL is where agents join the first host. The join branch decides the port; this
-// guesses the etcd client port, over TLS.
-func (f *fleet) serverURL() string { return "https://" + f.hosts[0].IP + ":" + etcdPort }
 
 // runFor runs cmd and returns its combined output; a command still running after timeout is
 // killed and reported.

@@ -114,7 +114,7 @@ func BenchmarkNodeLoss(b *testing.B) {
 // startThreeHosts starts up on a and agents on b and c, waits for three Ready nodes with
 // distinct Pod ranges, deploys the web server and waits for it to run 3/3/3, each Pod's IP in
 // its node's range.
-func startThreeHosts(tb testing.TB) (*fleet, map[string]nodeJSON, []podJSON) {
+func startThreeHosts(tb testing.TB) (*fleet, map[string]fleetNode, []podJSON) {
 	f := newFleet(tb, "a", "b", "c")
 	f.startUp()
 	for _, h := range f.hosts[1:] {
@@ -126,8 +126,8 @@ func startThreeHosts(tb testing.TB) (*fleet, map[string]nodeJSON, []podJSON) {
 }
 
 // waitNodes waits until n nodes are Ready, each with its own Pod range; it returns them by name.
-func (f *fleet) waitNodes(n int) map[string]nodeJSON {
-	byName := map[string]nodeJSON{}
+func (f *fleet) waitNodes(n int) map[string]fleetNode {
+	byName := map[string]fleetNode{}
 	f.waitFor(fmt.Sprintf("%d nodes Ready with distinct Pod ranges", n), 60*time.Second, func() error {
 		nodes, err := f.nodes()
 		if err != nil {
@@ -154,7 +154,7 @@ func (f *fleet) waitNodes(n int) map[string]nodeJSON {
 	return byName
 }
 
-func ranges(nodes map[string]nodeJSON) []string {
+func ranges(nodes map[string]fleetNode) []string {
 	var out []string
 	for name, nd := range nodes {
 		out = append(out, name+"="+nd.Spec.PodCIDR)
@@ -171,7 +171,7 @@ func (f *fleet) deploy(n int) {
 
 // waitSpread waits until every replica runs, as many on each host, and checks that each Pod's
 // IP lies in its node's Pod range.
-func (f *fleet) waitSpread(nodes map[string]nodeJSON) []podJSON {
+func (f *fleet) waitSpread(nodes map[string]fleetNode) []podJSON {
 	var pods []podJSON
 	f.waitFor(fmt.Sprintf("%d pods running, spread evenly", replicas), 120*time.Second, func() (err error) {
 		if pods, err = f.runningPods(replicas); err != nil {
@@ -281,7 +281,7 @@ func (f *fleet) loseAndRecover(h *fleetHost) time.Duration {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	st := f.connect()
+	st := f.store()
 	count := f.countContainers(100 * time.Millisecond)
 	start := time.Now()
 	if err := f.stop(h, syscall.SIGKILL); err != nil {
