@@ -15,6 +15,7 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 )
@@ -98,7 +99,7 @@ func WipeNamespace(ctx context.Context, address, ns string) error {
 	for _, ctr := range cs {
 		errs = append(errs, deleteContainer(ctx, c, ctr))
 	}
-	errs = append(errs, deleteImages(ctx, c), deleteNamespace(ctx, c, ns), forgetNamespace(ns))
+	errs = append(errs, deleteLeases(ctx, c), deleteImages(ctx, c), deleteNamespace(ctx, c, ns), forgetNamespace(ns))
 	return errors.Join(errs...)
 }
 
@@ -110,6 +111,22 @@ func deleteContainer(ctx context.Context, c *client.Client, ctr client.Container
 	}
 	if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", ctr.ID(), err)
+	}
+	return nil
+}
+
+// deleteLeases deletes the leases left in the namespace: an import or pull cut short by a
+// signal leaves its lease (it expires after a day), and what it holds keeps the namespace from
+// being deleted.
+func deleteLeases(ctx context.Context, c *client.Client) error {
+	ls, err := c.LeasesService().List(ctx)
+	if err != nil {
+		return fmt.Errorf("list leases: %w", err)
+	}
+	for _, l := range ls {
+		if err := c.LeasesService().Delete(ctx, l, leases.SynchronousDelete); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete lease %s: %w", l.ID, err)
+		}
 	}
 	return nil
 }
