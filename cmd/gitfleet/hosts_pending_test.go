@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,7 +47,10 @@ func (f *fleet) crossNodeHTTP(pods []podJSON, nodes map[string]fleetNode, from, 
 	url := "http://" + dst.Status.PodIP + ":8080/"
 	want := "hello from " + dst.Metadata.Name
 	f.waitFor(fmt.Sprintf("pod %s on %s answers pod %s on %s", dst.Metadata.Name, to.Name, src.Metadata.Name, from.Name), 15*time.Second, func() error {
-		out, err := exec.Command("nsenter", "--net="+netns, "--", "busybox", "wget", "-q", "-O", "-", "-T", "2", url).CombinedOutput()
+		// No -T: Debian's busybox-static 1.35 wget crashes with it.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "nsenter", "--net="+netns, "--", "busybox", "wget", "-q", "-O", "-", url).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("wget %s from %s: %w: %s", url, src.Metadata.Name, err, out)
 		}
