@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -79,7 +80,8 @@ func newFleet(t testing.TB, names ...string) *fleet {
 	}
 	f.dataDir, f.command = f.hosts[0].dataDir, f.hosts[0].Command
 	t.Cleanup(func() {
-		for _, h := range f.hosts {
+		// The agents first: up's etcd would wait for their connections to close.
+		for _, h := range slices.Backward(f.hosts) {
 			if err := f.stop(h, syscall.SIGTERM); err != nil {
 				t.Errorf("host %s: %v", h.Name, err)
 			}
