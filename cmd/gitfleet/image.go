@@ -31,7 +31,6 @@ func runImage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("image import: name at least one archive")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	// The runtime wants a node name, which only labels containers; an import makes none.
 	rt, err := containerd.New(ctx, nf.runtimeConfig(cmp.Or(nf.name, hostname()), *dataDir, ""), log)
 	if err != nil {
 		return err
