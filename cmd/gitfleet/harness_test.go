@@ -26,6 +26,9 @@ type cluster struct {
 	args    []string // extra flags for up
 	cmd     *exec.Cmd
 	logs    *syncBuffer
+	// command makes the CLI's commands: on a host of a multi-host test, or exec.Command when
+	// nil.
+	command func(name string, args ...string) *exec.Cmd
 }
 
 type syncBuffer struct {
@@ -103,10 +106,18 @@ func (c *cluster) connect() *store.Store {
 	return s
 }
 
+// cliCommand is a gitfleet command against the running cluster.
+func (c *cluster) cliCommand(args ...string) *exec.Cmd {
+	args = append(args, "--data-dir", c.dataDir)
+	if c.command != nil {
+		return c.command(c.bin, args...)
+	}
+	return exec.Command(c.bin, args...)
+}
+
 // cli runs a gitfleet command against the running cluster and returns stdout.
 func (c *cluster) cli(args ...string) (string, error) {
-	args = append(args, "--data-dir", c.dataDir)
-	cmd := exec.Command(c.bin, args...)
+	cmd := c.cliCommand(args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -119,8 +130,7 @@ func (c *cluster) cli(args ...string) (string, error) {
 // cliExit runs a gitfleet command against the running cluster and returns its stdout, stderr and
 // exit status; err is set only when the command could not run at all.
 func (c *cluster) cliExit(args ...string) (stdout, stderr string, code int, err error) {
-	args = append(args, "--data-dir", c.dataDir)
-	cmd := exec.Command(c.bin, args...)
+	cmd := c.cliCommand(args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()

@@ -8,11 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 )
@@ -96,7 +99,7 @@ func WipeNamespace(ctx context.Context, address, ns string) error {
 	for _, ctr := range cs {
 		errs = append(errs, deleteContainer(ctx, c, ctr))
 	}
-	errs = append(errs, deleteImages(ctx, c), deleteNamespace(ctx, c, ns))
+	errs = append(errs, deleteLeases(ctx, c), deleteImages(ctx, c), deleteNamespace(ctx, c, ns), forgetNamespace(ns))
 	return errors.Join(errs...)
 }
 
@@ -108,6 +111,22 @@ func deleteContainer(ctx context.Context, c *client.Client, ctr client.Container
 	}
 	if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", ctr.ID(), err)
+	}
+	return nil
+}
+
+// deleteLeases deletes the leases left in the namespace: an import or pull cut short by a
+// signal leaves its lease (it expires after a day), and what it holds keeps the namespace from
+// being deleted.
+func deleteLeases(ctx context.Context, c *client.Client) error {
+	ls, err := c.LeasesService().List(ctx)
+	if err != nil {
+		return fmt.Errorf("list leases: %w", err)
+	}
+	for _, l := range ls {
+		if err := c.LeasesService().Delete(ctx, l, leases.SynchronousDelete); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete lease %s: %w", l.ID, err)
+		}
 	}
 	return nil
 }
@@ -139,6 +158,43 @@ func deleteNamespace(ctx context.Context, c *client.Client, ns string) error {
 		}
 	}
 	return fmt.Errorf("delete namespace: %w", err)
+}
+
+// runcRoot is where runc keeps the state of tasks, one directory per containerd namespace
+// (whatever the daemon), which neither removes when the namespace goes.
+const runcRoot = "/run/containerd/runc"
+
+// forgetNamespace removes what runc made for containerd namespace ns outside containerd, left
+// empty once its tasks are deleted: its state directory and the parent cgroup of its tasks
+// (containerd's default cgroup path is /<namespace>/<container>), in each cgroup v1 hierarchy
+// or the v2 one.
+func forgetNamespace(ns string) error {
+	dirs := []string{filepath.Join(runcRoot, ns), filepath.Join("/sys/fs/cgroup", ns)}
+	v1, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", ns))
+	var errs []error
+	for _, dir := range append(dirs, v1...) {
+		if err := removeEmptyDir(dir); err != nil {
+			errs = append(errs, fmt.Errorf("forget namespace %s: %w", ns, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeEmptyDir removes dir, if it exists, retrying for a second while it is busy: the kernel
+// frees a cgroup a moment after its last process exits.
+func removeEmptyDir(dir string) error {
+	var err error
+	for range 20 {
+		err = os.Remove(dir)
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if !errors.Is(err, syscall.EBUSY) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
 }
 
 func randomHex(n int) string {
