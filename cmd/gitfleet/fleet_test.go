@@ -40,9 +40,7 @@ type fleet struct {
 	*cluster
 	remote *gittest.Remote
 	hosts  []*fleetHost
-	// joins says that the binary joins agents with a token (`agent --server URL --token-file
-	// F`); tokenFile then holds one, made on the first host when the first agent starts.
-	joins     bool
+	// tokenFile holds a join token, made on the first host when the first agent starts.
 	tokenFile string
 }
 
@@ -70,7 +68,6 @@ func newFleet(t testing.TB, names ...string) *fleet {
 	remote.Write("deploy/.keep", "")
 	remote.CommitAndPush("empty")
 	f := &fleet{cluster: &cluster{t: t, bin: buildBinary(t), logs: &syncBuffer{}}, remote: remote}
-	f.joins = joinsWithToken(f.bin)
 	image := filepath.Join(t.TempDir(), "busybox.tar")
 	if err := testimage.Build(image, testimage.Ref); err != nil {
 		t.Fatal(err)
@@ -140,22 +137,12 @@ func forgetCNI(dataDir string) error {
 	return errors.Join(errs...)
 }
 
-// joinsWithToken reports whether the binary's agent joins with a token (the join branch).
-func joinsWithToken(bin string) bool {
-	help, _ := exec.Command(bin, "agent", "-h").CombinedOutput()
-	return strings.Contains(string(help), "-token-file")
-}
-
-// startUp starts `up` on the first host, reachable by the other hosts' agents: with tokens, as
-// --advertise-address alone makes it (etcd over TLS on ADDRESS:2379, the join server on :9443);
-// else with its etcd listening on the host's address, without TLS. --allow-mass-prune lets a
-// test remove its last Deployment.
+// startUp starts `up` on the first host, reachable by the other hosts' agents as
+// --advertise-address alone makes it: etcd over TLS on ADDRESS:2379, the join server on :9443.
+// --allow-mass-prune lets a test remove its last Deployment.
 func (f *fleet) startUp() {
 	a := f.hosts[0]
 	args := []string{"up", "--repo", f.remote.URL(), "--poll", "200ms", "--allow-mass-prune"}
-	if !f.joins {
-		args = append(args, "--etcd-listen", a.IP+":"+etcdPort)
-	}
 	f.run(a, append(args, f.nodeArgs(a)...)...)
 }
 
@@ -164,12 +151,8 @@ func (f *fleet) startAgent(h *fleetHost) {
 	f.run(h, append([]string{"agent"}, append(f.joinArgs(), f.nodeArgs(h)...)...)...)
 }
 
-// joinArgs are how an agent on another host reaches the control plane: a join token, or the
-// plain etcd endpoint.
+// joinArgs are how an agent on another host joins the control plane: with a token.
 func (f *fleet) joinArgs() []string {
-	if !f.joins {
-		return []string{"--etcd-endpoints", "http://" + f.hosts[0].IP + ":" + etcdPort}
-	}
 	if f.tokenFile == "" {
 		f.tokenFile = filepath.Join(f.t.TempDir(), "token")
 		f.waitFor("a join token", 60*time.Second, func() error {
@@ -194,14 +177,10 @@ func (f *fleet) joinURL() string {
 }
 
 // store connects this process to the first host's etcd over the switch (the endpoints up
-// records are the host's loopback, with tokens), with its admin certificate if it has TLS.
+// records are the host's loopback), with its admin certificate.
 func (f *fleet) store() *store.Store {
 	f.t.Helper()
-	scheme := "http://"
-	if f.joins {
-		scheme = "https://"
-	}
-	conn := connFlags{dataDir: f.hosts[0].dataDir, endpoints: scheme + f.hosts[0].IP + ":" + etcdPort}
+	conn := connFlags{dataDir: f.hosts[0].dataDir, endpoints: "https://" + f.hosts[0].IP + ":" + etcdPort}
 	s, closeFn, err := conn.open()
 	if err != nil {
 		f.t.Fatal(err)

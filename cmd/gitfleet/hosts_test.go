@@ -66,7 +66,7 @@ spec:
 // 3/3/3 with Pod IPs in their node's range; a Pod on a reaches a Pod on c over HTTP (once the
 // agent routes Pod ranges); c's agent is killed and its cable pulled, and its Pods run on a and
 // b within nodeLossBound with never more than 9+3 containers running; c comes back and its
-// stale containers go; a wrong join token is refused (once the agent joins with tokens).
+// stale containers go; a wrong join token is refused.
 func TestThreeHosts(t *testing.T) {
 	testenv.RequireDaemon(t)
 	if !netnstest.Run(t) {

@@ -10,14 +10,7 @@ import (
 	"time"
 )
 
-// The checks of TestThreeHosts that need work merged from other branches. Each finds out
-// whether the binary under test has what it needs; without it, it says what it waits for and
-// passes; with it, it must pass.
-
-// expectPodRoutes says that agents route between the nodes' Pod ranges (the routes branch
-// makes it true when it merges). Until then a host has no route to another's Pods and the
-// cross-node check only reports that; from then on a missing route fails.
-const expectPodRoutes = false
+// The network and join checks of TestThreeHosts.
 
 // crossNodeHTTP asks a Pod on to for its name over HTTP, from inside the network namespace of
 // a Pod on from.
@@ -28,17 +21,10 @@ func (f *fleet) crossNodeHTTP(pods []podJSON, nodes map[string]fleetNode, from, 
 	if !ok || !ok2 {
 		f.t.Fatalf("want a pod on %s and one on %s: %v", from.Name, to.Name, perNode(pods))
 	}
-	wait := time.Duration(0)
-	if expectPodRoutes {
-		wait = 10 * time.Second // the route comes with the node's range; give the agent a moment
-	}
-	if err := routeTo(from, dst.Status.PodIP, wait); err != nil {
-		if !expectPodRoutes {
-			f.t.Logf("PENDING (routes branch): no cross-node Pod HTTP: %v: host %s does not route %s's Pod range %s yet",
-				err, from.Name, to.Name, nodes[to.Name].Spec.PodCIDR)
-			return
-		}
-		f.t.Fatalf("cross-node Pod HTTP: %v", err)
+	// The route comes with the node's range; give the agent a moment.
+	if err := routeTo(from, dst.Status.PodIP, 10*time.Second); err != nil {
+		f.t.Fatalf("cross-node Pod HTTP: host %s does not route %s's Pod range %s: %v",
+			from.Name, to.Name, nodes[to.Name].Spec.PodCIDR, err)
 	}
 	netns, err := podNetNS(from.dataDir, src)
 	if err != nil {
@@ -99,14 +85,9 @@ func podNetNS(dataDir string, pod podJSON) (string, error) {
 }
 
 // wrongTokenRefused runs an agent on the second host with a join token one character off: it
-// must exit with an error that names the token, and no node of its name may appear. Until
-// agents join with tokens (the join branch), it only reports that.
+// must exit with an error that names the token, and no node of its name may appear.
 func (f *fleet) wrongTokenRefused() {
 	f.t.Helper()
-	if !f.joins {
-		f.t.Logf("PENDING (join branch): `gitfleet agent` has no --token-file; the wrong-token check runs once it joins with tokens")
-		return
-	}
 	token, err := f.cli("token", "create")
 	if err != nil {
 		f.t.Fatal(err)
