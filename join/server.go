@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/gitfleet/gitfleet/internal/httpserve"
 	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/store"
 )
@@ -151,24 +152,12 @@ func reply(w http.ResponseWriter, code int, v any) {
 // Serve answers joins on l over TLS with cert (its chain holding the CA, which joining hosts
 // check against their token) until ctx ends, then shuts down.
 func (s *Server) Serve(ctx context.Context, l net.Listener, cert tls.Certificate) error {
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		TLSConfig:   &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		BaseContext: func(net.Listener) context.Context { return ctx },
-		// A host with another cluster's token hangs up in the handshake: that is its error to
-		// report, not the server's.
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
 	s.log.Info("serving joins", "addr", l.Addr().String())
-	if err := srv.ServeTLS(l, "", ""); !errors.Is(err, http.ErrServerClosed) {
+	// A host with another cluster's token hangs up in the handshake: that is its error to
+	// report, not the server's.
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if err := httpserve.Run(ctx, l, s, tlsConf, slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)); err != nil {
 		return fmt.Errorf("serve joins: %w", err)
 	}
-	<-done
 	return nil
 }

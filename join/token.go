@@ -14,21 +14,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitfleet/gitfleet/internal/secret"
 	"github.com/gitfleet/gitfleet/store"
 )
 
+// Secret is a token's secret part; see package secret.
+type Secret = secret.Secret
+
 // redacted replaces a secret wherever one would be printed.
-const redacted = "[redacted]"
-
-// Secret is a token's secret part. It prints as [redacted] through fmt, slog and encoding;
-// only an explicit string(s) conversion reveals it.
-type Secret string
-
-// String, GoString, LogValue and MarshalText print [redacted].
-func (Secret) String() string               { return redacted }
-func (Secret) GoString() string             { return redacted }
-func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+const redacted = secret.Redacted
 
 // Token is a join token, "GF1<ca hash>::<id>.<secret>": the hex SHA-256 of the cluster CA's
 // public key (kubeadm's ca-cert-hash, which lets the joining host check the server), then a

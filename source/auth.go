@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/gitfleet/gitfleet/internal/secret"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
@@ -18,18 +19,11 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
+// Secret is a credential; see package secret.
+type Secret = secret.Secret
+
 // redacted replaces a secret wherever one would be printed.
-const redacted = "[redacted]"
-
-// Secret is a credential. It prints as [redacted] through fmt, slog and encoding (JSON, text);
-// only an explicit string(s) conversion reveals it.
-type Secret string
-
-// String, GoString, LogValue and MarshalText print [redacted].
-func (Secret) String() string               { return redacted }
-func (Secret) GoString() string             { return redacted }
-func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+const redacted = secret.Redacted
 
 // minRedactLen is the shortest secret that is also removed verbatim from error messages;
 // shorter ones would garble every message and are weak anyway.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gitfleet/gitfleet/internal/httpserve"
 	"github.com/gitfleet/gitfleet/request"
 	"github.com/gitfleet/gitfleet/store"
 	"github.com/gitfleet/gitfleet/webhook"
@@ -77,20 +78,9 @@ func serveWebhook(ctx context.Context, addr string, h http.Handler, log *slog.Lo
 	if err != nil {
 		return fmt.Errorf("webhook: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
 	log.Info("serving push webhooks", "addr", ln.Addr().String())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	if err := httpserve.Run(ctx, ln, h, nil, nil); err != nil {
 		return fmt.Errorf("webhook: %w", err)
 	}
-	<-done // Shutdown has finished the requests in flight
 	return nil
 }
