@@ -36,6 +36,7 @@ Usage:
   gitfleet rollback COMMIT [--timeout 60s]
                                          hold the source at a commit from history until sync --resume
   gitfleet image import FILE...          import OCI or docker archives into containerd
+  gitfleet node delete NAME [--force]    remove a node for good; its Pod range is released
 
 Reaching a running gitfleet: commands that read live state dial --etcd-endpoints when given,
 else the endpoints that 'gitfleet up' (or a join) wrote to DATA_DIR/endpoints; https endpoints
@@ -83,6 +84,7 @@ func commands() map[string]command {
 		"sync":       runSync,
 		"hook":       runHook,
 		"history":    runHistory,
+		"node":       runNode,
 		"rollback":   runRollback,
 	}
 }
