@@ -24,7 +24,7 @@ func Clone(obj Object) Object {
 	return out
 }
 
-// TemplateHash is a short, stable hash of a Pod template: the Deployment controller labels
+// TemplateHash is a short, stable hash of a Pod template: the workload controller labels
 // Pods with it (LabelTemplateHash) to tell old Pods from new in a rolling update. It hashes the
 // canonical JSON (encoding/json sorts map keys), so hash the template after Default, or a
 // defaulted and a raw copy of one template would differ.

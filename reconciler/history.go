@@ -7,8 +7,8 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 )
 
-// This file records sync attempts and holds the client side of rollback: resolving a commit
-// against the history, pinning it and waiting for the controller's answer.
+// This file records sync attempts in the history (the client side of rollback, resolving a
+// commit against the history and pinning it, is package request's).
 
 // maxHistoryChanges bounds the change lines one history entry keeps.
 const maxHistoryChanges = 500

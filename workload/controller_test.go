@@ -79,7 +79,7 @@ func runWith(ctx context.Context, st *store.Store, it store.Item[api.Pod], statu
 	return st.PutPodStatus(ctx, "n1", m.Namespace, m.Name, 0, status)
 }
 
-func TestDeploymentControllerWithEtcd(t *testing.T) {
+func TestControllerWithEtcd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := etcdtest.Start(t)
