@@ -89,6 +89,21 @@ func list[T any](ctx context.Context, s *Store, r Resource) ([]Item[T], int64, e
 	return items, resp.Header.Revision, nil
 }
 
+// ListRaw reads every key of a resource at one revision, which it returns, with its value
+// undecoded: what a Cache starts from.
+func (s *Store) ListRaw(ctx context.Context, r Resource) ([]Item[[]byte], int64, error) {
+	resp, err := s.c.Get(ctx, prefix(r), clientv3.WithPrefix())
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", r, err)
+	}
+	items := make([]Item[[]byte], 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		items = append(items, Item[[]byte]{Name: relName(r, string(kv.Key)), Value: kv.Value,
+			ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision})
+	}
+	return items, resp.Header.Revision, nil
+}
+
 // get reads one key.
 func get[T any](ctx context.Context, s *Store, key string, opts ...clientv3.OpOption) (T, int64, error) {
 	var v T
