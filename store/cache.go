@@ -212,14 +212,21 @@ func (c *Cache[T]) apply(batch []Event) {
 
 // List returns every item in key order (by Name), as a read-only snapshot (see Cache).
 func (c *Cache[T]) List() []Item[T] {
+	out, _ := c.ListAt()
+	return out
+}
+
+// ListAt is List that also returns the Revision the items are as of.
+func (c *Cache[T]) ListAt() ([]Item[T], int64) {
 	c.mu.RLock()
 	out := make([]Item[T], 0, len(c.items))
 	for _, it := range c.items {
 		out = append(out, it)
 	}
+	rev := c.rev
 	c.mu.RUnlock()
 	slices.SortFunc(out, func(a, b Item[T]) int { return cmp.Compare(a.Name, b.Name) })
-	return out
+	return out, rev
 }
 
 // Get returns the item of name, read-only (see Cache), and whether there is one.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -171,5 +172,57 @@ func TestCacheRelistsAfterCompactedWatch(t *testing.T) {
 	cacheHolds(t, st, c, map[string]string{"default/b": "b:1"})
 	if n := src.lists.Load(); n != 2 {
 		t.Errorf("%d lists, want 2: the first and one after the compacted watch", n)
+	}
+}
+
+// A desired value that does not decode stays in the cache with a nil Object, as ListDesired
+// keeps it, so that the workload controller leaves its Pods alone until the sync repairs it.
+func TestDesiredCacheKeepsUndecodableValues(t *testing.T) {
+	st := etcdtest.Start(t)
+	ctx := context.Background()
+	web := api.Key{Kind: api.KindDeployment, Namespace: "default", Name: "web"}
+	if _, err := st.CommitSync(ctx, store.SyncRecord{Writes: []store.Write{{Key: web, Object: deployment("web", 2)}},
+		Status: api.SyncStatus{Source: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := store.NewCache(st, store.Desired, store.DecodeDesiredEntry, store.CacheOptions{})
+	runCache(t, c)
+	junk := api.Key{Kind: api.KindDeployment, Namespace: "default", Name: "junk"}
+	storetest.Put(t, st, store.Desired, junk.String(), "{}")
+	storetest.Put(t, st, store.Desired, "not-a-key", "{}")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := store.DesiredObjects(c.List()) // without not-a-key, which names no object
+		if len(got) == 2 && got[web].Object != nil && got[junk].Object == nil && got[junk].ModRevision > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cache holds %v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestGetSyncAtCompacted(t *testing.T) {
+	st := etcdtest.Start(t)
+	ctx := context.Background()
+	if _, err := st.CommitSync(ctx, store.SyncRecord{Status: api.SyncStatus{Source: "test", AppliedCommit: "c1"}}); err != nil {
+		t.Fatal(err)
+	}
+	rev, err := st.Revision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CommitSync(ctx, store.SyncRecord{Status: api.SyncStatus{Source: "test", AppliedCommit: "c2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := st.GetSyncAt(ctx, "test", rev); err != nil || s.AppliedCommit != "c1" {
+		t.Fatalf("GetSyncAt = %+v, %v; want c1", s, err)
+	}
+	if _, err := st.Client().Compact(ctx, rev+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetSyncAt(ctx, "test", rev); !errors.Is(err, store.ErrCompacted) {
+		t.Fatalf("GetSyncAt of a compacted revision = %v, want ErrCompacted", err)
 	}
 }

@@ -18,6 +18,9 @@ var ErrConflict = errors.New("conflict: the object changed since it was read")
 // ErrNotFound means the key does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrCompacted means etcd no longer keeps the revision asked for.
+var ErrCompacted = errors.New("revision compacted")
+
 // Store reads and writes gitfleet's state in etcd.
 type Store struct {
 	c *clientv3.Client
