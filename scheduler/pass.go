@@ -12,34 +12,51 @@ import (
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// listing is what one pass reads: every Pod and Node, with the revisions they were read at.
+// view is what passes read: caches of the Pods and the nodes, each listed once and then fed by
+// its watch.
+type view struct {
+	pods  *store.Cache[api.Pod]
+	nodes *store.NodeCache
+}
+
+// listing is what one pass reads: every Pod and Node, in key order.
 type listing struct {
-	pods    []store.Item[api.Pod]
-	nodes   []store.Item[api.Node]
-	podRev  int64
-	nodeRev int64
+	pods  []store.Item[api.Pod]
+	nodes []store.Item[api.Node]
 }
 
-// list reads every Pod and Node.
-func (s *Scheduler) list(ctx context.Context) (listing, error) {
-	pods, podRev, err := s.st.ListPods(ctx)
-	if err != nil {
-		return listing{}, fmt.Errorf("list pods: %w", err)
-	}
-	nodes, nodeRev, err := s.st.ListNodes(ctx)
-	if err != nil {
-		return listing{}, fmt.Errorf("list nodes: %w", err)
-	}
-	return listing{pods: pods, nodes: nodes, podRev: podRev, nodeRev: nodeRev}, nil
+// assumedBind is a bind of this scheduler: of the Pod read at rev, to node.
+type assumedBind struct {
+	node string
+	rev  int64
 }
 
-// pass lists again and schedules what it finds.
-func (s *Scheduler) pass(ctx context.Context, log *slog.Logger) error {
-	l, err := s.list(ctx)
-	if err != nil {
-		return err
+// list reads the caches of v. A Pod this scheduler bound but the cache still has unbound at the
+// revision it was bound from is taken as bound: else the next pass would count its node without
+// it and might overcommit the node (its own bind would only lose the compare-and-swap). The
+// assumption ends when the cache has a newer revision of the Pod, or none.
+func (s *Scheduler) list(v view) listing {
+	l := listing{pods: v.pods.List(), nodes: v.nodes.List()}
+	seen := make(map[string]bool, len(s.assumed))
+	for i := range l.pods {
+		it := &l.pods[i]
+		a, ok := s.assumed[it.Name]
+		if !ok {
+			continue
+		}
+		if it.ModRevision > a.rev {
+			delete(s.assumed, it.Name)
+			continue
+		}
+		seen[it.Name] = true
+		it.Value.Spec.NodeName = a.node // it.Value is a copy; NodeName is not shared with the cache
 	}
-	return s.schedulePass(ctx, log, l)
+	for name := range s.assumed {
+		if !seen[name] {
+			delete(s.assumed, name)
+		}
+	}
+	return l
 }
 
 // outcome is what happened to one Pod in a pass.
@@ -127,6 +144,7 @@ func (s *Scheduler) place(ctx context.Context, log *slog.Logger, pod api.Pod, re
 	if err := s.st.BindPod(ctx, pod, rev, node); err != nil {
 		return outcomeNone, fmt.Errorf("bind %s to %s: %w", podName(&pod), node, err)
 	}
+	s.assumed[podName(&pod)] = assumedBind{node: node, rev: rev}
 	pod.Spec.NodeName = node
 	snap.add(pod)
 	log.Info("bound", "node", node)

@@ -2,8 +2,8 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -11,16 +11,15 @@ import (
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// Store is the part of *store.Store the scheduler uses.
+// Store is the part of *store.Store the scheduler uses. Its caches list and watch through it;
+// every write is a compare-and-swap against etcd, so a stale cache can only lose one.
 type Store interface {
-	ListPods(ctx context.Context) ([]store.Item[api.Pod], int64, error)
-	ListNodes(ctx context.Context) ([]store.Item[api.Node], int64, error)
+	store.CacheSource
 	GetPod(ctx context.Context, namespace, name string) (api.Pod, int64, error)
 	BindPod(ctx context.Context, pod api.Pod, modRev int64, node string) error
 	UpdatePod(ctx context.Context, pod *api.Pod, modRev int64) error
 	DeletePod(ctx context.Context, namespace, name string, modRev int64) error
 	PutNodesStatus(ctx context.Context, st api.NodesStatus) error
-	Watch(ctx context.Context, r store.Resource, rev int64) <-chan store.Event
 }
 
 var _ Store = (*store.Store)(nil)
@@ -31,12 +30,13 @@ type Options struct {
 	Profile Profile
 	// Debounce is the wait after a change before a pass, so a burst makes one pass (10ms).
 	Debounce time.Duration
-	// Resync is the period of a pass when nothing changes, to retry Pending Pods (10s).
+	// Resync is the period of a pass when nothing changes, to retry Pending Pods (10s). A cache
+	// whose watch sent nothing for so long lists again, in case the watch stopped silently.
 	Resync time.Duration
 	// BindRetries bounds the compare-and-swap attempts for one Pod in one pass (5).
 	BindRetries int
 	// BackoffBase and BackoffMax bound the jittered, doubling wait before the retry of a failed
-	// pass when nothing changes, and before a new list after a lost watch (100ms, 30s).
+	// pass when nothing changes, and before a cache lists again after a lost watch (100ms, 30s).
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 	// PodTimeout bounds the etcd calls for one Pod (10s).
@@ -84,9 +84,9 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Scheduler binds every Pod without a node to a node, over and over: level-triggered, it lists
-// Pods and Nodes, watches both from there, and on each change (or every Resync) lists again and
-// schedules each unbound Pod against a fresh snapshot. Binding is a compare-and-swap, so several
+// Scheduler binds every Pod without a node to a node, over and over: level-triggered, it keeps
+// caches of Pods and Nodes (listed once, then fed by their watches) and on each change (or every
+// Resync) schedules each unbound Pod against a snapshot of the caches. Binding is a compare-and-swap, so several
 // Schedulers on one etcd never bind a Pod twice (though each fits Pods against its own snapshot,
 // so together they may overcommit a node). A Pod that fits nowhere keeps no node and gets Status
 // Pending/Unschedulable with the FitError as message. The Pods of lost nodes are evicted
@@ -102,6 +102,8 @@ type Scheduler struct {
 	due     bool
 	// recorded is the nodes status last written.
 	recorded *api.NodesStatus
+	// assumed are the binds of this scheduler its Pod cache may not have seen yet (see list).
+	assumed map[string]assumedBind
 }
 
 // New returns a Scheduler of the Pods in st; log may be nil.
@@ -110,68 +112,53 @@ func New(st Store, log *slog.Logger, opts Options) *Scheduler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts = opts.withDefaults()
-	return &Scheduler{st: st, log: log, opts: opts, lost: map[string]time.Time{},
+	return &Scheduler{st: st, log: log, opts: opts, lost: map[string]time.Time{}, assumed: map[string]assumedBind{},
 		limiter: limiter{rate: opts.EvictionRate, burst: float64(opts.EvictionBurst)}}
 }
 
 // Run schedules until ctx ends, then returns nil. Failures (etcd unreachable, a lost watch, a
 // failed bind) are logged and retried with capped, jittered backoff; they never end Run.
 func (s *Scheduler) Run(ctx context.Context) error {
-	bo := backoff.New(s.opts.BackoffBase, s.opts.BackoffMax)
-	for session := 1; ; session++ {
-		progressed, err := s.session(ctx, s.log.With("session", session))
-		if ctx.Err() != nil {
-			return nil
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	copts := store.CacheOptions{BackoffBase: s.opts.BackoffBase, BackoffMax: s.opts.BackoffMax, Quiet: s.opts.Resync, Log: s.log}
+	v := view{pods: store.NewCache(s.st, store.Pods, store.DecodeJSON[api.Pod], copts), nodes: store.NewNodeCache(s.st, copts)}
+	changed := make(chan struct{}, 1)
+	notify := func() {
+		select {
+		case changed <- struct{}{}:
+		default: // a pass is already due
 		}
-		if progressed {
-			bo.Reset()
-		}
-		wait := bo.Next()
-		s.log.Warn("relisting after failure", "err", err, "wait", wait)
-		if !backoff.Sleep(ctx, wait) {
+	}
+	wg.Go(func() { v.pods.Run(ctx, notify) })
+	wg.Go(func() { v.nodes.Run(ctx, notify) })
+	if v.pods.WaitSynced(ctx) != nil || v.nodes.WaitSynced(ctx) != nil {
+		return nil
+	}
+	t := newTrigger(s.opts)
+	defer t.timer.Stop()
+	for pass := 1; ; pass++ {
+		plog := s.log.With("pass", pass)
+		s.passed(ctx, plog, t, s.schedulePass(ctx, plog, s.list(v)))
+		if !waitPass(ctx, t, changed) {
 			return nil
 		}
 	}
 }
 
-// session lists, watches from the listed revisions and schedules on each change until ctx ends
-// or a watch is lost. progressed reports whether a pass succeeded.
-func (s *Scheduler) session(ctx context.Context, log *slog.Logger) (progressed bool, err error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	l, err := s.list(ctx)
-	if err != nil {
-		return false, err
-	}
-	podCh := s.st.Watch(ctx, store.Pods, l.podRev)
-	nodeCh := mergeEvents(ctx, s.st.Watch(ctx, store.Nodes, l.nodeRev), s.st.Watch(ctx, store.NodeLeases, l.nodeRev),
-		s.st.Watch(ctx, store.NodeSpecs, l.nodeRev))
-	t := newTrigger(s.opts)
-	defer t.timer.Stop()
-	pass := 1
-	err = s.schedulePass(ctx, log.With("pass", pass), l)
-	progressed = err == nil
-	s.passed(ctx, log.With("pass", pass), t, err)
+// waitPass waits until the next pass is due, making it due after Debounce on each change; false
+// when ctx ended first.
+func waitPass(ctx context.Context, t *trigger, changed <-chan struct{}) bool {
 	for {
 		select {
 		case <-ctx.Done():
-			return progressed, nil
-		case _, ok := <-podCh:
-			if !ok {
-				return progressed, errors.New("watch of pods lost")
-			}
-			t.changed()
-		case _, ok := <-nodeCh:
-			if !ok {
-				return progressed, errors.New("watch of nodes lost")
-			}
+			return false
+		case <-changed:
 			t.changed()
 		case <-t.timer.C:
-			pass++
-			plog := log.With("pass", pass)
-			err := s.pass(ctx, plog)
-			progressed = progressed || err == nil
-			s.passed(ctx, plog, t, err)
+			return true
 		}
 	}
 }
@@ -192,43 +179,7 @@ func (s *Scheduler) passed(ctx context.Context, log *slog.Logger, t *trigger, er
 // evictionRetry is the wait before a pass that evicts what the limit held back.
 const evictionRetry = 100 * time.Millisecond
 
-// mergeEvents forwards the events of ins into one channel, which closes when any of them does.
-func mergeEvents(ctx context.Context, ins ...<-chan store.Event) <-chan store.Event {
-	out := make(chan store.Event, 64)
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, len(ins))
-	for _, in := range ins {
-		go func() {
-			defer func() { done <- struct{}{} }()
-			for {
-				select {
-				case ev, ok := <-in:
-					if !ok {
-						return
-					}
-					select {
-					case out <- ev:
-					case <-ctx.Done():
-						return
-					}
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-	go func() {
-		<-done // the first input to end ends them all
-		cancel()
-		for range len(ins) - 1 {
-			<-done
-		}
-		close(out)
-	}()
-	return out
-}
-
-// trigger holds the one timer of a session. A change makes a pass due after Debounce, so that a
+// trigger holds the one timer of Run. A change makes a pass due after Debounce, so that a
 // burst of changes makes one pass; else the next pass is due after Resync, or after a backoff
 // when the last pass failed. Changes are not held back by a backoff: a pass fails for a Pod that
 // cannot be written, and the other Pods must not wait for it.

@@ -36,6 +36,34 @@ func (s *Store) ListDesired(ctx context.Context) (map[api.Key]DesiredObject, int
 	return out, resp.Header.Revision, nil
 }
 
+// DesiredEntry is a desired key and its object, as a Cache of Desired holds them (see
+// DecodeDesiredEntry).
+type DesiredEntry struct {
+	Key api.Key
+	// Object is nil when the stored value cannot be decoded, as in DesiredObject.
+	Object api.Object
+}
+
+// DecodeDesiredEntry is the Decoder of a Cache of Desired: a value that cannot be decoded is
+// kept with a nil Object, as ListDesired keeps it, so that its readers know the key exists. Only
+// a key that is not kind/namespace/name is left out.
+func DecodeDesiredEntry(name string, value []byte) (DesiredEntry, error) {
+	k, err := parseDesiredKey(desiredKeyPrefix + name)
+	if err != nil {
+		return DesiredEntry{}, err
+	}
+	return DesiredEntry{Key: k, Object: decodeDesired(k, value)}, nil
+}
+
+// DesiredObjects turns the items of a Cache of Desired into what ListDesired returns.
+func DesiredObjects(items []Item[DesiredEntry]) map[api.Key]DesiredObject {
+	out := make(map[api.Key]DesiredObject, len(items))
+	for _, it := range items {
+		out[it.Value.Key] = DesiredObject{Object: it.Value.Object, ModRevision: it.ModRevision}
+	}
+	return out
+}
+
 // decodeDesired returns the object stored at k, or nil when the value is not one: not JSON, of
 // an unknown kind, or naming another key (as "{}" or "null" would).
 func decodeDesired(k api.Key, b []byte) api.Object {

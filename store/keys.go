@@ -83,9 +83,11 @@ func historyKey(source string, id int64) string {
 	return fmt.Sprintf("%s%s/%020d", prefix(History), source, id)
 }
 
+var desiredKeyPrefix = prefix(Desired)
+
 // parseDesiredKey turns a desired key back into an api.Key.
 func parseDesiredKey(key string) (api.Key, error) {
-	parts := strings.Split(strings.TrimPrefix(key, prefix(Desired)), "/")
+	parts := strings.Split(strings.TrimPrefix(key, desiredKeyPrefix), "/")
 	if len(parts) != 3 {
 		return api.Key{}, fmt.Errorf("parse desired key %q: want kind/namespace/name", key)
 	}

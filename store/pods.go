@@ -138,12 +138,17 @@ func (s *Store) ListPodStatuses(ctx context.Context) (map[api.PodKey]api.PodStat
 	if err != nil {
 		return nil, 0, err
 	}
+	return PodStatuses(items), rev, nil
+}
+
+// PodStatuses keys the items of PodStatus (from a list or a Cache) by their Pod.
+func PodStatuses(items []Item[api.PodStatus]) map[api.PodKey]api.PodStatus {
 	out := make(map[api.PodKey]api.PodStatus, len(items))
 	for _, it := range items {
 		ns, name, _ := strings.Cut(it.Name, "/")
 		out[api.PodKey{Namespace: ns, Name: name}] = it.Value
 	}
-	return out, rev, nil
+	return out
 }
 
 // ListPodsWithStatus reads Pods with their observed status merged in, as `get pods` shows them

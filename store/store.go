@@ -18,6 +18,9 @@ var ErrConflict = errors.New("conflict: the object changed since it was read")
 // ErrNotFound means the key does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrCompacted means etcd no longer keeps the revision asked for.
+var ErrCompacted = errors.New("revision compacted")
+
 // Store reads and writes gitfleet's state in etcd.
 type Store struct {
 	c *clientv3.Client
@@ -84,6 +87,21 @@ func list[T any](ctx context.Context, s *Store, r Resource) ([]Item[T], int64, e
 			continue
 		}
 		items = append(items, Item[T]{Name: relName(r, string(kv.Key)), Value: v,
+			ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision})
+	}
+	return items, resp.Header.Revision, nil
+}
+
+// ListRaw reads every key of a resource at one revision, which it returns, with its value
+// undecoded: what a Cache starts from.
+func (s *Store) ListRaw(ctx context.Context, r Resource) ([]Item[[]byte], int64, error) {
+	resp, err := s.c.Get(ctx, prefix(r), clientv3.WithPrefix())
+	if err != nil {
+		return nil, 0, fmt.Errorf("list %s: %w", r, err)
+	}
+	items := make([]Item[[]byte], 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		items = append(items, Item[[]byte]{Name: relName(r, string(kv.Key)), Value: kv.Value,
 			ModRevision: kv.ModRevision, CreateRevision: kv.CreateRevision})
 	}
 	return items, resp.Header.Revision, nil

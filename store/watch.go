@@ -6,17 +6,24 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Event says that the key Name of a resource changed at Revision: a wake-up, not a change to apply.
+// Event says that the key Name of a resource changed at Revision. Loops that only wake up on it
+// ignore Value; a Cache applies it.
 type Event struct {
 	Resource Resource
 	Name     string
 	Deleted  bool
+	// Revision is the ModRevision of the change: of the put, or of the delete.
 	Revision int64
+	// CreateRevision is the key's CreateRevision; 0 for a delete.
+	CreateRevision int64
+	// Value is the raw value put; nil for a delete.
+	Value []byte
 }
 
 // Watch sends each change of resource r after revision rev. The channel closes when ctx ends or
 // the watch is lost (for example compacted); the caller then lists again and watches from there.
-// Loops use changes only to wake up: they re-read the state and act on it, not on the event.
+// Loops either use changes only to wake up (they re-read the state and act on it) or apply
+// them to a Cache.
 func (s *Store) Watch(ctx context.Context, r Resource, rev int64) <-chan Event {
 	return s.watch(ctx, r, prefix(r), rev)
 }
@@ -37,6 +44,9 @@ func (s *Store) watch(ctx context.Context, r Resource, p string, rev int64) <-ch
 					Name:     relName(r, string(ev.Kv.Key)),
 					Deleted:  ev.Type == clientv3.EventTypeDelete,
 					Revision: ev.Kv.ModRevision,
+				}
+				if !c.Deleted {
+					c.CreateRevision, c.Value = ev.Kv.CreateRevision, ev.Kv.Value
 				}
 				select {
 				case out <- c:

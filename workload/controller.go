@@ -33,9 +33,10 @@ type Options struct {
 }
 
 // Controller turns desired Deployments and Pod manifests into Pod objects, and records the
-// health of every desired object. It is level-triggered: each pass lists desired objects, Pods
-// and statuses and acts on all of them; watches only wake it. It touches only Pods whose owner
-// annotation names a Deployment or a Pod manifest.
+// health of every desired object. It is level-triggered: each pass reads all desired objects,
+// Pods and statuses and acts on all of them. Run reads them from caches fed by watches (listed
+// once), so that a change costs etcd that change, not a list of everything. It touches only
+// Pods whose owner annotation names a Deployment or a Pod manifest.
 type Controller struct {
 	st      *store.Store
 	log     *slog.Logger
@@ -43,6 +44,8 @@ type Controller struct {
 	tracker *health.Tracker
 	// recorded is the last health record written, to write only changes.
 	recorded *api.HealthStatus
+	// expect are the Pod writes of Run's last pass, which its next pass waits to see.
+	expect expectations
 }
 
 // NewController returns a controller (log nil discards); it does nothing until Run.
@@ -66,19 +69,39 @@ func NewController(st *store.Store, log *slog.Logger, opts Options) *Controller 
 	return &Controller{st: st, log: log.With("controller", "workload"), opts: opts, tracker: health.NewTracker(opts.Health)}
 }
 
-// Run reconciles until ctx ends, then returns nil: a pass now, then one after every change to
-// desired objects, Pods, Pod statuses or the sync status, every Resync, and when a health grace
-// or deadline ends. A lost watch is rebuilt from a fresh list; a failed pass is retried after a capped,
-// jittered backoff.
+// Run reconciles until ctx ends, then returns nil: a pass once its caches are listed, then one
+// after every change to desired objects, Pods, Pod statuses, nodes or the sync status, every
+// Resync, and when a health grace or deadline ends. A cache whose watch is lost lists again; a
+// failed pass is retried after a capped, jittered backoff.
 func (c *Controller) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	cs := newCaches(c.st, store.CacheOptions{Log: c.log})
+	changed := make(chan struct{}, 1)
+	wg.Go(func() {
+		cs.run(ctx, func() {
+			select {
+			case changed <- struct{}{}:
+			default: // a pass is already due
+			}
+		})
+	})
+	if cs.waitSynced(ctx) != nil {
+		return nil
+	}
 	bo := backoff.New(200*time.Millisecond, 30*time.Second)
 	resync := time.NewTicker(c.opts.Resync)
 	defer resync.Stop()
-	var wake <-chan struct{}
-	stop := func() {}
-	defer func() { stop() }()
 	for {
-		rev, err := c.pass(ctx)
+		if !c.expect.met(cs.pods, time.Now()) {
+			if !c.await(ctx, changed, time.Until(c.expect.until)) {
+				return nil
+			}
+			continue
+		}
+		err := c.pass(ctx, cs.state(c.opts.Source))
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -90,24 +113,30 @@ func (c *Controller) Run(ctx context.Context) error {
 			continue
 		}
 		bo.Reset()
-		if wake == nil {
-			wake, stop = c.watch(ctx, rev)
-		}
 		timer := c.healthTimer()
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return nil
-		case _, ok := <-wake:
-			if !ok {
-				stop()
-				wake = nil
-			}
+		case <-changed:
 		case <-resync.C:
 		case <-timer.C:
 		}
 		timer.Stop()
 	}
+}
+
+// await waits for a change, at most d; false when ctx ended first.
+func (c *Controller) await(ctx context.Context, changed <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-changed:
+	case <-t.C:
+	}
+	return true
 }
 
 // healthTimer fires when the tracker's next grace or deadline ends; never when there is none.
@@ -122,69 +151,37 @@ func (c *Controller) healthTimer() *time.Timer {
 	return time.NewTimer(next.Sub(now))
 }
 
-// pass runs ReconcileOnce, turning a panic into an error.
-func (c *Controller) pass(ctx context.Context) (rev int64, err error) {
+// pass runs reconcile on s, turning a panic into an error.
+func (c *Controller) pass(ctx context.Context, s state) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("reconcile pods: panic: %v", r)
 		}
 	}()
-	return c.ReconcileOnce(ctx)
+	return c.reconcile(ctx, s)
 }
 
-// watch merges watches of desired objects, Pods, Pod statuses, sync statuses (a new applied
-// commit that changed no object still needs a health record about it) and nodes (the Pods of a
-// NotReady node are not running) from rev into one wake-up channel, which closes when any of
-// them is lost; stop ends them.
-func (c *Controller) watch(ctx context.Context, rev int64) (<-chan struct{}, func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	out := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	for _, r := range []store.Resource{store.Desired, store.Pods, store.PodStatus, store.Sync, store.Nodes, store.NodeLeases} {
-		ch := c.st.Watch(ctx, r, rev)
-		wg.Go(func() {
-			defer cancel() // one lost watch ends all; the caller lists again
-			for range ch {
-				select {
-				case out <- struct{}{}:
-				default:
-				}
-			}
-		})
-	}
-	go func() {
-		wg.Wait()
-		close(out)
-	}()
-	return out, cancel
-}
-
-// ReconcileOnce lists desired objects, Pods and statuses, removes and creates Pods to move
-// every workload one step towards its spec, and records the health of every desired object. It
-// returns the revision of the first list, from which a watch misses nothing.
+// ReconcileOnce lists desired objects, Pods and statuses and reconciles them, as one pass of
+// Run does with its caches; for callers that do not Run. It returns the revision of the desired
+// objects it read.
 func (c *Controller) ReconcileOnce(ctx context.Context) (int64, error) {
-	desired, rev, err := c.st.ListDesired(ctx)
+	s, err := c.list(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("reconcile pods: %w", err)
 	}
-	pods, _, err := c.st.ListPods(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("reconcile pods: %w", err)
-	}
-	statuses, _, err := c.st.ListPodStatuses(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("reconcile pods: %w", err)
-	}
-	nodes, _, err := c.st.ListNodes(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("reconcile pods: %w", err)
-	}
-	create, remove := planPods(desired, pods, statuses, c.opts.Rand)
+	return s.rev, c.reconcile(ctx, s)
+}
+
+// reconcile removes and creates Pods to move every workload of s one step towards its spec, and
+// records the health of every desired object. It expects to see its writes before the next pass.
+func (c *Controller) reconcile(ctx context.Context, s state) error {
+	create, remove := planPods(s.desired, s.pods, s.statuses, c.opts.Rand)
+	c.expect = expectations{after: s.podRev, until: time.Now().Add(c.opts.Resync)}
 	applyErr := c.applyPods(ctx, create, remove)
-	if err := c.recordHealth(ctx, desired, rev, store.MergeStatuses(pods, statuses, store.ReadyNodes(nodes))); err != nil {
-		return 0, errors.Join(applyErr, err)
+	if err := c.recordHealth(ctx, s, store.MergeStatuses(s.pods, s.statuses, store.ReadyNodes(s.nodes))); err != nil {
+		return errors.Join(applyErr, err)
 	}
-	return rev, applyErr
+	return applyErr
 }
 
 // applyPods removes, then creates. A lost compare-and-swap fails the pass, which is retried.
@@ -196,6 +193,7 @@ func (c *Controller) applyPods(ctx context.Context, create []*api.Pod, remove []
 			errs = append(errs, err)
 			continue
 		}
+		c.expect.removed = append(c.expect.removed, p)
 		c.log.Info("deleted pod", "pod", p.Name, "owner", m.Annotations[api.AnnotationOwner])
 	}
 	if len(errs) > 0 {
@@ -206,6 +204,7 @@ func (c *Controller) applyPods(ctx context.Context, create []*api.Pod, remove []
 			errs = append(errs, err)
 			continue
 		}
+		c.expect.created = append(c.expect.created, p.Metadata.Namespace+"/"+p.Metadata.Name)
 		c.log.Info("created pod", "pod", p.Metadata.Namespace+"/"+p.Metadata.Name,
 			"owner", p.Metadata.Annotations[api.AnnotationOwner])
 	}

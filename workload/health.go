@@ -12,12 +12,24 @@ import (
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// recordHealth assesses the desired objects read at rev against pods (the Pods of this pass, as
+// recordHealth assesses the desired objects of s against pods (the Pods of this pass, as
 // they were before its changes: the next pass sees those), applies the tracker's grace and
 // deadline and writes the record when it changed. The record names the commit the sync status
-// named at rev, so that a waiter for a sync knows when health is about its commit.
-func (c *Controller) recordHealth(ctx context.Context, desired map[api.Key]store.DesiredObject, rev int64, pods []api.Pod) error {
-	sync, err := c.st.GetSyncAt(ctx, c.opts.Source, rev)
+// named at the desired objects' revision, so that a waiter for a sync knows when health is about
+// its commit. When etcd no longer keeps that revision (no desired object changed for the
+// compaction's retention) the cached sync status stands in: the desired objects have not changed
+// since.
+func (c *Controller) recordHealth(ctx context.Context, s state, pods []api.Pod) error {
+	desired := s.desired
+	sync, err := c.st.GetSyncAt(ctx, c.opts.Source, s.rev)
+	if errors.Is(err, store.ErrCompacted) && s.sync != nil {
+		var ok bool
+		if sync, ok = s.sync(); !ok {
+			err = store.ErrNotFound
+		} else {
+			err = nil
+		}
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("record health: %w", err)
 	}
