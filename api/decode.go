@@ -21,6 +21,11 @@ const decodeBudget = 128 * MaxFileBytes
 // bound keeps a generated or vendored blob in a commit from exhausting the controller's memory.
 const MaxFileBytes = 1 << 20
 
+// MaxRepoBytes is the most manifest bytes one commit or working tree may hold, each path
+// counted: every path is decoded on its own, so that is the work a tree asks for. 16 MiB is
+// thousands of objects, more than gitfleet is built to run.
+const MaxRepoBytes = 16 << 20
+
 // Decoded is one object read from a manifest file, with where it came from.
 type Decoded struct {
 	Object Object

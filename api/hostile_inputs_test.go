@@ -21,10 +21,10 @@ type hostileInput struct {
 func aliasPod(docs, containers, items int) []byte {
 	var b strings.Builder
 	for range docs {
-		b.WriteString("---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nx-args: &a\n")
-		b.WriteString(strings.Repeat("- \"\"\n", items))
-		b.WriteString("spec:\n  containers:\n")
-		for i := range containers {
+		b.WriteString("---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n")
+		b.WriteString("  - name: c0\n    image: x\n    args: &a\n")
+		b.WriteString(strings.Repeat("    - \"\"\n", items))
+		for i := 1; i < containers; i++ {
 			fmt.Fprintf(&b, "  - {name: c%d, image: x, args: *a}\n", i)
 		}
 	}

@@ -1,6 +1,7 @@
 package strict
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 	"strings"
@@ -47,6 +48,8 @@ type walker struct {
 	budget    *Budget
 	// over is set once the budget ran out, so that each document reports it once.
 	over bool
+	// via is the line of the outermost alias being expanded, where a budget error belongs.
+	via int
 }
 
 // Budget is the memory one file may take to decode, in bytes as the walker estimates them.
@@ -78,11 +81,14 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) any {
 	if w.budget.left -= nodeBytes + len(n.Value) + len(path); w.budget.left < 0 {
 		if !w.over {
 			w.over = true
-			w.errorf(n.Line, path, "the file decodes to more than %s (an alias counts as what it expands to); split it, or write the aliased values out", w.budget)
+			w.errorf(cmp.Or(w.via, n.Line), path, "the file decodes to more than %s (an alias counts as what it expands to); split it, or write the aliased values out", w.budget)
 		}
 		return nil
 	}
 	if n.Kind == yaml.AliasNode {
+		outer := w.via
+		w.via = cmp.Or(outer, n.Line)
+		defer func() { w.via = outer }()
 		return w.value(n.Alias, t, path)
 	}
 	if IsNull(n) {

@@ -37,7 +37,7 @@ func TestWalk(t *testing.T) {
 		{"name: a\nlabels:\n  x: [1]\n", "3 labels[x]: expected a string, got a list"},
 		{"name: a\nsecret: s\n", "2 secret: set by the server"},
 		{"name: a\na: &a [x, x, x, x, x, x, x, x]\nm: [*a, *a, *a, *a, *a, *a, *a, *a]\n",
-			"2 m[2][6]: the file decodes to more than 8000 bytes (an alias counts as what it expands to)"},
+			"3 m[2][6]: the file decodes to more than 8000 bytes (an alias counts as what it expands to)"},
 		{"name: on\n", `1 name: expected a string; "on" is a boolean in YAML 1.1 (which Kubernetes' parser follows): quote it: "on"`},
 		{"name: \"on\"\nlabels: {a: 'Yes', b: !!str yes, c: NO}\n", `2 labels[c]: expected a string; "NO" is a boolean in YAML 1.1`},
 	}
