@@ -1,14 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -16,13 +12,19 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// expandLimit bounds the bytes a document may expand to through YAML aliases, so that a small
-// file of nested aliases (a "billion laughs") cannot exhaust memory.
-const expandLimit = 4 * MaxFileBytes
+// decodeBudget bounds the memory one file takes to decode, as package strict estimates it,
+// counting an alias as what it expands to: a small file of aliases (a "billion laughs") costs
+// no more than the densest file of MaxFileBytes without any.
+const decodeBudget = 128 * MaxFileBytes
 
 // MaxFileBytes is the largest manifest file Decode accepts. Real manifests are a few KiB; the
 // bound keeps a generated or vendored blob in a commit from exhausting the controller's memory.
 const MaxFileBytes = 1 << 20
+
+// MaxRepoBytes is the most manifest bytes one commit or working tree may hold, each path
+// counted: every path is decoded on its own, so that is the work a tree asks for. 16 MiB is
+// thousands of objects, more than gitfleet is built to run.
+const MaxRepoBytes = 16 << 20
 
 // Decoded is one object read from a manifest file, with where it came from.
 type Decoded struct {
@@ -86,67 +88,25 @@ func Decode(file string, data []byte) ([]Decoded, []FieldError) {
 		return nil, []FieldError{{File: file, Line: 1,
 			Message: fmt.Sprintf("file is %d bytes; the limit is %d", len(data), MaxFileBytes)}}
 	}
-	roots, perr := parseFile(file, data)
+	roots, perr := strict.Parse(data, strings.EqualFold(path.Ext(file), ".json"))
 	var out []Decoded
 	var errs []FieldError
+	budget := strict.NewBudget(decodeBudget)
 	for _, root := range roots {
-		d, derrs := decodeDocument(file, root)
+		d, derrs := decodeDocument(file, root, budget)
 		errs = append(errs, derrs...)
 		if d.Object != nil {
 			out = append(out, d)
 		}
 	}
 	if perr != nil {
-		errs = append(errs, *perr)
+		errs = append(errs, FieldError{File: file, Line: perr.Line, Message: perr.Message})
 	}
 	return out, errs
 }
 
-// parseFile returns the root node of each non-empty document in data.
-func parseFile(file string, data []byte) ([]*yaml.Node, *FieldError) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, nil
-	}
-	if strings.EqualFold(path.Ext(file), ".json") {
-		root, line, err := strict.ParseJSON(data)
-		if err != nil {
-			return nil, &FieldError{File: file, Line: line, Message: "invalid json: " + err.Error()}
-		}
-		return []*yaml.Node{root}, nil
-	}
-	return parseYAML(file, data)
-}
-
-// yamlErrLine splits yaml.v3's "yaml: line N: message" errors.
-var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func parseYAML(file string, data []byte) ([]*yaml.Node, *FieldError) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var roots []*yaml.Node
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return roots, nil
-		}
-		if err != nil {
-			fe := &FieldError{File: file, Line: 1, Message: "invalid yaml: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-			if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
-				fe.Line, _ = strconv.Atoi(m[1])
-				fe.Message = "invalid yaml: " + m[2]
-			}
-			return roots, fe
-		}
-		// "---" alone, or a document of only comments, parses to an empty or null document.
-		if len(doc.Content) == 0 || strict.IsNull(doc.Content[0]) {
-			continue
-		}
-		roots = append(roots, doc.Content[0])
-	}
-}
-
 // decodeDocument turns one document's node tree into a typed object.
-func decodeDocument(file string, root *yaml.Node) (Decoded, []FieldError) {
+func decodeDocument(file string, root *yaml.Node, budget *strict.Budget) (Decoded, []FieldError) {
 	if root.Kind != yaml.MappingNode {
 		return Decoded{}, []FieldError{{File: file, Line: root.Line,
 			Message: "a manifest must be an object with apiVersion and kind, not " + strict.Describe(root)}}
@@ -160,7 +120,7 @@ func decodeDocument(file string, root *yaml.Node) (Decoded, []FieldError) {
 		return Decoded{}, []FieldError{{File: file, Line: kindLine, Field: "kind", Message: err.Error()}}
 	}
 	info, _ := LookupKind(kind)
-	res := strict.Walk(root, reflect.TypeOf(obj).Elem(), info.Forbidden, expandLimit)
+	res := strict.Walk(root, reflect.TypeOf(obj).Elem(), info.Forbidden, budget)
 	if len(res.Errs) > 0 {
 		errs := make([]FieldError, len(res.Errs))
 		for i, e := range res.Errs {

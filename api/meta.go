@@ -1,6 +1,12 @@
 package api
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Labels and annotations gitfleet sets on the objects it derives.
 const (
@@ -33,13 +39,24 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
-// Error renders "file:line: field: message".
+// Error renders "file:line: field: message", quoting file and field when they could forge
+// output (QuoteName).
 func (e FieldError) Error() string {
-	s := fmt.Sprintf("%s:%d: ", e.File, e.Line)
+	s := fmt.Sprintf("%s:%d: ", QuoteName(e.File), e.Line)
 	if e.Field != "" {
-		s += e.Field + ": "
+		s += QuoteName(e.Field) + ": "
 	}
 	return s + e.Message
+}
+
+// QuoteName returns s, a file name or field path from a repository, Go-quoted when it holds a
+// control character or invalid UTF-8: a newline or an escape sequence in a name would
+// otherwise print as a line or a color of its own.
+func QuoteName(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // ChangeSummary counts the actions of one sync.

@@ -17,7 +17,17 @@ var (
 	ianaSvcName      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 	hasLetter        = regexp.MustCompile(`[a-z]`)
 	configMapKey     = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+	envVarName       = regexp.MustCompile(`^[-._a-zA-Z][-._a-zA-Z0-9]*$`)
 )
+
+// checkEnvName validates an environment variable name with the rule Kubernetes applied until
+// 1.34 relaxed it to any printable ASCII but '=': the strict rule is the one every cluster takes.
+func checkEnvName(s string) string {
+	if !envVarName.MatchString(s) {
+		return fmt.Sprintf("invalid name %q: use letters, digits, '-', '_' and '.', not starting with a digit ([-._a-zA-Z][-._a-zA-Z0-9]*)", s)
+	}
+	return ""
+}
 
 // checkLabel validates a DNS-1123 label: namespaces, container names.
 func checkLabel(s string) string {

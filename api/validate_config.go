@@ -43,8 +43,8 @@ func (v *validator) envVar(path string, e *EnvVar) {
 	switch {
 	case e.Name == "":
 		v.add(path+".name", "required")
-	case strings.Contains(e.Name, "="):
-		v.add(path+".name", "invalid name %q: must not contain '='", e.Name)
+	default:
+		v.check(path+".name", checkEnvName(e.Name))
 	}
 	if e.ValueFrom == nil {
 		return

@@ -106,8 +106,11 @@ func TestValidateRules(t *testing.T) {
 			[]want{{"spec.template.spec.containers[0].image", "required"}}},
 		{"image whitespace", validDeployment, dep(func(d *Deployment) { c0(d).Image = "busy box" }),
 			[]want{{"spec.template.spec.containers[0].image", "whitespace"}}},
-		{"env name", validDeployment, dep(func(d *Deployment) { c0(d).Env = []EnvVar{{Name: ""}, {Name: "A=B"}} }),
-			[]want{{"spec.template.spec.containers[0].env[0].name", "required"}, {"spec.template.spec.containers[0].env[1].name", "'='"}}},
+		{"env name", validDeployment, dep(func(d *Deployment) {
+			c0(d).Env = []EnvVar{{Name: ""}, {Name: "A=B"}, {Name: "A\x1b[31m"}, {Name: "1A"}, {Name: "my.var-1"}}
+		}),
+			[]want{{"spec.template.spec.containers[0].env[0].name", "required"}, {"spec.template.spec.containers[0].env[1].name", "[-._a-zA-Z][-._a-zA-Z0-9]*"},
+				{"spec.template.spec.containers[0].env[2].name", `"A\x1b[31m"`}, {"spec.template.spec.containers[0].env[3].name", "not starting with a digit"}}},
 		{"selector required", validDeployment, dep(func(d *Deployment) { d.Spec.Selector = nil }),
 			[]want{{"spec.selector.matchLabels", "required"}}},
 		{"selector empty", validDeployment, dep(func(d *Deployment) { d.Spec.Selector.MatchLabels = nil }),

@@ -29,9 +29,21 @@ func (e FileErrors) Error() string {
 type collector struct {
 	files map[string][]byte
 	errs  FileErrors
+	// total counts the bytes of every manifest path, against api.MaxRepoBytes.
+	total  int64
+	ignore ignore
 }
 
 func newCollector() *collector { return &collector{files: map[string][]byte{}} }
+
+// readIgnore sets the collector's ignore file from its content, or fails when it is too large.
+func (c *collector) readIgnore(b []byte) {
+	if len(b) > maxIgnoreBytes {
+		c.fail(IgnoreFile, fmt.Sprintf("file is %d bytes, more than the limit of %d", len(b), maxIgnoreBytes))
+		return
+	}
+	c.ignore = parseIgnore(b)
+}
 
 func (c *collector) fail(file, msg string) {
 	c.errs = append(c.errs, api.FieldError{File: file, Line: 1, Message: msg})
@@ -49,12 +61,21 @@ func (c *collector) symlink(rel, target string) {
 	}
 }
 
-// fits records an error and returns false when a file of size bytes is too large to read.
+// fits records an error and returns false when a file of size bytes is too large to read, or
+// takes the tree's manifests over api.MaxRepoBytes (reported once, at the first file over).
 func (c *collector) fits(rel string, size int64) bool {
-	if size <= api.MaxFileBytes {
+	if size > api.MaxFileBytes {
+		c.fail(rel, fmt.Sprintf("file is %d bytes, more than the limit of %d", size, api.MaxFileBytes))
+		return false
+	}
+	before := c.total
+	c.total += size
+	if c.total <= api.MaxRepoBytes {
 		return true
 	}
-	c.fail(rel, fmt.Sprintf("file is %d bytes, more than the limit of %d", size, api.MaxFileBytes))
+	if before <= api.MaxRepoBytes {
+		c.fail(rel, fmt.Sprintf("the manifests up to this file are more than %d MiB, the limit for a repository", api.MaxRepoBytes>>20))
+	}
 	return false
 }
 
@@ -81,63 +102,42 @@ func checkSubPath(sub string) (string, error) {
 }
 
 // LoadDir reads the manifests under subPath of the working tree dir, with the same rules as a
-// git commit: only .yaml, .yml and .json files, keyed by their slash path relative to dir; .git
-// is skipped; symlinks and files over api.MaxFileBytes fail with FileErrors.
+// git commit: only .yaml, .yml and .json files, keyed by their slash path relative to dir;
+// hidden directories and what IgnoreFile names are skipped; symlinks, files over
+// api.MaxFileBytes and trees over api.MaxRepoBytes fail with FileErrors. A symlink is followed
+// only when it is dir itself. Hard links to one file are read once; each path still counts
+// toward api.MaxRepoBytes, as each is decoded.
 func LoadDir(dir, subPath string) (map[string][]byte, error) {
 	sub, err := checkSubPath(subPath)
 	if err != nil {
 		return nil, err
 	}
-	root := filepath.Join(dir, filepath.FromSlash(sub))
-	if _, err := os.Stat(root); err != nil {
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
 		return nil, fmt.Errorf("read manifests: %w", err)
 	}
-	c := newCollector()
+	root := filepath.Join(dir, filepath.FromSlash(sub))
+	if info, err := os.Lstat(root); err != nil {
+		return nil, fmt.Errorf("read manifests: %w", err)
+	} else if !info.IsDir() {
+		return nil, fmt.Errorf("read manifests: %s is not a directory", root)
+	}
+	w := &dirWalk{c: newCollector(), dir: dir, root: root, read: map[fileID][]byte{}}
+	if b, err := os.ReadFile(filepath.Join(root, IgnoreFile)); err == nil {
+		w.c.readIgnore(b)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read manifests: %w", err)
+	}
+	c := w.c
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		return c.visit(dir, p, d)
+		return w.visit(p, d)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read manifests under %s: %w", root, err)
 	}
 	return c.result()
-}
-
-// visit handles one entry of a working tree walk.
-func (c *collector) visit(dir, p string, d fs.DirEntry) error {
-	rel, err := filepath.Rel(dir, p)
-	if err != nil {
-		return err
-	}
-	rel = filepath.ToSlash(rel)
-	switch {
-	case d.IsDir() && d.Name() == ".git":
-		return filepath.SkipDir
-	case d.Type()&fs.ModeSymlink != 0:
-		target, err := os.Readlink(p)
-		if err != nil {
-			return err
-		}
-		c.symlink(rel, target)
-		return nil
-	case !d.Type().IsRegular() || !api.IsManifestFile(rel):
-		return nil
-	}
-	info, err := d.Info()
-	if err != nil {
-		return err
-	}
-	if !c.fits(rel, info.Size()) {
-		return nil
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return err
-	}
-	c.add(rel, b)
-	return nil
 }
 
 // AsFileErrors returns the FileErrors in err, if any.

@@ -17,9 +17,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
@@ -332,6 +330,9 @@ func (s *Git) Manifests(ctx context.Context, commit string, known map[string]str
 		return Manifests{}, err
 	}
 	mw := &manifestWalk{storer: s.repo.Storer, c: newCollector(), blobs: map[string]string{}, known: known}
+	if err := mw.readIgnore(tree); err != nil {
+		return Manifests{}, fmt.Errorf("read %s at %s: %w", IgnoreFile, api.ShortHash(commit), err)
+	}
 	w := object.NewTreeWalker(tree, true, nil)
 	defer w.Close()
 	for {
@@ -343,7 +344,7 @@ func (s *Git) Manifests(ctx context.Context, commit string, known map[string]str
 			err = ctx.Err()
 		}
 		if err == nil {
-			err = mw.visit(path.Join(s.cfg.Path, name), entry)
+			err = mw.visit(path.Join(s.cfg.Path, name), name, entry)
 		}
 		if err != nil {
 			return Manifests{}, fmt.Errorf("read files at %s: %w", api.ShortHash(commit), err)
@@ -387,61 +388,4 @@ func (s *Git) tree(commit string) (*object.Tree, error) {
 		return nil, fmt.Errorf("read tree of %s: %w", api.ShortHash(commit), err)
 	}
 	return tree, nil
-}
-
-// manifestWalk is one walk of Manifests: the blobs it names, the files it reads into c, and
-// the blobs the caller knows.
-type manifestWalk struct {
-	storer       storer.EncodedObjectStorer
-	c            *collector
-	blobs, known map[string]string
-}
-
-// visit handles one entry of the tree: it names the blob of a manifest and reads it unless the
-// caller knows it. Directories and submodules are skipped, as Tree.Files skips them.
-func (w *manifestWalk) visit(rel string, e object.TreeEntry) error {
-	switch {
-	case e.Mode == filemode.Dir || e.Mode == filemode.Submodule:
-		return nil
-	case e.Mode == filemode.Symlink:
-		blob, err := object.GetBlob(w.storer, e.Hash)
-		if err != nil {
-			return err
-		}
-		target, err := readBlob(blob)
-		if err != nil {
-			return err
-		}
-		w.c.symlink(rel, string(target))
-		return nil
-	case !api.IsManifestFile(rel):
-		return nil
-	}
-	hash := e.Hash.String()
-	w.blobs[rel] = hash
-	if w.known[rel] == hash {
-		return nil
-	}
-	blob, err := object.GetBlob(w.storer, e.Hash)
-	if err != nil {
-		return err
-	}
-	if !w.c.fits(rel, blob.Size) {
-		return nil
-	}
-	b, err := readBlob(blob)
-	if err != nil {
-		return err
-	}
-	w.c.add(rel, b)
-	return nil
-}
-
-func readBlob(blob *object.Blob) ([]byte, error) {
-	r, err := blob.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
 }

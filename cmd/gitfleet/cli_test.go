@@ -73,6 +73,41 @@ func TestValidateReportsFileAndLine(t *testing.T) {
 	}
 }
 
+// validate FILE checks that file alone; references it does not declare are warnings.
+// validate SYMLINK follows the link to a directory.
+func TestValidateFileAndSymlink(t *testing.T) {
+	dir := t.TempDir()
+	pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: prod}\nspec:\n  containers: [{name: c, image: busybox}]\n"
+	file := filepath.Join(dir, "m", "pod.yaml")
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(pod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runCLI("validate", file)
+	if err != nil || strings.TrimSpace(out) != "1 objects valid" || !strings.Contains(stderr, "warning: "+filepath.ToSlash(file)+":3: metadata.namespace: namespace \"prod\" not found") {
+		t.Fatalf("validate FILE: %v\nstdout %q\nstderr %q", err, out, stderr)
+	}
+	if err := os.WriteFile(file, []byte(pod+"---\n"+pod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := runCLI("validate", file); err == nil || !strings.Contains(stderr, "duplicate Pod prod/p") {
+		t.Fatalf("duplicate in FILE: %v\n%s", err, stderr)
+	}
+	link := filepath.Join(dir, "link")
+	abs, err := filepath.Abs("../../examples/manifests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(abs, link); err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, err := runCLI("validate", link); err != nil || strings.TrimSpace(out) != "1 objects valid" {
+		t.Fatalf("validate SYMLINK: %v\nstdout %q\nstderr %q", err, out, stderr)
+	}
+}
+
 func TestReorderFlags(t *testing.T) {
 	got := strings.Join(reorderFlags([]string{"pods", "-o", "json", "--data-dir=/x"}), " ")
 	if got != "-o json --data-dir=/x pods" {

@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/source"
@@ -16,7 +19,7 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	path := fs.String("path", "", "sub-directory of DIR that holds the manifests")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gitfleet validate [--path SUBDIR] DIR\n\nChecks every manifest offline as a sync would; exit 1 with file:line errors.")
+		fmt.Fprintln(stderr, "usage: gitfleet validate [--path SUBDIR] DIR\n       gitfleet validate FILE\n\nChecks every manifest offline as a sync would; exit 1 with file:line errors.\nA FILE is checked alone: what it references but does not declare is a warning.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(reorderFlags(args)); err != nil {
@@ -25,6 +28,9 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	dir := "."
 	if fs.NArg() > 0 {
 		dir = fs.Arg(0)
+	}
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() && *path == "" {
+		return validateFile(dir, info.Size(), stdout, stderr)
 	}
 	decoded, errs, err := loadTree(dir, *path)
 	if err != nil {
@@ -57,4 +63,38 @@ func printErrors(w io.Writer, errs []api.FieldError) {
 		fmt.Fprintln(w, e.Error())
 	}
 	fmt.Fprintf(w, "%d error(s)\n", len(errs))
+}
+
+// validateFile checks one manifest file as a repository of its own, except that what it
+// references without declaring (a Namespace, a ConfigMap) may be declared elsewhere in the
+// repository, so those set errors are warnings; a duplicate within the file is an error.
+func validateFile(name string, size int64, stdout, stderr io.Writer) error {
+	if !api.IsManifestFile(name) {
+		return fmt.Errorf("validate %s: not a manifest file (.yaml, .yml or .json)", api.QuoteName(name))
+	}
+	if size > api.MaxFileBytes {
+		printErrors(stderr, []api.FieldError{{File: name, Line: 1,
+			Message: fmt.Sprintf("file is %d bytes, more than the limit of %d", size, api.MaxFileBytes)}})
+		return exitCode(1)
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("validate: %w", err)
+	}
+	lf := api.LoadFile(filepath.ToSlash(name), data)
+	errs := lf.Errors
+	for _, e := range api.ValidateSet(lf.Objects) {
+		if strings.HasPrefix(e.Message, "duplicate ") {
+			errs = append(errs, e)
+		} else {
+			fmt.Fprintf(stderr, "warning: %s (not declared in this file)\n", e.Error())
+		}
+	}
+	if len(errs) > 0 {
+		api.SortErrors(errs)
+		printErrors(stderr, errs)
+		return exitCode(1)
+	}
+	fmt.Fprintf(stdout, "%d objects valid\n", len(lf.Objects))
+	return nil
 }

@@ -40,11 +40,18 @@ func ParseJSON(data []byte) (*yaml.Node, int, error) {
 
 var errTruncated = errors.New("unexpected end of file")
 
+// MaxJSONDepth bounds the nesting of a JSON file, which the parser reads by recursion: no
+// manifest nests deeper than about 15 levels, and a megabyte of "[" must not exhaust the
+// stack. (yaml.v3 stops YAML at 10,000 levels without recursion.)
+const MaxJSONDepth = 100
+
 type jsonParser struct {
 	dec  *json.Decoder
 	data []byte
 	pos  int64 // bytes of data already counted into line
 	line int
+	// depth counts the objects and arrays open.
+	depth int
 }
 
 // advance moves the line count to offset; offsets only grow, so counting stays linear.
@@ -77,7 +84,9 @@ func (p *jsonParser) value() (*yaml.Node, error) {
 		}
 		return p.collection(yaml.SequenceNode, "!!seq")
 	case string:
-		return scalar("!!str", v), nil
+		n := scalar("!!str", v)
+		n.Style = yaml.DoubleQuotedStyle // a JSON string is quoted, whatever it says
+		return n, nil
 	case json.Number:
 		if strings.ContainsAny(string(v), ".eE") {
 			return scalar("!!float", string(v)), nil
@@ -94,6 +103,10 @@ func (p *jsonParser) value() (*yaml.Node, error) {
 // collection reads the members of an object (keys and values alternate, as in a yaml.Node
 // mapping) or an array, up to and including the closing delimiter.
 func (p *jsonParser) collection(kind yaml.Kind, tag string) (*yaml.Node, error) {
+	if p.depth++; p.depth > MaxJSONDepth {
+		return nil, fmt.Errorf("nested deeper than %d levels", MaxJSONDepth)
+	}
+	defer func() { p.depth-- }()
 	n := &yaml.Node{Kind: kind, Tag: tag, Line: p.line}
 	for p.dec.More() {
 		item, err := p.value()

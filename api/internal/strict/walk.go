@@ -1,6 +1,7 @@
 package strict
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 	"strings"
@@ -27,10 +28,11 @@ type Result struct {
 // Walk checks root against Go type t as a strict decoder would: unknown fields (with a hint
 // when only the case differs), duplicate keys, merge keys, type mismatches and out-of-range
 // integers are errors at their line; forbidden maps field paths a document must not set to the
-// reason. A document expanding to more than budget bytes through aliases (a "billion laughs")
-// is refused. Unmarshal Result.Value's JSON into t to fill the struct.
-func Walk(root *yaml.Node, t reflect.Type, forbidden map[string]string, budget int) Result {
-	w := &walker{lines: map[string]int{}, forbidden: forbidden, budget: budget, limit: budget}
+// reason. Each node decoded is charged to budget, which the documents of one file share, so
+// that aliases (a "billion laughs") cannot make a small file cost more than a large one.
+// Unmarshal Result.Value's JSON into t to fill the struct.
+func Walk(root *yaml.Node, t reflect.Type, forbidden map[string]string, budget *Budget) Result {
+	w := &walker{lines: map[string]int{}, forbidden: forbidden, budget: budget}
 	v := w.value(root, t, "")
 	return Result{Value: v, Lines: w.lines, Errs: w.errs}
 }
@@ -40,11 +42,34 @@ func Walk(root *yaml.Node, t reflect.Type, forbidden map[string]string, budget i
 // line, so each unknown field or type mismatch is reported where it is written. It walks the
 // whole tree and collects every error instead of stopping at the first.
 type walker struct {
-	lines         map[string]int
-	errs          []Error
-	forbidden     map[string]string
-	budget, limit int
+	lines     map[string]int
+	errs      []Error
+	forbidden map[string]string
+	budget    *Budget
+	// over is set once the budget ran out, so that each document reports it once.
+	over bool
+	// via is the line of the outermost alias being expanded, where a budget error belongs.
+	via int
 }
+
+// Budget is the memory one file may take to decode, in bytes as the walker estimates them.
+type Budget struct{ left, limit int }
+
+// NewBudget returns a budget of limit bytes.
+func NewBudget(limit int) *Budget { return &Budget{left: limit, limit: limit} }
+
+// String renders the limit for messages.
+func (b *Budget) String() string {
+	if b.limit%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", b.limit>>20)
+	}
+	return fmt.Sprintf("%d bytes", b.limit)
+}
+
+// nodeBytes is what decoding holds for each node besides its text: its line in Result.Lines,
+// its JSON value and its share of the round trip into the struct (measured by BenchmarkHostile
+// in package api at about 250 bytes for a one-letter string in a list).
+const nodeBytes = 192
 
 func (w *walker) errorf(line int, path, format string, args ...any) {
 	w.errs = append(w.errs, Error{Line: line, Field: path, Message: fmt.Sprintf(format, args...)})
@@ -52,14 +77,18 @@ func (w *walker) errorf(line int, path, format string, args ...any) {
 
 // value checks n against t and returns n as a JSON-encodable value; nil after an error.
 func (w *walker) value(n *yaml.Node, t reflect.Type, path string) any {
-	if w.budget < 0 {
-		return nil // already reported
-	}
-	if w.budget -= len(n.Value) + 1; w.budget < 0 {
-		w.errorf(n.Line, path, "document expands to more than %d bytes through aliases", w.limit)
+	// An alias is charged again each time it is used: that is what it expands to.
+	if w.budget.left -= nodeBytes + len(n.Value) + len(path); w.budget.left < 0 {
+		if !w.over {
+			w.over = true
+			w.errorf(cmp.Or(w.via, n.Line), path, "the file decodes to more than %s (an alias counts as what it expands to); split it, or write the aliased values out", w.budget)
+		}
 		return nil
 	}
 	if n.Kind == yaml.AliasNode {
+		outer := w.via
+		w.via = cmp.Or(outer, n.Line)
+		defer func() { w.via = outer }()
 		return w.value(n.Alias, t, path)
 	}
 	if IsNull(n) {
@@ -158,6 +187,10 @@ func (w *walker) sequence(n *yaml.Node, elem reflect.Type, path string) any {
 }
 
 func (w *walker) str(n *yaml.Node, path string) any {
+	if isYAML11Bool(n) {
+		w.errorf(n.Line, path, "expected a string; %q is a boolean in YAML 1.1 (which Kubernetes' parser follows): quote it: \"%s\"", n.Value, n.Value)
+		return nil
+	}
 	// An unquoted date is still the text the user wrote; nothing else may stand for a string,
 	// as in Kubernetes: `value: true` in an env var must be quoted.
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!str" && n.ShortTag() != "!!timestamp") {
@@ -221,6 +254,19 @@ func Describe(n *yaml.Node) string {
 	default:
 		return fmt.Sprintf("a value tagged %s", tag)
 	}
+}
+
+// yaml11Bools are the words YAML 1.1 reads as booleans and YAML 1.2 (yaml.v3) as strings.
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "n": true, "N": true, "no": true, "No": true, "NO": true,
+	"on": true, "On": true, "ON": true, "off": true, "Off": true, "OFF": true,
+}
+
+// isYAML11Bool reports whether n is an unquoted YAML 1.1 boolean: Kubernetes, which parses
+// YAML 1.1, would read `value: on` as true, so the same file must not mean "on" here.
+func isYAML11Bool(n *yaml.Node) bool {
+	// Style 0 is plain: not quoted, not a block scalar, not tagged !!str explicitly.
+	return n.Kind == yaml.ScalarNode && n.Style == 0 && n.ShortTag() == "!!str" && yaml11Bools[n.Value]
 }
 
 // IsNull reports whether n is a null scalar.

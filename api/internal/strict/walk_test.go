@@ -37,14 +37,16 @@ func TestWalk(t *testing.T) {
 		{"name: a\nlabels:\n  x: [1]\n", "3 labels[x]: expected a string, got a list"},
 		{"name: a\nsecret: s\n", "2 secret: set by the server"},
 		{"name: a\na: &a [x, x, x, x, x, x, x, x]\nm: [*a, *a, *a, *a, *a, *a, *a, *a]\n",
-			"2 m[4][0]: document expands to more than 100 bytes through aliases"},
+			"3 m[2][6]: the file decodes to more than 8000 bytes (an alias counts as what it expands to)"},
+		{"name: on\n", `1 name: expected a string; "on" is a boolean in YAML 1.1 (which Kubernetes' parser follows): quote it: "on"`},
+		{"name: \"on\"\nlabels: {a: 'Yes', b: !!str yes, c: NO}\n", `2 labels[c]: expected a string; "NO" is a boolean in YAML 1.1`},
 	}
 	for _, tt := range tests {
 		var n yaml.Node
 		if err := yaml.Unmarshal([]byte(tt.src), &n); err != nil {
 			t.Fatal(err)
 		}
-		res := Walk(n.Content[0], reflect.TypeOf(doc{}), map[string]string{"secret": "set by the server"}, 100)
+		res := Walk(n.Content[0], reflect.TypeOf(doc{}), map[string]string{"secret": "set by the server"}, NewBudget(8000))
 		var got []string
 		for _, e := range res.Errs {
 			got = append(got, fmt.Sprintf("%d %s: %s", e.Line, e.Field, e.Message))
@@ -60,7 +62,7 @@ func TestWalkRecordsLines(t *testing.T) {
 	if err := yaml.Unmarshal([]byte("name: a\nitems:\n  - port: 80\n"), &n); err != nil {
 		t.Fatal(err)
 	}
-	res := Walk(n.Content[0], reflect.TypeOf(doc{}), nil, 1<<20)
+	res := Walk(n.Content[0], reflect.TypeOf(doc{}), nil, NewBudget(1<<20))
 	if res.Lines["items[0].port"] != 3 || res.Lines["name"] != 1 || len(res.Errs) != 0 {
 		t.Fatalf("lines = %v, errs = %v", res.Lines, res.Errs)
 	}
