@@ -10,7 +10,8 @@ import (
 // that did not change: JoinFiles answers as LoadSet and leaves them as they were.
 func TestJoinFilesReusesLoadedFiles(t *testing.T) {
 	files := map[string][]byte{
-		"a/prod.yaml":  []byte(namespace("prod")),
+		"a/prod.yaml":  []byte(privilegedNamespace("prod")),
+		"a/ns.yaml":    []byte(privilegedNamespace("default")),
 		"a/deploy.yml": []byte(validDeployment),
 		"b/bad.json":   []byte(`{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad"}, "spec": {"containers": []}}`),
 		"c/dup.yaml":   []byte(validPod),
@@ -18,7 +19,7 @@ func TestJoinFilesReusesLoadedFiles(t *testing.T) {
 	}
 	wantObjs, wantErrs := LoadSet(files)
 	var loaded []LoadedFile
-	for _, name := range []string{"a/deploy.yml", "a/prod.yaml", "b/bad.json", "c/dup.yaml", "z/pod.yaml"} {
+	for _, name := range []string{"a/deploy.yml", "a/ns.yaml", "a/prod.yaml", "b/bad.json", "c/dup.yaml", "z/pod.yaml"} {
 		loaded = append(loaded, LoadFile(name, files[name]))
 	}
 	before := make([][]FieldError, len(loaded))

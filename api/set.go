@@ -11,14 +11,49 @@ import (
 // in the whole repository (the error sits on the later declaration and names the earlier one);
 // that each object outside the default namespace has its Namespace declared; and that each
 // ConfigMap a Pod or Deployment needs (one not marked optional) is declared in its namespace
-// with the keys it reads. Each error sits on the field that needs what is missing.
+// with the keys it reads; and that a Pod or Deployment that uses host access is in a Namespace
+// declared privileged (HostAccess). Each error sits on the field that needs what is missing.
 func ValidateSet(all []Decoded) []FieldError {
 	index, errs := indexSet(all)
 	for _, d := range all {
 		errs = append(errs, checkNamespace(d, index)...)
 		errs = append(errs, checkConfigMapRefs(d, index)...)
+		errs = append(errs, checkHostAccess(d, index)...)
 	}
 	return errs
+}
+
+// podSpecOfDecoded returns the Pod spec of d and the field path prefix it sits at, or nil.
+func podSpecOfDecoded(d Decoded) (*PodSpec, string) {
+	switch o := d.Object.(type) {
+	case *Pod:
+		return &o.Spec, "spec."
+	case *Deployment:
+		return &o.Spec.Template.Spec, "spec.template.spec."
+	}
+	return nil, ""
+}
+
+// checkHostAccess refuses host access in a namespace the repository does not declare
+// privileged, as the agent would refuse to run the Pod: better at commit time, with a line.
+func checkHostAccess(d Decoded, index map[Key]Decoded) []FieldError {
+	spec, prefix := podSpecOfDecoded(d)
+	if spec == nil {
+		return nil
+	}
+	path, field := HostAccess(spec)
+	if path == "" {
+		return nil
+	}
+	ns := setKey(d).Namespace
+	if checkLabel(ns) != "" {
+		return nil // an invalid name is Validate's to report
+	}
+	nd, ok := index[Key{Kind: KindNamespace, Name: ns}]
+	if ok && Privileged(nd.Object.(*Namespace)) {
+		return nil
+	}
+	return []FieldError{d.errorAt(prefix+path, "%s", HostAccessMessage(field, ns))}
 }
 
 // setKey is the key of d's object whether or not Default has run on it.
@@ -67,14 +102,8 @@ func checkNamespace(d Decoded, index map[Key]Decoded) []FieldError {
 // checkConfigMapRefs requires every ConfigMap, and every key of one, that a Pod spec of d
 // reads without optional: true.
 func checkConfigMapRefs(d Decoded, index map[Key]Decoded) []FieldError {
-	var spec *PodSpec
-	var prefix string
-	switch o := d.Object.(type) {
-	case *Pod:
-		spec, prefix = &o.Spec, "spec."
-	case *Deployment:
-		spec, prefix = &o.Spec.Template.Spec, "spec.template.spec."
-	default:
+	spec, prefix := podSpecOfDecoded(d)
+	if spec == nil {
 		return nil
 	}
 	ns := setKey(d).Namespace

@@ -13,7 +13,7 @@ func TestValidateSetDuplicates(t *testing.T) {
 	b := mustDecodeOne(t, "b/b.yaml", "# comment\n"+pod(`""`)) // empty namespace means default
 	c := mustDecodeOne(t, "c.yaml", pod("other"))
 	dep := mustDecodeOne(t, "d.yaml", validDeployment)
-	other, prod := mustDecodeOne(t, "ns.yaml", namespace("other")), mustDecodeOne(t, "ns.yaml", namespace("prod"))
+	other, prod := mustDecodeOne(t, "ns.yaml", namespace("other")), mustDecodeOne(t, "ns.yaml", privilegedNamespace("prod"))
 	assertErrors(t, ValidateSet([]Decoded{a, c, dep, b, other, prod}), []string{
 		"b/b.yaml:5: metadata.name: duplicate Pod default/web: also defined at a.yaml:4",
 	})
@@ -25,7 +25,8 @@ func TestValidateSetDuplicates(t *testing.T) {
 func TestLoadSet(t *testing.T) {
 	files := map[string][]byte{
 		"z/pod.yaml":     []byte(validPod),
-		"a/prod.yaml":    []byte(namespace("prod")),
+		"a/prod.yaml":    []byte(privilegedNamespace("prod")),
+		"a/default.yaml": []byte(privilegedNamespace("default")), // validPod uses hostNetwork
 		"a/deploy.yml":   []byte(validDeployment),
 		"notes.txt":      []byte("not: [yaml"),
 		"b/bad.json":     []byte(`{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad"}, "spec": {"containers": []}}`),
@@ -44,11 +45,11 @@ func TestLoadSet(t *testing.T) {
 	for _, d := range ds {
 		order = append(order, d.File)
 	}
-	if got := strings.Join(order, " "); got != "a/deploy.yml a/prod.yaml b/bad.json c/dup.yaml z/pod.yaml" {
+	if got := strings.Join(order, " "); got != "a/default.yaml a/deploy.yml a/prod.yaml b/bad.json c/dup.yaml z/pod.yaml" {
 		t.Errorf("objects in order %s", got)
 	}
 	// LoadSet defaults what it returns.
-	if p := ds[4].Object.(*Pod); p.Metadata.Namespace != DefaultNamespace {
+	if p := ds[5].Object.(*Pod); p.Metadata.Namespace != DefaultNamespace {
 		t.Errorf("not defaulted: %+v", p.Metadata)
 	}
 	if err := Errors(errs); err == nil || strings.Count(err.Error(), "\n") != 3 {
@@ -61,6 +62,38 @@ func TestLoadSet(t *testing.T) {
 
 func namespace(name string) string {
 	return "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + name + "\n"
+}
+
+// privilegedNamespace is a Namespace whose Pods may use host access.
+func privilegedNamespace(name string) string {
+	return namespace(name) + "  labels:\n    " + LabelPodSecurityEnforce + ": " + PodSecurityPrivileged + "\n"
+}
+
+// TestValidateSetHostAccess refuses hostNetwork and hostPort outside a Namespace labelled
+// privileged, the default namespace included, at the line of the field.
+func TestValidateSetHostAccess(t *testing.T) {
+	hostNet := func(ns string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: h\n  namespace: " + ns +
+			"\nspec:\n  hostNetwork: true\n  containers: [{name: c, image: i}]\n"
+	}
+	hostPort := func(ns string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: " + ns +
+			"\nspec:\n  containers:\n  - name: c\n    image: i\n    ports: [{containerPort: 80, hostPort: 8080}]\n"
+	}
+	plain, priv := mustDecodeOne(t, "ns.yaml", namespace("plain")), mustDecodeOne(t, "ns.yaml", privilegedNamespace("priv"))
+	assertErrors(t, ValidateSet([]Decoded{plain, priv,
+		mustDecodeOne(t, "a.yaml", hostNet("plain")),
+		mustDecodeOne(t, "b.yaml", hostPort("default")),
+		mustDecodeOne(t, "c.yaml", hostNet("priv")),
+		mustDecodeOne(t, "d.yaml", hostPort("priv")),
+	}), []string{
+		"a.yaml:7: spec.hostNetwork: hostNetwork needs namespace plain labelled pod-security.kubernetes.io/enforce: privileged",
+		"b.yaml:10: spec.containers[0].ports[0].hostPort: hostPort needs namespace default labelled pod-security.kubernetes.io/enforce: privileged",
+	})
+	def := mustDecodeOne(t, "ns.yaml", privilegedNamespace("default"))
+	if errs := ValidateSet([]Decoded{def, mustDecodeOne(t, "b.yaml", hostPort("default"))}); len(errs) != 0 {
+		t.Errorf("a privileged default namespace: %v", errs)
+	}
 }
 
 func TestIsManifestFile(t *testing.T) {

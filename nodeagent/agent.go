@@ -153,6 +153,10 @@ func (a *Agent) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	admitted, refused, err := a.admit(ctx, wanted)
+	if err != nil {
+		return err
+	}
 	observed, err := a.rt.List(ctx)
 	if ctx.Err() == nil {
 		a.reportConditions(ctx, err)
@@ -160,7 +164,11 @@ func (a *Agent) pass(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list runtime: %w", err)
 	}
-	applied, failures := a.apply(ctx, log, Plan(wanted, observed, a.opts.Now()))
+	// A refused Pod is planned as not wanted: whatever runs of it is removed.
+	applied, failures := a.apply(ctx, log, Plan(admitted, observed, a.opts.Now()))
+	for key, err := range refused {
+		failures[key] = err
+	}
 	if applied > 0 {
 		if observed, err = a.rt.List(ctx); err != nil {
 			return fmt.Errorf("list runtime: %w", err)
@@ -281,6 +289,9 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod,
 		st := StatusOf(pod, observed)
 		if err := failures[key]; err != nil && st.Phase == api.PodPending {
 			st.Reason, st.Message = failureReason(err)
+			if st.Reason == ReasonInvalidPod {
+				st.Phase = api.PodFailed
+			}
 		}
 		rev := revs[key]
 		if prev, ok := a.reported[key]; ok && prev.rev == rev && sameStatus(prev.st, st) {
@@ -313,11 +324,16 @@ func (a *Agent) statusFailed(log *slog.Logger, key api.PodKey, err error) {
 }
 
 // failureReason is the status reason and message of a Pod whose steps failed with err: a
-// missing ConfigMap is CreateContainerConfigError, as in Kubernetes, and says only that.
+// missing ConfigMap is CreateContainerConfigError, as in Kubernetes, and says only that; a
+// refused Pod says why it was refused.
 func failureReason(err error) (reason, message string) {
 	var ce *ConfigError
 	if errors.As(err, &ce) {
 		return "CreateContainerConfigError", ce.Message
+	}
+	var re *RefusedError
+	if errors.As(err, &re) {
+		return re.Reason, re.Message
 	}
 	return "RuntimeError", err.Error()
 }

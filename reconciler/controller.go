@@ -229,7 +229,7 @@ func (c *Controller) describe(ctx context.Context, log *slog.Logger, commit stri
 
 // apply decides the pass against etcd and commits its writes, status and history entry in
 // one transaction, retrying lost compare-and-swaps. req is the latest sync request (nil: the
-// pass answers none).
+// pass answers none). A transaction etcd refuses for its size is recorded as a failed sync.
 func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncRequest) (api.SyncStatus, error) {
 	prev, err := c.readStatus(ctx)
 	if err != nil {
@@ -246,6 +246,10 @@ func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncR
 		}
 		rec := store.SyncRecord{Writes: p.cs.Writes(), Status: p.st, History: p.entry, HistoryLimit: c.opts.HistoryLimit}
 		_, err = c.st.CommitSync(ctx, rec)
+		var limit *store.LimitError
+		if errors.As(err, &limit) {
+			return c.refused(ctx, log, prev, p, limit)
+		}
 		if err == nil {
 			if p.target.commit != "" {
 				c.want = p.target

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,11 @@ type EmbeddedConfig struct {
 	// TLS, when set, serves every client address over TLS and admits only clients that present
 	// a certificate from its CA.
 	TLS *ServerTLS
+	// MaxTxnOps and MaxRequestBytes are etcd's limits on one transaction; 0 means MaxTxnOps
+	// and MaxRequestBytes. Tests lower them to see a commit refused as an external etcd with
+	// default limits refuses it.
+	MaxTxnOps       uint
+	MaxRequestBytes uint
 }
 
 // ServerTLS names the PEM files of the embedded server's TLS: its certificate and key, and the
@@ -53,8 +59,12 @@ type Embedded struct {
 	PublicEndpoints []string
 }
 
-// MaxTxnOps lets one transaction hold a whole commit's changes, so a commit applies whole.
-const MaxTxnOps = 100_000
+// MaxTxnOps and MaxRequestBytes let one transaction hold a whole commit's changes, so a
+// commit applies whole.
+const (
+	MaxTxnOps       = 100_000
+	MaxRequestBytes = 64 << 20
+)
 
 // StartEmbedded starts a single-member etcd on loopback and waits until it serves.
 func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*Embedded, error) {
@@ -123,8 +133,8 @@ func etcdConfig(cfg EmbeddedConfig, log *slog.Logger, closing *atomic.Bool) (*em
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
 	ec.AutoCompactionMode = "periodic"
 	ec.AutoCompactionRetention = cfg.CompactionRetention.String()
-	ec.MaxTxnOps = MaxTxnOps
-	ec.MaxRequestBytes = 64 << 20
+	ec.MaxTxnOps = cmp.Or(cfg.MaxTxnOps, MaxTxnOps)
+	ec.MaxRequestBytes = cmp.Or(cfg.MaxRequestBytes, MaxRequestBytes)
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.New(&slogCore{log: log, min: zapcore.WarnLevel, quiet: closing}))
 	return ec, nil
 }

@@ -27,7 +27,8 @@ type SyncRecord struct {
 // CommitSync applies rec in one transaction: the writes, the status and the history entry, all
 // of it or none of it. The entry gets the next ID of its source, and entries older than the
 // last HistoryLimit are deleted in the same transaction. It returns the entry's ID (0 without
-// one) and fails with ErrConflict when any written key moved since it was read.
+// one) and fails with ErrConflict when any written key moved since it was read, and with a
+// *LimitError when etcd refuses the transaction for its size.
 func (s *Store) CommitSync(ctx context.Context, rec SyncRecord) (int64, error) {
 	cmps, ops, err := writeOps(rec.Writes)
 	if err != nil {
@@ -50,7 +51,7 @@ func (s *Store) CommitSync(ctx context.Context, rec SyncRecord) (int64, error) {
 	}
 	txn := s.c.Txn(ctx).If(cmps...).Then(ops...)
 	if err := commit(txn, fmt.Sprintf("commit %d desired writes", len(rec.Writes)), ErrConflict); err != nil {
-		return 0, err
+		return 0, limitError(err, cmps, ops)
 	}
 	return id, nil
 }

@@ -16,8 +16,19 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 )
 
-// MaxWebhookBody is the largest push payload the webhook reads.
-const MaxWebhookBody = 1 << 20
+// MaxWebhookBody is the largest payload the webhook reads from any provider: the largest of
+// maxBody.
+const MaxWebhookBody = 25 << 20
+
+// maxBody is the largest payload the webhook reads from each provider: what the provider
+// itself sends at most, so that no push it delivers is refused, while a sender that is none of
+// them gets nothing read. GitHub documents a 25 MB cap on webhook payloads; GitLab does not
+// send one over 25 MB (since 13.3); Gitea documents none and gets GitHub's.
+var maxBody = map[string]int64{
+	"github": 25 << 20,
+	"gitlab": 25 << 20,
+	"gitea":  25 << 20,
+}
 
 // zeroCommit is the "after" of a push that deletes the branch.
 const zeroCommit = "0000000000000000000000000000000000000000"
@@ -47,11 +58,11 @@ type Request func(ctx context.Context, commit string) (id string, err error)
 
 // Handler returns the handler of push webhooks: a POST from GitHub (X-Hub-Signature-256:
 // sha256=<hex HMAC-SHA256 of the body>), Gitea (X-Gitea-Signature: <hex HMAC-SHA256>) or GitLab
-// (X-Gitlab-Token: the secret). It answers 405 to other methods, 413 to a body over
-// MaxWebhookBody, 401 to a missing or wrong signature, 200 to GitHub's ping, 202 without
-// acting to other events and to pushes of another branch than branch, and for a push of branch
-// calls request for the pushed commit and answers 202 with
-// "sync requested <id>", or 503 when request fails. Secrets are compared in constant time; an
+// (X-Gitlab-Token: the secret). It answers 405 to other methods, 401 to a missing signature,
+// 413 to a body over the provider's limit (at most MaxWebhookBody), 401 to a wrong
+// signature, 200 to GitHub's ping, 202 without acting to other events and to pushes of another
+// branch than branch, and for a push of branch calls request for the pushed commit and answers
+// 202 with "sync requested <id>", or 503 when request fails. Secrets are compared in constant time; an
 // empty secret accepts nothing. log nil discards.
 func Handler(secret []byte, branch string, request Request, log *slog.Logger) http.Handler {
 	if log == nil {
@@ -69,19 +80,21 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("payload larger than %d bytes", MaxWebhookBody))
-		return
-	case err != nil:
-		reply(w, http.StatusBadRequest, "read payload: "+err.Error())
-		return
-	}
+	// The provider first: a request that names none is refused before its body is read.
 	ev, ok := eventOf(r.Header)
 	if !ok {
 		reply(w, http.StatusUnauthorized, "missing signature: want X-Hub-Signature-256, X-Gitea-Signature or X-Gitlab-Token")
+		return
+	}
+	limit := maxBody[ev.provider]
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		reply(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("payload larger than %d bytes, the most %s sends", limit, ev.provider))
+		return
+	case err != nil:
+		reply(w, http.StatusBadRequest, "read payload: "+err.Error())
 		return
 	}
 	log := h.log.With("provider", ev.provider, "event", ev.event, "remote", r.RemoteAddr)

@@ -136,3 +136,41 @@ func TestWebhookEmptySecretAcceptsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookBodyLimitPerProvider sends each provider a payload of its limit, which is read
+// (and, unsigned, refused as such), and one byte more, which is refused as too large.
+func TestWebhookBodyLimitPerProvider(t *testing.T) {
+	headers := map[string]map[string]string{
+		"github": {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"},
+		"gitea":  {"X-Gitea-Event": "push", "X-Gitea-Signature": "00"},
+		"gitlab": {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "wrong"},
+	}
+	srv := httptest.NewServer(Handler([]byte(hookSecret), "main", (&recorder{}).request, nil))
+	defer srv.Close()
+	for provider, limit := range maxBody {
+		if limit > MaxWebhookBody {
+			t.Errorf("%s: limit %d is over MaxWebhookBody %d", provider, limit, MaxWebhookBody)
+		}
+		for _, tt := range []struct {
+			size int64
+			code int
+		}{{limit, 401}, {limit + 1, 413}} {
+			req, err := http.NewRequest("POST", srv.URL+"/", strings.NewReader(strings.Repeat("x", int(tt.size))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range headers[provider] {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.code {
+				t.Errorf("%s, %d bytes: got %d %q, want %d", provider, tt.size, resp.StatusCode, b, tt.code)
+			}
+		}
+	}
+}

@@ -169,8 +169,8 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (
 // lockDataDir takes the agent's lock on dataDir: Pod networks and addresses live there keyed by
 // Pod alone, so a second agent on the same dir would take the first one's for orphans.
 func lockDataDir(dataDir string) (func(), error) {
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+	if err := makeDataDir(dataDir); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dataDir, "agent.lock")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)

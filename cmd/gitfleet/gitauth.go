@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,4 +99,20 @@ func (f *gitAuthFlags) secret(flagName, file, env string) (source.Secret, error)
 		return "", fmt.Errorf("read %s: %s is empty", flagName, file)
 	}
 	return source.Secret(s), nil
+}
+
+// errRepoCredentials refuses an http(s) --repo with a user or password in it. The URL is a flag
+// value, which any user reads in the process list; a lone user counts too, as a token is often
+// passed as the user (https://TOKEN@github.com/...).
+var errRepoCredentials = errors.New("--repo holds credentials, which any user sees in the process list: " +
+	"put the token in a file and pass --git-token-file (and the user, if one is needed, as --git-username)")
+
+// checkRepoURL refuses credentials in an http(s) --repo. An SSH user (git@host:path,
+// ssh://git@host/path) is a login name, not a secret, and stays allowed.
+func checkRepoURL(repo string) error {
+	u, err := url.Parse(repo)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User == nil {
+		return nil // source.New reports a URL it cannot use
+	}
+	return errRepoCredentials
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -87,5 +88,30 @@ func TestGitAuthKnownHostsDefault(t *testing.T) {
 	got, err := parseGitAuth(t, nil)
 	if want := filepath.Join(home, ".ssh", "known_hosts"); err != nil || got.KnownHostsFile != want {
 		t.Fatalf("known hosts = %q, %v; want %s", got.KnownHostsFile, err, want)
+	}
+}
+
+func TestRepoURLCredentialsRefused(t *testing.T) {
+	tests := []struct {
+		repo    string
+		refused bool
+	}{
+		{"https://alice:s3cret@git.example.com/org/repo.git", true},
+		{"https://ghp_token@github.com/org/repo.git", true},
+		{"http://x-access-token:tok@127.0.0.1:8080/repo.git", true},
+		{"https://git.example.com/org/repo.git", false},
+		{"ssh://git@git.example.com/org/repo.git", false},
+		{"git@github.com:org/repo.git", false},
+		{"/srv/git/repo", false},
+	}
+	for _, tt := range tests {
+		f := sourceFlags{repo: tt.repo, auth: gitAuthFlags{getenv: func(string) string { return "" }}}
+		_, err := f.config(t.TempDir())
+		if refused := errors.Is(err, errRepoCredentials); refused != tt.refused {
+			t.Errorf("config(--repo %s) = %v; refused %t, want %t", tt.repo, err, refused, tt.refused)
+		}
+	}
+	if !strings.Contains(errRepoCredentials.Error(), "--git-token-file") {
+		t.Fatalf("the refusal names no way out: %v", errRepoCredentials)
 	}
 }

@@ -67,8 +67,8 @@ func (f *joinFlags) join(ctx context.Context, conn *connFlags, nodeName string, 
 	if tokErr != nil {
 		return tokErr
 	}
-	if err := os.MkdirAll(conn.dataDir, 0o755); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	if err := makeDataDir(conn.dataDir); err != nil {
+		return err
 	}
 	name, err := keptValue(filepath.Join(conn.dataDir, "node-name"), nodeName, hostname)
 	if err != nil {

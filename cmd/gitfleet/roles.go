@@ -58,6 +58,9 @@ func (f *sourceFlags) config(dataDir string) (source.Config, error) {
 	if f.repo == "" {
 		return source.Config{}, fmt.Errorf("--repo is required")
 	}
+	if err := checkRepoURL(f.repo); err != nil {
+		return source.Config{}, err
+	}
 	auth, err := f.auth.auth()
 	if err != nil {
 		return source.Config{}, err

@@ -74,8 +74,8 @@ func runUp(ctx context.Context, args []string, _, stderr io.Writer) error {
 // up runs the embedded etcd and every role until ctx ends. It stops them in order, the roles,
 // then the client, then the server, so that nothing talks to etcd while it closes.
 func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) error {
-	if err := os.MkdirAll(f.conn.dataDir, 0o755); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	if err := makeDataDir(f.conn.dataDir); err != nil {
+		return err
 	}
 	x, err := newExposure(f, time.Now())
 	if err != nil {
@@ -151,10 +151,24 @@ func startEtcd(ctx context.Context, conn connFlags, addr string, x *exposure, lo
 	}, nil
 }
 
-// writeFileAtomic replaces path so a reader never sees half a file.
+// makeDataDir creates the data dir, or tightens the one there, to 0700: it holds etcd's data,
+// the cluster's keys and the endpoints, which no other user of the host may read.
+func makeDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path so a reader never sees half a file. The file is 0600: what
+// gitfleet keeps this way (endpoints, the join URL, the node's name and address) is for root.
 func writeFileAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	os.Remove(tmp) // WriteFile keeps the mode of a file left by a crash
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

@@ -24,11 +24,17 @@ func Start(t testing.TB) *store.Store {
 // StartWithEndpoints is Start that also returns the client endpoints, for components that dial.
 func StartWithEndpoints(t testing.TB) (*store.Store, []string) {
 	t.Helper()
+	return StartConfig(t, store.EmbeddedConfig{})
+}
+
+// StartConfig is StartWithEndpoints with cfg (its limits, say); Dir is always a temp dir.
+func StartConfig(t testing.TB, cfg store.EmbeddedConfig) (*store.Store, []string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs a real etcd; skipped under -short")
 	}
-	e, err := store.StartEmbedded(context.Background(), store.EmbeddedConfig{Dir: t.TempDir() + "/etcd"},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg.Dir = t.TempDir() + "/etcd"
+	e, err := store.StartEmbedded(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("start etcd: %v", err)
 	}

@@ -31,6 +31,9 @@ func (c *Runtime) EnsurePod(ctx context.Context, pod *api.Pod) (string, error) {
 func (c *Runtime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms nodeagent.ConfigMaps) (string, error) {
 	ctx = c.ns(ctx)
 	key := api.PodKeyOf(pod)
+	if err := checkPathNames(pod); err != nil {
+		return "", fmt.Errorf("ensure pod %s: %w", key, err)
+	}
 	if err := cms.Check(pod); err != nil {
 		return "", fmt.Errorf("ensure pod %s: %w", key, err)
 	}

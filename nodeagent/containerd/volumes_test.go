@@ -109,3 +109,47 @@ func checkMounts(t *testing.T, c *Runtime, pod *api.Pod, vol string) {
 		t.Error("mount of an undeclared volume accepted")
 	}
 }
+
+// TestVolumePathsStayInside checks the paths of volumes where they are used, whatever the Pod's
+// validation said: a volume name that climbs out of the Pod's directory, and a file or subPath
+// that leaves the volume through a symlink, are refused, and nothing is made outside.
+func TestVolumePathsStayInside(t *testing.T) {
+	c := &Runtime{cfg: Config{DataDir: t.TempDir()}}
+	outside := t.TempDir()
+	pod := fixture.ConfigPod("web", testimage.Ref)
+	pod.Spec.Volumes = []api.Volume{{Name: "../../../..", ConfigMap: &api.ConfigMapVolumeSource{Name: "app"}}}
+	pod.Spec.Containers[0].VolumeMounts = []api.VolumeMount{{Name: "../../../..", MountPath: "/host"}}
+	cms := nodeagent.ConfigMaps{"app": fixture.ConfigMap("default", "app", map[string]string{"k": "v"})}
+	if err := checkPathNames(pod); err == nil || !strings.Contains(err.Error(), `volume name "../../../.." would leave its directory`) {
+		t.Errorf("checkPathNames = %v", err)
+	}
+	if err := c.writeVolumes(pod, cms); err == nil {
+		t.Error("wrote a volume named ../../../..")
+	}
+	if _, err := c.volumeMounts(pod, pod.Spec.Containers[0]); err == nil {
+		t.Error("mounted a volume named ../../../..")
+	}
+
+	vol, err := c.volumeDir(api.PodKeyOf(pod), "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(vol, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(vol, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFiles(vol, map[string]string{"link/x": "escaped"}); err == nil || fileExists(filepath.Join(outside, "x")) {
+		t.Errorf("writeFiles through a symlink out of the volume: %v", err)
+	}
+	for _, sub := range []string{"link", "link/etc", "../v/link"} {
+		m := api.VolumeMount{Name: "v", MountPath: "/x", SubPath: sub}
+		if src, err := c.mountSource(api.PodKeyOf(pod), m); err == nil {
+			t.Errorf("subPath %s: mounts %s", sub, src)
+		}
+	}
+	if fileExists(filepath.Join(outside, "etc")) {
+		t.Error("a subPath directory was made outside the volume")
+	}
+}
