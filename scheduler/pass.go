@@ -31,8 +31,8 @@ type assumedBind struct {
 	rev  int64
 }
 
-// list reads the caches of v. A Pod this scheduler bound but the cache still has unbound at the
-// revision it was bound from is taken as bound: else the next pass would count its node without
+// list reads the caches of v. A Pod this scheduler bound (or found bound by another writer)
+// but the cache still has unbound at the revision it was read at is taken as bound: else the next pass would count its node without
 // it and might overcommit the node (its own bind would only lose the compare-and-swap). The
 // assumption ends when the cache has a newer revision of the Pod, or none.
 func (s *Scheduler) list(v view) listing {
@@ -129,6 +129,9 @@ func (s *Scheduler) scheduleOne(ctx context.Context, log *slog.Logger, it store.
 			return outcomeNone, fmt.Errorf("schedule %s: %w", it.Name, err)
 		case pod.Spec.NodeName != "":
 			log.Debug("bound by another writer", "node", pod.Spec.NodeName)
+			// Until the cache shows that bind, take it as done: else the next pass, reading
+			// the cache at it.ModRevision, would try to bind the Pod again.
+			s.assumed[it.Name] = assumedBind{node: pod.Spec.NodeName, rev: it.ModRevision}
 			snap.add(pod)
 			return outcomeNone, nil
 		}
