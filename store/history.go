@@ -49,8 +49,7 @@ func (s *Store) CommitSync(ctx context.Context, rec SyncRecord) (int64, error) {
 		}
 		cmps, ops = append(cmps, hc...), append(ops, hops...)
 	}
-	txn := s.c.Txn(ctx).If(cmps...).Then(ops...)
-	if err := commit(txn, fmt.Sprintf("commit %d desired writes", len(rec.Writes)), ErrConflict); err != nil {
+	if err := s.commit(ctx, fmt.Sprintf("commit %d desired writes", len(rec.Writes)), ErrConflict, cmps, ops...); err != nil {
 		return 0, limitError(err, cmps, ops)
 	}
 	return id, nil

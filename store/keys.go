@@ -35,6 +35,8 @@ const (
 	SyncRequest Resource = "syncrequest"
 	// Tokens holds the join tokens: a hash of each secret and its expiry.
 	Tokens Resource = "tokens"
+	// Leaders holds one election per role (see LeaderPrefix).
+	Leaders Resource = "leaders"
 )
 
 const root = "/gitfleet/"

@@ -75,8 +75,8 @@ func (s *Store) PutNodeLease(ctx context.Context, node string, lease LeaseID) er
 // DeleteNode removes a node for good: its registration, heartbeat and spec. Its Pod range is
 // released by the node controller.
 func (s *Store) DeleteNode(ctx context.Context, name string) error {
-	_, err := s.c.Txn(ctx).Then(clientv3.OpDelete(nodeKey(name)), clientv3.OpDelete(nodeLeaseKey(name)),
-		clientv3.OpDelete(nodeSpecKey(name))).Commit()
+	_, err := s.txn(ctx, nil, clientv3.OpDelete(nodeKey(name)), clientv3.OpDelete(nodeLeaseKey(name)),
+		clientv3.OpDelete(nodeSpecKey(name)))
 	if err != nil {
 		return fmt.Errorf("delete node %s: %w", name, err)
 	}
@@ -152,11 +152,10 @@ func (s *Store) AssignPodCIDR(ctx context.Context, node, cidr string, spec api.N
 	if err != nil {
 		return fmt.Errorf("encode node spec: %w", err)
 	}
-	txn := s.c.Txn(ctx).If(
+	return s.commit(ctx, "assign "+cidr+" to node "+node, ErrConflict, []clientv3.Cmp{
 		clientv3.Compare(clientv3.CreateRevision(podCIDRKey(cidr)), "=", 0),
 		clientv3.Compare(clientv3.ModRevision(nodeSpecKey(node)), "=", specRev),
-	).Then(clientv3.OpPut(podCIDRKey(cidr), node), clientv3.OpPut(nodeSpecKey(node), string(b)))
-	return commit(txn, "assign "+cidr+" to node "+node, ErrConflict)
+	}, clientv3.OpPut(podCIDRKey(cidr), node), clientv3.OpPut(nodeSpecKey(node), string(b)))
 }
 
 // ListPodCIDRs reads the ledger of assigned Pod ranges: range -> node.
@@ -174,9 +173,10 @@ func (s *Store) ListPodCIDRs(ctx context.Context) (map[string]string, int64, err
 
 // ReleasePodCIDR frees cidr if node still holds it.
 func (s *Store) ReleasePodCIDR(ctx context.Context, cidr, node string) error {
-	txn := s.c.Txn(ctx).If(clientv3.Compare(clientv3.Value(podCIDRKey(cidr)), "=", node)).
-		Then(clientv3.OpDelete(podCIDRKey(cidr)))
-	if _, err := txn.Commit(); err != nil {
+	// A range another node holds now is not this node's to free: a failed compare is success.
+	_, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.Value(podCIDRKey(cidr)), "=", node)},
+		clientv3.OpDelete(podCIDRKey(cidr)))
+	if err != nil {
 		return fmt.Errorf("release %s of node %s: %w", cidr, node, err)
 	}
 	return nil

@@ -44,8 +44,8 @@ func (s *Store) writePod(ctx context.Context, pod *api.Pod, modRev int64) error 
 	if node := pod.Spec.NodeName; node != "" {
 		ops = append(ops, clientv3.OpPut(nodePodKey(node, m.Namespace, m.Name), string(b)))
 	}
-	txn := s.c.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev)).Then(ops...)
-	return commit(txn, "write pod "+m.Namespace+"/"+m.Name, ErrConflict)
+	return s.commit(ctx, "write pod "+m.Namespace+"/"+m.Name, ErrConflict,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", modRev)}, ops...)
 }
 
 // BindPod sets the node of a Pod read at modRev and indexes it under that node, in one
@@ -84,8 +84,7 @@ func (s *Store) DeletePod(ctx context.Context, namespace, name string, modRev in
 	if node := pod.Spec.NodeName; node != "" {
 		ops = append(ops, clientv3.OpDelete(nodePodKey(node, namespace, name)))
 	}
-	txn := s.c.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev)).Then(ops...)
-	return commit(txn, what, ErrConflict)
+	return s.commit(ctx, what, ErrConflict, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", modRev)}, ops...)
 }
 
 // ListNodePods reads the Pods bound to node from its index, at one revision, which it returns.
@@ -126,10 +125,8 @@ func (s *Store) PutPodStatus(ctx context.Context, node, namespace, name string, 
 	if createRev > 0 {
 		cmp = clientv3.Compare(clientv3.CreateRevision(binding), "=", createRev)
 	}
-	txn := s.c.Txn(ctx).
-		If(cmp).
-		Then(clientv3.OpPut(podStatusKey(namespace, name), string(b)))
-	return commit(txn, "write status of "+namespace+"/"+name, ErrNotFound)
+	return s.commit(ctx, "write status of "+namespace+"/"+name, ErrNotFound,
+		[]clientv3.Cmp{cmp}, clientv3.OpPut(podStatusKey(namespace, name), string(b)))
 }
 
 // ListPodStatuses reads every observed Pod status.

@@ -24,6 +24,8 @@ var ErrCompacted = errors.New("revision compacted")
 // Store reads and writes gitfleet's state in etcd.
 type Store struct {
 	c *clientv3.Client
+	// fence guards every write of a leader's store (see Fenced); zero otherwise.
+	fence Fence
 }
 
 // New wraps a connected etcd client.
@@ -129,22 +131,8 @@ func casPut(ctx context.Context, s *Store, key string, v any, modRev int64) erro
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", key, err)
 	}
-	txn := s.c.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", modRev)).
-		Then(clientv3.OpPut(key, string(b)))
-	return commit(txn, "write "+key, ErrConflict)
-}
-
-// commit runs txn; when its comparisons do not hold it fails with lost. Errors start with what.
-func commit(txn clientv3.Txn, what string, lost error) error {
-	resp, err := txn.Commit()
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if !resp.Succeeded {
-		return fmt.Errorf("%s: %w", what, lost)
-	}
-	return nil
+	return s.commit(ctx, "write "+key, ErrConflict,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", modRev)}, clientv3.OpPut(key, string(b)))
 }
 
 func put(ctx context.Context, s *Store, key string, v any, opts ...clientv3.OpOption) error {
@@ -152,8 +140,6 @@ func put(ctx context.Context, s *Store, key string, v any, opts ...clientv3.OpOp
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", key, err)
 	}
-	if _, err := s.c.Put(ctx, key, string(b), opts...); err != nil {
-		return fmt.Errorf("write %s: %w", key, err)
-	}
-	return nil
+	// A transaction, so that a fenced store fences this write too.
+	return s.commit(ctx, "write "+key, ErrConflict, nil, clientv3.OpPut(key, string(b), opts...))
 }

@@ -32,10 +32,9 @@ func (s *Store) CreateJoinToken(ctx context.Context, tok JoinToken, keep time.Du
 		return err
 	}
 	key := tokenKey(tok.ID)
-	txn := s.c.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(b), clientv3.WithLease(lease)))
-	if err := commit(txn, "create join token "+tok.ID, ErrConflict); err != nil {
+	if err := s.commit(ctx, "create join token "+tok.ID, ErrConflict,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)},
+		clientv3.OpPut(key, string(b), clientv3.WithLease(lease))); err != nil {
 		// The lease would only expire with nothing under it; revoking it is tidier.
 		_, _ = s.c.Revoke(ctx, lease)
 		return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/health"
+	"github.com/gitfleet/gitfleet/leader"
 	"github.com/gitfleet/gitfleet/nodeipam"
 	"github.com/gitfleet/gitfleet/reconciler"
 	"github.com/gitfleet/gitfleet/scheduler"
@@ -110,8 +111,8 @@ func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 }
 
 // controllerRoles are the sync controller, the workload controller and the node IPAM
-// controller.
-func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, log *slog.Logger) ([]role, error) {
+// controller, each run while this process leads it (candidate names this process).
+func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, candidate string, log *slog.Logger) ([]role, error) {
 	repo, err := source.New(src)
 	if err != nil {
 		return nil, err
@@ -120,15 +121,49 @@ func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, log *sl
 	if err != nil {
 		return nil, fmt.Errorf("--cluster-cidr: %w", err)
 	}
-	ctl := reconciler.New(st, repo, log.With("role", "controller"), f.options())
-	wl := workload.NewController(st, log.With("role", "workloads"), workload.Options{Health: f.health})
-	ipam := nodeipam.New(st, ranges, log.With("role", "nodeipam"))
-	return []role{{"controller", ctl.Run}, {"workloads", wl.Run}, {"nodeipam", ipam.Run}}, nil
+	// Each term builds its loop afresh on a store fenced by that term: nothing a deposed
+	// leader kept in memory can write.
+	return []role{
+		elected(st, "controller", candidate, log, func(st *store.Store) runner {
+			return reconciler.New(st, repo, log.With("role", "controller"), f.options())
+		}),
+		elected(st, "workloads", candidate, log, func(st *store.Store) runner {
+			return workload.NewController(st, log.With("role", "workloads"), workload.Options{Health: f.health})
+		}),
+		elected(st, "nodeipam", candidate, log, func(st *store.Store) runner {
+			return nodeipam.New(st, ranges, log.With("role", "nodeipam"))
+		}),
+	}, nil
 }
 
-func schedulerRole(st *store.Store, log *slog.Logger) role {
-	s := scheduler.New(st, log.With("role", "scheduler"), scheduler.Options{})
-	return role{"scheduler", s.Run}
+func schedulerRole(st *store.Store, candidate string, log *slog.Logger) role {
+	return elected(st, "scheduler", candidate, log, func(st *store.Store) runner {
+		return scheduler.New(st, log.With("role", "scheduler"), scheduler.Options{})
+	})
+}
+
+// runner is a role's loop.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// elected is the role name whose loop, built by build on a fenced store, runs only while this
+// process leads the role: several control-plane hosts run every role, one of each leads.
+func elected(st *store.Store, name, candidate string, log *slog.Logger, build func(st *store.Store) runner) role {
+	return role{name, func(ctx context.Context) error {
+		return leader.Run(ctx, st, leader.Config{Role: name, Identity: candidate}, log,
+			func(ctx context.Context, f store.Fence) error { return build(st.Fenced(f)).Run(ctx) })
+	}}
+}
+
+// candidateName names this process in the elections: unique among the processes of one etcd
+// (two on one host have two data dirs) and the same after a restart, so that a restarted
+// process takes over its crashed predecessor's terms at once (see leader.Config.Identity).
+func candidateName(dataDir string) string {
+	if abs, err := filepath.Abs(dataDir); err == nil {
+		dataDir = abs
+	}
+	return hostname() + ":" + dataDir
 }
 
 // roleMain is the shared body of the one-role commands: parse, prepare (nil: nothing to
@@ -174,14 +209,14 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) erro
 			if err != nil {
 				return nil, err
 			}
-			return src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &src, log))
+			return src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &src, candidateName(dataDir), log))
 		})
 }
 
 func runScheduler(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return roleMain(ctx, "scheduler", args, stderr, func(*flag.FlagSet) {}, nil,
-		func(st *store.Store, _ string, log *slog.Logger) ([]role, error) {
-			return []role{schedulerRole(st, log)}, nil
+		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
+			return []role{schedulerRole(st, candidateName(dataDir), log)}, nil
 		})
 }
 

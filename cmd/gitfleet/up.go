@@ -109,7 +109,8 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 // upRoles are every role of gitfleet: the controllers (and the webhook), the scheduler and
 // this node's agent.
 func upRoles(st *store.Store, f upFlags, cfg source.Config, log *slog.Logger) ([]role, error) {
-	roles, err := f.src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &f.src, log))
+	candidate := candidateName(f.conn.dataDir)
+	roles, err := f.src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &f.src, candidate, log))
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func upRoles(st *store.Store, f upFlags, cfg source.Config, log *slog.Logger) ([
 	if err != nil {
 		return nil, err
 	}
-	return append(roles, schedulerRole(st, log), agent), nil
+	return append(roles, schedulerRole(st, candidate, log), agent), nil
 }
 
 // etcdURLs are where this host's roles reach etcd, and where other hosts do (none without
