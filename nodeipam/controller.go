@@ -57,7 +57,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		rev, err := c.Reconcile(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !errors.Is(err, store.ErrNotLeader) { // a lost term ends the loop
 				c.log.Error("assign pod ranges", "err", err)
 			}
 			backoff.Sleep(ctx, bo.Next())

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -64,7 +65,8 @@ func (c *Controller) pass(ctx context.Context, sync func(context.Context) (api.S
 			c.log.Error("sync pass panicked", "panic", fmt.Sprint(r))
 		}
 	}()
-	if _, err := sync(ctx); err != nil && ctx.Err() == nil {
+	// A pass that lost the term is no failure: the loop stops as the term ends.
+	if _, err := sync(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotLeader) {
 		c.log.Error("sync pass failed", "err", err)
 	}
 }

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -166,7 +167,7 @@ func waitPass(ctx context.Context, t *trigger, changed <-chan struct{}) bool {
 // passed logs the failure of a pass, unless ctx ended it, and schedules the next pass: soon
 // when evictions were held back.
 func (s *Scheduler) passed(ctx context.Context, log *slog.Logger, t *trigger, err error) {
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotLeader) { // a lost term ends the loop
 		log.Warn("pass failed; backing off", "err", err)
 	}
 	t.passed(err)

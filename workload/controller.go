@@ -106,7 +106,9 @@ func (c *Controller) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			c.log.Error("reconcile pods", "err", err)
+			if !errors.Is(err, store.ErrNotLeader) { // the term ends: the loop stops soon
+				c.log.Error("reconcile pods", "err", err)
+			}
 			if !backoff.Sleep(ctx, bo.Next()) {
 				return nil
 			}

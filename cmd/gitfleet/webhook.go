@@ -58,7 +58,7 @@ func (f *webhookFlags) roles(st *store.Store, branch string, log *slog.Logger) (
 // with returns a function that appends the webhook's role (when configured) to the roles it
 // is given, so that a caller wraps controllerRoles in one line:
 //
-//	roles, err := src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, log))
+//	roles, err := src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &src, candidate, log))
 func (f *webhookFlags) with(st *store.Store, branch string, log *slog.Logger) func([]role, error) ([]role, error) {
 	return func(roles []role, err error) ([]role, error) {
 		if err != nil {
