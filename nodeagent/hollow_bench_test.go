@@ -9,11 +9,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/stats"
-
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/internal/fixture"
@@ -36,7 +31,7 @@ var (
 //	go test -run '^$' -bench BenchmarkHollowNodes -benchtime 1x ./nodeagent/ -hollow-nodes 1000
 func BenchmarkHollowNodes(b *testing.B) {
 	_, eps := etcdtest.StartWithEndpoints(b)
-	seed := connectCounted(b, eps, new(atomic.Int64))
+	seed := etcdtest.ConnectCounted(b, eps, new(atomic.Int64))
 	nodes, pods := *hollowNodes, *hollowPods
 	bindHollowPods(b, seed, nodes, pods)
 	for _, mode := range []string{"index", "list-all"} {
@@ -80,7 +75,7 @@ func runHollow(b *testing.B, eps []string, nodes, pods int, listAll bool) (float
 	first := newFakeRuntime(t0)
 	start := time.Now()
 	for n := range nodes {
-		var st AgentStore = connectCounted(b, eps, &read)
+		var st AgentStore = etcdtest.ConnectCounted(b, eps, &read)
 		if listAll {
 			st = listAllStore{st.(*store.Store)}
 		}
@@ -124,29 +119,4 @@ func (s listAllStore) ListNodePods(ctx context.Context, node string) ([]store.It
 
 func (s listAllStore) WatchNodePods(ctx context.Context, _ string, rev int64) <-chan store.Event {
 	return s.Watch(ctx, store.Pods, rev)
-}
-
-// connectCounted dials eps with a client whose received bytes add to read.
-func connectCounted(b *testing.B, eps []string, read *atomic.Int64) *store.Store {
-	c, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
-		MaxCallRecvMsgSize: 256 << 20, DialOptions: []grpc.DialOption{grpc.WithStatsHandler(counter{read})}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
-	return store.New(c)
-}
-
-// counter is a gRPC stats handler that adds the wire length of every message received.
-type counter struct{ read *atomic.Int64 }
-
-func (c counter) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
-func (c counter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
-	return ctx
-}
-func (c counter) HandleConn(context.Context, stats.ConnStats) {}
-func (c counter) HandleRPC(_ context.Context, s stats.RPCStats) {
-	if in, ok := s.(*stats.InPayload); ok {
-		c.read.Add(int64(in.WireLength))
-	}
 }

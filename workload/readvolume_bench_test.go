@@ -8,11 +8,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/stats"
-
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/internal/fixture"
@@ -34,7 +29,7 @@ var (
 //	go test -run '^$' -bench BenchmarkReadPerChange -benchtime 1x ./workload/
 func BenchmarkReadPerChange(b *testing.B) {
 	_, eps := etcdtest.StartWithEndpoints(b)
-	seed := connectCounted(b, eps, new(atomic.Int64))
+	seed := etcdtest.ConnectCounted(b, eps, new(atomic.Int64))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for i := range 3 {
@@ -58,8 +53,8 @@ func BenchmarkReadPerChange(b *testing.B) {
 		b.Fatal(err)
 	}
 	var schedRead, wlRead atomic.Int64
-	go scheduler.New(connectCounted(b, eps, &schedRead), nil, scheduler.Options{Resync: time.Hour}).Run(ctx)
-	go workload.NewController(connectCounted(b, eps, &wlRead), nil, workload.Options{Resync: time.Hour}).Run(ctx)
+	go scheduler.New(etcdtest.ConnectCounted(b, eps, &schedRead), nil, scheduler.Options{Resync: time.Hour}).Run(ctx)
+	go workload.NewController(etcdtest.ConnectCounted(b, eps, &wlRead), nil, workload.Options{Resync: time.Hour}).Run(ctx)
 	pods := waitBound(b, seed, *readPods)
 	time.Sleep(time.Second) // let both settle: health records, the last binds' events
 	for range b.N {
@@ -115,30 +110,5 @@ func waitBound(b *testing.B, st *store.Store, n int) []store.Item[api.Pod] {
 			b.Fatalf("%d pods, %d bound, %v; want %d bound", len(pods), bound, err, n)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// connectCounted dials eps with a client whose received bytes add to read.
-func connectCounted(b *testing.B, eps []string, read *atomic.Int64) *store.Store {
-	c, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
-		MaxCallRecvMsgSize: 256 << 20, DialOptions: []grpc.DialOption{grpc.WithStatsHandler(counter{read})}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
-	return store.New(c)
-}
-
-// counter is a gRPC stats handler that adds the wire length of every message received.
-type counter struct{ read *atomic.Int64 }
-
-func (c counter) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
-func (c counter) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
-	return ctx
-}
-func (c counter) HandleConn(context.Context, stats.ConnStats) {}
-func (c counter) HandleRPC(_ context.Context, s stats.RPCStats) {
-	if in, ok := s.(*stats.InPayload); ok {
-		c.read.Add(int64(in.WireLength))
 	}
 }
