@@ -5,9 +5,15 @@
 //
 //	/gitfleet/desired/<kind>/<namespace>/<name>   controller: objects applied from git
 //	/gitfleet/sync/<source>                       controller: commit seen, applied, result, errors
-//	/gitfleet/pods/<namespace>/<name>             workload controller (create, delete), scheduler (bind)
-//	/gitfleet/podstatus/<namespace>/<name>        the agent of the Pod's node
-//	/gitfleet/nodes/<name>                        that node's agent, under a lease
+//	/gitfleet/pods/<namespace>/<name>             workload controller (create, delete), scheduler (bind, evict)
+//	/gitfleet/nodepods/<node>/<namespace>/<name>  with the Pod's own writes: the Pods bound to a node
+//	/gitfleet/podstatus/<namespace>/<name>        the agent of the Pod's node (only while bound there)
+//	/gitfleet/nodes/<name>                        that node's agent: registration, status, conditions
+//	/gitfleet/nodeleases/<name>                   that node's agent, under a lease: its heartbeat
+//	/gitfleet/nodespecs/<name>                    node IPAM controller: the node's Pod range (cordon)
+//	/gitfleet/podcidrs/<range>                    node IPAM controller: the ledger of assigned ranges
+//	/gitfleet/nodesstatus/all                     scheduler: nodes Ready and why evictions pause
+//	/gitfleet/leaders/<role>/<lease>              the candidates of a role's election (package leader)
 //	/gitfleet/history/<source>/<id, zero-padded>  controller: one entry per sync attempt, the last 100
 //	/gitfleet/historyseq/<source>                 controller: the last history ID
 //	/gitfleet/health/<source>                     workload controller: health of every desired object
