@@ -95,18 +95,7 @@ func TestControllerWithEtcd(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- ctrl.Run(ctx) }()
 	go fakeAgent(ctx, st)
-	owner := "Deployment/default/web"
-	count := func(n int, image string) func() bool {
-		return func() bool {
-			pods := fixture.PodsOf(t, st, owner)
-			for _, p := range pods {
-				if p.Spec.Containers[0].Image != image {
-					return false
-				}
-			}
-			return len(pods) == n
-		}
-	}
+	count := func(n int, image string) func() bool { return webPodsAre(t, st, n, image) }
 	fixture.WaitFor(t, "3 pods", count(3, "nginx:1"))
 
 	commitDesired(t, st, map[api.Key]api.Object{webKey: fixture.Deployment("web", 1, "nginx:1")})
@@ -174,5 +163,18 @@ func TestDeploymentRolloutWaitsForReadiness(t *testing.T) {
 	}
 	if fmt.Sprint(images) != "map[nginx:1:2 nginx:2:1]" {
 		t.Fatalf("stalled rollout has %v, want both old pods and one new", images)
+	}
+}
+
+// webPodsAre reports, when called, whether Deployment web has exactly n Pods, all of image.
+func webPodsAre(t *testing.T, st *store.Store, n int, image string) func() bool {
+	return func() bool {
+		pods := fixture.PodsOf(t, st, "Deployment/default/web")
+		for _, p := range pods {
+			if p.Spec.Containers[0].Image != image {
+				return false
+			}
+		}
+		return len(pods) == n
 	}
 }

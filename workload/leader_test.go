@@ -39,18 +39,7 @@ func TestTwoControllersOneLeader(t *testing.T) {
 		}()
 	}
 	go fakeAgent(ctx, st)
-	owner := "Deployment/default/web"
-	allOf := func(n int, image string) func() bool {
-		return func() bool {
-			pods := fixture.PodsOf(t, st, owner)
-			for _, p := range pods {
-				if p.Spec.Containers[0].Image != image {
-					return false
-				}
-			}
-			return len(pods) == n
-		}
-	}
+	allOf := func(n int, image string) func() bool { return webPodsAre(t, st, n, image) }
 	fixture.WaitFor(t, "3 pods", allOf(3, "nginx:1"))
 	commitDesired(t, st, map[api.Key]api.Object{webKey: fixture.Deployment("web", 3, "nginx:2")})
 	fixture.WaitFor(t, "rollout to nginx:2", allOf(3, "nginx:2"))

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/store"
@@ -72,21 +70,4 @@ func benchPushToRunning(b *testing.B, poll time.Duration, hook bool) {
 }
 
 // runningInStore reads etcd directly, so the measurement does not include a CLI start.
-func runningInStore(st *store.Store, n int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	pods, err := st.ListPodsWithStatus(ctx)
-	if err != nil {
-		return err
-	}
-	running := 0
-	for _, p := range pods {
-		if p.Status.Phase == api.PodRunning && p.Status.Ready {
-			running++
-		}
-	}
-	if len(pods) != n || running != n {
-		return fmt.Errorf("%d of %d pods running, want %d", running, len(pods), n)
-	}
-	return nil
-}
+func runningInStore(st *store.Store, n int) error { return runningElsewhere(st, n, "") }

@@ -250,7 +250,7 @@ func (f *fleet) waitNoContainers() {
 }
 
 // runningElsewhere reads etcd directly (a CLI start would weigh in the measurement): nil when
-// exactly n Pods are Running and ready, none on node lost.
+// exactly n Pods are Running and ready, none on node lost ("": any node).
 func runningElsewhere(st *store.Store, n int, lost string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

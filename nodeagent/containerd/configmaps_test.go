@@ -11,11 +11,8 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
-	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
-	"github.com/gitfleet/gitfleet/internal/testenv"
-	"github.com/gitfleet/gitfleet/internal/testimage"
 	"github.com/gitfleet/gitfleet/nodeagent"
 	"github.com/gitfleet/gitfleet/nodeagent/logs"
 	"github.com/gitfleet/gitfleet/store"
@@ -33,19 +30,11 @@ const readerScript = `echo "greeting=$GREETING"; echo "prefixed=$APP_greeting"; 
 // of a read-only volume; a Pod whose ConfigMap is missing stays Pending with the reason, and
 // starts once the ConfigMap is committed; removing a Pod removes its volume directory.
 func TestAgentConfigMaps(t *testing.T) {
-	addr := testenv.RequireContainerd(t)
 	if !netnstest.Run(t) {
 		return
 	}
-	st := etcdtest.Start(t)
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	st, rt := agentTestEnv(t)
 	ctx := t.Context()
-	if _, err := rt.ImportArchive(ctx, testimage.BuildBusybox(t, t.TempDir())); err != nil {
-		t.Fatalf("import: %v", err)
-	}
 	commitConfigMap(t, st, fixture.ConfigMap("default", "app",
 		map[string]string{"greeting": "hello", "message": "hi there\n"}))
 	reader := readerPod("reader", "app")
@@ -58,9 +47,9 @@ func TestAgentConfigMaps(t *testing.T) {
 	runAgent(t, st, rt)
 
 	t.Run("env and read-only volume", func(t *testing.T) {
-		waitLog(t, cfg.DataDir, reader, "greeting=hello\nprefixed=hello\nhi there\nsubpath=hello\nmount=read-only\n")
+		waitLog(t, rt.cfg.DataDir, reader, "greeting=hello\nprefixed=hello\nhi there\nsubpath=hello\nmount=read-only\n")
 		waitStatus(t, st, reader, func(s api.PodStatus) bool { return s.Phase == api.PodRunning && s.Ready })
-		file := filepath.Join(cfg.DataDir, "pods", "default_reader", "volumes", "cfg", "conf", "message")
+		file := filepath.Join(rt.cfg.DataDir, "pods", "default_reader", "volumes", "cfg", "conf", "message")
 		if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o644 {
 			t.Fatalf("volume file on the node: %v, %v", fi, err)
 		}
@@ -74,7 +63,7 @@ func TestAgentConfigMaps(t *testing.T) {
 			t.Fatal("a container was created without its configmap")
 		}
 		commitConfigMap(t, st, fixture.ConfigMap("default", "late", map[string]string{"greeting": "late", "message": "now\n"}))
-		waitLog(t, cfg.DataDir, waiter, "greeting=late\nprefixed=late\nnow\nsubpath=late\nmount=read-only\n")
+		waitLog(t, rt.cfg.DataDir, waiter, "greeting=late\nprefixed=late\nnow\nsubpath=late\nmount=read-only\n")
 	})
 	t.Run("removal removes the volumes", func(t *testing.T) {
 		if err := st.DeletePod(ctx, "default", "reader", 0); err != nil {

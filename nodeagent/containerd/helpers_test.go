@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,10 +16,13 @@ import (
 	"github.com/containerd/containerd/v2/pkg/oci"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
+	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
 	"github.com/gitfleet/gitfleet/nodeagent"
+	"github.com/gitfleet/gitfleet/store"
 )
 
 // testPod is a Pod of busybox containers that sleep.
@@ -192,4 +196,21 @@ func freePort(t *testing.T) int {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// agentTestEnv is what a test of the agent with this runtime needs, inside netnstest.Run: a real
+// etcd, and the runtime of node "node-a" on the machine's containerd in a namespace of the
+// test's own, with the busybox test image imported; everything is removed after the test.
+func agentTestEnv(t *testing.T) (*store.Store, *Runtime) {
+	t.Helper()
+	addr := testenv.RequireContainerd(t)
+	st := etcdtest.Start(t)
+	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
+	rt := newTestRuntime(t, cfg)
+	t.Cleanup(func() { removeAll(t, rt) })
+	if _, err := rt.ImportArchive(t.Context(), testimage.BuildBusybox(t, t.TempDir())); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	return st, rt
 }

@@ -1,17 +1,12 @@
 package containerd
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gitfleet/gitfleet/api"
-	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
-	"github.com/gitfleet/gitfleet/internal/testenv"
-	"github.com/gitfleet/gitfleet/internal/testimage"
 )
 
 // TestAgentRefusesPodsWrittenToEtcd runs the agent against a real etcd and the machine's
@@ -20,19 +15,11 @@ import (
 // network in a namespace not labelled privileged stays Pending (HostAccessForbidden); neither
 // gets a container nor a directory, while a valid Pod beside them runs.
 func TestAgentRefusesPodsWrittenToEtcd(t *testing.T) {
-	addr := testenv.RequireContainerd(t)
 	if !netnstest.Run(t) {
 		return
 	}
-	st := etcdtest.Start(t)
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	st, rt := agentTestEnv(t)
 	ctx := t.Context()
-	if _, err := rt.ImportArchive(ctx, testimage.BuildBusybox(t, t.TempDir())); err != nil {
-		t.Fatalf("import: %v", err)
-	}
 	commitConfigMap(t, st, fixture.ConfigMap("default", "app", map[string]string{"k": "v"}))
 	escape := commandPod("escape", api.RestartAlways, "ls /host; exec sleep 3600")
 	escape.Spec.Volumes = []api.Volume{{Name: "../../../../../../..", ConfigMap: &api.ConfigMapVolumeSource{Name: "app"}}}
