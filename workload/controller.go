@@ -258,13 +258,8 @@ func planPods(desired map[api.Key]store.DesiredObject, pods []store.Item[api.Pod
 // readsUndecodable reports whether obj's Pods read a ConfigMap whose stored value cannot be
 // decoded: acting on it would take that ConfigMap as absent and replace every Pod.
 func readsUndecodable(obj api.Object, namespace string, desired map[api.Key]store.DesiredObject) bool {
-	var spec *api.PodSpec
-	switch o := obj.(type) {
-	case *api.Deployment:
-		spec = &o.Spec.Template.Spec
-	case *api.Pod:
-		spec = &o.Spec
-	default:
+	spec := api.PodSpecOf(obj) // nil for a kind that makes no Pods, and for an undecodable entry
+	if spec == nil {
 		return false
 	}
 	for _, name := range api.ConfigMapNames(spec) {
