@@ -31,6 +31,10 @@ type Credentials struct {
 	// Key is the host's new private key (PEM); it never left the host.
 	Key           []byte
 	EtcdEndpoints []string
+	// CAKey and InitialCluster are a control-plane host's: the CA's private key (PEM) and
+	// etcd's --initial-cluster for its new member.
+	CAKey          []byte
+	InitialCluster string
 }
 
 // permanent marks an error that a retry would meet again: a refusal, another cluster's server,
@@ -50,6 +54,21 @@ func Permanent(err error) bool {
 // tok. Before it sends the token's secret it checks that the server's certificate chains to
 // the CA the token pins, and names the server's host.
 func Join(ctx context.Context, server string, tok Token, node string) (Credentials, error) {
+	return join(ctx, server, tok, node, nil)
+}
+
+// JoinControlPlane is Join for a control-plane host whose etcd member will listen for the
+// other members at peerURL (https://IP:PORT): the server adds the member to the cluster (as
+// a learner, which the host promotes once it caught up) and sends the CA's key too.
+func JoinControlPlane(ctx context.Context, server string, tok Token, node, peerURL string) (Credentials, error) {
+	creds, err := join(ctx, server, tok, node, &controlPlaneRequest{PeerURL: peerURL})
+	if err == nil && (len(creds.CAKey) == 0 || creds.InitialCluster == "") {
+		err = permanent{fmt.Errorf("join %s: the server sent no CA key or initial cluster (an older gitfleet?)", server)}
+	}
+	return creds, err
+}
+
+func join(ctx context.Context, server string, tok Token, node string, cp *controlPlaneRequest) (Credentials, error) {
 	u, err := url.Parse(server)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return Credentials{}, permanent{fmt.Errorf("join: server %q is not an https://HOST:PORT URL", server)}
@@ -63,7 +82,7 @@ func Join(ctx context.Context, server string, tok Token, node string) (Credentia
 		return Credentials{}, err
 	}
 	pin := &pinnedCA{hash: tok.CAHash, host: u.Hostname()}
-	body, err := json.Marshal(joinRequest{TokenID: tok.ID, Secret: string(tok.Secret), NodeName: node, CSR: string(csr)})
+	body, err := json.Marshal(joinRequest{TokenID: tok.ID, Secret: string(tok.Secret), NodeName: node, CSR: string(csr), ControlPlane: cp})
 	if err != nil {
 		return Credentials{}, fmt.Errorf("encode join request: %w", err)
 	}
@@ -76,6 +95,9 @@ func Join(ctx context.Context, server string, tok Token, node string) (Credentia
 		return Credentials{}, err
 	}
 	creds := Credentials{CA: []byte(resp.CA), Cert: []byte(resp.Certificate), Key: keyPEM, EtcdEndpoints: resp.EtcdEndpoints}
+	if resp.ControlPlane != nil {
+		creds.CAKey, creds.InitialCluster = []byte(resp.ControlPlane.CAKey), resp.ControlPlane.InitialCluster
+	}
 	if err := creds.check(tok.CAHash, node, key.Public()); err != nil {
 		return Credentials{}, permanent{fmt.Errorf("join %s: %w", server, err)}
 	}

@@ -46,7 +46,7 @@ func TestJoin(t *testing.T) {
 	ctx := context.Background()
 	admin, etcd := etcdtest.StartTLS(t)
 	var clk clock
-	srv := join.NewServer(admin, join.ServerConfig{CA: etcd.CA, EtcdEndpoints: etcd.PublicEndpoints, Now: clk.now},
+	srv := join.NewServer(admin, join.ServerConfig{CA: etcd.CA, EtcdEndpoints: etcd.PublicEndpoints, Members: admin, Now: clk.now},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	cert, err := pki.ServerCertificate(etcd.PKI)
 	if err != nil {
@@ -66,7 +66,7 @@ func TestJoin(t *testing.T) {
 		}
 	})
 	url := "https://" + l.Addr().String()
-	tok, err := join.CreateToken(ctx, admin, pki.Hash(etcd.CA.Cert), time.Hour, clk.now())
+	tok, err := join.CreateToken(ctx, admin, pki.Hash(etcd.CA.Cert), join.Worker, time.Hour, clk.now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestJoin(t *testing.T) {
 	}
 
 	t.Run("an expired token", func(t *testing.T) {
-		short, err := join.CreateToken(ctx, admin, tok.CAHash, time.Minute, clk.now())
+		short, err := join.CreateToken(ctx, admin, tok.CAHash, join.Worker, time.Minute, clk.now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,6 +174,49 @@ func TestJoin(t *testing.T) {
 		t.Logf("refused: %v", err)
 		if n := asked.Load(); n != 0 {
 			t.Fatalf("the host sent %d requests (and its secret) to the other cluster's server", n)
+		}
+	})
+
+	t.Run("a control-plane host needs a control-plane token", func(t *testing.T) {
+		_, err := join.JoinControlPlane(ctx, url, tok, "cp1", "https://127.0.0.2:2380")
+		if !errors.Is(err, join.ErrRefused) || !strings.Contains(err.Error(), "token create --control-plane") {
+			t.Fatalf("join = %v, want a refusal naming --control-plane", err)
+		}
+		cpTok, err := join.CreateToken(ctx, admin, tok.CAHash, join.ControlPlane, time.Hour, clk.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := join.JoinControlPlane(ctx, url, cpTok, "cp1", "http://127.0.0.2:2380"); err == nil || !join.Permanent(err) {
+			t.Fatalf("join with a plain-http peer URL = %v, want a permanent refusal", err)
+		}
+		creds, err := join.JoinControlPlane(ctx, url, cpTok, "cp1", "https://127.0.0.2:2380")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "pki")
+		ca, err := pki.WriteCA(dir, creds.CA, creds.CAKey)
+		if err != nil || pki.Hash(ca.Cert) != tok.CAHash {
+			t.Fatalf("the CA it got: %v", err)
+		}
+		if !strings.Contains(creds.InitialCluster, "cp1=https://127.0.0.2:2380") {
+			t.Fatalf("initial cluster %q does not name the new member", creds.InitialCluster)
+		}
+		members, err := admin.Members(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var learners []store.Member
+		for _, m := range members {
+			if m.Learner {
+				learners = append(learners, m)
+			}
+		}
+		if len(members) != 2 || len(learners) != 1 {
+			t.Fatalf("members %+v: want the first and one learner", members)
+		}
+		// The learner never starts here; remove it so the cluster is as before.
+		if _, err := admin.RemoveMember(ctx, learners[0].IDString()); err != nil {
+			t.Fatal(err)
 		}
 	})
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"time"
 
@@ -28,6 +29,21 @@ type joinRequest struct {
 	NodeName string `json:"nodeName"`
 	// CSR is a PEM certificate request signed by the host's new key.
 	CSR string `json:"csr"`
+	// ControlPlane, set, asks to join as a control-plane host.
+	ControlPlane *controlPlaneRequest `json:"controlPlane,omitempty"`
+}
+
+// controlPlaneRequest says where the new etcd member will listen for the other members.
+type controlPlaneRequest struct {
+	PeerURL string `json:"peerURL"`
+}
+
+// controlPlaneResponse is what a control-plane host gets besides a worker's answer.
+type controlPlaneResponse struct {
+	// CAKey is the cluster CA's private key (PEM), so that the host serves joins too.
+	CAKey string `json:"caKey"`
+	// InitialCluster is etcd's --initial-cluster for the new member.
+	InitialCluster string `json:"initialCluster"`
 }
 
 // joinResponse is what a host gets for a valid token.
@@ -35,8 +51,9 @@ type joinResponse struct {
 	// CA is the cluster CA's certificate (PEM).
 	CA string `json:"ca"`
 	// Certificate is the host's client certificate, "node:<name>", then the CA (PEM).
-	Certificate   string   `json:"certificate"`
-	EtcdEndpoints []string `json:"etcdEndpoints"`
+	Certificate   string                `json:"certificate"`
+	EtcdEndpoints []string              `json:"etcdEndpoints"`
+	ControlPlane  *controlPlaneResponse `json:"controlPlane,omitempty"`
 }
 
 // errorResponse carries why a join failed.
@@ -51,11 +68,21 @@ type TokenReader interface {
 
 var _ TokenReader = (*store.Store)(nil)
 
+// Members adds etcd members; *store.Store is one.
+type Members interface {
+	AddLearner(ctx context.Context, name, peerURL string) (initialCluster string, clientURLs []string, err error)
+}
+
+var _ Members = (*store.Store)(nil)
+
 // ServerConfig is what the join server hands out.
 type ServerConfig struct {
 	CA *pki.CA
 	// EtcdEndpoints are the etcd client URLs a joined host dials.
 	EtcdEndpoints []string
+	// Members adds control-plane hosts to the embedded etcd cluster; nil refuses them (an
+	// external etcd has its own members).
+	Members Members
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -133,11 +160,46 @@ func (s *Server) join(ctx context.Context, req joinRequest) (joinResponse, int, 
 	if err := Verify(rec, Secret(req.Secret), now); err != nil {
 		return joinResponse{}, http.StatusForbidden, err
 	}
+	if req.ControlPlane != nil && !rec.ControlPlane {
+		return joinResponse{}, http.StatusForbidden, ErrWorkerToken
+	}
 	cert, err := s.cfg.CA.SignCSR([]byte(req.CSR), pki.Request{CommonName: NodeIdentity(req.NodeName)}, now)
 	if err != nil {
 		return joinResponse{}, http.StatusBadRequest, err
 	}
-	return joinResponse{CA: string(s.cfg.CA.CertPEM), Certificate: string(cert), EtcdEndpoints: s.cfg.EtcdEndpoints}, http.StatusOK, nil
+	resp := joinResponse{CA: string(s.cfg.CA.CertPEM), Certificate: string(cert), EtcdEndpoints: s.cfg.EtcdEndpoints}
+	if req.ControlPlane != nil {
+		code, err := s.addMember(ctx, req, &resp)
+		if err != nil {
+			return joinResponse{}, code, err
+		}
+	}
+	return resp, http.StatusOK, nil
+}
+
+// addMember adds the host's etcd member as a learner and fills in what it needs to start it.
+func (s *Server) addMember(ctx context.Context, req joinRequest, resp *joinResponse) (int, error) {
+	if s.cfg.Members == nil {
+		return http.StatusBadRequest, errors.New("this cluster's etcd is external: control-plane hosts join with --etcd-endpoints, not --join")
+	}
+	u, err := url.Parse(req.ControlPlane.PeerURL)
+	if err != nil || u.Scheme != "https" || net.ParseIP(u.Hostname()) == nil || u.Port() == "" || u.Path != "" {
+		return http.StatusBadRequest, fmt.Errorf("peer URL %q: want https://IP:PORT", req.ControlPlane.PeerURL)
+	}
+	key, err := s.cfg.CA.KeyPEM()
+	if err != nil {
+		return http.StatusInternalServerError, err
+	}
+	cluster, clientURLs, err := s.cfg.Members.AddLearner(ctx, req.NodeName, u.String())
+	if errors.Is(err, store.ErrMembersSettling) {
+		return http.StatusServiceUnavailable, err
+	}
+	if err != nil {
+		return http.StatusConflict, err
+	}
+	resp.EtcdEndpoints = clientURLs
+	resp.ControlPlane = &controlPlaneResponse{CAKey: string(key), InitialCluster: cluster}
+	return http.StatusOK, nil
 }
 
 // NodeIdentity is the common name of node's certificate.

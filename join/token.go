@@ -53,6 +53,7 @@ var (
 	ErrUnknownToken = errors.New("unknown token")
 	ErrWrongSecret  = errors.New("wrong secret")
 	ErrExpired      = errors.New("expired")
+	ErrWorkerToken  = errors.New("this token joins workers only: make one with 'gitfleet token create --control-plane' on a control-plane host")
 )
 
 // ParseToken reads a token as Reveal prints it; surrounding space is ignored. Its errors never
@@ -139,9 +140,20 @@ var _ TokenWriter = (*store.Store)(nil)
 // that its token expired rather than that it is unknown.
 const keepExpired = 24 * time.Hour
 
-// CreateToken makes a token for the CA whose hash is caHash, valid for ttl from now, and
-// records it with w.
-func CreateToken(ctx context.Context, w TokenWriter, caHash string, ttl time.Duration, now time.Time) (Token, error) {
+// Role is what a token lets a host join as.
+type Role int
+
+const (
+	// Worker hosts run an agent.
+	Worker Role = iota
+	// ControlPlane hosts run an etcd member and the control plane, and get the CA's key; their
+	// tokens are asked for apart ('token create --control-plane'), as kubeadm's certificate key.
+	ControlPlane
+)
+
+// CreateToken makes a token for the CA whose hash is caHash, valid for ttl from now, that joins
+// hosts as role, and records it with w.
+func CreateToken(ctx context.Context, w TokenWriter, caHash string, role Role, ttl time.Duration, now time.Time) (Token, error) {
 	if ttl <= 0 {
 		return Token{}, fmt.Errorf("create join token: the time to live must be positive, not %s", ttl)
 	}
@@ -150,7 +162,8 @@ func CreateToken(ctx context.Context, w TokenWriter, caHash string, ttl time.Dur
 		if err != nil {
 			return Token{}, err
 		}
-		rec := store.JoinToken{ID: tok.ID, SecretHash: HashSecret(tok.Secret), Created: now.UTC(), Expires: now.Add(ttl).UTC()}
+		rec := store.JoinToken{ID: tok.ID, SecretHash: HashSecret(tok.Secret), Created: now.UTC(), Expires: now.Add(ttl).UTC(),
+			ControlPlane: role == ControlPlane}
 		switch err := w.CreateJoinToken(ctx, rec, ttl+keepExpired); {
 		case err == nil:
 			return tok, nil

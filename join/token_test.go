@@ -131,7 +131,7 @@ var _ TokenWriter = (*fakeWriter)(nil)
 func TestCreateToken(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	w := &fakeWriter{taken: 2}
-	tok, err := CreateToken(context.Background(), w, "sha256:"+hash64, time.Hour, t0)
+	tok, err := CreateToken(context.Background(), w, "sha256:"+hash64, Worker, time.Hour, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +142,10 @@ func TestCreateToken(t *testing.T) {
 	if strings.Contains(fmt.Sprint(w.got), string(tok.Secret)) {
 		t.Fatal("the record holds the secret")
 	}
-	if _, err := CreateToken(context.Background(), &fakeWriter{taken: 3}, "sha256:"+hash64, time.Hour, t0); err == nil {
+	if _, err := CreateToken(context.Background(), &fakeWriter{taken: 3}, "sha256:"+hash64, Worker, time.Hour, t0); err == nil {
 		t.Fatal("three taken IDs: no error")
 	}
-	if _, err := CreateToken(context.Background(), &fakeWriter{}, "sha256:"+hash64, 0, t0); err == nil {
+	if _, err := CreateToken(context.Background(), &fakeWriter{}, "sha256:"+hash64, Worker, 0, t0); err == nil {
 		t.Fatal("a ttl of 0 made a token")
 	}
 }

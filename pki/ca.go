@@ -170,3 +170,30 @@ func writeFile(path string, b []byte, perm os.FileMode) error {
 	}
 	return nil
 }
+
+// KeyPEM is the CA's private key, PEM: what a control-plane host that joins gets, so that it
+// can serve joins and issue its own certificates, as kubeadm's --upload-certs hands it over.
+func (ca *CA) KeyPEM() ([]byte, error) { return EncodeKey(ca.key) }
+
+// WriteCA keeps a CA received at a control-plane join in dir, after checking that the key
+// matches the certificate, and loads it.
+func WriteCA(dir string, certPEM, keyPEM []byte) (*CA, error) {
+	certs, err := ParseCerts(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("read CA certificate: %w", err)
+	}
+	key, err := decodeKey(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("read CA key: %w", err)
+	}
+	if !certs[0].IsCA || !publicKeysEqual(key.Public(), certs[0].PublicKey) {
+		return nil, fmt.Errorf("write CA: the key does not match the CA certificate")
+	}
+	if err := writeFile(filepath.Join(dir, CAKey), keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(dir, CACert), certPEM, 0o644); err != nil {
+		return nil, err
+	}
+	return LoadCA(dir)
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -39,6 +40,15 @@ type EmbeddedConfig struct {
 	// default limits refuses it.
 	MaxTxnOps       uint
 	MaxRequestBytes uint
+	// Name is the member's name in the cluster (the host's node name); "gitfleet" when empty.
+	Name string
+	// PeerAddr, when set, is where the member talks to the other members (IP:port), over TLS
+	// with certificates from TLS's CA. Empty: a loopback peer URL, for a cluster of one.
+	PeerAddr string
+	// InitialCluster, when set, makes a new data dir join an existing cluster, as etcd's
+	// --initial-cluster with --initial-cluster-state existing: name=peerURL for every member,
+	// this one among them. A data dir that holds a member already ignores it.
+	InitialCluster string
 }
 
 // ServerTLS names the PEM files of the embedded server's TLS: its certificate and key, and the
@@ -57,6 +67,8 @@ type Embedded struct {
 	Endpoints []string
 	// PublicEndpoints are the client URLs for other hosts (PublicAddr), else none.
 	PublicEndpoints []string
+	// Name is the member's name, PeerURL where the other members reach it.
+	Name, PeerURL string
 }
 
 // MaxTxnOps and MaxRequestBytes let one transaction hold a whole commit's changes, so a
@@ -85,6 +97,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	peerURL := ec.AdvertisePeerUrls[0].String()
 	local := ec.ListenClientUrls[0].String()
 	var public []string
 	for _, u := range ec.ListenClientUrls[1:] {
@@ -94,18 +107,50 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*
 	if err != nil {
 		return nil, fmt.Errorf("start embedded etcd: %w", err)
 	}
-	emb := &Embedded{etcd: e, closing: closing, Endpoints: []string{local}, PublicEndpoints: public}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-ctx.Done():
+	emb := &Embedded{etcd: e, closing: closing, Endpoints: []string{local}, PublicEndpoints: public,
+		Name: ec.Name, PeerURL: peerURL}
+	if err := emb.ready(ctx); err != nil {
 		emb.Close()
-		return nil, fmt.Errorf("wait for embedded etcd: %w", ctx.Err())
-	case <-time.After(60 * time.Second):
-		emb.Close()
-		return nil, fmt.Errorf("wait for embedded etcd: not ready after 60s")
+		return nil, err
 	}
-	log.Info("embedded etcd ready", "dir", cfg.Dir, "client", local, "public", public, "tls", cfg.TLS != nil)
+	if err := emb.keepPeerURL(ctx, peerURL); err != nil {
+		emb.Close()
+		return nil, err
+	}
+	log.Info("embedded etcd ready", "dir", cfg.Dir, "member", ec.Name, "client", local, "public", public, "peer", peerURL, "tls", cfg.TLS != nil)
 	return emb, nil
+}
+
+// ready waits until the server serves. A member that joins a cluster is ready once it has
+// caught up with the leader's log.
+func (e *Embedded) ready(ctx context.Context) error {
+	select {
+	case <-e.etcd.Server.ReadyNotify():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for embedded etcd: %w", ctx.Err())
+	case <-time.After(60 * time.Second):
+		return fmt.Errorf("wait for embedded etcd: not ready after 60s (a joining member needs a majority of the others up)")
+	}
+}
+
+// keepPeerURL makes the member's peer URL in the cluster the one it now listens on: a data
+// dir created for one host alone, on loopback, that restarts with --advertise-address moves
+// its member to the advertised address.
+func (e *Embedded) keepPeerURL(ctx context.Context, peerURL string) error {
+	s := e.etcd.Server
+	m := s.Cluster().Member(s.MemberID())
+	if m == nil || slices.Equal(m.PeerURLs, []string{peerURL}) {
+		return nil
+	}
+	upd := *m
+	upd.RaftAttributes.PeerURLs = []string{peerURL}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := s.UpdateMember(ctx, upd); err != nil {
+		return fmt.Errorf("move member %s from %v to %s: %w", m.Name, m.PeerURLs, peerURL, err)
+	}
+	return nil
 }
 
 // etcdConfig is the embedded server's configuration. Its log goes to log, warnings and errors
@@ -115,12 +160,15 @@ func etcdConfig(cfg EmbeddedConfig, log *slog.Logger, closing *atomic.Bool) (*em
 	if err != nil {
 		return nil, err
 	}
-	peerURL, err := peerURLFor(cfg.Dir)
+	if cfg.PeerAddr != "" && cfg.TLS == nil {
+		return nil, fmt.Errorf("start embedded etcd: a peer address (%s) needs TLS", cfg.PeerAddr)
+	}
+	peerURL, err := peerURLFor(cfg.Dir, cfg.PeerAddr)
 	if err != nil {
 		return nil, err
 	}
 	ec := embed.NewConfig()
-	ec.Name = "gitfleet"
+	ec.Name = cmp.Or(cfg.Name, "gitfleet")
 	ec.Dir = cfg.Dir
 	ec.ListenClientUrls = clientURLs
 	ec.AdvertiseClientUrls = clientURLs
@@ -128,9 +176,19 @@ func etcdConfig(cfg EmbeddedConfig, log *slog.Logger, closing *atomic.Bool) (*em
 		ec.ClientTLSInfo = transport.TLSInfo{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
 			TrustedCAFile: cfg.TLS.CAFile, ClientCertAuth: true}
 	}
+	if cfg.PeerAddr != "" {
+		ec.PeerTLSInfo = transport.TLSInfo{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+			TrustedCAFile: cfg.TLS.CAFile, ClientCertAuth: true}
+	}
 	ec.ListenPeerUrls = []url.URL{*peerURL}
 	ec.AdvertisePeerUrls = []url.URL{*peerURL}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	if cfg.InitialCluster != "" {
+		ec.InitialCluster = cfg.InitialCluster
+		ec.ClusterState = embed.ClusterStateFlagExisting
+	}
+	// Clients speak gRPC; the JSON gateway would be one more door to guard.
+	ec.EnableGRPCGateway = false
 	ec.AutoCompactionMode = "periodic"
 	ec.AutoCompactionRetention = cfg.CompactionRetention.String()
 	ec.MaxTxnOps = cmp.Or(cfg.MaxTxnOps, MaxTxnOps)
@@ -161,21 +219,37 @@ func clientURLs(cfg EmbeddedConfig) ([]url.URL, error) {
 
 // Close stops the server. Close its clients first: a client still connected sees its streams
 // fail.
+// Closing twice is harmless.
 func (e *Embedded) Close() {
-	e.closing.Store(true)
+	if e.closing.Swap(true) {
+		return
+	}
 	e.etcd.Close()
 }
 
-// peerURLFor returns the peer URL this data dir was created with, or picks and records one.
-// The member's peer URL is part of the cluster state in the WAL, so a restart must reuse it.
-func peerURLFor(dir string) (*url.URL, error) {
+// peerURLFor returns https://addr when addr is set, else the peer URL this data dir was created
+// with, or a free loopback one it picks; it records the URL. The member's peer URL is part of
+// the cluster state in the WAL, so a restart must reuse it (or move the member: keepPeerURL).
+func peerURLFor(dir, addr string) (*url.URL, error) {
 	file := filepath.Clean(dir) + ".peer-url"
-	if b, err := os.ReadFile(file); err == nil {
-		return url.Parse(strings.TrimSpace(string(b)))
+	cluster := addr != ""
+	if !cluster {
+		b, err := os.ReadFile(file)
+		if err == nil {
+			u, err := url.Parse(strings.TrimSpace(string(b)))
+			if err == nil && u.Scheme == "https" {
+				return nil, fmt.Errorf("start embedded etcd: its member talks to other members at %s: start it with the --advertise-address it had", u)
+			}
+			return u, err
+		}
+		addr = "127.0.0.1:0"
 	}
-	u, err := freeURL("127.0.0.1:0")
+	u, err := freeURL(addr)
 	if err != nil {
 		return nil, err
+	}
+	if cluster {
+		u.Scheme = "https"
 	}
 	if err := os.WriteFile(file, []byte(u.String()+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("record peer url: %w", err)

@@ -17,6 +17,9 @@ type JoinToken struct {
 	SecretHash string    `json:"secretHash"`
 	Created    time.Time `json:"created"`
 	Expires    time.Time `json:"expires"`
+	// ControlPlane lets the token join control-plane hosts (etcd members, which get the
+	// cluster CA's key), not only workers.
+	ControlPlane bool `json:"controlPlane,omitempty"`
 }
 
 // CreateJoinToken writes tok under a lease of keep, after which etcd deletes it; keep should
