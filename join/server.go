@@ -71,6 +71,7 @@ var _ TokenReader = (*store.Store)(nil)
 // Members adds etcd members; *store.Store is one.
 type Members interface {
 	AddLearner(ctx context.Context, name, peerURL string) (initialCluster string, clientURLs []string, err error)
+	Members(ctx context.Context) ([]store.Member, error)
 }
 
 var _ Members = (*store.Store)(nil)
@@ -167,7 +168,7 @@ func (s *Server) join(ctx context.Context, req joinRequest) (joinResponse, int, 
 	if err != nil {
 		return joinResponse{}, http.StatusBadRequest, err
 	}
-	resp := joinResponse{CA: string(s.cfg.CA.CertPEM), Certificate: string(cert), EtcdEndpoints: s.cfg.EtcdEndpoints}
+	resp := joinResponse{CA: string(s.cfg.CA.CertPEM), Certificate: string(cert), EtcdEndpoints: s.endpoints(ctx)}
 	if req.ControlPlane != nil {
 		code, err := s.addMember(ctx, req, &resp)
 		if err != nil {
@@ -175,6 +176,28 @@ func (s *Server) join(ctx context.Context, req joinRequest) (joinResponse, int, 
 		}
 	}
 	return resp, http.StatusOK, nil
+}
+
+// endpoints are the client URLs of every etcd member, else the configured ones.
+func (s *Server) endpoints(ctx context.Context) []string {
+	if s.cfg.Members == nil {
+		return s.cfg.EtcdEndpoints
+	}
+	members, err := s.cfg.Members.Members(ctx)
+	if err != nil {
+		s.log.Warn("list etcd members for a joining host; it gets this host's etcd only", "err", err)
+		return s.cfg.EtcdEndpoints
+	}
+	var out []string
+	for _, m := range members {
+		if !m.Learner {
+			out = append(out, m.ClientURLs...)
+		}
+	}
+	if len(out) == 0 {
+		return s.cfg.EtcdEndpoints
+	}
+	return out
 }
 
 // addMember adds the host's etcd member as a learner and fills in what it needs to start it.

@@ -14,8 +14,12 @@ import (
 )
 
 // DefaultTTL is how long a leader that stopped renewing its lease (crashed, or cut off from
-// etcd) keeps its role: the longest failover.
-const DefaultTTL = 10 * time.Second
+// etcd) keeps its role: the longest failover, besides the etcd election (when the etcd
+// leader's host is lost, etcd's new leader extends every lease by its election timeout, 1s).
+// Kubernetes' components take 15s; gitfleet's promise is a pushed commit running within
+// seconds of a host's loss. The session renews every third of it; fencing makes a leader that
+// misses the renewals harmless, not wrong.
+const DefaultTTL = 2 * time.Second
 
 // Config names one candidate of one role.
 type Config struct {

@@ -171,7 +171,9 @@ func etcdConfig(cfg EmbeddedConfig, log *slog.Logger, closing *atomic.Bool) (*em
 	ec.Name = cmp.Or(cfg.Name, "gitfleet")
 	ec.Dir = cfg.Dir
 	ec.ListenClientUrls = clientURLs
-	ec.AdvertiseClientUrls = clientURLs
+	// Other hosts learn the members' client URLs from the member list: the public one, not a
+	// loopback address that would be their own.
+	ec.AdvertiseClientUrls = clientURLs[len(clientURLs)-1:]
 	if cfg.TLS != nil {
 		ec.ClientTLSInfo = transport.TLSInfo{CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
 			TrustedCAFile: cfg.TLS.CAFile, ClientCertAuth: true}
@@ -189,6 +191,7 @@ func etcdConfig(cfg EmbeddedConfig, log *slog.Logger, closing *atomic.Bool) (*em
 	}
 	// Clients speak gRPC; the JSON gateway would be one more door to guard.
 	ec.EnableGRPCGateway = false
+	ec.GRPCKeepAliveMinTime = keepAliveTime / 2
 	ec.AutoCompactionMode = "periodic"
 	ec.AutoCompactionRetention = cfg.CompactionRetention.String()
 	ec.MaxTxnOps = cmp.Or(cfg.MaxTxnOps, MaxTxnOps)

@@ -3,11 +3,14 @@ package store
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
@@ -88,7 +91,9 @@ func (s *Store) AddLearner(ctx context.Context, name, peerURL string) (cluster s
 	}
 	if id == 0 {
 		resp, err := s.c.MemberAddAsLearner(ctx, []string{peerURL})
-		if errors.Is(err, rpctypes.ErrUnhealthy) || errors.Is(err, rpctypes.ErrGRPCUnhealthy) {
+		// Another host's learner still catching up counts too: etcd takes one learner at a time.
+		if errors.Is(err, rpctypes.ErrUnhealthy) || errors.Is(err, rpctypes.ErrGRPCUnhealthy) ||
+			errors.Is(err, rpctypes.ErrTooManyLearners) || errors.Is(err, rpctypes.ErrGRPCTooManyLearners) {
 			return "", nil, fmt.Errorf("add etcd member %s: %w", name, ErrMembersSettling)
 		}
 		if err != nil {
@@ -126,7 +131,7 @@ func memberClientURLs(members []Member) []string {
 	return out
 }
 
-// PromoteMember makes the learner named name a voting member. It fails with ErrLearnerBehind
+// PromoteMember makes the learner named name (or with that hex ID) a voting member. It fails with ErrLearnerBehind
 // until the learner has caught up; a member that votes already is left alone.
 func (s *Store) PromoteMember(ctx context.Context, name string) error {
 	m, err := s.member(ctx, name)
@@ -175,4 +180,61 @@ func (s *Store) member(ctx context.Context, name string) (Member, error) {
 		names = append(names, cmp.Or(m.Name, "unstarted "+m.IDString()))
 	}
 	return Member{}, fmt.Errorf("find etcd member %q: %w (members: %s)", name, ErrNotFound, strings.Join(names, ", "))
+}
+
+// Learner reports whether this member is a learner still: it serves no client but Status.
+func (e *Embedded) Learner() bool { return e.etcd.Server.IsLearner() }
+
+// ClusterEndpoints are this member's local client URL and the other members' client URLs, as
+// this member knows them: a host's roles and CLI reach the cluster through any of them.
+func (e *Embedded) ClusterEndpoints() []string {
+	out := slices.Clone(e.Endpoints)
+	s := e.etcd.Server
+	for _, m := range s.Cluster().Members() {
+		if m.ID != s.MemberID() {
+			out = append(out, m.ClientURLs...)
+		}
+	}
+	return out
+}
+
+// Promote makes this member, a learner, a voter: it asks the other members (through tlsCfg)
+// until the learner has caught up, then waits until this member applied its promotion. A
+// voter returns at once.
+func (e *Embedded) Promote(ctx context.Context, tlsCfg *tls.Config, log *slog.Logger) error {
+	if !e.Learner() {
+		return nil
+	}
+	others := slices.DeleteFunc(e.ClusterEndpoints(), func(u string) bool { return slices.Contains(e.Endpoints, u) })
+	c, err := ConnectTLS(others, tlsCfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st := New(c)
+	// By ID: a learner's name may not be published yet.
+	id := strconv.FormatUint(uint64(e.etcd.Server.MemberID()), 16)
+	for {
+		err := st.PromoteMember(ctx, id)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrLearnerBehind) && !errors.Is(err, ErrMembersSettling) {
+			log.Warn("promote this etcd member; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("promote etcd member %s: %w (last: %w)", e.Name, ctx.Err(), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	for e.Learner() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the promotion of etcd member %s: %w", e.Name, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	log.Info("this etcd member votes now", "member", e.Name)
+	return nil
 }

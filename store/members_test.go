@@ -83,7 +83,15 @@ func TestMembersJoinPromoteRemove(t *testing.T) {
 		if started[name].PeerURL != peer {
 			t.Fatalf("member %s listens for peers at %s, was added at %s", name, started[name].PeerURL, peer)
 		}
-		promote(ctx, t, st, name)
+		if !started[name].Learner() {
+			t.Fatalf("member %s votes before its promotion", name)
+		}
+		if err := started[name].Promote(ctx, tlsCfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if eps := started[name].ClusterEndpoints(); len(eps) < 2 {
+			t.Fatalf("member %s knows the cluster at %v, want itself and the others", name, eps)
+		}
 	}
 	members, err := st.Members(ctx)
 	if err != nil {
@@ -115,20 +123,5 @@ func TestMembersJoinPromoteRemove(t *testing.T) {
 	}
 	if _, err := st.RemoveMember(ctx, "c"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("removing c again: %v, want ErrNotFound", err)
-	}
-}
-
-// promote promotes the learner name once it has caught up.
-func promote(ctx context.Context, t *testing.T, st *store.Store, name string) {
-	t.Helper()
-	for {
-		err := st.PromoteMember(ctx, name)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, store.ErrLearnerBehind) || ctx.Err() != nil {
-			t.Fatalf("promote %s: %v", name, err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -37,18 +37,34 @@ func Connect(endpoints []string) (*clientv3.Client, error) { return ConnectTLS(e
 // ConnectTLS dials etcd at endpoints with tlsCfg (its CA and client certificate); nil dials
 // without TLS.
 func ConnectTLS(endpoints []string, tlsCfg *tls.Config) (*clientv3.Client, error) {
-	c, err := clientv3.New(clientv3.Config{
-		Endpoints:          endpoints,
-		TLS:                tlsCfg,
-		DialTimeout:        5 * time.Second,
-		MaxCallSendMsgSize: 64 << 20,
-		MaxCallRecvMsgSize: 256 << 20,
-		// The client's own retry warnings would reach users raw (for example as remote: lines
-		// of a push); gitfleet reports the errors it gets back instead.
-		Logger: zap.NewNop(),
-	})
+	return connect(clientv3.Config{Endpoints: endpoints, TLS: tlsCfg})
+}
+
+// ConnectMembers is ConnectTLS for gitfleet's own etcd members (StartEmbedded): it also pings
+// every connection every 2s, so that a member cut off the network is left for the others
+// within 4s rather than hanging the requests sent its way. An external etcd would answer
+// pings that often by closing the connection (its --grpc-keepalive-min-time is 5s).
+func ConnectMembers(endpoints []string, tlsCfg *tls.Config) (*clientv3.Client, error) {
+	return connect(clientv3.Config{Endpoints: endpoints, TLS: tlsCfg,
+		DialKeepAliveTime: keepAliveTime, DialKeepAliveTimeout: 2 * time.Second})
+}
+
+// keepAliveTime is how often ConnectMembers' clients ping; the embedded server allows it.
+const keepAliveTime = 2 * time.Second
+
+func connect(cfg clientv3.Config) (*clientv3.Client, error) {
+	cfg.DialTimeout = 5 * time.Second
+	cfg.MaxCallSendMsgSize = 64 << 20
+	cfg.MaxCallRecvMsgSize = 256 << 20
+	// A host that joined when the cluster had one member learns of the members added since
+	// (and forgets removed ones), so that losing the first member does not cut it off.
+	cfg.AutoSyncInterval = 30 * time.Second
+	// The client's own retry warnings would reach users raw (for example as remote: lines of a
+	// push); gitfleet reports the errors it gets back instead.
+	cfg.Logger = zap.NewNop()
+	c, err := clientv3.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to etcd %v: %w", endpoints, err)
+		return nil, fmt.Errorf("connect to etcd %v: %w", cfg.Endpoints, err)
 	}
 	return c, nil
 }

@@ -92,7 +92,11 @@ func (c *connFlags) connect(eps []string) (*store.Store, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cli, err := store.ConnectTLS(eps, tlsCfg)
+	dial := store.ConnectMembers
+	if c.endpoints != "" {
+		dial = store.ConnectTLS // an etcd of the user's, which may refuse frequent pings
+	}
+	cli, err := dial(eps, tlsCfg)
 	if err != nil {
 		return nil, nil, err
 	}

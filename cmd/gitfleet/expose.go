@@ -29,8 +29,9 @@ type exposure struct {
 	dir string // DATA_DIR/pki
 	// advertise is the IP other hosts reach this one at.
 	advertise string
-	// etcdAddr and joinAddr are where etcd serves other hosts and where the join server listens.
-	etcdAddr, joinAddr string
+	// etcdAddr, peerAddr and joinAddr are where etcd serves other hosts, where it talks to the
+	// other members and where the join server listens.
+	etcdAddr, peerAddr, joinAddr string
 }
 
 // newExposure loads or creates the cluster CA and this host's server and admin certificates,
@@ -45,7 +46,7 @@ func newExposure(f upFlags, now time.Time) (*exposure, error) {
 	}
 	x := &exposure{dir: pkiDir(f.conn.dataDir), advertise: ip.String(),
 		etcdAddr: cmp.Or(f.etcdPublic, net.JoinHostPort(ip.String(), defaultEtcdPort)),
-		joinAddr: cmp.Or(f.joinAddr, net.JoinHostPort(ip.String(), defaultJoinPort))}
+		joinAddr: cmp.Or(f.joinAddr, net.JoinHostPort(ip.String(), defaultJoinPort)), peerAddr: f.peerAddr()}
 	if host, _, err := net.SplitHostPort(x.etcdAddr); err != nil || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
 		return nil, fmt.Errorf("--etcd-public-listen %q: want IP:PORT with the IP other hosts dial", x.etcdAddr)
 	}
@@ -54,7 +55,7 @@ func newExposure(f upFlags, now time.Time) (*exposure, error) {
 		return nil, err
 	}
 	server := pki.Request{CommonName: "gitfleet", Usage: pki.Server, DNSNames: []string{"localhost"},
-		IPs: listenIPs(net.IPv4(127, 0, 0, 1), ip, f.etcdAddr, x.etcdAddr, x.joinAddr)}
+		IPs: listenIPs(net.IPv4(127, 0, 0, 1), ip, f.etcdAddr, x.etcdAddr, x.joinAddr, x.peerAddr)}
 	if _, err := x.ca.Ensure(x.dir, pki.ServerCert, pki.ServerKey, server, now); err != nil {
 		return nil, err
 	}
@@ -118,7 +119,7 @@ func (x *exposure) joinRole(st *store.Store, etcdEndpoints []string, dataDir str
 		return role{}, err
 	}
 	log = log.With("role", "join")
-	srv := join.NewServer(st, join.ServerConfig{CA: x.ca, EtcdEndpoints: etcdEndpoints}, log)
+	srv := join.NewServer(st, join.ServerConfig{CA: x.ca, EtcdEndpoints: etcdEndpoints, Members: st}, log)
 	return role{"join", func(ctx context.Context) error {
 		defer os.Remove(joinURLFile(dataDir))
 		return srv.Serve(ctx, l, cert)

@@ -24,7 +24,12 @@ type joinFlags struct {
 }
 
 func (f *joinFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.server, "server", "", "join the cluster whose join server is at this URL (https://IP:9443) on the first start; later starts use what the join kept in DATA_DIR")
+	f.registerAs(fs, "server", "join the cluster whose join server is at this URL (https://IP:9443) on the first start; later starts use what the join kept in DATA_DIR")
+}
+
+// registerAs registers the flags with the server's URL named name.
+func (f *joinFlags) registerAs(fs *flag.FlagSet, name, usage string) {
+	fs.StringVar(&f.server, name, "", usage)
 	fs.StringVar(&f.token, "token", "", "join token from 'gitfleet token create' (other users can read it in the process list: prefer --token-file)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the join token")
 	fs.DurationVar(&f.timeout, "join-timeout", 2*time.Minute, "how long to retry a join server that does not answer (a refused token fails at once)")
@@ -74,7 +79,9 @@ func (f *joinFlags) join(ctx context.Context, conn *connFlags, nodeName string, 
 	if err != nil {
 		return err
 	}
-	creds, err := f.retry(ctx, tok, name, log)
+	creds, err := f.retry(ctx, log, func(ctx context.Context) (join.Credentials, error) {
+		return join.Join(ctx, f.server, tok, name)
+	})
 	if err != nil {
 		return err
 	}
@@ -117,13 +124,13 @@ func (f *joinFlags) checkJoined(dir string, tok join.Token, tokErr error, nodeNa
 	return nil
 }
 
-// retry joins until it succeeds, fails for good, or the join timeout passes.
-func (f *joinFlags) retry(ctx context.Context, tok join.Token, name string, log *slog.Logger) (join.Credentials, error) {
+// retry calls try until it succeeds, fails for good, or the join timeout passes.
+func (f *joinFlags) retry(ctx context.Context, log *slog.Logger, try func(context.Context) (join.Credentials, error)) (join.Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	b := backoff.New(500*time.Millisecond, 10*time.Second)
 	for {
-		creds, err := join.Join(ctx, f.server, tok, name)
+		creds, err := try(ctx)
 		if err == nil || join.Permanent(err) {
 			return creds, err
 		}

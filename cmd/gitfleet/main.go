@@ -18,8 +18,10 @@ Usage:
   gitfleet up --repo URL|PATH [--branch main] [--path DIR] [--data-dir DIR]  run every role in one process
   gitfleet controller|scheduler|agent --etcd-endpoints URLS                  run one role
   gitfleet up ... --advertise-address IP     let other hosts join: a cluster CA, etcd over TLS, a join server
-  gitfleet token create [--ttl 24h] [--print-join-command]
+  gitfleet token create [--ttl 24h] [--control-plane] [--print-join-command]
                                          a join token for another host (the whole agent command with the flag)
+  gitfleet up --join URL --token-file F --advertise-address IP --repo URL
+                                         join this host as a control-plane member (token made with --control-plane)
   gitfleet agent --server URL --token-file F [--advertise-address IP] [--node-name N] [--data-dir D]
                                          join this host on its first start, then run its agent
   gitfleet validate [DIR]                check manifests offline; exit 1 with file:line errors
@@ -37,6 +39,7 @@ Usage:
                                          hold the source at a commit from history until sync --resume
   gitfleet image import FILE...          import OCI or docker archives into containerd
   gitfleet node delete NAME [--force]    remove a node for good; its Pod range is released
+  gitfleet member list|remove NAME       the control plane's etcd members; remove a dead host's before replacing it
 
 Reaching a running gitfleet: commands that read live state dial --etcd-endpoints when given,
 else the endpoints that 'gitfleet up' (or a join) wrote to DATA_DIR/endpoints; https endpoints
@@ -85,6 +88,7 @@ func commands() map[string]command {
 		"hook":       runHook,
 		"history":    runHistory,
 		"node":       runNode,
+		"member":     runMember,
 		"rollback":   runRollback,
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(stderr, "usage: gitfleet token create [--ttl 24h] [--print-join-command] [--data-dir DIR]")
+		fmt.Fprintln(stderr, "usage: gitfleet token create [--ttl 24h] [--control-plane] [--print-join-command] [--data-dir DIR]")
 		return errors.New("token: want 'create'")
 	}
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
@@ -24,7 +24,8 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var conn connFlags
 	conn.register(fs)
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token lets hosts join")
-	printJoin := fs.Bool("print-join-command", false, "print the whole 'gitfleet agent' command a worker runs, not only the token")
+	printJoin := fs.Bool("print-join-command", false, "print the whole command the joining host runs ('gitfleet agent' or 'gitfleet up'), not only the token")
+	controlPlane := fs.Bool("control-plane", false, "let the token join control-plane hosts ('gitfleet up --join'), which run an etcd member and get the cluster CA's key; without it, workers only")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gitfleet token create [flags]\n\nPrints a join token for another host, on the host that runs 'gitfleet up --advertise-address IP'.")
 		fs.PrintDefaults()
@@ -52,11 +53,19 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer done()
-	tok, err := join.CreateToken(ctx, s, pki.Hash(ca), *ttl, time.Now())
+	role := join.Worker
+	if *controlPlane {
+		role = join.ControlPlane
+	}
+	tok, err := join.CreateToken(ctx, s, pki.Hash(ca), role, *ttl, time.Now())
 	if err != nil {
 		return err
 	}
-	if *printJoin {
+	switch {
+	case *printJoin && *controlPlane:
+		fmt.Fprintf(stdout, "gitfleet up --join %s --token %s --advertise-address THIS_HOSTS_IP --repo THE_SAME_REPO\n", server, tok.Reveal())
+		return nil
+	case *printJoin:
 		fmt.Fprintf(stdout, "gitfleet agent --server %s --token %s\n", server, tok.Reveal())
 		return nil
 	}

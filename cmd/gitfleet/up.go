@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
 )
@@ -21,9 +22,11 @@ type upFlags struct {
 	src             sourceFlags
 	node            nodeFlags
 	etcdAddr, level string
-	// etcdPublic and joinAddr are where other hosts reach etcd and the join server, with
-	// --advertise-address.
-	etcdPublic, joinAddr string
+	// etcdPublic, etcdPeer and joinAddr are where other hosts reach etcd, the etcd members
+	// each other, and the join server, with --advertise-address.
+	etcdPublic, etcdPeer, joinAddr string
+	// join makes this host a control-plane member of another's cluster.
+	join joinFlags
 }
 
 func (f *upFlags) register(fs *flag.FlagSet) {
@@ -32,6 +35,8 @@ func (f *upFlags) register(fs *flag.FlagSet) {
 	f.node.register(fs)
 	fs.StringVar(&f.etcdAddr, "etcd-listen", "127.0.0.1:0", "client address of the embedded etcd (port 0 picks one, recorded in DATA_DIR/endpoints)")
 	fs.StringVar(&f.etcdPublic, "etcd-public-listen", "", "with --advertise-address: the embedded etcd's address for other hosts, IP:PORT (default ADVERTISE:"+defaultEtcdPort+"; TLS, client certificates)")
+	fs.StringVar(&f.etcdPeer, "etcd-peer-listen", "", "with --advertise-address: where the embedded etcd talks to the other members, IP:PORT (default ADVERTISE:"+defaultPeerPort+"; TLS, certificates from the cluster CA)")
+	f.join.registerAs(fs, "join", "make this host a control-plane member of the cluster whose join server is at this URL (https://IP:9443), with a token from 'gitfleet token create --control-plane' and --advertise-address; later starts need neither")
 	fs.StringVar(&f.joinAddr, "join-listen", "", "with --advertise-address: the join server's address (default ADVERTISE:"+defaultJoinPort+"; port 0 picks one, recorded in DATA_DIR/join-url)")
 	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
 }
@@ -44,7 +49,9 @@ func runUp(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gitfleet up --repo URL|PATH [flags]\n\nRuns an embedded etcd (unless --etcd-endpoints), the controller, the scheduler and a node agent in one process."+
 			"\nWith --advertise-address IP, other hosts can join: up keeps a cluster CA in DATA_DIR/pki, serves etcd over TLS with"+
-			"\nclient certificates on IP:2379 and the join server on IP:9443 ('gitfleet token create' makes join tokens).")
+			"\nclient certificates on IP:2379 and the join server on IP:9443 ('gitfleet token create' makes join tokens)."+
+			"\nWith --join URL --token-file F --advertise-address IP, it joins another host's cluster as a control-plane member:"+
+			"\nits etcd becomes a member (three tolerate the loss of one) and its roles stand by, each led by one host at a time.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -77,11 +84,19 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 	if err := makeDataDir(f.conn.dataDir); err != nil {
 		return err
 	}
+	name, err := keptValue(filepath.Join(f.conn.dataDir, "node-name"), f.node.name, hostname)
+	if err != nil {
+		return err
+	}
+	cluster, err := f.joinControlPlane(ctx, name, log)
+	if err != nil {
+		return err
+	}
 	x, err := newExposure(f, time.Now())
 	if err != nil {
 		return err
 	}
-	etcd, stopEtcd, err := startEtcd(ctx, f.conn, f.etcdAddr, x, log)
+	etcd, stopEtcd, err := startEtcd(ctx, f.conn, f.etcdAddr, x, etcdMember{name: name, cluster: cluster}, log)
 	if err != nil {
 		return err
 	}
@@ -127,29 +142,57 @@ type etcdURLs struct {
 	Endpoints, PublicEndpoints []string
 }
 
+// etcdMember names this host's etcd member (with --advertise-address) and, on its first start
+// after a control-plane join, the cluster it joins.
+type etcdMember struct {
+	name, cluster string
+}
+
 // startEtcd starts the embedded etcd, exposed to other hosts as x says (nil: loopback only, no
-// TLS), and records its endpoints for the CLI, unless the user named an external cluster.
-func startEtcd(ctx context.Context, conn connFlags, addr string, x *exposure, log *slog.Logger) (etcdURLs, func(), error) {
+// TLS), and records its endpoints for the CLI, unless the user named an external cluster. A
+// member that joined votes once it caught up; until then no role can use it.
+func startEtcd(ctx context.Context, conn connFlags, addr string, x *exposure, m etcdMember, log *slog.Logger) (etcdURLs, func(), error) {
 	if conn.endpoints != "" {
 		return etcdURLs{Endpoints: strings.Split(conn.endpoints, ",")}, func() {}, nil
 	}
 	cfg := store.EmbeddedConfig{Dir: filepath.Join(conn.dataDir, "etcd"), ClientAddr: addr}
 	if x != nil {
-		cfg.PublicAddr, cfg.TLS = x.etcdAddr, x.etcdTLS()
+		cfg.PublicAddr, cfg.TLS, cfg.PeerAddr = x.etcdAddr, x.etcdTLS(), x.peerAddr
+		cfg.Name, cfg.InitialCluster = m.name, m.cluster
 	}
 	e, err := store.StartEmbedded(ctx, cfg, log)
 	if err != nil {
 		return etcdURLs{}, nil, err
 	}
-	file := endpointsFile(conn.dataDir)
-	if err := writeFileAtomic(file, []byte(strings.Join(e.Endpoints, "\n")+"\n")); err != nil {
+	if err := promote(ctx, e, x, log); err != nil {
 		e.Close()
 		return etcdURLs{}, nil, err
 	}
-	return etcdURLs{Endpoints: e.Endpoints, PublicEndpoints: e.PublicEndpoints}, func() {
+	eps := e.ClusterEndpoints()
+	file := endpointsFile(conn.dataDir)
+	if err := writeFileAtomic(file, []byte(strings.Join(eps, "\n")+"\n")); err != nil {
+		e.Close()
+		return etcdURLs{}, nil, err
+	}
+	return etcdURLs{Endpoints: eps, PublicEndpoints: e.PublicEndpoints}, func() {
 		os.Remove(file)
 		e.Close()
 	}, nil
+}
+
+// promote makes a member that joined as a learner a voter, through the other members, as this
+// host's admin.
+func promote(ctx context.Context, e *store.Embedded, x *exposure, log *slog.Logger) error {
+	if x == nil || !e.Learner() {
+		return nil
+	}
+	tlsCfg, err := pki.DirClientTLS(x.dir)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return e.Promote(ctx, tlsCfg, log)
 }
 
 // makeDataDir creates the data dir, or tightens the one there, to 0700: it holds etcd's data,

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/netnstest"
+	"github.com/gitfleet/gitfleet/internal/testenv"
+	"github.com/gitfleet/gitfleet/pki"
+	"github.com/gitfleet/gitfleet/store"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// haKills is how many times TestHAControlPlane kills the etcd leader's host.
+const haKills = 10
+
+// haBound is the correctness bound on the time from a kill to the pushed commit's Pod Running;
+// the issue's target (5s) is measured and reported, not asserted: this machine is shared.
+const haBound = 60 * time.Second
+
+// TestHAControlPlane is the issue's HA test: three control-plane hosts (a runs up
+// --advertise-address, b and c join it with up --join and a control-plane token) and a worker
+// w. haKills times, the etcd leader's host is killed with SIGKILL and a commit pushed at once;
+// its Pod (pinned to the worker) must run, and the killed host comes back as the same member.
+// Then the sync controller's leader is cut off the network and a push is applied by another
+// host, and history holds each commit once.
+func TestHAControlPlane(t *testing.T) {
+	testenv.RequireDaemon(t)
+	if !netnstest.Run(t) {
+		return
+	}
+	f := startHA(t)
+	var took []time.Duration
+	for i := range haKills {
+		took = append(took, f.killLeaderAndPush(i))
+	}
+	sorted := slices.Sorted(slices.Values(took))
+	t.Logf("etcd leader's host killed %d times: kill to pushed Pod Running min %s, median %s, max %s (the issue's target: 5s); all: %v",
+		len(took), sorted[0].Round(10*time.Millisecond), sorted[len(sorted)/2].Round(10*time.Millisecond),
+		sorted[len(sorted)-1].Round(10*time.Millisecond), took)
+	f.partitionSyncLeader()
+	f.checkHistory()
+}
+
+// haFleet is a fleet whose first three hosts are control-plane members and whose last is a
+// worker, with a store client that reaches etcd through any control-plane host.
+type haFleet struct {
+	*fleet
+	st *store.Store
+	// args are each host's gitfleet command line, to start it again after a kill.
+	args map[string][]string
+	// rounds is how many rounds were pushed; round i is the Pod round-i.
+	rounds int
+}
+
+// startHA starts a, then b and c joining it as control-plane members, then the worker w, and
+// waits until three members vote and four nodes are Ready.
+func startHA(t *testing.T) *haFleet {
+	f := &haFleet{fleet: newFleet(t, "a", "b", "c", "w"), args: map[string][]string{}}
+	a, w := f.host("a"), f.host("w")
+	f.args["a"] = append([]string{"up", "--repo", f.remote.URL(), "--poll", "200ms", "--allow-mass-prune"}, f.nodeArgs(a)...)
+	f.run(a, f.args["a"]...)
+	cpToken := filepath.Join(t.TempDir(), "cp-token")
+	f.waitFor("a control-plane join token", 60*time.Second, func() error {
+		token, err := f.cli("token", "create", "--control-plane")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(cpToken, []byte(token), 0o600)
+	})
+	for _, name := range []string{"b", "c"} {
+		h := f.host(name)
+		f.args[name] = append([]string{"up", "--join", f.joinURL(), "--token-file", cpToken, "--repo", f.remote.URL(), "--poll", "200ms", "--allow-mass-prune"}, f.nodeArgs(h)...)
+		f.run(h, f.args[name]...)
+	}
+	f.st = f.haStore()
+	f.waitVoters(3)
+	// The worker joins a cluster of three: it gets all of them to dial. (One that joined a
+	// smaller cluster learns of the others within the client's 30s member sync.)
+	f.args["w"] = append(append([]string{"agent"}, f.joinArgs()...), append(f.nodeArgs(w), "--node-labels", "role=worker")...)
+	f.run(w, f.args["w"]...)
+	f.waitNodes(len(f.hosts))
+	out, err := f.cli("member", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("members:\n%s", out)
+	return f
+}
+
+// haStore connects to etcd through every control-plane host, as a's admin.
+func (f *haFleet) haStore() *store.Store {
+	var eps []string
+	for _, h := range f.hosts[:3] {
+		eps = append(eps, "https://"+h.IP+":"+etcdPort)
+	}
+	tlsCfg, err := pki.DirClientTLS(pkiDir(f.host("a").dataDir))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	c, err := store.ConnectMembers(eps, tlsCfg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { c.Close() })
+	return store.New(c)
+}
+
+// waitVoters waits until n members vote, all started, one leads; it returns the leader.
+func (f *haFleet) waitVoters(n int) store.Member {
+	var lead store.Member
+	f.waitFor(fmt.Sprintf("%d voting etcd members, one leader", n), 120*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		members, err := f.st.Members(ctx)
+		if err != nil {
+			return err
+		}
+		voters := 0
+		lead = store.Member{}
+		for _, m := range members {
+			if m.Started() && !m.Learner {
+				voters++
+			}
+			if m.Leader {
+				lead = m
+			}
+		}
+		if voters != n || len(members) != n || lead.Name == "" {
+			return fmt.Errorf("members %+v", members)
+		}
+		return nil
+	})
+	return lead
+}
+
+// killLeaderAndPush kills the etcd leader's host, pushes round i's Pod at once, and returns the
+// time from the kill to that Pod Running. Then it starts the host again and waits until it
+// votes and its node is Ready.
+func (f *haFleet) killLeaderAndPush(i int) time.Duration {
+	t := f.t
+	lead := f.waitVoters(3)
+	h := f.host(lead.Name)
+	f.useCLIOf(h)
+	var led []string
+	for _, role := range []string{"controller", "workloads", "scheduler"} {
+		if f.roleLeader(role) == h {
+			led = append(led, role)
+		}
+	}
+	start := time.Now()
+	if err := f.stop(h, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	f.pushRound(i)
+	f.waitForFast(fmt.Sprintf("round %d's Pod Running after %s's kill", i, h.Name), haBound, func() error {
+		return f.roundRunning(i)
+	})
+	took := time.Since(start)
+	t.Logf("round %d: killed %s (etcd leader, and leader of %v); pushed Pod Running %s after the kill", i, h.Name, led, took.Round(10*time.Millisecond))
+	f.run(h, f.args[h.Name]...)
+	f.waitVoters(3)
+	f.waitNodes(len(f.hosts))
+	return took
+}
+
+// useCLIOf runs the test's CLI commands on a control-plane host other than h.
+func (f *haFleet) useCLIOf(h *fleetHost) {
+	for _, o := range f.hosts[:3] {
+		if o != h {
+			f.dataDir, f.command = o.dataDir, o.Command
+			return
+		}
+	}
+}
+
+// pushRound replaces the previous round's Pod with round i's, on the worker.
+func (f *haFleet) pushRound(i int) {
+	if i > 0 {
+		f.remote.Remove(fmt.Sprintf("deploy/round-%d.yaml", i-1))
+	}
+	f.remote.Write(fmt.Sprintf("deploy/round-%d.yaml", i), fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: round-%d
+spec:
+  nodeSelector:
+    role: worker
+  containers:
+    - name: sleep
+      image: gitfleet.local/busybox:1
+      command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+`, i))
+	f.remote.CommitAndPush(fmt.Sprintf("round %d", i))
+	f.rounds = i + 1
+}
+
+// roundRunning is nil once round i's Pod is Running and ready, read from etcd directly.
+func (f *haFleet) roundRunning(i int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	pods, err := f.st.ListPodsWithStatus(ctx)
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("round-%d", i)
+	for _, p := range pods {
+		if p.Metadata.Name == name {
+			if p.Status.Phase != api.PodRunning || !p.Status.Ready {
+				return fmt.Errorf("pod %s on %q: %s %s", name, p.Spec.NodeName, p.Status.Phase, p.Status.Message)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("no pod %s yet", name)
+}
+
+// partitionSyncLeader pulls the cable of the host that leads the sync controller, pushes a
+// round, and waits for another host to apply it and its Pod to run; then it plugs the cable
+// back in and waits for the cluster to be whole.
+func (f *haFleet) partitionSyncLeader() {
+	t := f.t
+	h := f.roleLeader("controller")
+	f.useCLIOf(h)
+	start := time.Now()
+	h.Disconnect(t)
+	i := f.rounds
+	f.pushRound(i)
+	f.waitFor(fmt.Sprintf("round %d's Pod Running with %s cut off", i, h.Name), haBound, func() error {
+		return f.roundRunning(i)
+	})
+	if now := f.roleLeader("controller"); now == h {
+		t.Fatalf("host %s still leads the sync controller while cut off", h.Name)
+	}
+	t.Logf("sync controller's leader %s cut off: pushed Pod Running %s later, applied by another host", h.Name, time.Since(start).Round(10*time.Millisecond))
+	h.Reconnect(t)
+	f.waitVoters(3)
+	f.waitNodes(len(f.hosts))
+}
+
+// roleLeader is the host whose candidate leads role: the election key with the lowest create
+// revision holds the leader's identity, "hostname:DATA_DIR".
+func (f *haFleet) roleLeader(role string) *fleetHost {
+	f.t.Helper()
+	var lead *fleetHost
+	f.waitFor("a leader of "+role, 30*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		resp, err := f.st.Client().Get(ctx, store.LeaderPrefix(role)+"/", clientv3.WithFirstCreate()...)
+		if err != nil {
+			return err
+		}
+		if len(resp.Kvs) == 0 {
+			return fmt.Errorf("no candidate")
+		}
+		id := string(resp.Kvs[0].Value)
+		for _, h := range f.hosts {
+			if strings.HasSuffix(id, ":"+h.dataDir) {
+				lead = h
+				return nil
+			}
+		}
+		return fmt.Errorf("leader %q is no host's", id)
+	})
+	return lead
+}
+
+// checkHistory checks that every round's commit was applied once, in order, by whichever host
+// led: no deposed leader wrote a second entry.
+func (f *haFleet) checkHistory() {
+	out, err := f.cli("history", "-o", "json")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var h struct {
+		Items []struct {
+			ID     int64 `json:"id"`
+			Commit struct {
+				Message string `json:"message"`
+			} `json:"commit"`
+			Result string `json:"result"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &h); err != nil {
+		f.t.Fatalf("decode history: %v: %s", err, out)
+	}
+	seen := map[string]int{}
+	ids := map[int64]bool{}
+	for _, e := range h.Items {
+		if e.Result == "Synced" {
+			seen[e.Commit.Message]++
+		}
+		if ids[e.ID] {
+			f.t.Errorf("history ID %d twice", e.ID)
+		}
+		ids[e.ID] = true
+	}
+	for i := range f.rounds {
+		if n := seen[fmt.Sprintf("round %d", i)]; n != 1 {
+			f.t.Errorf("round %d is in history as synced %d times, want once: %s", i, n, out)
+		}
+	}
+}
