@@ -215,7 +215,7 @@ func TestJoin(t *testing.T) {
 			t.Fatalf("members %+v: want the first and one learner", members)
 		}
 		// The learner never starts here; remove it so the cluster is as before.
-		if _, err := admin.RemoveMember(ctx, learners[0].IDString()); err != nil {
+		if _, err := admin.RemoveMember(ctx, learners[0].IDString(), true); err != nil {
 			t.Fatal(err)
 		}
 	})

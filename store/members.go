@@ -151,17 +151,63 @@ func (s *Store) PromoteMember(ctx context.Context, name string) error {
 	return nil
 }
 
-// RemoveMember removes the member named name, or with that hex ID, from the cluster. etcd
-// refuses when the rest would lose quorum.
-func (s *Store) RemoveMember(ctx context.Context, name string) (Member, error) {
-	m, err := s.member(ctx, name)
+// RemoveMember removes the member named name, or with that hex ID, from the cluster. Unless
+// force, it first asks every other member for its status and refuses when too few answer for
+// the cluster without it to keep a quorum: etcd's own check counts a member that died in the
+// last five seconds as alive.
+func (s *Store) RemoveMember(ctx context.Context, name string, force bool) (Member, error) {
+	members, err := s.Members(ctx)
 	if err != nil {
 		return Member{}, err
+	}
+	m, err := findMember(members, name)
+	if err != nil {
+		return Member{}, err
+	}
+	if !force {
+		if err := s.checkQuorumWithout(ctx, members, m); err != nil {
+			return Member{}, err
+		}
 	}
 	if _, err := s.c.MemberRemove(ctx, m.ID); err != nil {
 		return Member{}, fmt.Errorf("remove etcd member %s: %w", name, err)
 	}
 	return m, nil
+}
+
+// checkQuorumWithout fails unless a majority of the voters other than gone answer.
+func (s *Store) checkQuorumWithout(ctx context.Context, members []Member, gone Member) error {
+	var voters, alive int
+	var down []string
+	for _, m := range members {
+		if m.ID == gone.ID || m.Learner {
+			continue
+		}
+		voters++
+		if s.answers(ctx, m) {
+			alive++
+		} else {
+			down = append(down, cmp.Or(m.Name, m.IDString()))
+		}
+	}
+	if need := voters/2 + 1; alive < need {
+		return fmt.Errorf("remove etcd member %s: the %d members left would need %d of them up, and these do not answer: %s; the cluster would stop (bring them back first, or pass --force)",
+			cmp.Or(gone.Name, gone.IDString()), voters, need, strings.Join(down, ", "))
+	}
+	return nil
+}
+
+// answers reports whether m's etcd answers a status request within a second.
+func (s *Store) answers(ctx context.Context, m Member) bool {
+	for _, u := range m.ClientURLs {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := s.c.Status(ctx, u)
+		cancel()
+		if err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // member finds the member named name, or with that hex ID.
@@ -170,6 +216,10 @@ func (s *Store) member(ctx context.Context, name string) (Member, error) {
 	if err != nil {
 		return Member{}, err
 	}
+	return findMember(members, name)
+}
+
+func findMember(members []Member, name string) (Member, error) {
 	for _, m := range members {
 		if m.Name == name || m.IDString() == name {
 			return m, nil
@@ -181,7 +231,6 @@ func (s *Store) member(ctx context.Context, name string) (Member, error) {
 	}
 	return Member{}, fmt.Errorf("find etcd member %q: %w (members: %s)", name, ErrNotFound, strings.Join(names, ", "))
 }
-
 // Learner reports whether this member is a learner still: it serves no client but Status.
 func (e *Embedded) Learner() bool { return e.etcd.Server.IsLearner() }
 

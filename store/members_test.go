@@ -110,18 +110,21 @@ func TestMembersJoinPromoteRemove(t *testing.T) {
 		t.Fatalf("members %+v: want 3, one leader", members)
 	}
 
-	// Stop c: a and b are a quorum.
+	// Stop c: a and b are a quorum, and b cannot be removed: a alone would be none.
 	started["c"].Close()
 	if _, err := c.Put(ctx, "/gitfleet/probe", "after c stopped"); err != nil {
 		t.Fatalf("write with one of three members down: %v", err)
 	}
-	if _, err := st.RemoveMember(ctx, "c"); err != nil {
+	if _, err := st.RemoveMember(ctx, "b", false); err == nil || !strings.Contains(err.Error(), "do not answer: c;") {
+		t.Fatalf("removing b with c down: %v, want a refusal naming c", err)
+	}
+	if _, err := st.RemoveMember(ctx, "c", false); err != nil {
 		t.Fatal(err)
 	}
 	if members, err = st.Members(ctx); err != nil || len(members) != 2 {
 		t.Fatalf("after removing c: %+v, %v", members, err)
 	}
-	if _, err := st.RemoveMember(ctx, "c"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.RemoveMember(ctx, "c", false); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("removing c again: %v, want ErrNotFound", err)
 	}
 }

@@ -19,8 +19,9 @@ func runMember(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	var conn connFlags
 	conn.register(fs)
+	force := fs.Bool("force", false, "remove the member even when the members left do not answer enough to keep a quorum")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gitfleet member list | remove NAME\n\nThe control plane's etcd members. Remove a dead control-plane host's member before a new host"+
+		fmt.Fprintln(stderr, "usage: gitfleet member list | remove NAME [--force]\n\nThe control plane's etcd members. Remove a dead control-plane host's member before a new host"+
 			"\njoins in its place ('gitfleet up --join'); etcd refuses a removal that would lose it its quorum.")
 		fs.PrintDefaults()
 	}
@@ -46,7 +47,7 @@ func runMember(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return printMembers(stdout, members)
 	}
-	m, err := s.RemoveMember(ctx, fs.Arg(1))
+	m, err := s.RemoveMember(ctx, fs.Arg(1), *force)
 	if err != nil {
 		return err
 	}
