@@ -231,6 +231,7 @@ func findMember(members []Member, name string) (Member, error) {
 	}
 	return Member{}, fmt.Errorf("find etcd member %q: %w (members: %s)", name, ErrNotFound, strings.Join(names, ", "))
 }
+
 // Learner reports whether this member is a learner still: it serves no client but Status.
 func (e *Embedded) Learner() bool { return e.etcd.Server.IsLearner() }
 
