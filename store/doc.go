@@ -7,7 +7,8 @@
 //	/gitfleet/sync/<source>                       controller: commit seen, applied, result, errors
 //	/gitfleet/pods/<namespace>/<name>             workload controller (create, delete), scheduler (bind, evict)
 //	/gitfleet/nodepods/<node>/<namespace>/<name>  with the Pod's own writes: the Pods bound to a node
-//	/gitfleet/podstatus/<namespace>/<name>        the agent of the Pod's node (only while bound there)
+//	/gitfleet/podstatus/<node>/<namespace>/<name> the agent of the Pod's node (only while bound there);
+//	                                              readers trust only the status under the Pod's node
 //	/gitfleet/nodes/<name>                        that node's agent: registration, status, conditions
 //	/gitfleet/nodeleases/<name>                   that node's agent, under a lease: its heartbeat
 //	/gitfleet/nodespecs/<name>                    node IPAM controller: the node's Pod range (cordon)
