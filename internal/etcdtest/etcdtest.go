@@ -3,6 +3,7 @@ package etcdtest
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -101,4 +102,26 @@ func StartTLS(t testing.TB) (*store.Store, TLSServer) {
 		e.Close()
 	})
 	return store.New(c), srv
+}
+
+// ConnectAs returns a Store connected to srv's local endpoint as user: with a client certificate
+// from srv's CA whose CommonName is user, which is who an etcd with auth takes the client for.
+// The client closes when t ends.
+func (srv TLSServer) ConnectAs(t testing.TB, user string) *store.Store {
+	t.Helper()
+	certPEM, keyPEM, err := srv.CA.Issue(pki.Request{CommonName: user}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.ConnectTLS(srv.Endpoints, &tls.Config{RootCAs: srv.CA.Pool(), Certificates: []tls.Certificate{pair},
+		MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatalf("connect etcd as %s: %v", user, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return store.New(c)
 }
