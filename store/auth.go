@@ -130,6 +130,21 @@ func (s *Store) SetNodeConfigMaps(ctx context.Context, node string, cms []api.Ke
 	return s.syncRole(ctx, role, want, nil)
 }
 
+// NodeRoles lists the nodes that have a role (EnsureNodeUser, SetNodeConfigMaps), by name.
+func (s *Store) NodeRoles(ctx context.Context) ([]string, error) {
+	resp, err := s.c.RoleList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list etcd roles: %w", err)
+	}
+	var out []string
+	for _, r := range resp.Roles {
+		if node, ok := strings.CutPrefix(r, nodeUserPrefix); ok {
+			out = append(out, node)
+		}
+	}
+	return out, nil
+}
+
 // checkNodeName refuses a name that would make a node's key prefixes overlap another's.
 func checkNodeName(node string) error {
 	if node == "" || strings.Contains(node, "/") {

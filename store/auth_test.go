@@ -271,6 +271,10 @@ func TestAuthNodeConfigMaps(t *testing.T) {
 	if err := c.admin.SetNodeConfigMaps(ctx, "x/y", nil); err == nil {
 		t.Error("a node name with a slash was accepted")
 	}
+	deposed := c.admin.Fenced(store.Fence{Key: store.LeaderPrefix("noderights") + "/gone", Rev: 1})
+	if err := deposed.SetNodeConfigMaps(ctx, "a", nil); !errors.Is(err, store.ErrNotLeader) {
+		t.Errorf("a deposed leader set rights: %v", err)
+	}
 	// A node whose role does not exist yet gets one, ready for when it joins.
 	if err := c.admin.SetNodeConfigMaps(ctx, "c", []api.Key{c.cm1}); err != nil {
 		t.Fatal(err)
@@ -279,6 +283,9 @@ func TestAuthNodeConfigMaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	runChecks(t, "node c", []check{{"read cm1", getDesired(c.srv.ConnectAs(t, store.NodeUser("c")), c.cm1), true}})
+	if nodes, err := c.admin.NodeRoles(ctx); err != nil || fmt.Sprint(nodes) != "[a b c]" {
+		t.Errorf("node roles %v, %v", nodes, err)
+	}
 }
 
 // TestAuthViewer: the viewer reads all but the tokens and writes nothing.
