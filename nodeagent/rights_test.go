@@ -73,7 +73,7 @@ func TestLoopsUnderLeastRights(t *testing.T) {
 	elected(sched, store.ElectionScheduler, func(st *store.Store) interface{ Run(context.Context) error } {
 		return scheduler.New(st, log.With("role", "scheduler"), scheduler.Options{Resync: time.Second})
 	})
-	elected(admin, "noderights", func(st *store.Store) interface{ Run(context.Context) error } {
+	elected(admin, store.ElectionNodeRights, func(st *store.Store) interface{ Run(context.Context) error } {
 		return noderights.New(st, log.With("role", "noderights"), noderights.Options{})
 	})
 

@@ -40,6 +40,8 @@ const (
 	ElectionWorkloads  = "workloads"
 	ElectionNodeIPAM   = "nodeipam"
 	ElectionScheduler  = "scheduler"
+	// ElectionNodeRights is package noderights' election; its candidates are admin.
+	ElectionNodeRights = "noderights"
 )
 
 // rootRole is etcd's role of full access.

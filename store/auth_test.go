@@ -271,7 +271,7 @@ func TestAuthNodeConfigMaps(t *testing.T) {
 	if err := c.admin.SetNodeConfigMaps(ctx, "x/y", nil); err == nil {
 		t.Error("a node name with a slash was accepted")
 	}
-	deposed := c.admin.Fenced(store.Fence{Key: store.LeaderPrefix("noderights") + "/gone", Rev: 1})
+	deposed := c.admin.Fenced(store.Fence{Key: store.LeaderPrefix(store.ElectionNodeRights) + "/gone", Rev: 1})
 	if err := deposed.SetNodeConfigMaps(ctx, "a", nil); !errors.Is(err, store.ErrNotLeader) {
 		t.Errorf("a deposed leader set rights: %v", err)
 	}
