@@ -2,14 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/gitfleet/gitfleet/api"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // This file gives every identity of the cluster the least rights it needs in etcd. With auth
@@ -63,22 +60,25 @@ func NodeUser(node string) string { return nodeUserPrefix + node }
 // the host that owns etcd, with a client of the root role (admin), or before auth is on. Node
 // users are made one by one (EnsureNodeUser).
 func (s *Store) EnableAuth(ctx context.Context) error {
-	if err := s.ensureRole(ctx, rootRole); err != nil {
+	known, err := s.readAuthNames(ctx)
+	if err != nil {
+		return err
+	}
+	// etcd needs no root role to exist before it is granted, but older servers do; its
+	// permissions are etcd's own.
+	if err := s.syncRole(ctx, rootRole, known.roles[rootRole], nil, func(Permission) bool { return true }); err != nil {
 		return err
 	}
 	for _, u := range []string{UserRoot, UserAdmin} {
-		if err := s.ensureUser(ctx, u, rootRole); err != nil {
+		if err := s.ensureUser(ctx, u, known.users[u], rootRole); err != nil {
 			return err
 		}
 	}
 	for _, id := range []string{UserController, UserScheduler, UserViewer} {
-		if err := s.ensureRole(ctx, id); err != nil {
+		if err := s.syncRole(ctx, id, known.roles[id], identityPermissions(id), nil); err != nil {
 			return err
 		}
-		if err := s.syncRole(ctx, id, identityPermissions(id), nil); err != nil {
-			return err
-		}
-		if err := s.ensureUser(ctx, id, id); err != nil {
+		if err := s.ensureUser(ctx, id, known.users[id], id); err != nil {
 			return err
 		}
 	}
@@ -96,14 +96,15 @@ func (s *Store) EnsureNodeUser(ctx context.Context, node string) error {
 	if err := checkNodeName(node); err != nil {
 		return err
 	}
+	known, err := s.readAuthNames(ctx)
+	if err != nil {
+		return err
+	}
 	user := NodeUser(node)
-	if err := s.ensureRole(ctx, user); err != nil {
+	if err := s.syncRole(ctx, user, known.roles[user], nodePermissions(node), isConfigMapRead); err != nil {
 		return err
 	}
-	if err := s.syncRole(ctx, user, nodePermissions(node), isConfigMapRead); err != nil {
-		return err
-	}
-	return s.ensureUser(ctx, user, user)
+	return s.ensureUser(ctx, user, known.users[user], user)
 }
 
 // SetNodeConfigMaps makes the ConfigMaps node's agent may read exactly cms (keys of kind
@@ -125,11 +126,9 @@ func (s *Store) SetNodeConfigMaps(ctx context.Context, node string, cms []api.Ke
 	if err := s.checkFence(ctx); err != nil {
 		return fmt.Errorf("set configmaps of node %s: %w", node, err)
 	}
-	role := NodeUser(node)
-	if err := s.ensureRole(ctx, role); err != nil {
-		return err
-	}
-	return s.syncRole(ctx, role, want, nil)
+	// The role exists but for a node that never joined: a failed read then is rare, and
+	// cheaper than listing every role each time.
+	return s.syncRole(ctx, NodeUser(node), true, want, nil)
 }
 
 // NodeRoles lists the nodes that have a role (EnsureNodeUser, SetNodeConfigMaps), by name.
@@ -151,68 +150,6 @@ func (s *Store) NodeRoles(ctx context.Context) ([]string, error) {
 func checkNodeName(node string) error {
 	if node == "" || strings.Contains(node, "/") {
 		return fmt.Errorf("node name %q: must be non-empty and hold no '/'", node)
-	}
-	return nil
-}
-
-// ensureRole adds role unless it exists.
-func (s *Store) ensureRole(ctx context.Context, role string) error {
-	if _, err := s.c.RoleAdd(ctx, role); err != nil && !errors.Is(err, rpctypes.ErrRoleAlreadyExist) {
-		return fmt.Errorf("add etcd role %s: %w", role, err)
-	}
-	return nil
-}
-
-// ensureUser adds user without a password (its certificate names it) unless it exists, and
-// leaves it exactly the role role.
-func (s *Store) ensureUser(ctx context.Context, user, role string) error {
-	_, err := s.c.UserAddWithOptions(ctx, user, "", &clientv3.UserAddOptions{NoPassword: true})
-	if err != nil && !errors.Is(err, rpctypes.ErrUserAlreadyExist) {
-		return fmt.Errorf("add etcd user %s: %w", user, err)
-	}
-	resp, err := s.c.UserGet(ctx, user)
-	if err != nil {
-		return fmt.Errorf("read etcd user %s: %w", user, err)
-	}
-	if !slices.Contains(resp.Roles, role) {
-		if _, err := s.c.UserGrantRole(ctx, user, role); err != nil {
-			return fmt.Errorf("grant etcd role %s to %s: %w", role, user, err)
-		}
-	}
-	for _, r := range resp.Roles {
-		if r == role {
-			continue
-		}
-		if _, err := s.c.UserRevokeRole(ctx, user, r); err != nil {
-			return fmt.Errorf("revoke etcd role %s from %s: %w", r, user, err)
-		}
-	}
-	return nil
-}
-
-// syncRole makes role's permissions want, but for those keep (nil: none) says to leave. Every
-// change makes etcd rebuild its permission cache, so a role already right is only read.
-func (s *Store) syncRole(ctx context.Context, role string, want []Permission, keep func(Permission) bool) error {
-	resp, err := s.c.RoleGet(ctx, role)
-	if err != nil {
-		return fmt.Errorf("read etcd role %s: %w", role, err)
-	}
-	have := make([]Permission, 0, len(resp.Perm))
-	for _, p := range resp.Perm {
-		have = append(have, Permission{Key: string(p.Key), RangeEnd: string(p.RangeEnd), Type: p.PermType})
-	}
-	grant, revoke := diffPermissions(have, want, keep)
-	// Grants first: a permission whose type changes is granted in place, and a role being
-	// widened is never narrower in between.
-	for _, p := range grant {
-		if _, err := s.c.RoleGrantPermission(ctx, role, p.Key, p.RangeEnd, clientv3.PermissionType(p.Type)); err != nil {
-			return fmt.Errorf("grant %s to etcd role %s: %w", p, role, err)
-		}
-	}
-	for _, p := range revoke {
-		if _, err := s.c.RoleRevokePermission(ctx, role, p.Key, p.RangeEnd); err != nil && !errors.Is(err, rpctypes.ErrPermissionNotGranted) {
-			return fmt.Errorf("revoke %s from etcd role %s: %w", p, role, err)
-		}
 	}
 	return nil
 }

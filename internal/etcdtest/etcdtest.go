@@ -63,6 +63,12 @@ type TLSServer struct {
 // StartTLS runs a TLSServer for the duration of t and returns a Store connected to it as admin.
 func StartTLS(t testing.TB) (*store.Store, TLSServer) {
 	t.Helper()
+	return StartTLSLog(t, slog.New(slog.DiscardHandler))
+}
+
+// StartTLSLog is StartTLS with the server's log going to log.
+func StartTLSLog(t testing.TB, log *slog.Logger) (*store.Store, TLSServer) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs a real etcd; skipped under -short")
 	}
@@ -82,7 +88,7 @@ func StartTLS(t testing.TB) (*store.Store, TLSServer) {
 	}
 	e, err := store.StartEmbedded(context.Background(), store.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), PublicAddr: "127.0.0.1:0",
 		TLS: &store.ServerTLS{CertFile: filepath.Join(srv.PKI, pki.ServerCert), KeyFile: filepath.Join(srv.PKI, pki.ServerKey), CAFile: filepath.Join(srv.PKI, pki.CACert)}},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		log)
 	if err != nil {
 		t.Fatalf("start etcd: %v", err)
 	}
