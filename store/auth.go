@@ -126,9 +126,34 @@ func (s *Store) SetNodeConfigMaps(ctx context.Context, node string, cms []api.Ke
 	if err := s.checkFence(ctx); err != nil {
 		return fmt.Errorf("set configmaps of node %s: %w", node, err)
 	}
-	// The role exists but for a node that never joined: a failed read then is rare, and
-	// cheaper than listing every role each time.
+	// The role exists unless the node never joined: a failed read then is rare, and cheaper
+	// than listing every role each time.
 	return s.syncRole(ctx, NodeUser(node), true, want, nil)
+}
+
+// DeleteNodeUser removes the user and role of node's agent, so that its certificate, which
+// stays valid until it expires, opens nothing: for a node deleted for good. Deleting a node
+// that has none is not an error.
+func (s *Store) DeleteNodeUser(ctx context.Context, node string) error {
+	if err := checkNodeName(node); err != nil {
+		return err
+	}
+	known, err := s.readAuthNames(ctx)
+	if err != nil {
+		return err
+	}
+	user := NodeUser(node)
+	if known.users[user] {
+		if _, err := s.c.UserDelete(ctx, user); err != nil {
+			return fmt.Errorf("delete etcd user %s: %w", user, err)
+		}
+	}
+	if known.roles[user] {
+		if _, err := s.c.RoleDelete(ctx, user); err != nil {
+			return fmt.Errorf("delete etcd role %s: %w", user, err)
+		}
+	}
+	return nil
 }
 
 // NodeRoles lists the nodes that have a role (EnsureNodeUser, SetNodeConfigMaps), by name.

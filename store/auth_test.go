@@ -286,6 +286,18 @@ func TestAuthNodeConfigMaps(t *testing.T) {
 	if nodes, err := c.admin.NodeRoles(ctx); err != nil || fmt.Sprint(nodes) != "[a b c]" {
 		t.Errorf("node roles %v, %v", nodes, err)
 	}
+	// A node deleted for good: its certificate opens nothing any more.
+	for range 2 {
+		if err := c.admin.DeleteNodeUser(ctx, "b"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := c.nodeB.ListNodes(ctx); !errors.Is(err, store.ErrPermissionDenied) {
+		t.Errorf("deleted node b lists nodes: %v", err)
+	}
+	if nodes, err := c.admin.NodeRoles(ctx); err != nil || fmt.Sprint(nodes) != "[a c]" {
+		t.Errorf("node roles after deleting b: %v, %v", nodes, err)
+	}
 }
 
 // TestAuthViewer: the viewer reads all but the tokens and writes nothing.
