@@ -109,8 +109,8 @@ func (s *Store) EnsureNodeUser(ctx context.Context, node string) error {
 
 // SetNodeConfigMaps makes the ConfigMaps node's agent may read exactly cms (keys of kind
 // ConfigMap): it grants those missing and revokes the others, and changes nothing when they
-// are already so. It creates the node's role when there is none yet, so that the rights are
-// there when the node joins. On a fenced store it fails with ErrNotLeader once the term is
+// are already so. It creates the node's role when there is none yet and cms is not empty, so
+// that the rights are there when the node joins. On a fenced store it fails with ErrNotLeader once the term is
 // over (etcd's auth requests take no compare, so this is checked just before).
 func (s *Store) SetNodeConfigMaps(ctx context.Context, node string, cms []api.Key) error {
 	if err := checkNodeName(node); err != nil {
@@ -126,9 +126,17 @@ func (s *Store) SetNodeConfigMaps(ctx context.Context, node string, cms []api.Ke
 	if err := s.checkFence(ctx); err != nil {
 		return fmt.Errorf("set configmaps of node %s: %w", node, err)
 	}
-	// The role exists unless the node never joined: a failed read then is rare, and cheaper
-	// than listing every role each time.
-	return s.syncRole(ctx, NodeUser(node), true, want, nil)
+	// The role exists unless the node never joined, or was deleted: a failed read then is
+	// rare, and cheaper than listing every role each time.
+	role := NodeUser(node)
+	have, exists, err := s.rolePermissions(ctx, role)
+	if err != nil {
+		return err
+	}
+	if !exists && len(cms) == 0 {
+		return nil // nothing to revoke, and a deleted node gets no role back
+	}
+	return s.setRole(ctx, role, exists, have, want, nil)
 }
 
 // DeleteNodeUser removes the user and role of node's agent, so that its certificate, which

@@ -75,25 +75,41 @@ func (s *Store) ensureUser(ctx context.Context, user string, exists bool, role s
 }
 
 // syncRole makes role's permissions want, but for those keep (nil: none) says to leave, and
-// adds the role first when it does not exist (exists false says so without asking). Every
-// change makes etcd rebuild its permission cache, so a role already right is only read.
+// adds the role first when it does not exist (exists false says so without asking).
 func (s *Store) syncRole(ctx context.Context, role string, exists bool, want []Permission, keep func(Permission) bool) error {
 	var have []Permission
-	var resp *clientv3.AuthRoleGetResponse
-	err := rpctypes.ErrRoleNotFound
 	if exists {
-		resp, err = s.c.RoleGet(ctx, role)
+		var err error
+		if have, exists, err = s.rolePermissions(ctx, role); err != nil {
+			return err
+		}
 	}
-	switch {
-	case errors.Is(err, rpctypes.ErrRoleNotFound):
+	return s.setRole(ctx, role, exists, have, want, keep)
+}
+
+// rolePermissions reads the permissions of role, and whether it exists.
+func (s *Store) rolePermissions(ctx context.Context, role string) ([]Permission, bool, error) {
+	resp, err := s.c.RoleGet(ctx, role)
+	if errors.Is(err, rpctypes.ErrRoleNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read etcd role %s: %w", role, err)
+	}
+	have := make([]Permission, 0, len(resp.Perm))
+	for _, p := range resp.Perm {
+		have = append(have, Permission{Key: string(p.Key), RangeEnd: string(p.RangeEnd), Type: p.PermType})
+	}
+	return have, true, nil
+}
+
+// setRole turns role's permissions have into want, but for those keep (nil: none) says to
+// leave, adding the role first unless it exists. Every change makes etcd rebuild its
+// permission cache, so a role already right is left alone.
+func (s *Store) setRole(ctx context.Context, role string, exists bool, have, want []Permission, keep func(Permission) bool) error {
+	if !exists {
 		if _, err := s.c.RoleAdd(ctx, role); err != nil && !errors.Is(err, rpctypes.ErrRoleAlreadyExist) {
 			return fmt.Errorf("add etcd role %s: %w", role, err)
-		}
-	case err != nil:
-		return fmt.Errorf("read etcd role %s: %w", role, err)
-	default:
-		for _, p := range resp.Perm {
-			have = append(have, Permission{Key: string(p.Key), RangeEnd: string(p.RangeEnd), Type: p.PermType})
 		}
 	}
 	grant, revoke := diffPermissions(have, want, keep)
