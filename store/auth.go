@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // This file gives every identity of the cluster the least rights it needs in etcd. With auth
@@ -58,7 +59,8 @@ func NodeUser(node string) string { return nodeUserPrefix + node }
 // makes each role's permissions exactly what this version defines (revoking any other), and
 // enables auth. It is idempotent and cheap when nothing changed, so it runs on every start of
 // the host that owns etcd, with a client of the root role (admin), or before auth is on. Node
-// users are made one by one (EnsureNodeUser).
+// users are made one by one (EnsureNodeUser), but for registered nodes that have none yet,
+// which it makes, so that the agents of a cluster that turns auth on keep working.
 func (s *Store) EnableAuth(ctx context.Context) error {
 	known, err := s.readAuthNames(ctx)
 	if err != nil {
@@ -82,8 +84,35 @@ func (s *Store) EnableAuth(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.ensureRegisteredNodeUsers(ctx, known); err != nil {
+		return err
+	}
 	if _, err := s.c.AuthEnable(ctx); err != nil {
 		return fmt.Errorf("enable etcd auth: %w", err)
+	}
+	return nil
+}
+
+// ensureRegisteredNodeUsers makes the users of the registered nodes that have none: nodes that
+// joined before auth was on, whose agents would be refused everything once it is. Those that
+// have one keep it; package noderights brings their roles up to date.
+func (s *Store) ensureRegisteredNodeUsers(ctx context.Context, known authNames) error {
+	resp, err := s.c.Get(ctx, prefix(Nodes), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return fmt.Errorf("list registered nodes: %w", err)
+	}
+	for _, kv := range resp.Kvs {
+		node := relName(Nodes, string(kv.Key))
+		user := NodeUser(node)
+		if known.users[user] || checkNodeName(node) != nil {
+			continue
+		}
+		if err := s.syncRole(ctx, user, known.roles[user], nodePermissions(node), isConfigMapRead); err != nil {
+			return err
+		}
+		if err := s.ensureUser(ctx, user, false, user); err != nil {
+			return err
+		}
 	}
 	return nil
 }

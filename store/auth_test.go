@@ -476,3 +476,23 @@ func TestEnableAuthRepairs(t *testing.T) {
 		t.Errorf("viewer's roles: %v, %v", resp, err)
 	}
 }
+
+// TestEnableAuthKeepsRegisteredNodes: a node that registered before auth was on gets its user
+// when auth comes on, so its agent keeps working.
+func TestEnableAuthKeepsRegisteredNodes(t *testing.T) {
+	ctx := t.Context()
+	admin, srv := etcdtest.StartTLS(t)
+	old := srv.ConnectAs(t, store.NodeUser("old"))
+	reg := &api.Node{Metadata: api.ObjectMeta{Name: "old"}, Status: api.NodeStatus{HostID: "h"}}
+	if err := old.PutNode(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.EnableAuth(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runChecks(t, "node old", []check{
+		{"register again", func(ctx context.Context) error { return old.PutNode(ctx, reg) }, true},
+		{"list nodes", func(ctx context.Context) error { return errOf(old.ListNodes(ctx)) }, true},
+		{"list pods", func(ctx context.Context) error { return errOf(old.ListPods(ctx)) }, false},
+	})
+}
