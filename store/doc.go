@@ -29,8 +29,8 @@
 // Rights (etcd auth, on a cluster whose etcd serves TLS with client certificates): etcd takes a
 // client's user name from its certificate's CommonName. EnableAuth makes the users and roles
 // below and turns auth on; EnsureNodeUser makes a node's and DeleteNodeUser removes it;
-// SetNodeConfigMaps (package noderights) keeps each node's ConfigMap reads. "All" means every key under /gitfleet/ but
-// the tokens.
+// SetNodeConfigMaps (package noderights) keeps each node's ConfigMap reads. "All" means every
+// key under /gitfleet/ but the tokens.
 //
 //	root, admin   etcd's root role: everything (admin: the CLI's writes, the join server, noderights)
 //	controller    reads all; writes desired/, sync/, history/, historyseq/, health/, pods/,
