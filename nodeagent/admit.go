@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -33,31 +34,47 @@ const maxRefusalErrors = 3
 // admit splits the wanted Pods into those the agent runs and the refusals of the others. The
 // agent checks every Pod again, whatever wrote it into etcd: a local user, or a Pod with the
 // host's network, may write a Pod that no commit would pass, such as one whose volume name
-// climbs out of the Pod's directory. The desired Namespaces are read only when a Pod uses host
-// access; failing to read them fails the pass, so that no running Pod is removed for it.
+// climbs out of the Pod's directory. A Pod's desired Namespace is read only when the Pod uses
+// host access, once per pass; failing to read it fails the pass, so that no running Pod is
+// removed for it.
 func (a *Agent) admit(ctx context.Context, wanted []*api.Pod) ([]*api.Pod, map[api.PodKey]error, error) {
 	var out []*api.Pod
 	refused := map[api.PodKey]error{}
-	var desired map[api.Key]store.DesiredObject
+	namespaces := map[string]*api.Namespace{}
 	for _, pod := range wanted {
 		key := api.PodKeyOf(pod)
 		if err := validatePod(pod); err != nil {
 			refused[key] = err
 			continue
 		}
-		if path, _ := api.HostAccess(&pod.Spec); path != "" && desired == nil {
-			var err error
-			if desired, _, err = a.st.ListDesired(ctx); err != nil {
-				return nil, nil, fmt.Errorf("read namespaces: %w", err)
+		if path, _ := api.HostAccess(&pod.Spec); path != "" {
+			ns, err := a.namespace(ctx, pod.Metadata.Namespace, namespaces)
+			if err != nil {
+				return nil, nil, err
 			}
-		}
-		if err := checkHostAccess(pod, desired); err != nil {
-			refused[key] = err
-			continue
+			if err := checkHostAccess(pod, ns); err != nil {
+				refused[key] = err
+				continue
+			}
 		}
 		out = append(out, pod)
 	}
 	return out, refused, nil
+}
+
+// namespace returns the desired Namespace name (nil when there is none), from read when this
+// pass read it already.
+func (a *Agent) namespace(ctx context.Context, name string, read map[string]*api.Namespace) (*api.Namespace, error) {
+	if ns, ok := read[name]; ok {
+		return ns, nil
+	}
+	obj, err := a.st.GetDesired(ctx, api.Key{Kind: api.KindNamespace, Name: name})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("read namespace %s: %w", name, err)
+	}
+	ns, _ := obj.Object.(*api.Namespace)
+	read[name] = ns
+	return ns, nil
 }
 
 // validatePod applies api.Validate to a Pod read from etcd, located by its key there.
@@ -78,17 +95,12 @@ func validatePod(pod *api.Pod) error {
 	return &RefusedError{Reason: ReasonInvalidPod, Message: strings.Join(msgs, "; ")}
 }
 
-// checkHostAccess refuses host access to a Pod whose Namespace, among the desired objects, is
-// not labelled privileged.
-func checkHostAccess(pod *api.Pod, desired map[api.Key]store.DesiredObject) error {
+// checkHostAccess refuses host access to a Pod whose Namespace ns (nil: not among the desired
+// objects) is not labelled privileged.
+func checkHostAccess(pod *api.Pod, ns *api.Namespace) error {
 	path, field := api.HostAccess(&pod.Spec)
-	if path == "" {
+	if path == "" || api.Privileged(ns) {
 		return nil
 	}
-	ns := pod.Metadata.Namespace
-	obj, _ := desired[api.Key{Kind: api.KindNamespace, Name: ns}].Object.(*api.Namespace)
-	if api.Privileged(obj) {
-		return nil
-	}
-	return &RefusedError{Reason: ReasonHostAccessForbidden, Message: "spec." + path + ": " + api.HostAccessMessage(field, ns)}
+	return &RefusedError{Reason: ReasonHostAccessForbidden, Message: "spec." + path + ": " + api.HostAccessMessage(field, pod.Metadata.Namespace)}
 }

@@ -16,14 +16,15 @@ import (
 
 // AgentStore is what the agent needs of etcd; *store.Store implements it. The agent writes only
 // its own node's keys and the status of Pods bound to it, and reads only the Pods bound to it
-// (its node's index). It reads the desired objects for the ConfigMaps of the Pods it creates,
-// and every node for the routes to their Pods.
+// (its node's index), every node (for the routes to their Pods), and of the desired objects
+// only those it needs, one by one: the ConfigMaps of the Pods it creates and the Namespaces of
+// Pods with host access. Those are all its rights in etcd (see package store's doc).
 type AgentStore interface {
 	NodeStore
 	NodeLister
 	ListNodePods(ctx context.Context, node string) ([]store.Item[api.Pod], int64, error)
 	WatchNodePods(ctx context.Context, node string, rev int64) <-chan store.Event
-	ListDesired(ctx context.Context) (map[api.Key]store.DesiredObject, int64, error)
+	GetDesired(ctx context.Context, k api.Key) (store.DesiredObject, error)
 	PutPodStatus(ctx context.Context, node, namespace, name string, createRev int64, st api.PodStatus) error
 }
 
@@ -238,23 +239,19 @@ type podConfig struct {
 	err error
 }
 
-// podConfigs resolves the ConfigMaps of each Pod that steps create and that uses any.
+// podConfigs resolves the ConfigMaps of each Pod that steps create and that uses any, reading
+// each ConfigMap once.
 func (a *Agent) podConfigs(ctx context.Context, steps []Step) map[api.PodKey]podConfig {
 	out := map[api.PodKey]podConfig{}
-	var desired map[api.Key]store.DesiredObject
-	var listErr error
+	r := configMapReader{st: a.st, read: map[api.Key]configMapRead{}}
 	for _, s := range steps {
 		if s.Action != ActionCreate || s.Pod == nil || !usesConfigMaps(s.Pod) {
 			continue
 		}
-		if desired == nil && listErr == nil {
-			desired, _, listErr = a.st.ListDesired(ctx)
-		}
-		if listErr != nil {
-			out[s.Key] = podConfig{err: fmt.Errorf("read configmaps: %w", listErr)}
-			continue
-		}
-		cms, err := resolveConfigMaps(s.Pod, desired)
+		ns := s.Pod.Metadata.Namespace
+		cms, err := resolveConfigMaps(s.Pod, func(name string) (*api.ConfigMap, error) {
+			return r.get(ctx, api.Key{Kind: api.KindConfigMap, Namespace: ns, Name: name})
+		})
 		out[s.Key] = podConfig{cms, err}
 	}
 	return out

@@ -18,11 +18,13 @@ import (
 // fakeAgentStore is an in-memory AgentStore for tests of one agent pass; it never registers.
 type fakeAgentStore struct {
 	NodeStore
-	mu          sync.Mutex
-	pods        []store.Item[api.Pod]
-	desired     map[api.Key]store.DesiredObject
-	statuses    map[string]api.PodStatus
-	desiredList int
+	mu       sync.Mutex
+	pods     []store.Item[api.Pod]
+	desired  map[api.Key]store.DesiredObject
+	statuses map[string]api.PodStatus
+	// desiredReads counts the reads of desired objects; denied are those the node may not read.
+	desiredReads int
+	denied       map[api.Key]bool
 	// node is the node record last written.
 	node *api.Node
 	// putErr is what writing the status of a Pod ("namespace/name") fails with.
@@ -45,11 +47,18 @@ func (s *fakeAgentStore) ListNodes(context.Context) ([]store.Item[api.Node], int
 	return nil, 1, nil
 }
 
-func (s *fakeAgentStore) ListDesired(context.Context) (map[api.Key]store.DesiredObject, int64, error) {
+func (s *fakeAgentStore) GetDesired(_ context.Context, k api.Key) (store.DesiredObject, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.desiredList++
-	return s.desired, 1, nil
+	s.desiredReads++
+	if s.denied[k] {
+		return store.DesiredObject{}, fmt.Errorf("get %s: %w", k, store.ErrPermissionDenied)
+	}
+	obj, ok := s.desired[k]
+	if !ok {
+		return store.DesiredObject{}, fmt.Errorf("get %s: %w", k, store.ErrNotFound)
+	}
+	return obj, nil
 }
 
 func (s *fakeAgentStore) PutNode(_ context.Context, n *api.Node) error {

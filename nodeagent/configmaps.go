@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -31,17 +32,61 @@ type ConfigRuntime interface {
 	EnsurePodConfig(ctx context.Context, pod *api.Pod, cms ConfigMaps) (podIP string, err error)
 }
 
-// resolveConfigMaps picks the ConfigMaps pod references out of the desired objects and checks
-// that every ConfigMap and key it needs is there. It returns a *ConfigError when one is not.
-func resolveConfigMaps(pod *api.Pod, desired map[api.Key]store.DesiredObject) (ConfigMaps, error) {
+// resolveConfigMaps looks up each ConfigMap pod references (by name, in its namespace; nil:
+// it does not exist) and checks that every ConfigMap and key it needs is there. It returns a
+// *ConfigError when one is not, and lookup's error when a lookup fails.
+func resolveConfigMaps(pod *api.Pod, lookup func(name string) (*api.ConfigMap, error)) (ConfigMaps, error) {
 	cms := ConfigMaps{}
 	for _, name := range api.ConfigMapNames(&pod.Spec) {
-		k := api.Key{Kind: api.KindConfigMap, Namespace: pod.Metadata.Namespace, Name: name}
-		if cm, ok := desired[k].Object.(*api.ConfigMap); ok {
+		cm, err := lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		if cm != nil {
 			cms[name] = cm
 		}
 	}
 	return cms, cms.Check(pod)
+}
+
+// DesiredGetter reads one desired object; *store.Store implements it.
+type DesiredGetter interface {
+	GetDesired(ctx context.Context, k api.Key) (store.DesiredObject, error)
+}
+
+// configMapReader reads the ConfigMaps of one pass, each once.
+type configMapReader struct {
+	st   DesiredGetter
+	read map[api.Key]configMapRead
+}
+
+type configMapRead struct {
+	cm  *api.ConfigMap
+	err error
+}
+
+// get returns the desired ConfigMap k, nil when there is none (or its value is not one). A
+// node may read a ConfigMap only once the control plane granted it the right (package
+// noderights does when a Pod using it is bound here), so a refused read is a *ConfigError: the
+// Pod waits, as for a missing ConfigMap, and a later pass reads again. It waits even when every
+// reference is optional, since the ConfigMap may well exist.
+func (r *configMapReader) get(ctx context.Context, k api.Key) (*api.ConfigMap, error) {
+	if got, ok := r.read[k]; ok {
+		return got.cm, got.err
+	}
+	var got configMapRead
+	obj, err := r.st.GetDesired(ctx, k)
+	switch {
+	case err == nil:
+		got.cm, _ = obj.Object.(*api.ConfigMap)
+	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrPermissionDenied):
+		got.err = &ConfigError{Message: fmt.Sprintf("configmap %q is not readable by this node yet", k.Name)}
+	default:
+		got.err = fmt.Errorf("read configmap %s/%s: %w", k.Namespace, k.Name, err)
+	}
+	r.read[k] = got
+	return got.cm, got.err
 }
 
 // Check returns a *ConfigError for the first ConfigMap or key pod needs that cms lacks.

@@ -36,6 +36,22 @@ func (s *Store) ListDesired(ctx context.Context) (map[api.Key]DesiredObject, int
 	return out, resp.Header.Revision, nil
 }
 
+// GetDesired reads one desired object. It fails with ErrNotFound when there is none, and with
+// ErrPermissionDenied when the client may not read it (a node reads only the ConfigMaps its
+// Pods use, once granted: see SetNodeConfigMaps). A value that cannot be decoded gives a nil
+// Object, as in ListDesired.
+func (s *Store) GetDesired(ctx context.Context, k api.Key) (DesiredObject, error) {
+	resp, err := s.c.Get(ctx, desiredKey(k))
+	if err != nil {
+		return DesiredObject{}, fmt.Errorf("get %s: %w", k, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return DesiredObject{}, fmt.Errorf("get %s: %w", k, ErrNotFound)
+	}
+	kv := resp.Kvs[0]
+	return DesiredObject{Object: decodeDesired(k, kv.Value), ModRevision: kv.ModRevision}, nil
+}
+
 // DesiredEntry is a desired key and its object, as a Cache of Desired holds them (see
 // DecodeDesiredEntry).
 type DesiredEntry struct {

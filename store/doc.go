@@ -7,7 +7,9 @@
 //	/gitfleet/sync/<source>                       controller: commit seen, applied, result, errors
 //	/gitfleet/pods/<namespace>/<name>             workload controller (create, delete), scheduler (bind, evict)
 //	/gitfleet/nodepods/<node>/<namespace>/<name>  with the Pod's own writes: the Pods bound to a node
-//	/gitfleet/podstatus/<namespace>/<name>        the agent of the Pod's node (only while bound there)
+//	/gitfleet/podstatus/<node>/<namespace>/<name> the agent of the Pod's node (only while bound there;
+//	                                              deleted with the Pod); readers trust only the
+//	                                              status under the Pod's node (BoundStatuses)
 //	/gitfleet/nodes/<name>                        that node's agent: registration, status, conditions
 //	/gitfleet/nodeleases/<name>                   that node's agent, under a lease: its heartbeat
 //	/gitfleet/nodespecs/<name>                    node IPAM controller: the node's Pod range (cordon)
@@ -23,6 +25,26 @@
 //	                                              expiry, under a lease (the join server reads it)
 //
 // The pin and the sync request are written together by RequestSync (package request).
+//
+// Rights (etcd auth, on a cluster whose etcd serves TLS with client certificates): etcd takes a
+// client's user name from its certificate's CommonName. EnableAuth makes the users and roles
+// below and turns auth on; EnsureNodeUser makes a node's and DeleteNodeUser removes it;
+// SetNodeConfigMaps (package noderights) keeps each node's ConfigMap reads. "All" means every
+// key under /gitfleet/ but the tokens.
+//
+//	root, admin   etcd's root role: everything (admin: the CLI's writes, the join server, noderights)
+//	controller    reads all; writes desired/, sync/, history/, historyseq/, health/, pods/,
+//	              nodepods/, podstatus/ (deleting a Pod), nodespecs/, podcidrs/, syncrequest/
+//	              (its webhook) and its candidates in leaders/{controller,workloads,nodeipam}/
+//	scheduler     reads all; writes pods/, nodepods/, podstatus/ (evicting a Pod), nodesstatus/
+//	              and its candidates in leaders/scheduler/
+//	viewer        reads all; writes nothing (the CLI's reads)
+//	node:<name>   reads nodes/, nodespecs/, nodeleases/, nodepods/<name>/, desired/Namespace/,
+//	              the revision probe and the desired ConfigMaps its Pods use; writes
+//	              nodes/<name>, nodeleases/<name> and podstatus/<name>/
+//
+// A write needs no read right, but a transaction's compare does, and so does a watch; a put
+// under a lease, a keep-alive and a revoke need the right to write every key of the lease.
 //
 // Values are the JSON of the api types. Every write that depends on a read compares the key's
 // ModRevision, so a stale writer fails with ErrConflict instead of overwriting newer state.

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
+	"go.etcd.io/etcd/server/v3/auth"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -306,20 +308,23 @@ func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Che
 }
 
 // deliberate reports etcd warnings about choices StartEmbedded makes on purpose (one loopback
-// port, no auth, room for a whole commit in one request); they would show on every start and
-// teach users to skip etcd's lines.
+// port, no auth, room for a whole commit in one request), or about what gitfleet does on
+// purpose: change a node's rights as its Pods come and go, which makes etcd refuse, and the
+// client retry, a request that crossed the change. They would show all the time and teach
+// users to skip etcd's lines.
 func deliberate(msg string) bool {
 	switch msg {
 	case "Running http and grpc server on single port. This is not recommended for production.",
 		"simple token is not cryptographically signed",
-		"exceeded recommended request limit":
+		"exceeded recommended request limit",
+		"request auth revision is less than current node auth revision":
 		return true
 	}
 	return false
 }
 
 func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
-	if c.quiet.Load() {
+	if c.quiet.Load() || retried(e, fields) {
 		return nil
 	}
 	log := c.log
@@ -328,6 +333,20 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	}
 	log.Log(context.Background(), slogLevel(e.Level), e.Message, attrs(fields)...)
 	return nil
+}
+
+// retried reports etcd's warning about a request it refused because the rights changed while
+// it was on its way, which the client retries (see deliberate).
+func retried(e zapcore.Entry, fields []zapcore.Field) bool {
+	if e.Message != "failed to apply request" {
+		return false
+	}
+	for _, f := range fields {
+		if err, ok := f.Interface.(error); ok && f.Type == zapcore.ErrorType && errors.Is(err, auth.ErrAuthOldRevision) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *slogCore) Sync() error { return nil }

@@ -72,3 +72,14 @@ func (s *Store) commit(ctx context.Context, what string, lost error, cmps []clie
 	}
 	return nil
 }
+
+// checkFence fails with ErrNotLeader when the term of a fenced store is over; on an unfenced
+// store it does nothing. It serves writes that take no compare, such as etcd's auth requests:
+// a deposed leader is stopped at once but for a request already on its way.
+func (s *Store) checkFence(ctx context.Context) error {
+	if s.fence.Key == "" {
+		return nil
+	}
+	_, err := s.txn(ctx, nil)
+	return err
+}

@@ -12,9 +12,11 @@ type Resource string
 
 // The resources of the key layout.
 const (
-	Desired   Resource = "desired"
-	Sync      Resource = "sync"
-	Pods      Resource = "pods"
+	Desired Resource = "desired"
+	Sync    Resource = "sync"
+	Pods    Resource = "pods"
+	// PodStatus holds what each node observed of the Pods bound to it, under the node's name,
+	// so that a node's rights over the statuses it writes are one prefix.
 	PodStatus Resource = "podstatus"
 	Nodes     Resource = "nodes"
 	// NodeLeases holds one key per live node, under the agent's lease: its heartbeat.
@@ -48,8 +50,11 @@ func desiredKey(k api.Key) string { return prefix(Desired) + k.String() }
 
 func podKey(namespace, name string) string { return prefix(Pods) + namespace + "/" + name }
 
-func podStatusKey(namespace, name string) string {
-	return prefix(PodStatus) + namespace + "/" + name
+// podStatusPrefix is the prefix of the statuses node writes; podStatusKey one of them.
+func podStatusPrefix(node string) string { return prefix(PodStatus) + node + "/" }
+
+func podStatusKey(node, namespace, name string) string {
+	return podStatusPrefix(node) + namespace + "/" + name
 }
 
 func nodeKey(name string) string { return prefix(Nodes) + name }

@@ -80,9 +80,10 @@ func (s *Store) DeletePod(ctx context.Context, namespace, name string, modRev in
 	if modRev == 0 {
 		modRev = resp.Kvs[0].ModRevision
 	}
-	ops := []clientv3.Op{clientv3.OpDelete(key), clientv3.OpDelete(podStatusKey(namespace, name))}
+	ops := []clientv3.Op{clientv3.OpDelete(key)}
 	if node := pod.Spec.NodeName; node != "" {
-		ops = append(ops, clientv3.OpDelete(nodePodKey(node, namespace, name)))
+		// Only the node a Pod is bound to writes its status, under that node's name.
+		ops = append(ops, clientv3.OpDelete(nodePodKey(node, namespace, name)), clientv3.OpDelete(podStatusKey(node, namespace, name)))
 	}
 	return s.commit(ctx, what, ErrConflict, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", modRev)}, ops...)
 }
@@ -126,26 +127,69 @@ func (s *Store) PutPodStatus(ctx context.Context, node, namespace, name string, 
 		cmp = clientv3.Compare(clientv3.CreateRevision(binding), "=", createRev)
 	}
 	return s.commit(ctx, "write status of "+namespace+"/"+name, ErrNotFound,
-		[]clientv3.Cmp{cmp}, clientv3.OpPut(podStatusKey(namespace, name), string(b)))
+		[]clientv3.Cmp{cmp}, clientv3.OpPut(podStatusKey(node, namespace, name), string(b)))
 }
 
-// ListPodStatuses reads every observed Pod status.
+// ListPodStatuses reads every observed Pod status, keyed by Pod (see PodStatuses), at one
+// revision, which it returns.
 func (s *Store) ListPodStatuses(ctx context.Context) (map[api.PodKey]api.PodStatus, int64, error) {
-	items, rev, err := list[api.PodStatus](ctx, s, PodStatus)
+	items, rev, err := s.ListPodStatusItems(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
 	return PodStatuses(items), rev, nil
 }
 
-// PodStatuses keys the items of PodStatus (from a list or a Cache) by their Pod.
+// ListPodStatusItems reads every observed Pod status as stored, at one revision, which it
+// returns: each item's Name is node/namespace/name, the node being the one that wrote it.
+func (s *Store) ListPodStatusItems(ctx context.Context) ([]Item[api.PodStatus], int64, error) {
+	return list[api.PodStatus](ctx, s, PodStatus)
+}
+
+// PodStatuses keys the items of PodStatus (from a list or a Cache) by their Pod. Where two
+// nodes hold a status of one Pod name (one left by a Pod deleted while undecodable, or written
+// by a node the Pod was never bound to) the latest write wins; readers that have the Pods use
+// BoundStatuses, which trusts only the Pod's own node.
 func PodStatuses(items []Item[api.PodStatus]) map[api.PodKey]api.PodStatus {
 	out := make(map[api.PodKey]api.PodStatus, len(items))
+	revs := make(map[api.PodKey]int64, len(items))
 	for _, it := range items {
-		ns, name, _ := strings.Cut(it.Name, "/")
-		out[api.PodKey{Namespace: ns, Name: name}] = it.Value
+		_, key, ok := parsePodStatusName(it.Name)
+		if !ok || revs[key] > it.ModRevision {
+			continue
+		}
+		out[key], revs[key] = it.Value, it.ModRevision
 	}
 	return out
+}
+
+// BoundStatuses keys by Pod the statuses of items written under the node each of pods is bound
+// to. A node may write statuses under its own name for any Pod name; only the node a Pod is
+// bound to speaks for it.
+func BoundStatuses(pods []Item[api.Pod], items []Item[api.PodStatus]) map[api.PodKey]api.PodStatus {
+	nodeOf := make(map[api.PodKey]string, len(pods))
+	for _, p := range pods {
+		if n := p.Value.Spec.NodeName; n != "" {
+			nodeOf[api.PodKeyOf(&p.Value)] = n
+		}
+	}
+	out := make(map[api.PodKey]api.PodStatus, len(items))
+	for _, it := range items {
+		node, key, ok := parsePodStatusName(it.Name)
+		if ok && nodeOf[key] == node {
+			out[key] = it.Value
+		}
+	}
+	return out
+}
+
+// parsePodStatusName splits the name of a status below PodStatus, node/namespace/name.
+func parsePodStatusName(name string) (node string, key api.PodKey, ok bool) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 3 || parts[0] == "" {
+		return "", api.PodKey{}, false
+	}
+	return parts[0], api.PodKey{Namespace: parts[1], Name: parts[2]}, true
 }
 
 // ListPodsWithStatus reads Pods with their observed status merged in, as `get pods` shows them
@@ -155,7 +199,7 @@ func (s *Store) ListPodsWithStatus(ctx context.Context) ([]api.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	sts, _, err := s.ListPodStatuses(ctx)
+	sts, _, err := s.ListPodStatusItems(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +207,7 @@ func (s *Store) ListPodsWithStatus(ctx context.Context) ([]api.Pod, error) {
 	if err != nil {
 		return nil, err
 	}
-	return MergeStatuses(pods, sts, ReadyNodes(nodes)), nil
+	return MergeStatuses(pods, BoundStatuses(pods, sts), ReadyNodes(nodes)), nil
 }
 
 // ReadyNodes returns the names of the nodes that are Ready.

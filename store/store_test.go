@@ -9,6 +9,7 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/storetest"
 )
 
 func deployment(name string, replicas int32) *api.Deployment {
@@ -169,6 +170,9 @@ func TestNodeIndexAndPodStatus(t *testing.T) {
 	}
 	if err := s.PutPodStatus(ctx, "n1", "default", "p", mine[0].CreateRevision, running); err != nil {
 		t.Fatalf("status for the current pod: %v", err)
+	}
+	if _, ok := storetest.Get(t, s, store.PodStatus, "n1/default/p"); !ok {
+		t.Fatal("the status is not under its node's prefix, podstatus/n1/")
 	}
 	pods, err := s.ListPodsWithStatus(ctx)
 	if err != nil || len(pods) != 1 || pods[0].Status.Phase != api.PodUnknown {

@@ -32,9 +32,11 @@ func (c *Controller) list(ctx context.Context) (state, error) {
 	if s.pods, s.podRev, err = c.st.ListPods(ctx); err != nil {
 		return s, err
 	}
-	if s.statuses, _, err = c.st.ListPodStatuses(ctx); err != nil {
+	sts, _, err := c.st.ListPodStatusItems(ctx)
+	if err != nil {
 		return s, err
 	}
+	s.statuses = store.BoundStatuses(s.pods, sts)
 	s.nodes, _, err = c.st.ListNodes(ctx)
 	return s, err
 }
@@ -87,7 +89,7 @@ func (cs caches) state(source string) state {
 	desired, rev := cs.desired.ListAt()
 	pods, podRev := cs.pods.ListAt()
 	return state{desired: store.DesiredObjects(desired), rev: rev, pods: pods, podRev: podRev,
-		statuses: store.PodStatuses(cs.statuses.List()), nodes: cs.nodes.List(),
+		statuses: store.BoundStatuses(pods, cs.statuses.List()), nodes: cs.nodes.List(),
 		sync: func() (api.SyncStatus, bool) {
 			it, ok := cs.sync.Get(source)
 			return it.Value, ok

@@ -3,6 +3,7 @@ package etcdtest
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -62,6 +63,12 @@ type TLSServer struct {
 // StartTLS runs a TLSServer for the duration of t and returns a Store connected to it as admin.
 func StartTLS(t testing.TB) (*store.Store, TLSServer) {
 	t.Helper()
+	return StartTLSLog(t, slog.New(slog.DiscardHandler))
+}
+
+// StartTLSLog is StartTLS with the server's log going to log.
+func StartTLSLog(t testing.TB, log *slog.Logger) (*store.Store, TLSServer) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs a real etcd; skipped under -short")
 	}
@@ -81,7 +88,7 @@ func StartTLS(t testing.TB) (*store.Store, TLSServer) {
 	}
 	e, err := store.StartEmbedded(context.Background(), store.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), PublicAddr: "127.0.0.1:0",
 		TLS: &store.ServerTLS{CertFile: filepath.Join(srv.PKI, pki.ServerCert), KeyFile: filepath.Join(srv.PKI, pki.ServerKey), CAFile: filepath.Join(srv.PKI, pki.CACert)}},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		log)
 	if err != nil {
 		t.Fatalf("start etcd: %v", err)
 	}
@@ -101,4 +108,26 @@ func StartTLS(t testing.TB) (*store.Store, TLSServer) {
 		e.Close()
 	})
 	return store.New(c), srv
+}
+
+// ConnectAs returns a Store connected to srv's local endpoint as user: with a client certificate
+// from srv's CA whose CommonName is user, which is who an etcd with auth takes the client for.
+// The client closes when t ends.
+func (srv TLSServer) ConnectAs(t testing.TB, user string) *store.Store {
+	t.Helper()
+	certPEM, keyPEM, err := srv.CA.Issue(pki.Request{CommonName: user}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := store.ConnectTLS(srv.Endpoints, &tls.Config{RootCAs: srv.CA.Pool(), Certificates: []tls.Certificate{pair},
+		MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatalf("connect etcd as %s: %v", user, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return store.New(c)
 }
