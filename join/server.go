@@ -76,6 +76,14 @@ type Members interface {
 
 var _ Members = (*store.Store)(nil)
 
+// NodeUsers gives a joining node its etcd user, whose rights its certificate carries;
+// *store.Store is one.
+type NodeUsers interface {
+	EnsureNodeUser(ctx context.Context, node string) error
+}
+
+var _ NodeUsers = (*store.Store)(nil)
+
 // ServerConfig is what the join server hands out.
 type ServerConfig struct {
 	CA *pki.CA
@@ -84,6 +92,8 @@ type ServerConfig struct {
 	// Members adds control-plane hosts to the embedded etcd cluster; nil refuses them (an
 	// external etcd has its own members).
 	Members Members
+	// Users, set, gives each joining node its etcd user before its certificate is signed.
+	Users NodeUsers
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -164,6 +174,11 @@ func (s *Server) join(ctx context.Context, req joinRequest) (joinResponse, int, 
 	if req.ControlPlane != nil && !rec.ControlPlane {
 		return joinResponse{}, http.StatusForbidden, ErrWorkerToken
 	}
+	if s.cfg.Users != nil {
+		if err := s.cfg.Users.EnsureNodeUser(ctx, req.NodeName); err != nil {
+			return joinResponse{}, http.StatusInternalServerError, err
+		}
+	}
 	cert, err := s.cfg.CA.SignCSR([]byte(req.CSR), pki.Request{CommonName: NodeIdentity(req.NodeName)}, now)
 	if err != nil {
 		return joinResponse{}, http.StatusBadRequest, err
@@ -225,8 +240,8 @@ func (s *Server) addMember(ctx context.Context, req joinRequest, resp *joinRespo
 	return http.StatusOK, nil
 }
 
-// NodeIdentity is the common name of node's certificate.
-func NodeIdentity(node string) string { return "node:" + node }
+// NodeIdentity is the common name of node's certificate: its etcd user.
+func NodeIdentity(node string) string { return store.NodeUser(node) }
 
 func reply(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

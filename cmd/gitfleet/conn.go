@@ -24,6 +24,9 @@ type connFlags struct {
 	// ca, cert and key are the PEM files for an etcd with TLS; unset, https endpoints use the
 	// ones in DATA_DIR/pki.
 	ca, cert, key string
+	// readOnly is set by the commands that only read: with DATA_DIR/pki's certificates they
+	// connect as the viewer, which may write nothing, when the host has its certificate.
+	readOnly bool
 }
 
 func defaultDataDir() string {
@@ -56,12 +59,25 @@ func (c *connFlags) tlsConfig(eps []string) (*tls.Config, error) {
 	case !slices.ContainsFunc(eps, func(ep string) bool { return strings.HasPrefix(ep, "https://") }):
 		return nil, nil
 	}
-	cfg, err := pki.DirClientTLS(pkiDir(c.dataDir))
+	cfg, err := c.dirTLS()
 	if err != nil {
 		return nil, fmt.Errorf("etcd at %s needs TLS (pass --etcd-ca, --etcd-cert and --etcd-key, or the --data-dir of a host that ran 'up --advertise-address' or joined): %w",
 			strings.Join(eps, ","), err)
 	}
 	return cfg, nil
+}
+
+// dirTLS is the TLS configuration from DATA_DIR/pki: the viewer's certificate for a read-only
+// command on a control-plane host, else the host's own (admin there, the node's on a worker).
+func (c *connFlags) dirTLS() (*tls.Config, error) {
+	dir := pkiDir(c.dataDir)
+	if c.readOnly {
+		cert, key := identityFiles(dir, store.UserViewer)
+		if _, err := os.Stat(key); err == nil {
+			return pki.ClientTLS(filepath.Join(dir, pki.CACert), cert, key)
+		}
+	}
+	return pki.DirClientTLS(dir)
 }
 
 // endpointsFile is where `up` records how to reach its embedded etcd.

@@ -17,7 +17,7 @@ import (
 func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var conn connFlags
+	conn := connFlags{readOnly: true}
 	conn.register(fs)
 	path := fs.String("path", "", "sub-directory of DIR that holds the manifests")
 	color := fs.String("color", "auto", "colour the diff: always, never, or auto (when stdout is a terminal)")

@@ -36,7 +36,7 @@ type exposure struct {
 
 // newExposure loads or creates the cluster CA and this host's server and admin certificates,
 // or returns nil when up serves only itself: no --advertise-address, or an external etcd.
-func newExposure(f upFlags, now time.Time) (*exposure, error) {
+func newExposure(f upFlags, node string, now time.Time) (*exposure, error) {
 	if f.node.advertise == "" || f.conn.endpoints != "" {
 		return nil, nil
 	}
@@ -60,7 +60,10 @@ func newExposure(f upFlags, now time.Time) (*exposure, error) {
 		return nil, err
 	}
 	// The admin identity of this host's roles and CLI; readable by root alone.
-	if _, err := x.ca.Ensure(x.dir, pki.ClientCert, pki.ClientKey, pki.Request{CommonName: "admin"}, now); err != nil {
+	if _, err := x.ca.Ensure(x.dir, pki.ClientCert, pki.ClientKey, pki.Request{CommonName: store.UserAdmin}, now); err != nil {
+		return nil, err
+	}
+	if err := x.ensureIdentities(node, now); err != nil {
 		return nil, err
 	}
 	return x, nil
@@ -119,7 +122,7 @@ func (x *exposure) joinRole(st *store.Store, etcdEndpoints []string, dataDir str
 		return role{}, err
 	}
 	log = log.With("role", "join")
-	srv := join.NewServer(st, join.ServerConfig{CA: x.ca, EtcdEndpoints: etcdEndpoints, Members: st}, log)
+	srv := join.NewServer(st, join.ServerConfig{CA: x.ca, EtcdEndpoints: etcdEndpoints, Members: st, Users: st}, log)
 	return role{"join", func(ctx context.Context) error {
 		defer os.Remove(joinURLFile(dataDir))
 		return srv.Serve(ctx, l, cert)

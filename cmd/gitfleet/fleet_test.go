@@ -166,14 +166,16 @@ func (f *fleet) joinArgs() []string {
 	return []string{"--server", f.joinURL(), "--token-file", f.tokenFile}
 }
 
-// joinURL is the first host's join server, as up records it.
+// joinURL is the first host's join server, as up records it once it serves.
 func (f *fleet) joinURL() string {
 	f.t.Helper()
-	b, err := os.ReadFile(filepath.Join(f.hosts[0].dataDir, "join-url"))
-	if err != nil {
-		f.t.Fatalf("find the join server: %v", err)
-	}
-	return strings.TrimSpace(string(b))
+	var url string
+	f.waitFor("the first host's join server", 60*time.Second, func() error {
+		b, err := os.ReadFile(filepath.Join(f.hosts[0].dataDir, "join-url"))
+		url = strings.TrimSpace(string(b))
+		return err
+	})
+	return url
 }
 
 // store connects this process to the first host's etcd over the switch (the endpoints up

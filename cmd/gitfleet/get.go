@@ -22,7 +22,7 @@ type list[T any] struct {
 func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var conn connFlags
+	conn := connFlags{readOnly: true}
 	conn.register(fs)
 	output := fs.String("o", "", "output format: json, yaml or wide")
 	if err := fs.Parse(reorderFlags(args)); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -119,7 +120,74 @@ func startHA(t testing.TB) *haFleet {
 		t.Fatal(err)
 	}
 	t.Logf("members:\n%s", out)
+	f.checkRights()
 	return f
+}
+
+// checkRights checks, with the certificates the hosts hold, that etcd gives each identity only
+// its rights: the worker's node may write its own node's key and not another's, nor a
+// binding, nor desired state; the viewer (the CLI's read commands) reads and writes nothing.
+func (f *haFleet) checkRights() {
+	t := f.t
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var eps []string
+	for _, h := range f.hosts[:3] {
+		eps = append(eps, "https://"+h.IP+":"+etcdPort)
+	}
+	as := func(dir, user string) *clientv3.Client {
+		cert, key := identityFiles(dir, user)
+		tlsCfg, err := pki.ClientTLS(filepath.Join(dir, pki.CACert), cert, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := store.ConnectMembers(eps, tlsCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	// A worker's own certificate is its pki dir's client pair: admin's file names.
+	worker := as(pkiDir(f.host("w").dataDir), store.UserAdmin)
+	viewer := as(pkiDir(f.host("a").dataDir), store.UserViewer)
+	own, err := worker.Get(ctx, store.Key(store.Nodes, "w"))
+	if err != nil || len(own.Kvs) != 1 {
+		t.Fatalf("the worker reads its own node: %v", err)
+	}
+	if _, err := worker.Put(ctx, store.Key(store.Nodes, "w"), string(own.Kvs[0].Value)); err != nil {
+		t.Errorf("the worker writes its own node: %v", err)
+	}
+	refused := []struct {
+		who  string
+		c    *clientv3.Client
+		key  string
+		read bool
+	}{
+		{"worker", worker, store.Key(store.Nodes, "a"), false},
+		{"worker", worker, store.Key(store.NodeLeases, "a"), false},
+		{"worker", worker, store.Key(store.PodStatus, "a/default/x"), false},
+		{"worker", worker, store.Key(store.NodePods, "a/default/x"), false},
+		{"worker", worker, store.Key(store.Desired, "Deployment/default/x"), false},
+		{"worker", worker, store.Key(store.NodePods, "a/"), true},
+		{"worker", worker, store.Key(store.Tokens, "abcdef"), true},
+		{"viewer", viewer, store.Key(store.Desired, "Deployment/default/x"), false},
+		{"viewer", viewer, store.Key(store.Tokens, "abcdef"), true},
+	}
+	for _, r := range refused {
+		var err error
+		if r.read {
+			_, err = r.c.Get(ctx, r.key, clientv3.WithPrefix())
+		} else {
+			_, err = r.c.Put(ctx, r.key, "{}")
+		}
+		if !errors.Is(err, store.ErrPermissionDenied) {
+			t.Errorf("%s %s %s: %v, want permission denied", r.who, map[bool]string{true: "reads", false: "writes"}[r.read], r.key, err)
+		}
+	}
+	if _, err := viewer.Get(ctx, store.Key(store.Pods, ""), clientv3.WithPrefix()); err != nil {
+		t.Errorf("the viewer reads Pods: %v", err)
+	}
 }
 
 // haStore connects to etcd through every control-plane host, as a's admin.

@@ -14,7 +14,7 @@ import (
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var conn connFlags
+	conn := connFlags{readOnly: true}
 	conn.register(fs)
 	output := fs.String("o", "", "output format: json or yaml ({\"items\": [...]}, oldest first)")
 	if err := fs.Parse(reorderFlags(args)); err != nil {

@@ -56,7 +56,11 @@ func deleteNode(ctx context.Context, s *store.Store, name string, force bool) er
 		if n.Value.Status.Ready && !force {
 			return fmt.Errorf("node %s is Ready: stop its agent first, or pass --force (it registers again while its agent runs)", name)
 		}
-		return s.DeleteNode(ctx, name)
+		if err := s.DeleteNode(ctx, name); err != nil {
+			return err
+		}
+		// Its certificate stays valid until it expires: it must open nothing.
+		return s.DeleteNodeUser(ctx, name)
 	}
 	return fmt.Errorf("node %s: no such node (see gitfleet get nodes)", name)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gitfleet/gitfleet/health"
 	"github.com/gitfleet/gitfleet/leader"
 	"github.com/gitfleet/gitfleet/nodeipam"
+	"github.com/gitfleet/gitfleet/noderights"
 	"github.com/gitfleet/gitfleet/reconciler"
 	"github.com/gitfleet/gitfleet/scheduler"
 	"github.com/gitfleet/gitfleet/source"
@@ -124,21 +125,29 @@ func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, candida
 	// Each term builds its loop afresh on a store fenced by that term: nothing a deposed
 	// leader kept in memory can write.
 	return []role{
-		elected(st, "controller", candidate, log, func(st *store.Store) runner {
+		elected(st, store.ElectionController, candidate, log, func(st *store.Store) runner {
 			return reconciler.New(st, repo, log.With("role", "controller"), f.options())
 		}),
-		elected(st, "workloads", candidate, log, func(st *store.Store) runner {
+		elected(st, store.ElectionWorkloads, candidate, log, func(st *store.Store) runner {
 			return workload.NewController(st, log.With("role", "workloads"), workload.Options{Health: f.health})
 		}),
-		elected(st, "nodeipam", candidate, log, func(st *store.Store) runner {
+		elected(st, store.ElectionNodeIPAM, candidate, log, func(st *store.Store) runner {
 			return nodeipam.New(st, ranges, log.With("role", "nodeipam"))
 		}),
 	}, nil
 }
 
 func schedulerRole(st *store.Store, candidate string, log *slog.Logger) role {
-	return elected(st, "scheduler", candidate, log, func(st *store.Store) runner {
+	return elected(st, store.ElectionScheduler, candidate, log, func(st *store.Store) runner {
 		return scheduler.New(st, log.With("role", "scheduler"), scheduler.Options{})
+	})
+}
+
+// nodeRightsRole keeps each node's rights to read ConfigMaps to those its Pods use; st must
+// be admin's: it changes etcd roles.
+func nodeRightsRole(st *store.Store, candidate string, log *slog.Logger) role {
+	return elected(st, store.ElectionNodeRights, candidate, log, func(st *store.Store) runner {
+		return noderights.New(st, log.With("role", "noderights"), noderights.Options{})
 	})
 }
 

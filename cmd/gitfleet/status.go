@@ -27,7 +27,7 @@ type statusOutput struct {
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var conn connFlags
+	conn := connFlags{readOnly: true}
 	conn.register(fs)
 	output := fs.String("o", "", "output format: json")
 	if err := fs.Parse(args); err != nil {

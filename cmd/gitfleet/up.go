@@ -92,7 +92,7 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 	if err != nil {
 		return err
 	}
-	x, err := newExposure(f, time.Now())
+	x, err := newExposure(f, name, time.Now())
 	if err != nil {
 		return err
 	}
@@ -101,17 +101,17 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 		return err
 	}
 	defer stopEtcd()
-	st, closeStore, err := f.conn.connect(etcd.Endpoints)
+	ids, closeStores, err := connectIdentities(ctx, f.conn, etcd.Endpoints, x, name)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
-	roles, err := upRoles(st, f, cfg, log)
+	defer closeStores()
+	roles, err := upRoles(ids, f, cfg, log)
 	if err != nil {
 		return err
 	}
 	if x != nil {
-		r, err := x.joinRole(st, etcd.PublicEndpoints, f.conn.dataDir, log)
+		r, err := x.joinRole(ids.admin, etcd.PublicEndpoints, f.conn.dataDir, log)
 		if err != nil {
 			return err
 		}
@@ -121,19 +121,24 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 	return runRoles(ctx, log, roles...)
 }
 
-// upRoles are every role of gitfleet: the controllers (and the webhook), the scheduler and
-// this node's agent.
-func upRoles(st *store.Store, f upFlags, cfg source.Config, log *slog.Logger) ([]role, error) {
+// upRoles are every role of gitfleet, each with its identity's client: the controllers (and
+// the webhook), the scheduler, this node's agent and, when etcd checks rights, the controller
+// of the nodes' rights.
+func upRoles(ids identities, f upFlags, cfg source.Config, log *slog.Logger) ([]role, error) {
 	candidate := candidateName(f.conn.dataDir)
-	roles, err := f.src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &f.src, candidate, log))
+	roles, err := f.src.webhook.with(ids.controller, cfg.Branch, log)(controllerRoles(ids.controller, cfg, &f.src, candidate, log))
 	if err != nil {
 		return nil, err
 	}
-	agent, err := agentRole(st, f.node, f.conn.dataDir, log)
+	agent, err := agentRole(ids.node, f.node, f.conn.dataDir, log)
 	if err != nil {
 		return nil, err
 	}
-	return append(roles, schedulerRole(st, candidate, log), agent), nil
+	roles = append(roles, schedulerRole(ids.scheduler, candidate, log), agent)
+	if ids.auth {
+		roles = append(roles, nodeRightsRole(ids.admin, candidate, log))
+	}
+	return roles, nil
 }
 
 // etcdURLs are where this host's roles reach etcd, and where other hosts do (none without
