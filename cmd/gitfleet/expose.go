@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gitfleet/gitfleet/join"
@@ -21,9 +22,9 @@ const (
 	defaultJoinPort = "9443"
 )
 
-// exposure is what `up --advertise-address` adds for other hosts: the cluster CA in
-// DATA_DIR/pki, etcd over TLS with client certificates on the advertised address, and the join
-// server.
+// exposure is the embedded etcd's TLS: the cluster CA and the identities' certificates in
+// DATA_DIR/pki and, with --advertise-address, the addresses other hosts reach: etcd on the
+// advertised address, its peer address, and the join server.
 type exposure struct {
 	ca  *pki.CA
 	dir string // DATA_DIR/pki
@@ -34,32 +35,40 @@ type exposure struct {
 	etcdAddr, peerAddr, joinAddr string
 }
 
-// newExposure loads or creates the cluster CA and this host's server and admin certificates,
-// or returns nil when up serves only itself: no --advertise-address, or an external etcd.
+// newExposure loads or creates the cluster CA and this host's certificates, or returns nil for
+// an external etcd. The embedded etcd always serves TLS to clients with a certificate from the
+// CA, whose CommonName is an etcd user with only its rights: no other user of the host (the
+// data dir is root's) and no Pod on the host network can reach it. With --advertise-address it
+// also serves other hosts, its peers and joins.
 func newExposure(f upFlags, node string, now time.Time) (*exposure, error) {
-	if f.node.advertise == "" || f.conn.endpoints != "" {
+	if f.conn.endpoints != "" {
 		return nil, nil
 	}
-	ip := net.ParseIP(f.node.advertise)
-	if ip == nil {
-		return nil, fmt.Errorf("--advertise-address %q is not an IP address", f.node.advertise)
-	}
-	x := &exposure{dir: pkiDir(f.conn.dataDir), advertise: ip.String(),
-		etcdAddr: cmp.Or(f.etcdPublic, net.JoinHostPort(ip.String(), defaultEtcdPort)),
-		joinAddr: cmp.Or(f.joinAddr, net.JoinHostPort(ip.String(), defaultJoinPort)), peerAddr: f.peerAddr()}
-	if host, _, err := net.SplitHostPort(x.etcdAddr); err != nil || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
-		return nil, fmt.Errorf("--etcd-public-listen %q: want IP:PORT with the IP other hosts dial", x.etcdAddr)
+	x := &exposure{dir: pkiDir(f.conn.dataDir)}
+	ips := listenIPs(net.IPv4(127, 0, 0, 1), f.etcdAddr)
+	if f.node.advertise != "" {
+		ip := net.ParseIP(f.node.advertise)
+		if ip == nil {
+			return nil, fmt.Errorf("--advertise-address %q is not an IP address", f.node.advertise)
+		}
+		x.advertise = ip.String()
+		x.etcdAddr = cmp.Or(f.etcdPublic, net.JoinHostPort(x.advertise, defaultEtcdPort))
+		x.joinAddr = cmp.Or(f.joinAddr, net.JoinHostPort(x.advertise, defaultJoinPort))
+		x.peerAddr = f.peerAddr()
+		if host, _, err := net.SplitHostPort(x.etcdAddr); err != nil || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
+			return nil, fmt.Errorf("--etcd-public-listen %q: want IP:PORT with the IP other hosts dial", x.etcdAddr)
+		}
+		ips = listenIPs(net.IPv4(127, 0, 0, 1), f.etcdAddr, x.advertise, x.etcdAddr, x.joinAddr, x.peerAddr)
 	}
 	var err error
 	if x.ca, err = pki.LoadOrCreateCA(x.dir, now); err != nil {
 		return nil, err
 	}
-	server := pki.Request{CommonName: "gitfleet", Usage: pki.Server, DNSNames: []string{"localhost"},
-		IPs: listenIPs(net.IPv4(127, 0, 0, 1), ip, f.etcdAddr, x.etcdAddr, x.joinAddr, x.peerAddr)}
+	server := pki.Request{CommonName: "gitfleet", Usage: pki.Server, DNSNames: []string{"localhost"}, IPs: ips}
 	if _, err := x.ca.Ensure(x.dir, pki.ServerCert, pki.ServerKey, server, now); err != nil {
 		return nil, err
 	}
-	// The admin identity of this host's roles and CLI; readable by root alone.
+	// The admin identity of the CLI's write commands; readable by root alone.
 	if _, err := x.ca.Ensure(x.dir, pki.ClientCert, pki.ClientKey, pki.Request{CommonName: store.UserAdmin}, now); err != nil {
 		return nil, err
 	}
@@ -69,24 +78,23 @@ func newExposure(f upFlags, node string, now time.Time) (*exposure, error) {
 	return x, nil
 }
 
-// listenIPs are ips and the specific IPs of addrs, each once: what the server certificate
-// names.
-func listenIPs(ip1, ip2 net.IP, addrs ...string) []net.IP {
-	out := []net.IP{ip1}
-	add := func(ip net.IP) {
-		for _, o := range out {
-			if o.Equal(ip) {
-				return
-			}
-		}
-		out = append(out, ip)
-	}
-	add(ip2)
+// exposed reports whether other hosts reach this one: --advertise-address.
+func (x *exposure) exposed() bool { return x != nil && x.advertise != "" }
+
+// listenIPs are ip and the specific IPs of addrs (IP or IP:PORT), each once: what the server
+// certificate names.
+func listenIPs(ip net.IP, addrs ...string) []net.IP {
+	out := []net.IP{ip}
 	for _, a := range addrs {
 		host, _, err := net.SplitHostPort(a)
-		if ip := net.ParseIP(host); err == nil && ip != nil && !ip.IsUnspecified() {
-			add(ip)
+		if err != nil {
+			host = a
 		}
+		ip := net.ParseIP(host)
+		if ip == nil || ip.IsUnspecified() || slices.ContainsFunc(out, ip.Equal) {
+			continue
+		}
+		out = append(out, ip)
 	}
 	return out
 }

@@ -48,8 +48,9 @@ func runUp(ctx context.Context, args []string, _, stderr io.Writer) error {
 	f.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gitfleet up --repo URL|PATH [flags]\n\nRuns an embedded etcd (unless --etcd-endpoints), the controller, the scheduler and a node agent in one process."+
-			"\nWith --advertise-address IP, other hosts can join: up keeps a cluster CA in DATA_DIR/pki, serves etcd over TLS with"+
-			"\nclient certificates on IP:2379 and the join server on IP:9443 ('gitfleet token create' makes join tokens)."+
+			"\nup keeps a cluster CA in DATA_DIR/pki; its etcd serves TLS to clients with a certificate from it, each role as its own"+
+			"\netcd user with only its rights. With --advertise-address IP, other hosts can join: etcd serves on IP:2379 too and"+
+			"\nthe join server on IP:9443 ('gitfleet token create' makes join tokens)."+
 			"\nWith --join URL --token-file F --advertise-address IP, it joins another host's cluster as a control-plane member:"+
 			"\nits etcd becomes a member (three tolerate the loss of one) and its roles stand by, each led by one host at a time.")
 		fs.PrintDefaults()
@@ -110,7 +111,7 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 	if err != nil {
 		return err
 	}
-	if x != nil {
+	if x.exposed() {
 		r, err := x.joinRole(ids.admin, etcd.PublicEndpoints, f.conn.dataDir, log)
 		if err != nil {
 			return err
@@ -153,8 +154,7 @@ type etcdMember struct {
 	name, cluster string
 }
 
-// startEtcd starts the embedded etcd, exposed to other hosts as x says (nil: loopback only, no
-// TLS), and records its endpoints for the CLI, unless the user named an external cluster. A
+// startEtcd starts the embedded etcd with x's TLS, exposed to other hosts as x says, and records its endpoints for the CLI, unless the user named an external cluster. A
 // member that joined votes once it caught up; until then no role can use it.
 func startEtcd(ctx context.Context, conn connFlags, addr string, x *exposure, m etcdMember, log *slog.Logger) (etcdURLs, func(), error) {
 	if conn.endpoints != "" {
@@ -163,6 +163,8 @@ func startEtcd(ctx context.Context, conn connFlags, addr string, x *exposure, m 
 	cfg := store.EmbeddedConfig{Dir: filepath.Join(conn.dataDir, "etcd"), ClientAddr: addr}
 	if x != nil {
 		cfg.PublicAddr, cfg.TLS, cfg.PeerAddr = x.etcdAddr, x.etcdTLS(), x.peerAddr
+	}
+	if x.exposed() {
 		cfg.Name, cfg.InitialCluster = m.name, m.cluster
 	}
 	e, err := store.StartEmbedded(ctx, cfg, log)
