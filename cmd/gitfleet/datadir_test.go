@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gitfleet/gitfleet/pki"
+	"github.com/gitfleet/gitfleet/store"
 )
 
 // TestDataDirPrivate checks that the data dir is 0700, made so or tightened from an existing
@@ -33,5 +40,41 @@ func TestDataDirPrivate(t *testing.T) {
 	}
 	if fi, err := os.Stat(file); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("endpoints file: %v, %v; want 0600", fi.Mode(), err)
+	}
+}
+
+// onlyWithCertificates checks that the etcd of a running up on one host answers only a client
+// with a certificate from its CA: not one without TLS, nor one with TLS but no certificate (a
+// local user who cannot read DATA_DIR/pki, or a Pod on the host network).
+func onlyWithCertificates(t *testing.T, dataDir string) {
+	t.Helper()
+	b, err := os.ReadFile(endpointsFile(dataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := strings.Fields(string(b))[0]
+	if !strings.HasPrefix(ep, "https://127.0.0.1:") {
+		t.Fatalf("up's etcd is at %s, want https on loopback", ep)
+	}
+	noCert, err := pki.ClientTLS(filepath.Join(pkiDir(dataDir), pki.CACert), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what string
+		ep   string
+		tls  *tls.Config
+	}{{"without TLS", "http://" + strings.TrimPrefix(ep, "https://"), nil}, {"without a certificate", ep, noCert}} {
+		cli, err := store.ConnectTLS([]string{c.ep}, c.tls)
+		if err != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err = cli.Put(ctx, "/gitfleet/nodes/evil", "{}")
+		cancel()
+		cli.Close()
+		if err == nil {
+			t.Errorf("a client %s wrote to up's etcd", c.what)
+		}
 	}
 }

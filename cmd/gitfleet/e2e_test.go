@@ -116,6 +116,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("both pods have IP %s", pods[0].Status.PodIP)
 	}
 	c.waitFor("the agent masquerades Pods leaving the cluster", 10*time.Second, masqueradeProgrammed)
+	onlyWithCertificates(t, c.dataDir)
 
 	remote.Write("deploy/web.yaml", strings.Replace(readFile(t, "../../examples/manifests/web.yaml"), "replicas: 2", "replicas: 3", 1))
 	scaled := remote.CommitAndPush("scale to 3")
