@@ -83,6 +83,19 @@ var kinds = [...]KindInfo{
 		},
 	},
 	{
+		// A Service is Healthy once applied: whether it has ready endpoints is judged by the
+		// endpoints controller, which does not exist yet.
+		Kind: KindService, APIVersion: "v1", New: func() Object { return &Service{} },
+		Namespaced: true, Manifest: true, ApplyRank: rankConfig, Health: HealthWhenApplied,
+		Forbidden: map[string]string{"status": "status is observed by the services controller and cannot be set in a manifest"},
+		Default:   func(o Object) { defaultService(o.(*Service)) },
+		validate: func(v *validator, o Object) {
+			s := o.(*Service)
+			v.meta("metadata", &s.Metadata)
+			v.serviceSpec("spec", &s.Spec)
+		},
+	},
+	{
 		Kind: KindDeployment, APIVersion: "apps/v1", New: func() Object { return &Deployment{} },
 		Namespaced: true, Manifest: true, ApplyRank: rankWorkload, Health: HealthByReplicas,
 		Default: func(o Object) { defaultDeployment(o.(*Deployment)) },

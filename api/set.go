@@ -12,9 +12,11 @@ import (
 // that each object outside the default namespace has its Namespace declared; and that each
 // ConfigMap a Pod or Deployment needs (one not marked optional) is declared in its namespace
 // with the keys it reads; and that a Pod or Deployment that uses host access is in a Namespace
-// declared privileged (HostAccess). Each error sits on the field that needs what is missing.
+// declared privileged (HostAccess); and that no two Services claim one clusterIP or node port.
+// Each error sits on the field that needs what is missing.
 func ValidateSet(all []Decoded) []FieldError {
 	index, errs := indexSet(all)
+	errs = append(errs, checkServiceClaims(all)...)
 	for _, d := range all {
 		errs = append(errs, checkNamespace(d, index)...)
 		errs = append(errs, checkConfigMapRefs(d, index)...)

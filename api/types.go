@@ -7,6 +7,7 @@ const (
 	KindNode       = "Node"
 	KindNamespace  = "Namespace"
 	KindConfigMap  = "ConfigMap"
+	KindService    = "Service"
 )
 
 // TypeMeta names an object's schema, as in Kubernetes.

@@ -94,6 +94,9 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) any {
 	if IsNull(n) {
 		return nil
 	}
+	if t.Implements(intOrStringType) {
+		return w.intOrString(n, path)
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		return w.value(n, t.Elem(), path)
@@ -220,6 +223,24 @@ func (w *walker) integer(n *yaml.Node, t reflect.Type, path string) any {
 		return nil
 	}
 	return i
+}
+
+// IntOrString is implemented by a type a manifest may write as an integer or a string, as
+// Kubernetes' intstr.IntOrString (a Service's targetPort: 8080 or "http"). The walker passes
+// an int32 or a string to the type's JSON decoding.
+type IntOrString interface{ IntOrString() }
+
+var intOrStringType = reflect.TypeFor[IntOrString]()
+
+func (w *walker) intOrString(n *yaml.Node, path string) any {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" {
+		return w.integer(n, reflect.TypeFor[int32](), path)
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		w.typeError(n, path, "an integer or a string")
+		return nil
+	}
+	return w.str(n, path)
 }
 
 func (w *walker) typeError(n *yaml.Node, path, want string) {

@@ -13,7 +13,13 @@ type inner struct {
 	Port int32 `json:"port"`
 }
 
+// port is an int-or-string, as a Service's targetPort.
+type port struct{ v any }
+
+func (port) IntOrString() {}
+
 type doc struct {
+	Port   port              `json:"port,omitzero"`
 	Name   string            `json:"name"`
 	On     bool              `json:"on,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
@@ -38,6 +44,12 @@ func TestWalk(t *testing.T) {
 		{"name: a\nsecret: s\n", "2 secret: set by the server"},
 		{"name: a\na: &a [x, x, x, x, x, x, x, x]\nm: [*a, *a, *a, *a, *a, *a, *a, *a]\n",
 			"3 m[2][6]: the file decodes to more than 8000 bytes (an alias counts as what it expands to)"},
+		{"name: a\nport: 80\n", ""},
+		{"name: a\nport: http\n", ""},
+		{"name: a\nport: 1.5\n", "2 port: expected an integer or a string, got number 1.5"},
+		{"name: a\nport: [1]\n", "2 port: expected an integer or a string, got a list"},
+		{"name: a\nport: 4294967296\n", "2 port: integer 4294967296 is out of range for 32 bits"},
+		{"name: a\nport: on\n", `2 port: expected a string; "on" is a boolean in YAML 1.1`},
 		{"name: on\n", `1 name: expected a string; "on" is a boolean in YAML 1.1 (which Kubernetes' parser follows): quote it: "on"`},
 		{"name: \"on\"\nlabels: {a: 'Yes', b: !!str yes, c: NO}\n", `2 labels[c]: expected a string; "NO" is a boolean in YAML 1.1`},
 	}
