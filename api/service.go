@@ -134,3 +134,24 @@ func (v *IntOrString) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+// ServiceStatus is what the services controller allocated to a Service, kept apart from the
+// desired object that the sync controller writes from git.
+type ServiceStatus struct {
+	// ClusterIP is the Service's virtual IP: the manifest's, or one allocated from the service
+	// CIDR; "None" for a headless Service.
+	ClusterIP string `json:"clusterIP,omitempty"`
+	// NodePorts are the node ports of a NodePort Service, one per port of its spec.
+	NodePorts []ServiceNodePort `json:"nodePorts,omitempty"`
+	// Error says why the Service lacks what it asked for (an address taken by another Service,
+	// outside the service CIDR, or none left); "" when it has everything.
+	Error string `json:"error,omitempty"`
+}
+
+// ServiceNodePort is the node port given to one port of a Service.
+type ServiceNodePort struct {
+	Name     string `json:"name,omitempty"`
+	Port     int32  `json:"port"`
+	Protocol string `json:"protocol"`
+	NodePort int32  `json:"nodePort"`
+}

@@ -23,7 +23,8 @@ const (
 	// UserAdmin has the root role: the CLI's write commands, the join server and the
 	// controllers that change rights (package noderights).
 	UserAdmin = "admin"
-	// UserController is the sync controller, the workload controller and node IPAM, which run
+	// UserController is the sync controller, the workload controller, node IPAM and the services
+	// controller, which run
 	// in one process, and the webhook served by that process.
 	UserController = "controller"
 	// UserScheduler binds Pods, evicts those of lost nodes and records the nodes' state.
@@ -37,6 +38,7 @@ const (
 	ElectionController = "controller"
 	ElectionWorkloads  = "workloads"
 	ElectionNodeIPAM   = "nodeipam"
+	ElectionServices   = "services"
 	ElectionScheduler  = "scheduler"
 	// ElectionNodeRights is package noderights' election; its candidates are admin.
 	ElectionNodeRights = "noderights"

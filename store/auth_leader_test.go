@@ -32,6 +32,10 @@ func TestAuthElections(t *testing.T) {
 		{store.ElectionNodeIPAM, c.controller, func(ctx context.Context, st *store.Store) error {
 			return st.AssignPodCIDR(ctx, "a", "10.244.1.0/24", api.NodeSpec{}, 0)
 		}},
+		{store.ElectionServices, c.controller, func(ctx context.Context, st *store.Store) error {
+			return st.CommitServiceStatus(ctx, "default/elected", &api.ServiceStatus{ClusterIP: "10.96.0.1"}, 0,
+				store.ServiceClaims{IPs: []string{"10.96.0.1"}}, store.ServiceClaims{})
+		}},
 		{store.ElectionScheduler, c.scheduler, func(ctx context.Context, st *store.Store) error {
 			return st.PutNodesStatus(ctx, api.NodesStatus{Total: 1})
 		}},

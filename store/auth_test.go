@@ -191,6 +191,7 @@ func TestAuthNode(t *testing.T) {
 		{"read its spec", func(ctx context.Context) error { return errOf(a.GetNodeSpec(ctx, "a")) }, true},
 		{"read the revision", func(ctx context.Context) error { return err2(a.Revision(ctx)) }, true},
 		{"read a namespace", getDesired(a, api.Key{Kind: api.KindNamespace, Name: "default"}), true},
+		{"watch the services' allocations", watchErr(a, store.ServiceStatus, ""), true},
 		{"list members", func(ctx context.Context) error { return err2(a.Client().MemberList(ctx)) }, true},
 		{"read the server status", func(ctx context.Context) error {
 			return err2(a.Client().Status(ctx, c.srv.Endpoints[0]))
@@ -211,6 +212,8 @@ func TestAuthNode(t *testing.T) {
 		{"commit", c.commit(a), false},
 		{"write a token", rawPut(a, store.Tokens, "x"), false},
 		{"write its spec", rawPut(a, store.NodeSpecs, "a"), false},
+		{"write a service's allocation", rawPut(a, store.ServiceStatus, "default/x"), false},
+		{"take a node port", rawPut(a, store.NodePorts, "30001"), false},
 		{"list b's pods", func(ctx context.Context) error { return errOf(a.ListNodePods(ctx, "b")) }, false},
 		{"watch b's pods", watchErr(a, store.NodePods, "b/"), false},
 		{"list all pods", func(ctx context.Context) error { return errOf(a.ListPods(ctx)) }, false},
@@ -317,6 +320,7 @@ func TestAuthViewer(t *testing.T) {
 		{"watch pods", watchErr(v, store.Pods, ""), true},
 		{"read the revision", func(ctx context.Context) error { return err2(v.Revision(ctx)) }, true},
 		{"list members", func(ctx context.Context) error { return err2(v.Client().MemberList(ctx)) }, true},
+		{"list the services' allocations", func(ctx context.Context) error { return err2(v.ListServiceState(ctx)) }, true},
 
 		{"read a token", c.readToken(v), false},
 		{"list tokens", rawGet(v, store.Tokens, ""), false},
@@ -332,6 +336,7 @@ func TestAuthViewer(t *testing.T) {
 		{"record the nodes", func(ctx context.Context) error { return v.PutNodesStatus(ctx, api.NodesStatus{}) }, false},
 		{"write a node", rawPut(v, store.Nodes, "a"), false},
 		{"write a status", rawPut(v, store.PodStatus, "a/default/on-a"), false},
+		{"take a service ip", rawPut(v, store.ServiceIPs, "10.96.0.1"), false},
 	})
 }
 
@@ -427,6 +432,17 @@ func TestAuthController(t *testing.T) {
 		}, true},
 		{"request a sync (the webhook)", func(ctx context.Context) error {
 			return err2(ctl.RequestSync(ctx, "test", api.SyncRequest{ID: "1"}, store.PinChange{}))
+		}, true},
+		{"allocate and free a service's addresses", func(ctx context.Context) error {
+			claims := store.ServiceClaims{IPs: []string{"10.96.0.9"}, NodePorts: []int32{30009}}
+			if err := ctl.CommitServiceStatus(ctx, "default/web", &api.ServiceStatus{ClusterIP: "10.96.0.9"}, 0, claims, store.ServiceClaims{}); err != nil {
+				return err
+			}
+			st, err := ctl.ListServiceState(ctx)
+			if err != nil {
+				return err
+			}
+			return ctl.CommitServiceStatus(ctx, "default/web", nil, st.Statuses["default/web"].ModRevision, store.ServiceClaims{}, claims)
 		}, true},
 
 		{"write a node", func(ctx context.Context) error {

@@ -14,6 +14,9 @@
 //	/gitfleet/nodeleases/<name>                   that node's agent, under a lease: its heartbeat
 //	/gitfleet/nodespecs/<name>                    node IPAM controller: the node's Pod range (cordon)
 //	/gitfleet/podcidrs/<range>                    node IPAM controller: the ledger of assigned ranges
+//	/gitfleet/servicestatus/<namespace>/<name>    services controller: a Service's virtual IP and node ports
+//	/gitfleet/serviceips/<ip>                     services controller: the ledger of virtual IPs -> namespace/name
+//	/gitfleet/nodeports/<port>                    services controller: the ledger of node ports -> namespace/name
 //	/gitfleet/nodesstatus/all                     scheduler: nodes Ready and why evictions pause
 //	/gitfleet/leaders/<role>/<lease>              the candidates of a role's election (package leader)
 //	/gitfleet/history/<source>/<id, zero-padded>  controller: one entry per sync attempt, the last 100
@@ -34,13 +37,14 @@
 //
 //	root, admin   etcd's root role: everything (admin: the CLI's writes, the join server, noderights)
 //	controller    reads all; writes desired/, sync/, history/, historyseq/, health/, pods/,
-//	              nodepods/, podstatus/ (deleting a Pod), nodespecs/, podcidrs/, syncrequest/
-//	              (its webhook) and its candidates in leaders/{controller,workloads,nodeipam}/
+//	              nodepods/, podstatus/ (deleting a Pod), nodespecs/, podcidrs/, servicestatus/,
+//	              serviceips/, nodeports/, syncrequest/ (its webhook) and its candidates in
+//	              leaders/{controller,workloads,nodeipam,services}/
 //	scheduler     reads all; writes pods/, nodepods/, podstatus/ (evicting a Pod), nodesstatus/
 //	              and its candidates in leaders/scheduler/
 //	viewer        reads all; writes nothing (the CLI's reads)
 //	node:<name>   reads nodes/, nodespecs/, nodeleases/, nodepods/<name>/, desired/Namespace/,
-//	              the revision probe and the desired ConfigMaps its Pods use; writes
+//	              servicestatus/, the revision probe and the desired ConfigMaps its Pods use; writes
 //	              nodes/<name>, nodeleases/<name> and podstatus/<name>/
 //
 // A write needs no read right, but a transaction's compare does, and so does a watch; a put

@@ -25,6 +25,13 @@ const (
 	NodeSpecs Resource = "nodespecs"
 	// PodCIDRs is the ledger of assigned Pod ranges: range -> node.
 	PodCIDRs Resource = "podcidrs"
+	// ServiceStatus holds what the services controller allocated to each Service (its virtual
+	// IP and node ports), under namespace/name.
+	ServiceStatus Resource = "servicestatus"
+	// ServiceIPs is the ledger of virtual IPs: ip -> namespace/name.
+	ServiceIPs Resource = "serviceips"
+	// NodePorts is the ledger of node ports: port -> namespace/name.
+	NodePorts Resource = "nodeports"
 	// NodePods indexes each bound Pod under its node, so an agent reads only its own share.
 	NodePods Resource = "nodepods"
 	// NodesStatus holds the scheduler's record of the nodes (one key, "all").

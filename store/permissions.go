@@ -58,8 +58,10 @@ func identityPermissions(id string) []Permission {
 			prefix(Desired), prefix(Sync), prefix(History), prefix(HistorySeq), // sync controller
 			prefix(Pods), prefix(NodePods), prefix(PodStatus), prefix(Health), // workload controller
 			prefix(NodeSpecs), prefix(PodCIDRs), // node IPAM
+			prefix(ServiceStatus), prefix(ServiceIPs), prefix(NodePorts), // services
 			prefix(SyncRequest), // the webhook served by the controller's process
 			LeaderPrefix(ElectionController) + "/", LeaderPrefix(ElectionWorkloads) + "/", LeaderPrefix(ElectionNodeIPAM) + "/",
+			LeaderPrefix(ElectionServices) + "/",
 		}
 	case UserScheduler:
 		// Binding writes the Pod and its node index; an eviction deletes both and the status.
@@ -78,8 +80,9 @@ func identityPermissions(id string) []Permission {
 
 // nodePermissions is what every node's role grants, before the ConfigMaps of its Pods: it
 // writes its own record, heartbeat and the statuses under its name; it reads every node (it
-// routes to their Pod ranges), the Pods bound to it and the desired Namespaces (whether one
-// allows host access).
+// routes to their Pod ranges), the Pods bound to it, the desired Namespaces (whether one
+// allows host access) and the Services' allocations (the virtual IPs and node ports its proxy
+// will forward).
 func nodePermissions(node string) []Permission {
 	return []Permission{
 		prefixPerm(prefix(Nodes), authpb.READ),
@@ -87,6 +90,7 @@ func nodePermissions(node string) []Permission {
 		prefixPerm(prefix(NodeLeases), authpb.READ),
 		prefixPerm(nodePodsPrefix(node), authpb.READ),
 		prefixPerm(desiredKindPrefix(api.KindNamespace), authpb.READ),
+		prefixPerm(prefix(ServiceStatus), authpb.READ),
 		{Key: revisionProbeKey, Type: authpb.READ},
 		{Key: nodeKey(node), Type: authpb.WRITE},
 		{Key: nodeLeaseKey(node), Type: authpb.WRITE},

@@ -54,9 +54,21 @@ func TestPermissionRanges(t *testing.T) {
 		{"/gitfleet/nodes/a", "", authpb.WRITE},
 		{"/gitfleet/nodeleases/a", "", authpb.WRITE},
 		{"/gitfleet/desired/Namespace/", "/gitfleet/desired/Namespace0", authpb.READ},
+		{"/gitfleet/servicestatus/", "/gitfleet/servicestatus0", authpb.READ},
 	} {
 		if !slices.Contains(node, want) {
 			t.Errorf("node a lacks %v", want)
+		}
+	}
+	ctl := identityPermissions(UserController)
+	for _, want := range []Permission{
+		{"/gitfleet/servicestatus/", "/gitfleet/servicestatus0", authpb.WRITE},
+		{"/gitfleet/serviceips/", "/gitfleet/serviceips0", authpb.WRITE},
+		{"/gitfleet/nodeports/", "/gitfleet/nodeports0", authpb.WRITE},
+		{"/gitfleet/leaders/services/", "/gitfleet/leaders/services0", authpb.WRITE},
+	} {
+		if !slices.Contains(ctl, want) {
+			t.Errorf("controller lacks %v", want)
 		}
 	}
 	cm := configMapRead(api.Key{Kind: api.KindConfigMap, Namespace: "default", Name: "app"})
