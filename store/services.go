@@ -12,8 +12,8 @@ import (
 
 // ServiceState is everything the services controller decides from, read at one revision.
 type ServiceState struct {
-	// Services are the desired Services by "namespace/name"; one whose value does not decode
-	// is left out.
+	// Services are the desired Services by "namespace/name"; nil for one whose value does not
+	// decode (the sync controller repairs it), which must keep what it holds meanwhile.
 	Services map[string]*api.Service
 	// Statuses are the allocations recorded, by "namespace/name", with their ModRevision.
 	Statuses map[string]Item[api.ServiceStatus]
@@ -54,9 +54,8 @@ func (s *Store) ListServiceState(ctx context.Context) (ServiceState, error) {
 		if err != nil {
 			continue
 		}
-		if svc, ok := decodeDesired(k, kv.Value).(*api.Service); ok {
-			st.Services[name] = svc
-		}
+		svc, _ := decodeDesired(k, kv.Value).(*api.Service)
+		st.Services[name] = svc
 	}
 	for _, kv := range resp.Responses[1].GetResponseRange().GetKvs() {
 		var v api.ServiceStatus
