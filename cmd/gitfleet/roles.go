@@ -12,12 +12,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/health"
 	"github.com/gitfleet/gitfleet/leader"
 	"github.com/gitfleet/gitfleet/nodeipam"
 	"github.com/gitfleet/gitfleet/noderights"
 	"github.com/gitfleet/gitfleet/reconciler"
 	"github.com/gitfleet/gitfleet/scheduler"
+	"github.com/gitfleet/gitfleet/services"
 	"github.com/gitfleet/gitfleet/source"
 	"github.com/gitfleet/gitfleet/store"
 	"github.com/gitfleet/gitfleet/workload"
@@ -35,6 +37,8 @@ type sourceFlags struct {
 	health health.Policy
 	// clusterCIDR is the Pod network, split into one range per node.
 	clusterCIDR string
+	// serviceCIDR holds the Services' virtual IPs.
+	serviceCIDR string
 }
 
 func (f *sourceFlags) register(fs *flag.FlagSet) {
@@ -48,6 +52,7 @@ func (f *sourceFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.health.DegradedGrace, "degraded-grace", health.DefaultDegradedGrace, "how long an object may look Degraded (a Pod failed, crash-loops or fits nowhere) before it is recorded Degraded")
 	fs.DurationVar(&f.health.ProgressDeadline, "progress-deadline", health.DefaultProgressDeadline, "how long an object may stay Progressing with no change in ready Pods before it is recorded Degraded")
 	fs.StringVar(&f.clusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "the Pod network of the cluster, split into one /24 per node")
+	fs.StringVar(&f.serviceCIDR, "service-cidr", api.DefaultServiceCIDR, "the virtual IPs of Services, one per Service")
 	f.auth.register(fs)
 }
 
@@ -111,8 +116,8 @@ func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 	return <-errs
 }
 
-// controllerRoles are the sync controller, the workload controller and the node IPAM
-// controller, each run while this process leads it (candidate names this process).
+// controllerRoles are the sync controller, the workload controller, the node IPAM controller
+// and the services controller, each run while this process leads it (candidate names this process).
 func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, candidate string, log *slog.Logger) ([]role, error) {
 	repo, err := source.New(src)
 	if err != nil {
@@ -121,6 +126,10 @@ func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, candida
 	ranges, err := nodeipam.NewRanges(f.clusterCIDR, nodeipam.DefaultNodeBits)
 	if err != nil {
 		return nil, fmt.Errorf("--cluster-cidr: %w", err)
+	}
+	pool, err := services.NewPool(f.serviceCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("--service-cidr: %w", err)
 	}
 	// Each term builds its loop afresh on a store fenced by that term: nothing a deposed
 	// leader kept in memory can write.
@@ -133,6 +142,9 @@ func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, candida
 		}),
 		elected(st, store.ElectionNodeIPAM, candidate, log, func(st *store.Store) runner {
 			return nodeipam.New(st, ranges, log.With("role", "nodeipam"))
+		}),
+		elected(st, store.ElectionServices, candidate, log, func(st *store.Store) runner {
+			return services.New(st, log.With("role", "services"), services.Options{Pool: pool})
 		}),
 	}, nil
 }
