@@ -61,7 +61,7 @@ func (c *connFlags) tlsConfig(eps []string) (*tls.Config, error) {
 	}
 	cfg, err := c.dirTLS()
 	if err != nil {
-		return nil, fmt.Errorf("etcd at %s needs TLS (pass --etcd-ca, --etcd-cert and --etcd-key, or the --data-dir of a host that ran 'up --advertise-address' or joined): %w",
+		return nil, fmt.Errorf("etcd at %s needs TLS (pass --etcd-ca, --etcd-cert and --etcd-key, or the --data-dir of a host that runs 'up' or joined): %w",
 			strings.Join(eps, ","), err)
 	}
 	return cfg, nil

@@ -17,7 +17,7 @@ const usage = `gitfleet: containers that follow a git repository.
 Usage:
   gitfleet up --repo URL|PATH [--branch main] [--path DIR] [--data-dir DIR]  run every role in one process
   gitfleet controller|scheduler|agent --etcd-endpoints URLS                  run one role
-  gitfleet up ... --advertise-address IP     let other hosts join: a cluster CA, etcd over TLS, a join server
+  gitfleet up ... --advertise-address IP     let other hosts join: etcd on IP too (TLS, as on loopback), a join server
   gitfleet token create [--ttl 24h] [--control-plane] [--print-join-command]
                                          a join token for another host (the whole agent command with the flag)
   gitfleet up --join URL --token-file F --advertise-address IP --repo URL
