@@ -146,7 +146,7 @@ func judge(t *testing.T, err error, out string) {
 	base := t.Name()
 	switch {
 	case err != nil:
-		t.Fatalf("test in its network namespace failed: %v\n%s", err, tail(out, 60))
+		t.Fatalf("test in its network namespace failed: %v\n%s\n--- its last lines:\n%s", err, testLines(out), tail(out, 60))
 	case strings.Contains(out, "--- PASS: "+base+" "):
 		return
 	case strings.Contains(out, "--- SKIP: "+base+" "):
@@ -154,6 +154,21 @@ func judge(t *testing.T, err error, out string) {
 	default:
 		t.Fatalf("test did not run in its network namespace:\n%s", tail(out, 20))
 	}
+}
+
+// testLines are the child's own log lines (file_test.go:N: ...), which a long dump of
+// process logs at the end would push out of the tail: the failure is among them.
+func testLines(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if i := strings.Index(l, "_test.go:"); i >= 0 && i < 40 {
+			out = append(out, l)
+		}
+	}
+	if len(out) > 40 {
+		out = out[len(out)-40:]
+	}
+	return strings.Join(out, "\n")
 }
 
 func tail(s string, n int) string {
