@@ -197,10 +197,10 @@ func (s *Store) checkQuorumWithout(ctx context.Context, members []Member, gone M
 	return nil
 }
 
-// answers reports whether m's etcd answers a status request within a second.
+// answers reports whether m's etcd answers a status request within two seconds.
 func (s *Store) answers(ctx context.Context, m Member) bool {
 	for _, u := range m.ClientURLs {
-		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, err := s.c.Status(ctx, u)
 		cancel()
 		if err == nil {
