@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -73,25 +72,11 @@ func (c *Controller) Run(ctx context.Context) error {
 func (c *Controller) wait(ctx context.Context, rev int64) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wake := make(chan struct{}, 1)
-	var wg sync.WaitGroup
+	var chans []<-chan store.Event
 	for _, r := range []store.Resource{store.Nodes, store.NodeSpecs, store.PodCIDRs} {
-		ch := c.st.Watch(ctx, r, rev)
-		wg.Go(func() {
-			if _, ok := <-ch; ok || ctx.Err() == nil {
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-			}
-		})
+		chans = append(chans, c.st.Watch(ctx, r, rev))
 	}
-	select {
-	case <-wake:
-	case <-ctx.Done():
-	}
-	cancel()
-	wg.Wait()
+	store.WaitAny(ctx, chans...)
 }
 
 // Reconcile gives each registered node without a range the first free one, and releases the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -106,22 +105,5 @@ func (c *Controller) wait(ctx context.Context, rev int64) {
 	for _, r := range []store.Resource{store.ServiceStatus, store.ServiceIPs, store.NodePorts} {
 		chans = append(chans, c.st.Watch(ctx, r, rev))
 	}
-	wake := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	for _, ch := range chans {
-		wg.Go(func() {
-			if _, ok := <-ch; ok || ctx.Err() == nil {
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-			}
-		})
-	}
-	select {
-	case <-wake:
-	case <-ctx.Done():
-	}
-	cancel()
-	wg.Wait()
+	store.WaitAny(ctx, chans...)
 }

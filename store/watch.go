@@ -58,3 +58,26 @@ func (s *Store) watch(ctx context.Context, r Resource, p string, rev int64) <-ch
 	}()
 	return out
 }
+
+// WaitAny returns once any of chans delivers an event or closes, or ctx ends: a loop that
+// re-reads everything each pass waits on its watches with it. Cancel the watches' context
+// after: it stops them, and the goroutines WaitAny leaves to drain them end.
+func WaitAny(ctx context.Context, chans ...<-chan Event) {
+	wake := make(chan struct{}, 1)
+	for _, ch := range chans {
+		go func() {
+			select {
+			case <-ch:
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			case <-ctx.Done():
+			}
+		}()
+	}
+	select {
+	case <-wake:
+	case <-ctx.Done():
+	}
+}
