@@ -22,7 +22,7 @@ func runMember(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	force := fs.Bool("force", false, "remove the member even when the members left do not answer enough to keep a quorum")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: gitfleet member list | remove NAME [--force]\n\nThe control plane's etcd members. Remove a dead control-plane host's member before a new host"+
-			"\njoins in its place ('gitfleet up --join'); etcd refuses a removal that would lose it its quorum.")
+			"\njoins in its place ('gitfleet up --join'); a removal that would leave too few members answering for a quorum is refused.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(reorderFlags(args)); err != nil {
