@@ -12,6 +12,7 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/internal/fixture"
+	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/leader"
 	"github.com/gitfleet/gitfleet/nodeipam"
 	"github.com/gitfleet/gitfleet/noderights"
@@ -36,7 +37,7 @@ func TestLoopsUnderLeastRights(t *testing.T) {
 	if err := admin.EnsureNodeUser(ctx, "n1"); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -162,22 +163,4 @@ func (r *seenRoutes) last() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.synced
-}
-
-// syncBuffer is a log buffer the loops write concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

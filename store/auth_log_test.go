@@ -10,32 +10,15 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
+	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/store"
 )
-
-// lockedBuilder is a log the server writes from many goroutines.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAuthUpkeepIsQuiet: enabling auth on every start, making node users and changing their
 // ConfigMaps while the nodes write, as a cluster does all the time, makes etcd log no failed
 // request: a log full of expected failures would hide the real ones.
 func TestAuthUpkeepIsQuiet(t *testing.T) {
-	logs := &lockedBuilder{}
+	logs := &testenv.SyncBuffer{}
 	admin, srv := etcdtest.StartTLSLog(t, slog.New(slog.NewTextHandler(logs, nil)))
 	ctx := t.Context()
 	for range 2 {

@@ -1,43 +1,24 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/gitfleet/gitfleet/internal/testenv"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
 
-// lockedBuffer collects log lines written from etcd's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func textLogger(w *lockedBuffer) *slog.Logger {
+func textLogger(w *testenv.SyncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func TestSlogCoreForwardsWarningsAndErrorsWithoutStack(t *testing.T) {
-	var out lockedBuffer
+	var out testenv.SyncBuffer
 	quiet := new(atomic.Bool)
 	lg := zap.New(&slogCore{log: textLogger(&out).With("component", "etcd"), min: zap.WarnLevel, quiet: quiet},
 		zap.AddStacktrace(zap.ErrorLevel)).Named("raft").With(zap.String("member", "m1"))
@@ -70,7 +51,7 @@ func TestEmbeddedCloseIsQuiet(t *testing.T) {
 		t.Skip("starts etcd; skipped under -short")
 	}
 	ctx := context.Background()
-	var out lockedBuffer
+	var out testenv.SyncBuffer
 	e, err := StartEmbedded(ctx, EmbeddedConfig{Dir: t.TempDir() + "/etcd"}, textLogger(&out))
 	if err != nil {
 		t.Fatal(err)

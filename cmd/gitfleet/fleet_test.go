@@ -67,7 +67,7 @@ func newFleet(t testing.TB, names ...string) *fleet {
 	remote := gittest.NewRemote(t)
 	remote.Write("deploy/.keep", "")
 	remote.CommitAndPush("empty")
-	f := &fleet{cluster: &cluster{t: t, bin: buildBinary(t), logs: &syncBuffer{}}, remote: remote}
+	f := &fleet{cluster: &cluster{t: t, bin: buildBinary(t), logs: &testenv.SyncBuffer{}}, remote: remote}
 	image := filepath.Join(t.TempDir(), "busybox.tar")
 	if err := testimage.Build(image, testimage.Ref); err != nil {
 		t.Fatal(err)

@@ -9,11 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -25,27 +25,10 @@ type cluster struct {
 	dataDir string
 	args    []string // extra flags for up
 	cmd     *exec.Cmd
-	logs    *syncBuffer
+	logs    *testenv.SyncBuffer
 	// command makes the CLI's commands: on a host of a multi-host test, or exec.Command when
 	// nil.
 	command func(name string, args ...string) *exec.Cmd
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // buildBinary compiles gitfleet once per test binary run.
@@ -64,7 +47,7 @@ func (c *cluster) start() {
 	args := append([]string{"up", "--data-dir", c.dataDir}, c.args...)
 	c.cmd = exec.Command(c.bin, args...)
 	if c.logs == nil {
-		c.logs = &syncBuffer{}
+		c.logs = &testenv.SyncBuffer{}
 	}
 	fmt.Fprintf(c.logs, "=== start %v\n", args)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs

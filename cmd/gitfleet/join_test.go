@@ -25,7 +25,7 @@ type worker struct {
 	args    []string
 	dataDir string
 	cmd     *exec.Cmd
-	logs    *syncBuffer
+	logs    *testenv.SyncBuffer
 }
 
 func (w *worker) start() {
@@ -122,7 +122,7 @@ func TestJoinWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	w := &worker{t: t, bin: bin, dataDir: t.TempDir(), logs: &syncBuffer{}, args: []string{"--server", server, "--token-file", tokenFile,
+	w := &worker{t: t, bin: bin, dataDir: t.TempDir(), logs: &testenv.SyncBuffer{}, args: []string{"--server", server, "--token-file", tokenFile,
 		"--node-name", "w1", "--advertise-address", "127.0.0.1", "--containerd-namespace", testenv.Namespace(t, addr)}}
 	t.Cleanup(func() { unmountUnder(t, w.dataDir) })
 	w.start()

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,7 +50,7 @@ type Daemon struct {
 	dir     string
 	cmd     *exec.Cmd
 	exited  chan struct{}
-	log     *lockedBuffer
+	log     *SyncBuffer
 	// namespaces are those handed out by Namespace, whose runc state and cgroups stop removes.
 	namespaces []string
 }
@@ -62,7 +61,7 @@ type Daemon struct {
 // it left; so register it before the processes that use it, whose cleanups then run first.
 func StartDaemon(t testing.TB, dir string, command func(name string, args ...string) *exec.Cmd) *Daemon {
 	t.Helper()
-	d := &Daemon{Address: filepath.Join(dir, "containerd.sock"), dir: dir, exited: make(chan struct{}), log: &lockedBuffer{}}
+	d := &Daemon{Address: filepath.Join(dir, "containerd.sock"), dir: dir, exited: make(chan struct{}), log: &SyncBuffer{}}
 	conf := filepath.Join(dir, "config.toml")
 	body := fmt.Sprintf(daemonConfig, filepath.Join(dir, "root"), filepath.Join(dir, "state"), d.Address)
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
@@ -278,22 +277,4 @@ func (d *Daemon) killShims() error {
 		return fmt.Errorf("killed shims left running: pids %s", strings.Join(left, ", "))
 	}
 	return nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for the daemon's output and a reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
