@@ -93,29 +93,27 @@ func (s *Store) CommitServiceStatus(ctx context.Context, service string, status 
 		}
 		ops = append(ops, clientv3.OpPut(key, string(b)))
 	}
-	ledger := make([]string, 0, len(take.IPs)+len(take.NodePorts))
-	for _, ip := range take.IPs {
-		ledger = append(ledger, serviceIPKey(ip))
-	}
-	for _, p := range take.NodePorts {
-		ledger = append(ledger, nodePortKey(p))
-	}
-	for _, k := range ledger {
+	for _, k := range take.keys() {
 		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(k), "=", 0))
 		ops = append(ops, clientv3.OpPut(k, service))
 	}
-	freed := make([]string, 0, len(release.IPs)+len(release.NodePorts))
-	for _, ip := range release.IPs {
-		freed = append(freed, serviceIPKey(ip))
-	}
-	for _, p := range release.NodePorts {
-		freed = append(freed, nodePortKey(p))
-	}
-	for _, k := range freed {
+	for _, k := range release.keys() {
 		cmps = append(cmps, clientv3.Compare(clientv3.Value(k), "=", service))
 		ops = append(ops, clientv3.OpDelete(k))
 	}
 	return s.commit(ctx, "record the addresses of service "+service, ErrConflict, cmps, ops...)
+}
+
+// keys are the ledger keys of c's addresses and node ports.
+func (c ServiceClaims) keys() []string {
+	out := make([]string, 0, len(c.IPs)+len(c.NodePorts))
+	for _, ip := range c.IPs {
+		out = append(out, serviceIPKey(ip))
+	}
+	for _, p := range c.NodePorts {
+		out = append(out, nodePortKey(p))
+	}
+	return out
 }
 
 // WatchServices sends each change of a desired Service after rev, as Watch does.
