@@ -80,6 +80,13 @@ const (
 	MaxRequestBytes = 64 << 20
 )
 
+// HoldsMember reports whether dir, an EmbeddedConfig.Dir, holds an etcd member already (its
+// write-ahead log): a start then ignores InitialCluster.
+func HoldsMember(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "member", "wal"))
+	return err == nil
+}
+
 // StartEmbedded starts a single-member etcd on loopback and waits until it serves.
 func StartEmbedded(ctx context.Context, cfg EmbeddedConfig, log *slog.Logger) (*Embedded, error) {
 	if cfg.ClientAddr == "" {

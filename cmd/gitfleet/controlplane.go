@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/join"
 	"github.com/gitfleet/gitfleet/pki"
+	"github.com/gitfleet/gitfleet/store"
 )
 
 // defaultPeerPort is where a control-plane host's etcd member talks to the others.
@@ -23,11 +24,11 @@ func (f *upFlags) peerAddr() string {
 	return cmp.Or(f.etcdPeer, net.JoinHostPort(f.node.advertise, defaultPeerPort))
 }
 
-// isMember reports whether dataDir holds an etcd member already: its write-ahead log.
-func isMember(dataDir string) bool {
-	_, err := os.Stat(filepath.Join(dataDir, "etcd", "member", "wal"))
-	return err == nil
-}
+// etcdDir is where the embedded etcd keeps its data in dataDir.
+func etcdDir(dataDir string) string { return filepath.Join(dataDir, "etcd") }
+
+// isMember reports whether dataDir holds an etcd member already.
+func isMember(dataDir string) bool { return store.HoldsMember(etcdDir(dataDir)) }
 
 // joinControlPlane makes this host a control-plane member of the cluster whose join server is
 // --join, on its first start: the join server adds its etcd member as a learner and hands over

@@ -160,7 +160,7 @@ func startEtcd(ctx context.Context, conn connFlags, addr string, x *exposure, m 
 	if conn.endpoints != "" {
 		return etcdURLs{Endpoints: strings.Split(conn.endpoints, ",")}, func() {}, nil
 	}
-	cfg := store.EmbeddedConfig{Dir: filepath.Join(conn.dataDir, "etcd"), ClientAddr: addr}
+	cfg := store.EmbeddedConfig{Dir: etcdDir(conn.dataDir), ClientAddr: addr}
 	if x != nil {
 		cfg.PublicAddr, cfg.TLS, cfg.PeerAddr = x.etcdAddr, x.etcdTLS(), x.peerAddr
 	}
