@@ -131,26 +131,9 @@ func (f *haFleet) checkRights() {
 	t := f.t
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var eps []string
-	for _, h := range f.hosts[:3] {
-		eps = append(eps, "https://"+h.IP+":"+etcdPort)
-	}
-	as := func(dir, user string) *clientv3.Client {
-		cert, key := identityFiles(dir, user)
-		tlsCfg, err := pki.ClientTLS(filepath.Join(dir, pki.CACert), cert, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := store.ConnectMembers(eps, tlsCfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
 	// A worker's own certificate is its pki dir's client pair: admin's file names.
-	worker := as(pkiDir(f.host("w").dataDir), store.UserAdmin)
-	viewer := as(pkiDir(f.host("a").dataDir), store.UserViewer)
+	worker := f.dialAs(f.host("w"), store.UserAdmin)
+	viewer := f.dialAs(f.host("a"), store.UserViewer)
 	own, err := worker.Get(ctx, store.Key(store.Nodes, "w"))
 	if err != nil || len(own.Kvs) != 1 {
 		t.Fatalf("the worker reads its own node: %v", err)
@@ -191,12 +174,19 @@ func (f *haFleet) checkRights() {
 }
 
 // haStore connects to etcd through every control-plane host, as a's admin.
-func (f *haFleet) haStore() *store.Store {
+func (f *haFleet) haStore() *store.Store { return store.New(f.dialAs(f.host("a"), store.UserAdmin)) }
+
+// dialAs connects to etcd through every control-plane host with the certificate of user that
+// h holds in its pki dir.
+func (f *haFleet) dialAs(h *fleetHost, user string) *clientv3.Client {
+	f.t.Helper()
 	var eps []string
-	for _, h := range f.hosts[:3] {
-		eps = append(eps, "https://"+h.IP+":"+etcdPort)
+	for _, cp := range f.hosts[:3] {
+		eps = append(eps, "https://"+cp.IP+":"+etcdPort)
 	}
-	tlsCfg, err := pki.DirClientTLS(pkiDir(f.host("a").dataDir))
+	dir := pkiDir(h.dataDir)
+	cert, key := identityFiles(dir, user)
+	tlsCfg, err := pki.ClientTLS(filepath.Join(dir, pki.CACert), cert, key)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -205,7 +195,7 @@ func (f *haFleet) haStore() *store.Store {
 		f.t.Fatal(err)
 	}
 	f.t.Cleanup(func() { c.Close() })
-	return store.New(c)
+	return c
 }
 
 // waitVoters waits until n members vote, all started, one leads; it returns the leader.
