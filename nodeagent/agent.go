@@ -22,6 +22,7 @@ import (
 type AgentStore interface {
 	NodeStore
 	NodeLister
+	store.CacheSource
 	ListNodePods(ctx context.Context, node string) ([]store.Item[api.Pod], int64, error)
 	WatchNodePods(ctx context.Context, node string, rev int64) <-chan store.Event
 	GetDesired(ctx context.Context, k api.Key) (store.DesiredObject, error)
@@ -43,6 +44,11 @@ type AgentOptions struct {
 	// NetworkResync is the period of a Routes sync when no node changes;
 	// DefaultNetworkResync when zero.
 	NetworkResync time.Duration
+	// Services follow every Service's endpoints (the proxy, the DNS); none when empty.
+	Services []ServiceView
+	// ServiceResync is the period of a sync of Services when none changes;
+	// DefaultServiceResync when zero.
+	ServiceResync time.Duration
 }
 
 // Agent makes the runtime run exactly the Pods bound to its node and reports their status.
@@ -91,6 +97,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.opts.Routes != nil {
 		net := &networkLoop{st: a.st, routes: a.opts.Routes, self: a.opts.Node.Name, resync: a.opts.NetworkResync, log: a.log}
 		wg.Go(func() { net.run(ctx) })
+	}
+	if len(a.opts.Services) > 0 {
+		svc := newServiceLoop(a.st, a.opts.Services, a.opts.ServiceResync, a.log)
+		wg.Go(func() { svc.run(ctx) })
 	}
 	bo := retry.New(100*time.Millisecond, 10*time.Second)
 	for {

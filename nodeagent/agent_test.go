@@ -43,6 +43,11 @@ func (s *fakeAgentStore) ListNodePods(_ context.Context, node string) ([]store.I
 	return out, 1, nil
 }
 
+// ListRaw lists nothing: no test of one pass follows Services.
+func (s *fakeAgentStore) ListRaw(context.Context, store.Resource) ([]store.Item[[]byte], int64, error) {
+	return nil, 1, nil
+}
+
 func (s *fakeAgentStore) ListNodes(context.Context) ([]store.Item[api.Node], int64, error) {
 	return nil, 1, nil
 }

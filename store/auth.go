@@ -39,6 +39,7 @@ const (
 	ElectionWorkloads  = "workloads"
 	ElectionNodeIPAM   = "nodeipam"
 	ElectionServices   = "services"
+	ElectionEndpoints  = "endpoints"
 	ElectionScheduler  = "scheduler"
 	// ElectionNodeRights is package noderights' election; its candidates are admin.
 	ElectionNodeRights = "noderights"

@@ -32,6 +32,9 @@ const (
 	ServiceIPs Resource = "serviceips"
 	// NodePorts is the ledger of node ports: port -> namespace/name.
 	NodePorts Resource = "nodeports"
+	// Endpoints holds each Service as the nodes see it (api.Endpoints), under namespace/name,
+	// written by the endpoints controller.
+	Endpoints Resource = "endpoints"
 	// NodePods indexes each bound Pod under its node, so an agent reads only its own share.
 	NodePods Resource = "nodepods"
 	// NodesStatus holds the scheduler's record of the nodes (one key, "all").

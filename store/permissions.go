@@ -59,9 +59,10 @@ func identityPermissions(id string) []Permission {
 			prefix(Pods), prefix(NodePods), prefix(PodStatus), prefix(Health), // workload controller
 			prefix(NodeSpecs), prefix(PodCIDRs), // node IPAM
 			prefix(ServiceStatus), prefix(ServiceIPs), prefix(NodePorts), // services
+			prefix(Endpoints),   // endpoints
 			prefix(SyncRequest), // the webhook served by the controller's process
 			LeaderPrefix(ElectionController) + "/", LeaderPrefix(ElectionWorkloads) + "/", LeaderPrefix(ElectionNodeIPAM) + "/",
-			LeaderPrefix(ElectionServices) + "/",
+			LeaderPrefix(ElectionServices) + "/", LeaderPrefix(ElectionEndpoints) + "/",
 		}
 	case UserScheduler:
 		// Binding writes the Pod and its node index; an eviction deletes both and the status.
@@ -81,8 +82,8 @@ func identityPermissions(id string) []Permission {
 // nodePermissions is what every node's role grants, before the ConfigMaps of its Pods: it
 // writes its own record, heartbeat and the statuses under its name; it reads every node (it
 // routes to their Pod ranges), the Pods bound to it, the desired Namespaces (whether one
-// allows host access) and the Services' allocations (the virtual IPs and node ports its proxy
-// will forward).
+// allows host access), the Services' allocations and their endpoints (what its proxy forwards
+// and its DNS answers).
 func nodePermissions(node string) []Permission {
 	return []Permission{
 		prefixPerm(prefix(Nodes), authpb.READ),
@@ -91,6 +92,7 @@ func nodePermissions(node string) []Permission {
 		prefixPerm(nodePodsPrefix(node), authpb.READ),
 		prefixPerm(desiredKindPrefix(api.KindNamespace), authpb.READ),
 		prefixPerm(prefix(ServiceStatus), authpb.READ),
+		prefixPerm(prefix(Endpoints), authpb.READ),
 		{Key: revisionProbeKey, Type: authpb.READ},
 		{Key: nodeKey(node), Type: authpb.WRITE},
 		{Key: nodeLeaseKey(node), Type: authpb.WRITE},
