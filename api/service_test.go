@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -161,5 +162,36 @@ func TestValidateSetServiceClaims(t *testing.T) {
 	})
 	if errs := ValidateSet([]Decoded{a, c}); len(errs) != 0 {
 		t.Errorf("distinct claims: %v", errs)
+	}
+}
+
+// TestValidateSetServiceCIDR refuses, whole-commit, a clusterIP the service CIDR cannot give.
+func TestValidateSetServiceCIDR(t *testing.T) {
+	svc := func(ip string) Decoded {
+		return mustDecodeOne(t, "s.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  clusterIP: "+ip+"\n  ports: [{port: 80}]\n")
+	}
+	small := Rules{ServiceCIDR: netip.MustParsePrefix("10.0.0.0/24")}
+	tests := []struct {
+		name  string
+		rules Rules
+		ip    string
+		want  []string
+	}{
+		{"inside the default", Rules{}, "10.96.3.4", nil},
+		{"outside the default", Rules{}, "10.0.0.7",
+			[]string{"s.yaml:6: spec.clusterIP: clusterIP 10.0.0.7 is outside the service CIDR 10.96.0.0/16 (up --service-cidr): leave it out to have one allocated"}},
+		{"inside a configured one", small, "10.0.0.7", nil},
+		{"outside a configured one", small, "10.96.3.4",
+			[]string{"s.yaml:6: spec.clusterIP: clusterIP 10.96.3.4 is outside the service CIDR 10.0.0.0/24 (up --service-cidr): leave it out to have one allocated"}},
+		{"network address", small, "10.0.0.0",
+			[]string{"s.yaml:6: spec.clusterIP: clusterIP 10.0.0.0 is the network address of the service CIDR 10.0.0.0/24: no Service can have it"}},
+		{"broadcast address", small, "10.0.0.255",
+			[]string{"s.yaml:6: spec.clusterIP: clusterIP 10.0.0.255 is the broadcast address of the service CIDR 10.0.0.0/24: no Service can have it"}},
+		{"headless", small, "None", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assertErrors(t, tt.rules.ValidateSet([]Decoded{svc(tt.ip)}), tt.want)
+		})
 	}
 }

@@ -2,28 +2,9 @@ package api
 
 import (
 	"cmp"
-	"maps"
 	"slices"
 	"strings"
 )
-
-// ValidateSet checks what no single object can: that each kind/namespace/name is declared once
-// in the whole repository (the error sits on the later declaration and names the earlier one);
-// that each object outside the default namespace has its Namespace declared; and that each
-// ConfigMap a Pod or Deployment needs (one not marked optional) is declared in its namespace
-// with the keys it reads; and that a Pod or Deployment that uses host access is in a Namespace
-// declared privileged (HostAccess); and that no two Services claim one clusterIP or node port.
-// Each error sits on the field that needs what is missing.
-func ValidateSet(all []Decoded) []FieldError {
-	index, errs := indexSet(all)
-	errs = append(errs, checkServiceClaims(all)...)
-	for _, d := range all {
-		errs = append(errs, checkNamespace(d, index)...)
-		errs = append(errs, checkConfigMapRefs(d, index)...)
-		errs = append(errs, checkHostAccess(d, index)...)
-	}
-	return errs
-}
 
 // podSpecOfDecoded returns the Pod spec of d and the field path prefix it sits at, or nil.
 func podSpecOfDecoded(d Decoded) (*PodSpec, string) {
@@ -131,20 +112,6 @@ func checkConfigMapRefs(d Decoded, index map[Key]Decoded) []FieldError {
 	return errs
 }
 
-// LoadSet decodes, defaults and validates a whole repository of manifests, given as file name
-// to content. Files without a manifest extension are ignored. Files are read in name order, so
-// the objects come out in a stable order; the errors, all of them, are sorted by file and line.
-// Any error means the set must not be applied; the objects are returned for reporting only.
-func LoadSet(files map[string][]byte) ([]Decoded, []FieldError) {
-	var loaded []LoadedFile
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if IsManifestFile(name) {
-			loaded = append(loaded, LoadFile(name, files[name]))
-		}
-	}
-	return JoinFiles(loaded)
-}
-
 // LoadedFile is what LoadFile made of one manifest file: the part of LoadSet that depends on
 // that file alone, which a caller may keep while the file's content does not change.
 type LoadedFile struct {
@@ -164,21 +131,6 @@ func LoadFile(name string, data []byte) LoadedFile {
 		errs = append(errs, Validate(d)...)
 	}
 	return LoadedFile{Name: name, Objects: ds, Errors: errs}
-}
-
-// JoinFiles finishes LoadSet from the LoadFile results of every manifest file of a repository,
-// given in name order: it returns their objects in that order and all their errors with those
-// of ValidateSet, sorted. It neither changes nor keeps files, so results may be reused.
-func JoinFiles(files []LoadedFile) ([]Decoded, []FieldError) {
-	var all []Decoded
-	var errs []FieldError
-	for _, f := range files {
-		errs = append(errs, f.Errors...)
-		all = append(all, f.Objects...)
-	}
-	errs = append(errs, ValidateSet(all)...)
-	SortErrors(errs)
-	return all, errs
 }
 
 // SortErrors orders errors by file, then line, keeping the order of errors on one line.

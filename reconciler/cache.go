@@ -89,8 +89,9 @@ func loadFile(name, blob string, data []byte) cachedFile {
 }
 
 // load returns the objects of the cached files as api.LoadSet orders them, annotated with commit
-// (see desiredObjects), with their canonical forms; or the errors of the set, when it has any.
-func (fc *fileCache) load(commit string) ([]api.Object, [][]byte, []api.FieldError) {
+// (see desiredObjects), with their canonical forms; or the errors of the set under rules, when
+// it has any.
+func (fc *fileCache) load(commit string, rules api.Rules) ([]api.Object, [][]byte, []api.FieldError) {
 	names := slices.Sorted(maps.Keys(fc.files))
 	files := make([]api.LoadedFile, len(names))
 	var canon [][]byte
@@ -98,7 +99,7 @@ func (fc *fileCache) load(commit string) ([]api.Object, [][]byte, []api.FieldErr
 		files[i] = fc.files[name].LoadedFile
 		canon = append(canon, fc.files[name].canon...)
 	}
-	decoded, errs := api.JoinFiles(files)
+	decoded, errs := rules.JoinFiles(files)
 	if len(errs) > 0 {
 		return nil, nil, errs
 	}

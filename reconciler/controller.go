@@ -57,6 +57,9 @@ type Options struct {
 	// HistoryLimit is how many history entries of the source to keep; 0 means
 	// store.DefaultHistoryLimit.
 	HistoryLimit int
+	// Rules are the cluster's settings a commit is validated against (the service CIDR);
+	// the zero Rules are the defaults.
+	Rules api.Rules
 }
 
 // maxConflictRetries bounds how often one pass re-reads etcd after losing a compare-and-swap.
@@ -203,7 +206,7 @@ func (c *Controller) load(ctx context.Context, log *slog.Logger, commit string) 
 		if err := c.files.update(m); err != nil {
 			return fmt.Errorf("sync %s: commit %s: %w", c.opts.Name, api.ShortHash(commit), err)
 		}
-		objects, canon, errs = c.files.load(commit)
+		objects, canon, errs = c.files.load(commit, c.opts.Rules)
 	}
 	info := c.describe(ctx, log, commit)
 	if len(errs) > 0 {

@@ -318,7 +318,7 @@ func TestDryRunDir(t *testing.T) {
 	e.sync(t)
 	e.remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", 3, "nginx:1.27"))
 	e.remote.Write("deploy/api.yaml", fixture.DeploymentYAML("api", 1, "api:v1"))
-	cs, errs, err := DryRunDir(ctx, e.st, e.remote.Dir(), "deploy")
+	cs, errs, err := DryRunDir(ctx, e.st, e.remote.Dir(), "deploy", api.Rules{})
 	if err != nil || len(errs) != 0 {
 		t.Fatalf("plan: %v, %v", errs, err)
 	}
@@ -326,12 +326,12 @@ func TestDryRunDir(t *testing.T) {
 		t.Fatalf("plan =\n%s", got)
 	}
 	e.remote.Write("deploy/bad.yaml", "kind: Nope\n")
-	if _, errs, err := DryRunDir(ctx, e.st, e.remote.Dir(), "deploy"); err != nil || len(errs) == 0 ||
+	if _, errs, err := DryRunDir(ctx, e.st, e.remote.Dir(), "deploy", api.Rules{}); err != nil || len(errs) == 0 ||
 		errs[0].File != "deploy/bad.yaml" {
 		t.Fatalf("plan of a bad tree: %v, %v", errs, err)
 	}
 	e.remote.Symlink("deploy/link.yaml", "/etc/hostname")
-	if _, errs, err := DryRunDir(ctx, e.st, e.remote.Dir(), "deploy"); err != nil || len(errs) != 1 ||
+	if _, errs, err := DryRunDir(ctx, e.st, e.remote.Dir(), "deploy", api.Rules{}); err != nil || len(errs) != 1 ||
 		errs[0].File != "deploy/link.yaml" {
 		t.Fatalf("plan with a symlink: %v, %v", errs, err)
 	}

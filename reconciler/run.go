@@ -149,10 +149,10 @@ type DesiredReader interface {
 var _ DesiredReader = (*store.Store)(nil)
 
 // DryRun returns the change set that files, a whole repository of manifests, would cause
-// against the live desired state, writing nothing (gitfleet diff). When the files are not a valid commit it returns
-// their errors instead, as a sync would.
-func DryRun(ctx context.Context, st DesiredReader, files map[string][]byte) (ChangeSet, []api.FieldError, error) {
-	decoded, errs := api.LoadSet(files)
+// against the live desired state, writing nothing (gitfleet diff). When the files are not a
+// valid commit under rules it returns their errors instead, as a sync would.
+func DryRun(ctx context.Context, st DesiredReader, files map[string][]byte, rules api.Rules) (ChangeSet, []api.FieldError, error) {
+	decoded, errs := rules.LoadSet(files)
 	if len(errs) > 0 {
 		return ChangeSet{}, errs, nil
 	}
@@ -164,7 +164,7 @@ func DryRun(ctx context.Context, st DesiredReader, files map[string][]byte) (Cha
 }
 
 // DryRunDir is DryRun of the working tree dir, read by LoadDir with the rules of a commit.
-func DryRunDir(ctx context.Context, st DesiredReader, dir, subPath string) (ChangeSet, []api.FieldError, error) {
+func DryRunDir(ctx context.Context, st DesiredReader, dir, subPath string, rules api.Rules) (ChangeSet, []api.FieldError, error) {
 	files, err := source.LoadDir(dir, subPath)
 	if fe, ok := source.AsFileErrors(err); ok {
 		return ChangeSet{}, fe, nil
@@ -172,5 +172,5 @@ func DryRunDir(ctx context.Context, st DesiredReader, dir, subPath string) (Chan
 	if err != nil {
 		return ChangeSet{}, nil, err
 	}
-	return DryRun(ctx, st, files)
+	return DryRun(ctx, st, files, rules)
 }

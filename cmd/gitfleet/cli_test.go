@@ -131,3 +131,24 @@ func TestAgentDataDirLock(t *testing.T) {
 	}
 	again()
 }
+
+// validate checks an explicit clusterIP against the service CIDR, the default or --service-cidr's.
+func TestValidateServiceCIDR(t *testing.T) {
+	dir := t.TempDir()
+	svc := "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  clusterIP: 10.0.0.5\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+	if err := os.WriteFile(filepath.Join(dir, "svc.yaml"), []byte(svc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runCLI("validate", dir)
+	var code exitCode
+	if !errors.As(err, &code) || code != 1 ||
+		!strings.Contains(stderr, "svc.yaml:6: spec.clusterIP: clusterIP 10.0.0.5 is outside the service CIDR 10.96.0.0/16") {
+		t.Fatalf("default CIDR: err = %v, stderr:\n%s", err, stderr)
+	}
+	if out, stderr, err := runCLI("validate", "--service-cidr", "10.0.0.0/24", dir); err != nil || strings.TrimSpace(out) != "1 objects valid" {
+		t.Fatalf("--service-cidr 10.0.0.0/24: %v\nstdout %q\nstderr %q", err, out, stderr)
+	}
+	if _, _, err := runCLI("validate", "--service-cidr", "nonsense", dir); err == nil || !strings.Contains(err.Error(), `--service-cidr "nonsense"`) {
+		t.Fatalf("bad --service-cidr: err = %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/reconciler"
 )
 
@@ -21,8 +22,10 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	conn.register(fs)
 	path := fs.String("path", "", "sub-directory of DIR that holds the manifests")
 	color := fs.String("color", "auto", "colour the diff: always, never, or auto (when stdout is a terminal)")
+	var rules rulesFlags
+	rules.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gitfleet diff [--path SUBDIR] [--color auto|always|never] [DIR]\n\n"+
+		fmt.Fprintln(stderr, "usage: gitfleet diff [--path SUBDIR] [--color auto|always|never] [--service-cidr CIDR] [DIR]\n\n"+
 			"Prints, as a unified diff of YAML, what DIR (default .) would change against the live state.\n"+
 			"Exit 0: no change; 1: changes; 2: invalid manifests or an error.")
 		fs.PrintDefaults()
@@ -41,7 +44,11 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return diffFailed(stderr, err)
 	}
-	cs, err := planTree(ctx, stderr, conn, dir, *path)
+	r, err := rules.rules()
+	if err != nil {
+		return diffFailed(stderr, err)
+	}
+	cs, err := planTree(ctx, stderr, conn, dir, *path, r)
 	if err != nil {
 		return err
 	}
@@ -55,13 +62,13 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // planTree plans dir against the live state; its errors are exit codes, already reported.
-func planTree(ctx context.Context, stderr io.Writer, conn connFlags, dir, sub string) (reconciler.ChangeSet, error) {
+func planTree(ctx context.Context, stderr io.Writer, conn connFlags, dir, sub string, rules api.Rules) (reconciler.ChangeSet, error) {
 	ctx, s, done, err := conn.session(ctx, 30*time.Second)
 	if err != nil {
 		return reconciler.ChangeSet{}, diffFailed(stderr, err)
 	}
 	defer done()
-	cs, errs, err := reconciler.DryRunDir(ctx, s, dir, sub)
+	cs, errs, err := reconciler.DryRunDir(ctx, s, dir, sub, rules)
 	if err != nil {
 		return reconciler.ChangeSet{}, diffFailed(stderr, err)
 	}

@@ -131,11 +131,13 @@ func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, candida
 	if err != nil {
 		return nil, fmt.Errorf("--service-cidr: %w", err)
 	}
+	opts := f.options()
+	opts.Rules = api.Rules{ServiceCIDR: pool.CIDR()}
 	// Each term builds its loop afresh on a store fenced by that term: nothing a deposed
 	// leader kept in memory can write.
 	return []role{
 		elected(st, store.ElectionController, candidate, log, func(st *store.Store) runner {
-			return reconciler.New(st, repo, log.With("role", "controller"), f.options())
+			return reconciler.New(st, repo, log.With("role", "controller"), opts)
 		}),
 		elected(st, store.ElectionWorkloads, candidate, log, func(st *store.Store) runner {
 			return workload.NewController(st, log.With("role", "workloads"), workload.Options{Health: f.health})

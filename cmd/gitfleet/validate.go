@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,8 +19,10 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("path", "", "sub-directory of DIR that holds the manifests")
+	var rules rulesFlags
+	rules.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: gitfleet validate [--path SUBDIR] DIR\n       gitfleet validate FILE\n\nChecks every manifest offline as a sync would; exit 1 with file:line errors.\nA FILE is checked alone: what it references but does not declare is a warning.")
+		fmt.Fprintln(stderr, "usage: gitfleet validate [--path SUBDIR] [--service-cidr CIDR] DIR\n       gitfleet validate FILE\n\nChecks every manifest offline as a sync would; exit 1 with file:line errors.\nA FILE is checked alone: what it references but does not declare is a warning.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(reorderFlags(args)); err != nil {
@@ -32,7 +35,11 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if info, err := os.Stat(dir); err == nil && !info.IsDir() && *path == "" {
 		return validateFile(dir, info.Size(), stdout, stderr)
 	}
-	decoded, errs, err := loadTree(dir, *path)
+	r, err := rules.rules()
+	if err != nil {
+		return err
+	}
+	decoded, errs, err := loadTree(dir, *path, r)
 	if err != nil {
 		return err
 	}
@@ -44,8 +51,24 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
+// rulesFlags are the cluster settings a commit is checked against, as the controller's flags
+// of the same names set them.
+type rulesFlags struct{ serviceCIDR string }
+
+func (f *rulesFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.serviceCIDR, "service-cidr", api.DefaultServiceCIDR, "the cluster's service CIDR (up --service-cidr): an explicit clusterIP outside it is an error")
+}
+
+func (f *rulesFlags) rules() (api.Rules, error) {
+	p, err := netip.ParsePrefix(f.serviceCIDR)
+	if err != nil || !p.Addr().Is4() {
+		return api.Rules{}, fmt.Errorf("--service-cidr %q: want an IPv4 prefix such as %s", f.serviceCIDR, api.DefaultServiceCIDR)
+	}
+	return api.Rules{ServiceCIDR: p}, nil
+}
+
 // loadTree reads and checks a working tree with the rules of a commit.
-func loadTree(dir, sub string) ([]api.Decoded, []api.FieldError, error) {
+func loadTree(dir, sub string, rules api.Rules) ([]api.Decoded, []api.FieldError, error) {
 	files, err := source.LoadDir(dir, sub)
 	var fe source.FileErrors
 	if errors.As(err, &fe) {
@@ -54,7 +77,7 @@ func loadTree(dir, sub string) ([]api.Decoded, []api.FieldError, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	decoded, errs := api.LoadSet(files)
+	decoded, errs := rules.LoadSet(files)
 	return decoded, errs, nil
 }
 
