@@ -40,7 +40,7 @@ func record(svc *api.Service, status api.ServiceStatus, pods []*api.Pod) *api.En
 			NodePort: nodePort(status, sp)})
 	}
 	for _, p := range pods {
-		if !Selected(svc.Spec.Selector, p) || p.Status.PodIP == "" || Finished(p) {
+		if !svc.Selects(p) || p.Status.PodIP == "" {
 			continue
 		}
 		e := api.Endpoint{IP: p.Status.PodIP, Node: p.Spec.NodeName, Pod: p.Metadata.Name, Ready: p.Status.IsReady()}
@@ -51,25 +51,6 @@ func record(svc *api.Service, status api.ServiceStatus, pods []*api.Pod) *api.En
 	}
 	slices.SortFunc(ep.Endpoints, func(a, b api.Endpoint) int { return cmp.Or(compareIPs(a.IP, b.IP), cmp.Compare(a.Pod, b.Pod)) })
 	return ep
-}
-
-// Selected reports whether selector, which must not be empty (a Service without one selects
-// no Pod: its endpoints are someone else's business), matches p's labels.
-func Selected(selector map[string]string, p *api.Pod) bool {
-	if len(selector) == 0 {
-		return false
-	}
-	for k, v := range selector {
-		if l, ok := p.Metadata.Labels[k]; !ok || l != v {
-			return false
-		}
-	}
-	return true
-}
-
-// Finished reports whether p ran to its end: it will never serve again.
-func Finished(p *api.Pod) bool {
-	return p.Status.Phase == api.PodSucceeded || p.Status.Phase == api.PodFailed
 }
 
 // nodePort is the node port status gives sp: the one of the same protocol and name (and port,
