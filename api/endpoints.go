@@ -83,3 +83,21 @@ func (s *ServiceSpec) SelectorString() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// NodePortOf is the node port s gives p: that of the same protocol and name (and port, when
+// unnamed, as an update may change the number of a named port); 0 when none, as before the
+// services controller allocated it.
+func (s *ServiceStatus) NodePortOf(p ServicePort) int32 {
+	proto := func(v string) string {
+		if v == "" {
+			return ProtocolTCP
+		}
+		return v
+	}
+	for _, np := range s.NodePorts {
+		if proto(np.Protocol) == proto(p.Protocol) && np.Name == p.Name && (p.Name != "" || np.Port == p.Port) {
+			return np.NodePort
+		}
+	}
+	return 0
+}

@@ -35,3 +35,22 @@ func TestServiceSelects(t *testing.T) {
 		t.Errorf("SelectorString of none = %q", got)
 	}
 }
+
+func TestNodePortOf(t *testing.T) {
+	st := ServiceStatus{NodePorts: []ServiceNodePort{{Name: "http", Port: 80, Protocol: ProtocolTCP, NodePort: 30001},
+		{Name: "dns", Port: 53, Protocol: ProtocolUDP, NodePort: 30002}, {Port: 8080, Protocol: ProtocolTCP, NodePort: 30003}}}
+	for _, tt := range []struct {
+		port ServicePort
+		want int32
+	}{
+		{ServicePort{Name: "http", Port: 8000}, 30001}, // by name: the number changed in an update
+		{ServicePort{Name: "dns", Port: 53, Protocol: ProtocolUDP}, 30002},
+		{ServicePort{Name: "dns", Port: 53}, 0}, // TCP by default
+		{ServicePort{Port: 8080, Protocol: ProtocolTCP}, 30003},
+		{ServicePort{Port: 8081}, 0},
+	} {
+		if got := st.NodePortOf(tt.port); got != tt.want {
+			t.Errorf("NodePortOf(%+v) = %d, want %d", tt.port, got, tt.want)
+		}
+	}
+}

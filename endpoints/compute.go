@@ -37,7 +37,7 @@ func record(svc *api.Service, status api.ServiceStatus, pods []*api.Pod) *api.En
 	ep := &api.Endpoints{Namespace: svc.Metadata.Namespace, Name: svc.Metadata.Name, ClusterIP: status.ClusterIP}
 	for _, sp := range svc.Spec.Ports {
 		ep.Ports = append(ep.Ports, api.EndpointsPort{Name: sp.Name, Protocol: protocol(sp.Protocol), Port: sp.Port,
-			NodePort: nodePort(status, sp)})
+			NodePort: status.NodePortOf(sp)})
 	}
 	for _, p := range pods {
 		if !svc.Selects(p) || p.Status.PodIP == "" {
@@ -51,17 +51,6 @@ func record(svc *api.Service, status api.ServiceStatus, pods []*api.Pod) *api.En
 	}
 	slices.SortFunc(ep.Endpoints, func(a, b api.Endpoint) int { return cmp.Or(compareIPs(a.IP, b.IP), cmp.Compare(a.Pod, b.Pod)) })
 	return ep
-}
-
-// nodePort is the node port status gives sp: the one of the same protocol and name (and port,
-// when unnamed); 0 when none, as before the services controller allocated it.
-func nodePort(status api.ServiceStatus, sp api.ServicePort) int32 {
-	for _, np := range status.NodePorts {
-		if protocol(np.Protocol) == protocol(sp.Protocol) && np.Name == sp.Name && (sp.Name != "" || np.Port == sp.Port) {
-			return np.NodePort
-		}
-	}
-	return 0
 }
 
 // targetPort is the number of p's port that sp forwards to: the number sp names (its own port
