@@ -1,5 +1,11 @@
 package api
 
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
 // Endpoints is a Service as every node sees it: its addresses, its ports and the Pods behind
 // it, written by the endpoints controller (one record per Service, as an EndpointSlice that
 // also carries the Service's own addresses), so that a node's proxy and DNS read one resource.
@@ -48,4 +54,50 @@ func (e *Endpoints) ReadyCount() int {
 		}
 	}
 	return n
+}
+
+// Selects reports whether p is behind s: in s's namespace, matched by s's selector (a Service
+// without one selects no Pod: its endpoints are not gitfleet's business) and not finished
+// (Succeeded or Failed: it will never serve again). The endpoints controller lists those that
+// have an IP; health judges a Service by them.
+func (s *Service) Selects(p *Pod) bool {
+	if len(s.Spec.Selector) == 0 || p.Metadata.Namespace != s.Metadata.Namespace ||
+		p.Status.Phase == PodSucceeded || p.Status.Phase == PodFailed {
+		return false
+	}
+	for k, v := range s.Spec.Selector {
+		if l, ok := p.Metadata.Labels[k]; !ok || l != v {
+			return false
+		}
+	}
+	return true
+}
+
+// SelectorString renders s's selector as kubectl does: "app=web,tier=front", keys sorted; ""
+// for none.
+func (s *ServiceSpec) SelectorString() string {
+	keys := slices.Sorted(maps.Keys(s.Selector))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + s.Selector[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+// NodePortOf is the node port s gives p: that of the same protocol and name (and port, when
+// unnamed, as an update may change the number of a named port); 0 when none, as before the
+// services controller allocated it.
+func (s *ServiceStatus) NodePortOf(p ServicePort) int32 {
+	proto := func(v string) string {
+		if v == "" {
+			return ProtocolTCP
+		}
+		return v
+	}
+	for _, np := range s.NodePorts {
+		if proto(np.Protocol) == proto(p.Protocol) && np.Name == p.Name && (p.Name != "" || np.Port == p.Port) {
+			return np.NodePort
+		}
+	}
+	return 0
 }

@@ -26,6 +26,10 @@ const (
 	HealthByPod
 	// HealthNotJudged: the object is not declared in git, so it has no health (Node).
 	HealthNotJudged
+	// HealthByEndpoints: at least one Pod the object Selects runs ready with an IP, as the
+	// endpoints controller counts them; an object without a selector is Healthy once applied
+	// (Service).
+	HealthByEndpoints
 )
 
 // KindInfo is what gitfleet knows of one kind.
@@ -83,10 +87,8 @@ var kinds = [...]KindInfo{
 		},
 	},
 	{
-		// A Service is Healthy once applied: whether it has ready endpoints is judged by the
-		// endpoints controller, which does not exist yet.
 		Kind: KindService, APIVersion: "v1", New: func() Object { return &Service{} },
-		Namespaced: true, Manifest: true, ApplyRank: rankConfig, Health: HealthWhenApplied,
+		Namespaced: true, Manifest: true, ApplyRank: rankConfig, Health: HealthByEndpoints,
 		Forbidden: map[string]string{"status": "status is observed by the services controller and cannot be set in a manifest"},
 		Default:   func(o Object) { defaultService(o.(*Service)) },
 		validate: func(v *validator, o Object) {

@@ -80,6 +80,9 @@ func TestKindEntriesAreComplete(t *testing.T) {
 		if _, ok := k.New().(interface{ ReplicaCount() int }); ok != (k.Health == HealthByReplicas) {
 			t.Errorf("kind %s: health by replicas needs a ReplicaCount method, and only it", k.Kind)
 		}
+		if _, ok := k.New().(interface{ Selects(*Pod) bool }); ok != (k.Health == HealthByEndpoints) {
+			t.Errorf("kind %s: health by endpoints needs a Selects method, and only it", k.Kind)
+		}
 		seen[k.Kind] = true
 		if info, ok := KindOf(k.New()); !ok || info.Kind != k.Kind {
 			t.Errorf("KindOf(new %s) = %v, %v", k.Kind, info.Kind, ok)

@@ -38,12 +38,13 @@ func rank(h string) int {
 // a Deployment is Healthy when exactly replicas Pods of its current template run ready and no
 // Pod of an older template is left; Degraded when a current Pod failed, restarts without
 // becoming ready or fits on no node; Missing when it has no Pod at all; Progressing otherwise.
-// A Pod manifest is Healthy when its Pod runs ready (or succeeded). Other kinds are Healthy
-// once applied. A desired entry that cannot be decoded is OutOfSync and Missing: the sync
+// A Pod manifest is Healthy when its Pod runs ready (or succeeded). A Service with a selector
+// is Healthy when one of the Pods it selects runs ready with an IP (an endpoint that gets
+// traffic), Degraded when none does. Other kinds are Healthy once applied. A desired entry that cannot be decoded is OutOfSync and Missing: the sync
 // controller repairs it. Each status counts the Pods of its object that run ready (Ready) and
 // that it wants (Want). Assess is pure; how long an object may look Degraded is Tracker's call.
 func Assess(in Input) []api.ObjectStatus {
-	owned := podsByOwner(in.Pods)
+	owned, byNamespace := podsByOwner(in.Pods), podsByNamespace(in.Pods)
 	out := make([]api.ObjectStatus, 0, len(in.Desired))
 	for _, k := range slices.SortedFunc(maps.Keys(in.Desired), api.CompareKeys) {
 		st := api.ObjectStatus{Key: k, Sync: api.SyncSynced, Health: api.HealthHealthy}
@@ -61,6 +62,9 @@ func Assess(in Input) []api.ObjectStatus {
 		case info.Health == api.HealthByPod:
 			st.Health, st.Message = podHealth(k.Name, in.Hashes[k], pods)
 			st.Ready, st.Want = countReady(pods), 1
+		case info.Health == api.HealthByEndpoints:
+			// Ready and Want stay 0: the Pods are their workloads' to count.
+			st.Health, st.Message = endpointsHealth(obj.(*api.Service), byNamespace[k.Namespace])
 		}
 		out = append(out, st)
 	}
@@ -93,6 +97,41 @@ func podsByOwner(pods []api.Pod) map[string][]api.Pod {
 		slices.SortFunc(ps, func(a, b api.Pod) int { return strings.Compare(a.Metadata.Name, b.Metadata.Name) })
 	}
 	return out
+}
+
+// podsByNamespace groups pods by namespace.
+func podsByNamespace(pods []api.Pod) map[string][]api.Pod {
+	out := map[string][]api.Pod{}
+	for _, p := range pods {
+		out[p.Metadata.Namespace] = append(out[p.Metadata.Namespace], p)
+	}
+	return out
+}
+
+// endpointsHealth assesses svc from the Pods of its namespace, counting them as the endpoints
+// controller does.
+func endpointsHealth(svc *api.Service, pods []api.Pod) (string, string) {
+	sel := svc.Spec.SelectorString()
+	if sel == "" {
+		return api.HealthHealthy, ""
+	}
+	selected, ready := 0, 0
+	for i := range pods {
+		if p := &pods[i]; svc.Selects(p) {
+			selected++
+			if p.Status.IsReady() && p.Status.PodIP != "" {
+				ready++
+			}
+		}
+	}
+	counts := fmt.Sprintf("%d of %d Pods selected by %s are ready", ready, selected, sel)
+	switch {
+	case selected == 0:
+		return api.HealthDegraded, "no Pod matches selector " + sel
+	case ready == 0:
+		return api.HealthDegraded, "no ready endpoint: " + counts
+	}
+	return api.HealthHealthy, counts
 }
 
 // replicasHealth assesses a workload that wants want Pods of the template hash from the Pods

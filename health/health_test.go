@@ -187,3 +187,46 @@ func TestReadyAndWantCounts(t *testing.T) {
 func assess(desired map[api.Key]store.DesiredObject, pods []api.Pod) []api.ObjectStatus {
 	return health.Assess(health.Input{Desired: desired, Pods: pods, Hashes: workload.CurrentHashes(desired)})
 }
+
+// TestHealthOfService: a Service is judged by the Pods its selector matches, counted as the
+// endpoints controller counts them; one without a selector is Healthy once applied.
+func TestHealthOfService(t *testing.T) {
+	web := map[string]string{"app": "web"}
+	svc := func(selector map[string]string) *api.Service {
+		return &api.Service{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindService},
+			Metadata: api.ObjectMeta{Name: "web", Namespace: "default"},
+			Spec:     api.ServiceSpec{Selector: selector, Ports: []api.ServicePort{{Port: 80}}}}
+	}
+	pod := func(name, ns string, labels map[string]string, st api.PodStatus) api.Pod {
+		if st.Phase == api.PodRunning {
+			st.PodIP = "10.244.0.9"
+		}
+		return api.Pod{Metadata: api.ObjectMeta{Name: name, Namespace: ns, Labels: labels}, Status: st}
+	}
+	lost := api.PodStatus{Phase: api.PodUnknown, Reason: api.ReasonNodeLost, PodIP: "10.244.0.8"} // as MergeStatuses leaves it
+	done := api.PodStatus{Phase: api.PodSucceeded}
+	for _, tt := range []struct {
+		name        string
+		svc         *api.Service
+		pods        []api.Pod
+		health, msg string
+	}{
+		{"one of three ready", svc(web), []api.Pod{pod("a", "default", web, running), pod("b", "default", web, pending),
+			pod("c", "default", web, lost)}, api.HealthHealthy, "1 of 3 Pods selected by app=web are ready"},
+		{"none ready", svc(web), []api.Pod{pod("a", "default", web, pending), pod("b", "default", web, lost), pod("c", "default", web, crashing)},
+			api.HealthDegraded, "no ready endpoint: 0 of 3 Pods selected by app=web are ready"},
+		{"ready without an IP is no endpoint", svc(web), []api.Pod{{Metadata: api.ObjectMeta{Name: "a", Namespace: "default", Labels: web}, Status: running}},
+			api.HealthDegraded, "no ready endpoint: 0 of 1 Pods selected by app=web are ready"},
+		{"no match: other labels, namespace, finished", svc(web), []api.Pod{pod("a", "default", map[string]string{"app": "db"}, running),
+			pod("b", "prod", web, running), pod("c", "default", web, done)}, api.HealthDegraded, "no Pod matches selector app=web"},
+		{"two labels", svc(map[string]string{"tier": "front", "app": "web"}), nil, api.HealthDegraded, "no Pod matches selector app=web,tier=front"},
+		{"no selector", svc(nil), nil, api.HealthHealthy, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := assess(map[api.Key]store.DesiredObject{api.KeyOf(tt.svc): {Object: tt.svc}}, tt.pods)
+			if g := got[0]; g.Health != tt.health || g.Message != tt.msg || g.Ready != 0 || g.Want != 0 {
+				t.Errorf("got %s %q (%d/%d), want %s %q (0/0)", g.Health, g.Message, g.Ready, g.Want, tt.health, tt.msg)
+			}
+		})
+	}
+}

@@ -34,6 +34,7 @@ cat <<MSG
 gitfleet is starting. In another terminal:
   bin/gitfleet get pods -o wide --data-dir $data      # two web Pods, each with its own Pod IP
   curl http://POD_IP:8080/                             # hello from web-...
+  bin/gitfleet get services -o wide --data-dir $data   # the web Service: virtual IP, node port, endpoints
 To change what runs, edit and push:
   cd $work && sed -i 's/replicas: 2/replicas: 3/' web.yaml && git commit -qam scale && git push
   (the push prints the plan and waits until the Pods are healthy)

@@ -36,6 +36,9 @@ func TestAuthElections(t *testing.T) {
 			return st.CommitServiceStatus(ctx, "default/elected", &api.ServiceStatus{ClusterIP: "10.96.0.1"}, 0,
 				store.ServiceClaims{IPs: []string{"10.96.0.1"}}, store.ServiceClaims{})
 		}},
+		{store.ElectionEndpoints, c.controller, func(ctx context.Context, st *store.Store) error {
+			return st.PutEndpoints(ctx, &api.Endpoints{Namespace: "default", Name: "elected"})
+		}},
 		{store.ElectionScheduler, c.scheduler, func(ctx context.Context, st *store.Store) error {
 			return st.PutNodesStatus(ctx, api.NodesStatus{Total: 1})
 		}},

@@ -17,6 +17,7 @@
 //	/gitfleet/servicestatus/<namespace>/<name>    services controller: a Service's virtual IP and node ports
 //	/gitfleet/serviceips/<ip>                     services controller: the ledger of virtual IPs -> namespace/name
 //	/gitfleet/nodeports/<port>                    services controller: the ledger of node ports -> namespace/name
+//	/gitfleet/endpoints/<namespace>/<name>        endpoints controller: a Service as every node sees it
 //	/gitfleet/nodesstatus/all                     scheduler: nodes Ready and why evictions pause
 //	/gitfleet/leaders/<role>/<lease>              the candidates of a role's election (package leader)
 //	/gitfleet/history/<source>/<id, zero-padded>  controller: one entry per sync attempt, the last 100

@@ -49,12 +49,14 @@ func TestFencedWritesFailOnceTheTermEnds(t *testing.T) {
 		"CreatePod": func() error {
 			return f.CreatePod(ctx, &api.Pod{Metadata: api.ObjectMeta{Namespace: "default", Name: "q"}})
 		},
-		"DeletePod":      func() error { return f.DeletePod(ctx, "default", "p", 0) },
-		"BindPod":        func() error { _, rev, _ := s.GetPod(ctx, "default", "p"); return f.BindPod(ctx, *pod, rev, "n1") },
-		"PutHealth":      func() error { return f.PutHealth(ctx, api.HealthStatus{Source: "default"}) },
-		"PutNodesStatus": func() error { return f.PutNodesStatus(ctx, api.NodesStatus{}) },
-		"AssignPodCIDR":  func() error { return f.AssignPodCIDR(ctx, "n1", "10.244.0.0/24", api.NodeSpec{}, 0) },
-		"ReleasePodCIDR": func() error { return f.ReleasePodCIDR(ctx, "10.244.1.0/24", "n1") },
+		"DeletePod":       func() error { return f.DeletePod(ctx, "default", "p", 0) },
+		"BindPod":         func() error { _, rev, _ := s.GetPod(ctx, "default", "p"); return f.BindPod(ctx, *pod, rev, "n1") },
+		"PutHealth":       func() error { return f.PutHealth(ctx, api.HealthStatus{Source: "default"}) },
+		"PutNodesStatus":  func() error { return f.PutNodesStatus(ctx, api.NodesStatus{}) },
+		"AssignPodCIDR":   func() error { return f.AssignPodCIDR(ctx, "n1", "10.244.0.0/24", api.NodeSpec{}, 0) },
+		"ReleasePodCIDR":  func() error { return f.ReleasePodCIDR(ctx, "10.244.1.0/24", "n1") },
+		"PutEndpoints":    func() error { return f.PutEndpoints(ctx, &api.Endpoints{Namespace: "default", Name: "web"}) },
+		"DeleteEndpoints": func() error { return f.DeleteEndpoints(ctx, "default", "web") },
 	}
 	for name, write := range writes {
 		if err := write(); !errors.Is(err, store.ErrNotLeader) {

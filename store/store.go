@@ -113,7 +113,12 @@ func list[T any](ctx context.Context, s *Store, r Resource) ([]Item[T], int64, e
 // ListRaw reads every key of a resource at one revision, which it returns, with its value
 // undecoded: what a Cache starts from.
 func (s *Store) ListRaw(ctx context.Context, r Resource) ([]Item[[]byte], int64, error) {
-	resp, err := s.c.Get(ctx, prefix(r), clientv3.WithPrefix())
+	return s.listRaw(ctx, r, prefix(r))
+}
+
+// listRaw is ListRaw of the keys under p, a prefix within r; names are relative to r.
+func (s *Store) listRaw(ctx context.Context, r Resource, p string) ([]Item[[]byte], int64, error) {
+	resp, err := s.c.Get(ctx, p, clientv3.WithPrefix())
 	if err != nil {
 		return nil, 0, fmt.Errorf("list %s: %w", r, err)
 	}

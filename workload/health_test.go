@@ -79,3 +79,54 @@ func TestControllerRecordsHealth(t *testing.T) {
 		t.Fatalf("record after the node was lost = %+v", h)
 	}
 }
+
+// TestControllerRecordsServiceHealth: a Service is recorded by its ready endpoints, from the
+// Pods as the controller reads them: Degraded only after the grace while its Pod is not ready,
+// Healthy once the Pod runs ready with an IP.
+func TestControllerRecordsServiceHealth(t *testing.T) {
+	ctx := context.Background()
+	st := etcdtest.Start(t)
+	registerN1(t, st)
+	svc := &api.Service{TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindService},
+		Metadata: api.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec:     api.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []api.ServicePort{{Port: 80}}}}
+	svcKey := api.KeyOf(svc)
+	commitDesired(t, st, map[api.Key]api.Object{webKey: fixture.Deployment("web", 1, "nginx:1"), svcKey: svc})
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ctrl := NewController(st, fixture.Logger(t), Options{Rand: testRand(), Now: func() time.Time { return now },
+		Health: health.Policy{DegradedGrace: 20 * time.Second}})
+	pass := func(want, msg string) {
+		t.Helper()
+		if _, err := ctrl.ReconcileOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		h, err := st.GetHealth(ctx, api.DefaultSource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range h.Objects {
+			if o.Key == svcKey {
+				if o.Health != want || o.Message != msg {
+					t.Fatalf("Service = %s %q, want %s %q", o.Health, o.Message, want, msg)
+				}
+				return
+			}
+		}
+		t.Fatalf("no health of the Service in %+v", h.Objects)
+	}
+	pass(api.HealthProgressing, "no Pod matches selector app=web (Degraded if it lasts 20s)") // the Pod is being created
+	items, _, err := st.ListPods(ctx)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%d pods, %v; want 1", len(items), err)
+	}
+	if err := runWith(ctx, st, items[0], api.PodStatus{Phase: api.PodPending, PodIP: "10.244.0.5"}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(20 * time.Second)
+	pass(api.HealthDegraded, "no ready endpoint: 0 of 1 Pods selected by app=web are ready")
+	items, _, _ = st.ListPods(ctx)
+	if err := runWith(ctx, st, items[0], api.PodStatus{Phase: api.PodRunning, Ready: true, PodIP: "10.244.0.5"}); err != nil {
+		t.Fatal(err)
+	}
+	pass(api.HealthHealthy, "1 of 1 Pods selected by app=web are ready")
+}

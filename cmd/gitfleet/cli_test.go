@@ -40,7 +40,7 @@ func TestValidateExamples(t *testing.T) {
 	if err != nil {
 		t.Fatalf("validate examples: %v\n%s", err, stderr)
 	}
-	if strings.TrimSpace(out) != "1 objects valid" {
+	if strings.TrimSpace(out) != "2 objects valid" {
 		t.Fatalf("stdout = %q", out)
 	}
 }
@@ -103,7 +103,7 @@ func TestValidateFileAndSymlink(t *testing.T) {
 	if err := os.Symlink(abs, link); err != nil {
 		t.Fatal(err)
 	}
-	if out, stderr, err := runCLI("validate", link); err != nil || strings.TrimSpace(out) != "1 objects valid" {
+	if out, stderr, err := runCLI("validate", link); err != nil || strings.TrimSpace(out) != "2 objects valid" {
 		t.Fatalf("validate SYMLINK: %v\nstdout %q\nstderr %q", err, out, stderr)
 	}
 }

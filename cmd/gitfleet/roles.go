@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/endpoints"
 	"github.com/gitfleet/gitfleet/health"
 	"github.com/gitfleet/gitfleet/leader"
 	"github.com/gitfleet/gitfleet/nodeipam"
@@ -116,8 +117,9 @@ func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 	return <-errs
 }
 
-// controllerRoles are the sync controller, the workload controller, the node IPAM controller
-// and the services controller, each run while this process leads it (candidate names this process).
+// controllerRoles are the sync controller, the workload controller, the node IPAM controller,
+// the services controller and the endpoints controller, each run while this process leads it
+// (candidate names this process).
 func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, candidate string, log *slog.Logger) ([]role, error) {
 	repo, err := source.New(src)
 	if err != nil {
@@ -147,6 +149,9 @@ func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, candida
 		}),
 		elected(st, store.ElectionServices, candidate, log, func(st *store.Store) runner {
 			return services.New(st, log.With("role", "services"), services.Options{Pool: pool})
+		}),
+		elected(st, store.ElectionEndpoints, candidate, log, func(st *store.Store) runner {
+			return endpoints.New(st, log.With("role", "endpoints"))
 		}),
 	}, nil
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // upRoleNames are the roles `up` runs without a webhook, sorted.
-var upRoleNames = []string{"agent", "controller", "nodeipam", "noderights", "scheduler", "services", "workloads"}
+var upRoleNames = []string{"agent", "controller", "endpoints", "nodeipam", "noderights", "scheduler", "services", "workloads"}
 
 // TestUpStopsQuietly stops up while its Pods run, once with SIGINT (Ctrl-C) and, after a restart
 // that adopts them, once with SIGTERM: each time it exits 0 and logs only one line per role and
