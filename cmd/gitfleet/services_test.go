@@ -133,8 +133,8 @@ func TestServices(t *testing.T) {
 			}
 		}
 	}
-	if ips := f.lookup(client, "web-headless.default.svc.cluster.local"); !slices.Equal(ips, endpointIPs(web)) {
-		t.Fatalf("headless Service resolves to %v, want the ready Pods %v", ips, endpointIPs(web))
+	if ips := f.lookup(client, "web-headless.default.svc.cluster.local"); !slices.Equal(ips, readyIPs(web)) {
+		t.Fatalf("headless Service resolves to %v, want the ready Pods %v", ips, readyIPs(web))
 	}
 
 	pushed := time.Now()
@@ -182,7 +182,7 @@ func (f *fleet) waitService(name string, ready int) serviceJSON {
 			if s.Metadata.Name != name {
 				continue
 			}
-			if svc = s; s.Spec.ClusterIP == "" || len(endpointIPs(s)) != ready {
+			if svc = s; s.Spec.ClusterIP == "" || len(readyIPs(s)) != ready {
 				return fmt.Errorf("Service %s: clusterIP %q, endpoints %v", name, s.Spec.ClusterIP, s.Status.Endpoints)
 			}
 			return nil
@@ -192,8 +192,8 @@ func (f *fleet) waitService(name string, ready int) serviceJSON {
 	return svc
 }
 
-// endpointIPs are the sorted IPs of svc's ready endpoints.
-func endpointIPs(svc serviceJSON) []string {
+// readyIPs are the sorted IPs of svc's ready endpoints.
+func readyIPs(svc serviceJSON) []string {
 	var out []string
 	for _, e := range svc.Status.Endpoints {
 		if e.Ready && !slices.Contains(out, e.IP) {
