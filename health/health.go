@@ -40,8 +40,9 @@ func rank(h string) int {
 // becoming ready or fits on no node; Missing when it has no Pod at all; Progressing otherwise.
 // A Pod manifest is Healthy when its Pod runs ready (or succeeded). A Service with a selector
 // is Healthy when one of the Pods it selects runs ready with an IP (an endpoint that gets
-// traffic), Degraded when none does. Other kinds are Healthy once applied. A desired entry that cannot be decoded is OutOfSync and Missing: the sync
-// controller repairs it. Each status counts the Pods of its object that run ready (Ready) and
+// traffic), Progressing while none does but one is still starting (Pending), Degraded
+// otherwise. Other kinds are Healthy once applied. A desired entry that cannot be decoded is
+// OutOfSync and Missing: the sync controller repairs it. Each status counts the Pods of its object that run ready (Ready) and
 // that it wants (Want). Assess is pure; how long an object may look Degraded is Tracker's call.
 func Assess(in Input) []api.ObjectStatus {
 	owned, byNamespace := podsByOwner(in.Pods), podsByNamespace(in.Pods)
@@ -115,23 +116,37 @@ func endpointsHealth(svc *api.Service, pods []api.Pod) (string, string) {
 	if sel == "" {
 		return api.HealthHealthy, ""
 	}
-	selected, ready := 0, 0
+	var selected []api.Pod
+	ready := 0
 	for i := range pods {
 		if p := &pods[i]; svc.Selects(p) {
-			selected++
+			selected = append(selected, *p)
 			if p.Status.IsReady() && p.Status.PodIP != "" {
 				ready++
 			}
 		}
 	}
-	counts := fmt.Sprintf("%d of %d Pods selected by %s are ready", ready, selected, sel)
+	counts := fmt.Sprintf("%d of %d Pods selected by %s are ready", ready, len(selected), sel)
 	switch {
-	case selected == 0:
+	case len(selected) == 0:
 		return api.HealthDegraded, "no Pod matches selector " + sel
+	case ready == 0 && starting(selected):
+		// A Pod still pulling its image is its workload's Progressing, not the Service's fault.
+		return api.HealthProgressing, "waiting for a ready endpoint: " + counts
 	case ready == 0:
 		return api.HealthDegraded, "no ready endpoint: " + counts
 	}
 	return api.HealthHealthy, counts
+}
+
+// starting reports whether a Pod of pods is Pending with nothing wrong with it yet.
+func starting(pods []api.Pod) bool {
+	for _, p := range pods {
+		if bad, _ := firstDegraded([]api.Pod{p}); !bad && p.Status.Phase == api.PodPending {
+			return true
+		}
+	}
+	return false
 }
 
 // replicasHealth assesses a workload that wants want Pods of the template hash from the Pods

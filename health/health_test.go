@@ -213,8 +213,10 @@ func TestHealthOfService(t *testing.T) {
 	}{
 		{"one of three ready", svc(web), []api.Pod{pod("a", "default", web, running), pod("b", "default", web, pending),
 			pod("c", "default", web, lost)}, api.HealthHealthy, "1 of 3 Pods selected by app=web are ready"},
-		{"none ready", svc(web), []api.Pod{pod("a", "default", web, pending), pod("b", "default", web, lost), pod("c", "default", web, crashing)},
-			api.HealthDegraded, "no ready endpoint: 0 of 3 Pods selected by app=web are ready"},
+		{"none ready, one starting", svc(web), []api.Pod{pod("a", "default", web, pending), pod("b", "default", web, lost), pod("c", "default", web, crashing)},
+			api.HealthProgressing, "waiting for a ready endpoint: 0 of 3 Pods selected by app=web are ready"},
+		{"none ready, none starting", svc(web), []api.Pod{pod("b", "default", web, lost), pod("c", "default", web, crashing)},
+			api.HealthDegraded, "no ready endpoint: 0 of 2 Pods selected by app=web are ready"},
 		{"ready without an IP is no endpoint", svc(web), []api.Pod{{Metadata: api.ObjectMeta{Name: "a", Namespace: "default", Labels: web}, Status: running}},
 			api.HealthDegraded, "no ready endpoint: 0 of 1 Pods selected by app=web are ready"},
 		{"no match: other labels, namespace, finished", svc(web), []api.Pod{pod("a", "default", map[string]string{"app": "db"}, running),

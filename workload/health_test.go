@@ -123,6 +123,13 @@ func TestControllerRecordsServiceHealth(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(20 * time.Second)
+	pass(api.HealthProgressing, "waiting for a ready endpoint: 0 of 1 Pods selected by app=web are ready") // however long it pulls
+	items, _, _ = st.ListPods(ctx)
+	if err := runWith(ctx, st, items[0], api.PodStatus{Phase: api.PodRunning, PodIP: "10.244.0.5"}); err != nil {
+		t.Fatal(err)
+	}
+	pass(api.HealthProgressing, "no ready endpoint: 0 of 1 Pods selected by app=web are ready (Degraded if it lasts 20s)")
+	now = now.Add(20 * time.Second)
 	pass(api.HealthDegraded, "no ready endpoint: 0 of 1 Pods selected by app=web are ready")
 	items, _, _ = st.ListPods(ctx)
 	if err := runWith(ctx, st, items[0], api.PodStatus{Phase: api.PodRunning, Ready: true, PodIP: "10.244.0.5"}); err != nil {
