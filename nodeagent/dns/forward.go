@@ -70,7 +70,8 @@ func (f *forwarder) forward(ctx context.Context, r *dns.Msg, network string) *dn
 func (f *forwarder) exchange(ctx context.Context, r *dns.Msg, network, upstream string) (*dns.Msg, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	c := dns.Client{Net: network, Timeout: f.timeout}
+	// a reply bigger than the question allowed is read whole, then cut to size for the client
+	c := dns.Client{Net: network, Timeout: f.timeout, UDPSize: dns.MaxMsgSize}
 	resp, _, err := c.ExchangeContext(ctx, r, upstream)
 	if err != nil {
 		return nil, fmt.Errorf("forward to %s: %w", upstream, err)
