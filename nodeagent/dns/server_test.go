@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -137,7 +137,7 @@ const defaultTestTimeout = 200 * time.Millisecond
 func TestServeServfail(t *testing.T) {
 	dead := freePort(t)
 	for name, cfg := range map[string]Config{
-		"dead upstream": {ResolvConf: resolvConf(t, "127.0.0.1"), UpstreamPort: dead},
+		"dead upstream":  {ResolvConf: resolvConf(t, "127.0.0.1"), UpstreamPort: dead},
 		"no resolv.conf": {},
 		"no nameserver":  {ResolvConf: resolvConf(t)},
 	} {
