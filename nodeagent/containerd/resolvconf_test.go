@@ -1,6 +1,8 @@
 package containerd
 
 import (
+	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -8,11 +10,14 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
 	"github.com/gitfleet/gitfleet/internal/testenv"
 	"github.com/gitfleet/gitfleet/internal/testimage"
+	"github.com/gitfleet/gitfleet/nodeagent"
 	"github.com/gitfleet/gitfleet/nodeagent/dns"
 	"github.com/gitfleet/gitfleet/nodeagent/podnet"
+	"github.com/gitfleet/gitfleet/store"
 )
 
 func TestResolvConfFile(t *testing.T) {
@@ -43,15 +48,10 @@ func TestPodResolvConf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startDNS(t, gw.String())
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second, DNSServer: gw.String()}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
-	ctx := t.Context()
-	if _, err := rt.ImportArchive(ctx, testimage.BuildBusybox(t, t.TempDir())); err != nil {
-		t.Fatalf("import: %v", err)
-	}
+	srv := startDNS(t, gw.String())
+	syncWeb(t, srv)
+	rt := dnsRuntime(t, addr, gw.String())
+	cfg, ctx := rt.cfg, t.Context()
 
 	t.Run("pod network", func(t *testing.T) {
 		pod := commandPod("resolver", api.RestartAlways, resolverScript)
@@ -87,9 +87,69 @@ func TestPodResolvConf(t *testing.T) {
 	})
 }
 
-// startDNS serves the cluster DNS on ip:53 of the test's network namespace, with the Service
-// default/web at 10.96.0.10, until the test ends.
-func startDNS(t *testing.T, ip string) {
+// TestAgentClusterDNS runs the agent with the cluster DNS as its ServiceView against a real etcd
+// and the machine's containerd, in a network namespace of the test's own: a Service's endpoints
+// written to etcd reach the DNS through the agent's service loop, and a Pod resolves the
+// Service's short name.
+func TestAgentClusterDNS(t *testing.T) {
+	addr := testenv.RequireContainerd(t)
+	if !netnstest.Run(t) {
+		return
+	}
+	gw, err := podnet.Gateway(podnet.DefaultPodCIDR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := etcdtest.Start(t)
+	srv := startDNS(t, gw.String())
+	rt := dnsRuntime(t, addr, gw.String())
+	ctx := t.Context()
+	web := api.Endpoints{Namespace: "default", Name: "web", ClusterIP: "10.96.0.10"}
+	b, err := json.Marshal(web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Client().Put(ctx, store.Key(store.Endpoints, "default/web"), string(b)); err != nil {
+		t.Fatalf("put endpoints: %v", err)
+	}
+	pod := commandPod("resolver", api.RestartAlways, resolverScript)
+	pod.Spec.NodeName = "node-a"
+	if err := st.CreatePod(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a := nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: nodeagent.NodeConfig{Name: "node-a"},
+		Resync: 200 * time.Millisecond, Services: []nodeagent.ServiceView{srv}})
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Run(runCtx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	waitLog(t, rt.cfg.DataDir, pod, resolvConf(gw.String(), "default")+"resolved=10.96.0.10\n")
+}
+
+// dnsRuntime starts a runtime of node-a whose Pods use the cluster DNS at dnsIP, with the
+// busybox test image imported, and removes its Pods when the test ends.
+func dnsRuntime(t *testing.T, addr, dnsIP string) *Runtime {
+	t.Helper()
+	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second, DNSServer: dnsIP}
+	rt := newTestRuntime(t, cfg)
+	t.Cleanup(func() { removeAll(t, rt) })
+	if _, err := rt.ImportArchive(t.Context(), testimage.BuildBusybox(t, t.TempDir())); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	return rt
+}
+
+// startDNS serves the cluster DNS on ip:53 of the test's network namespace, with no upstream,
+// until the test ends.
+func startDNS(t *testing.T, ip string) *dns.Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv, err := dns.Start(t.Context(), dns.Config{Addr: ip + ":53", ResolvConf: filepath.Join(t.TempDir(), "none")}, log)
@@ -97,6 +157,12 @@ func startDNS(t *testing.T, ip string) {
 		t.Fatalf("start dns: %v", err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// syncWeb gives the DNS the Service default/web at 10.96.0.10.
+func syncWeb(t *testing.T, srv *dns.Server) {
+	t.Helper()
 	web := api.Endpoints{Namespace: "default", Name: "web", ClusterIP: "10.96.0.10",
 		Ports: []api.EndpointsPort{{Name: "http", Protocol: api.ProtocolTCP, Port: 80}}}
 	if err := srv.Sync(t.Context(), []api.Endpoints{web}); err != nil {
