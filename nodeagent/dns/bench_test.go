@@ -41,3 +41,20 @@ func BenchmarkServeUDP(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
 }
+
+// BenchmarkBuildZone builds the zone of 1000 Services with a virtual IP and 100 headless ones
+// of 10 Pods each: the work of every Sync.
+func BenchmarkBuildZone(b *testing.B) {
+	services := make([]api.Endpoints, 0, 1100)
+	for i := range 1000 {
+		services = append(services, api.Endpoints{Namespace: "default", Name: fmt.Sprintf("svc-%d", i),
+			ClusterIP: fmt.Sprintf("10.96.%d.%d", i/250, i%250+1),
+			Ports:     []api.EndpointsPort{{Name: "http", Protocol: api.ProtocolTCP, Port: 80}}})
+	}
+	for i := range 100 {
+		services = append(services, headless(fmt.Sprintf("headless-%d", i), 10))
+	}
+	for b.Loop() {
+		buildZone(api.ClusterDomain, services)
+	}
+}
