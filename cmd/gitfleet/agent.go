@@ -121,7 +121,8 @@ func defaultAddress() string {
 
 // agentRole returns the node agent's loop: it locks the data dir, registers the node, waits for
 // its Pod range from the control plane, connects to containerd with it, imports the archives in
-// DATA_DIR/images, and runs the agent, which routes to the other nodes' Pods.
+// DATA_DIR/images, and runs the agent, which routes to the other nodes' Pods and serves the
+// cluster DNS on the Pod gateway.
 func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (role, error) {
 	log = log.With("role", "agent")
 	unlock, err := lockDataDir(dataDir)
@@ -149,6 +150,12 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (
 		}
 		log.Info("node registered", "node", node.Name, "pod_cidr", spec.PodCIDR, "address", node.Addresses[0].Address)
 		cfg := f.runtimeConfig(node.Name, dataDir, spec.PodCIDR)
+		clusterDNS, dnsIP, err := startClusterDNS(ctx, spec.PodCIDR, log)
+		if err != nil {
+			return err
+		}
+		defer clusterDNS.Close() // after the agent: no Sync comes once Run returned
+		cfg.DNSServer = dnsIP.String()
 		rt, err := containerd.New(ctx, cfg, log)
 		if err != nil {
 			return err
@@ -162,7 +169,8 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (
 			return err
 		}
 		defer routes.Close()
-		return nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: node, Routes: routes}).Run(ctx)
+		services := []nodeagent.ServiceView{clusterDNS}
+		return nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: node, Routes: routes, Services: services}).Run(ctx)
 	}}, nil
 }
 

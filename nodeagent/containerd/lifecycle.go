@@ -26,8 +26,9 @@ func (c *Runtime) EnsurePod(ctx context.Context, pod *api.Pod) (string, error) {
 	return c.EnsurePodConfig(ctx, pod, nil)
 }
 
-// EnsurePodConfig implements nodeagent.ConfigRuntime. The Pod's ConfigMap volumes are written
-// under its pod directory before its containers are created, and mounted read-only into them.
+// EnsurePodConfig implements nodeagent.ConfigRuntime. The Pod's ConfigMap volumes, and its
+// resolv.conf when it uses the cluster DNS, are written under its pod directory before its
+// containers are created, and mounted read-only into them.
 func (c *Runtime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms nodeagent.ConfigMaps) (string, error) {
 	ctx = c.ns(ctx)
 	key := api.PodKeyOf(pod)
@@ -46,7 +47,7 @@ func (c *Runtime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms nodeage
 		return "", err
 	}
 	fresh := len(have) == 0
-	if err := c.writeVolumes(pod, cms); err != nil {
+	if err := errors.Join(c.writeVolumes(pod, cms), c.writeResolvConf(pod)); err != nil {
 		return "", errors.Join(fmt.Errorf("ensure pod %s: %w", key, err), c.undoNewPod(ctx, key, fresh))
 	}
 	for _, spec := range pod.Spec.Containers {

@@ -34,7 +34,8 @@ type Config struct {
 	// NodeName is this node's name, recorded on every container (required).
 	NodeName string
 	// DataDir holds logs/ (container output, package logs), netns/ and cni/ (Pod network
-	// namespaces and IPAM state, package podnet) and pods/ (ConfigMap volumes) (required).
+	// namespaces and IPAM state, package podnet) and pods/ (ConfigMap volumes, resolv.conf)
+	// (required).
 	DataDir string
 	// Snapshotter unpacks images; when empty, overlayfs if containerd reports it usable, else native.
 	Snapshotter string
@@ -42,6 +43,9 @@ type Config struct {
 	StopTimeout time.Duration
 	// Network configures the Pods' network.
 	Network podnet.Config
+	// DNSServer is the IP of the node's cluster DNS, which the resolv.conf of every Pod but
+	// hostNetwork ones names; "" leaves Pods with their image's /etc/resolv.conf.
+	DNSServer string
 	// Now is the clock of recorded start times; time.Now when nil.
 	Now func() time.Time
 }

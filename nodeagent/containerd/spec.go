@@ -32,10 +32,11 @@ func (c *Runtime) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container,
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
 	}
-	mounts, err := c.volumeMounts(pod, ctr)
+	vols, err := c.volumeMounts(pod, ctr)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
 	}
+	mounts := append(c.dnsMounts(pod), vols...)
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		oci.WithProcessArgs(args...),

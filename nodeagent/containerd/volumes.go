@@ -146,7 +146,8 @@ func replaceFile(root *os.Root, name string, data []byte) error {
 	return nil
 }
 
-// removeVolumes removes the Pod's directory with its volumes; a missing one is no error.
+// removeVolumes removes the Pod's directory with its volumes and resolv.conf; a missing one is
+// no error.
 func (c *Runtime) removeVolumes(key api.PodKey) error {
 	if err := os.RemoveAll(c.podDir(key)); err != nil {
 		return fmt.Errorf("remove volumes: %w", err)
