@@ -53,13 +53,25 @@ func portID(namespace, name string, p proto, portName string) string {
 	return namespace + "/" + name + "/" + p.String() + "/" + portName
 }
 
-func serviceChain(id string) string  { return prefixService + hashOf(id) + "-" + id }
-func externalChain(id string) string { return prefixExternal + hashOf(id) + "-" + id }
+func serviceChain(id string) string  { return chainName(prefixService, id) }
+func externalChain(id string) string { return chainName(prefixExternal, id) }
 
 // endpointChain is named by everything its rules hold: a chain that exists is right.
 func endpointChain(id string, ip netip.Addr, port uint16) string {
-	ep := fmt.Sprintf("%s__%s/%d", id, ip, port)
-	return prefixEndpoint + hashOf(ep) + "-" + ep
+	return chainName(prefixEndpoint, fmt.Sprintf("%s__%s/%d", id, ip, port))
+}
+
+// maxChainName is the kernel's limit on a chain name, less its terminating NUL.
+const maxChainName = 255
+
+// chainName is prefix, the hash of id and id, cut to the kernel's limit: the hash keeps long
+// names unique, the rest is for people reading the table.
+func chainName(prefix, id string) string {
+	name := prefix + hashOf(id) + "-" + id
+	if len(name) > maxChainName {
+		name = name[:maxChainName]
+	}
+	return name
 }
 
 // hashOf is 8 characters of the SHA-256 of s, base32 as kube-proxy's chain names.
