@@ -29,7 +29,7 @@ func emptyState() *state {
 
 // state is what the table holds once m is programmed.
 func (m *model) state() *state {
-	s := emptyState()
+	s := &state{chains: make(map[string]liveChain, len(m.chains)), maps: map[string]map[elemKey]string{}}
 	for name, c := range m.chains {
 		s.chains[name] = liveChain{fingerprint: c.fingerprint(), rules: len(c.rules)}
 	}
@@ -97,22 +97,32 @@ func (c change) String() string {
 // what is no longer wanted (elements, then rules, then chains). A chain whose fingerprint and
 // rule count match is left alone, and so is every connection it carried: conntrack keeps NAT.
 func diff(live *state, want *model) []change {
-	var out []change
-	names := slices.SortedFunc(maps.Keys(want.chains), compareChains)
-	for _, name := range names {
-		if _, ok := live.chains[name]; !ok {
-			out = append(out, change{action: actionAddChain, chain: name})
+	var adds, writes, obsolete []string
+	for name, c := range want.chains {
+		have, ok := live.chains[name]
+		if !ok {
+			adds = append(adds, name)
+		}
+		if have.fingerprint != c.fingerprint() || have.rules != len(c.rules) {
+			writes = append(writes, name)
 		}
 	}
-	for _, name := range names {
-		c, have := want.chains[name], live.chains[name]
-		if have.fingerprint != c.fingerprint() || have.rules != len(c.rules) {
-			out = append(out, change{action: actionWriteChain, chain: name, flush: have.rules > 0})
+	for name := range live.chains {
+		if _, ok := want.chains[name]; !ok {
+			obsolete = append(obsolete, name)
 		}
+	}
+	slices.SortFunc(adds, compareChains)
+	slices.SortFunc(writes, compareChains)
+	slices.SortFunc(obsolete, compareChains)
+	var out []change
+	for _, name := range adds {
+		out = append(out, change{action: actionAddChain, chain: name})
+	}
+	for _, name := range writes {
+		out = append(out, change{action: actionWriteChain, chain: name, flush: live.chains[name].rules > 0})
 	}
 	out = append(out, diffElements(live, want)...)
-	obsolete := slices.SortedFunc(maps.Keys(live.chains), compareChains)
-	obsolete = slices.DeleteFunc(obsolete, func(n string) bool { _, ok := want.chains[n]; return ok })
 	for _, name := range obsolete {
 		if live.chains[name].rules > 0 {
 			out = append(out, change{action: actionFlushChain, chain: name})
@@ -129,19 +139,22 @@ func diffElements(live *state, want *model) []change {
 	var adds, dels []change
 	for _, set := range mapNames() {
 		have, wanted := live.maps[set], want.maps[set]
-		for _, k := range sortedElemKeys(wanted) {
+		var add, del []change
+		for k, v := range wanted {
 			switch target, ok := have[k]; {
 			case !ok:
-				adds = append(adds, change{action: actionAddElement, set: set, key: k, chain: wanted[k]})
-			case target != wanted[k]:
-				adds = append(adds, change{action: actionReplaceElement, set: set, key: k, chain: wanted[k]})
+				add = append(add, change{action: actionAddElement, set: set, key: k, chain: v})
+			case target != v:
+				add = append(add, change{action: actionReplaceElement, set: set, key: k, chain: v})
 			}
 		}
-		for _, k := range sortedElemKeys(have) {
+		for k, v := range have {
 			if _, ok := wanted[k]; !ok {
-				dels = append(dels, change{action: actionDeleteElement, set: set, key: k, chain: have[k]})
+				del = append(del, change{action: actionDeleteElement, set: set, key: k, chain: v})
 			}
 		}
+		adds = append(adds, sortedByKey(add)...)
+		dels = append(dels, sortedByKey(del)...)
 	}
 	return append(adds, dels...)
 }
@@ -167,7 +180,14 @@ func chainRank(name string) int {
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func sortedElemKeys(m map[elemKey]string) []elemKey {
-	return slices.SortedFunc(maps.Keys(m), func(a, b elemKey) int {
-		return cmp.Or(a.addr.Compare(b.addr), cmp.Compare(a.proto, b.proto), cmp.Compare(a.port, b.port))
-	})
+	return slices.SortedFunc(maps.Keys(m), compareKeys)
+}
+
+func sortedByKey(cs []change) []change {
+	slices.SortFunc(cs, func(a, b change) int { return compareKeys(a.key, b.key) })
+	return cs
+}
+
+func compareKeys(a, b elemKey) int {
+	return cmp.Or(a.addr.Compare(b.addr), cmp.Compare(a.proto, b.proto), cmp.Compare(a.port, b.port))
 }

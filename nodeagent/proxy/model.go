@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/google/nftables"
@@ -26,6 +27,8 @@ type model struct {
 type chain struct {
 	hook  *hook
 	rules []rule
+	// fp caches fingerprint: a model built from the memo shares its chains.
+	fp string
 }
 
 // hook makes a chain a base chain: where netfilter calls it.
@@ -54,6 +57,9 @@ func (k elemKey) String() string {
 // fingerprint identifies what the chain holds. The first rule carries it as its comment, so
 // that a restarted proxy reads which chains are already right without decoding their rules.
 func (c *chain) fingerprint() string {
+	if c.fp != "" {
+		return c.fp
+	}
 	h := sha256.New()
 	if c.hook != nil {
 		fmt.Fprintln(h, c.hook.text)
@@ -61,21 +67,84 @@ func (c *chain) fingerprint() string {
 	for _, r := range c.rules {
 		fmt.Fprintln(h, r.text)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	c.fp = hex.EncodeToString(h.Sum(nil))[:16]
+	return c.fp
+}
+
+// newModel makes an empty model with room for about chains chains and elements per map.
+func newModel(chains, elements int) *model {
+	m := &model{chains: make(map[string]*chain, chains), maps: map[string]map[elemKey]string{}}
+	for _, name := range mapNames() {
+		m.maps[name] = make(map[elemKey]string, elements)
+	}
+	return m
 }
 
 // build is the table that serves services from the service range cidr, on a node whose Pods
 // hang off bridge.
 func build(bridge string, cidr netip.Prefix, services []api.Endpoints) *model {
-	m := &model{chains: map[string]*chain{}, maps: map[string]map[elemKey]string{}}
-	for _, name := range mapNames() {
-		m.maps[name] = map[elemKey]string{}
-	}
-	m.addStatic(cidr)
+	return newBuilder(bridge, cidr).build(services)
+}
+
+// builder builds models, remembering each Service's part of the last one: a Sync after one
+// endpoint changed rebuilds one Service, not a thousand.
+type builder struct {
+	bridge string
+	cidr   netip.Prefix
+	memo   map[string]memoEntry
+	// chains is how many chains the last model had.
+	chains int
+}
+
+type memoEntry struct {
+	svc  api.Endpoints
+	part *model
+}
+
+func newBuilder(bridge string, cidr netip.Prefix) *builder {
+	return &builder{bridge: bridge, cidr: cidr, memo: map[string]memoEntry{}}
+}
+
+func (b *builder) build(services []api.Endpoints) *model {
+	// Sized as the last model, so that a large one grows no map while it is built.
+	m := newModel(b.chains, len(services))
+	m.addStatic(b.cidr)
+	memo := make(map[string]memoEntry, len(services))
 	for _, svc := range services {
-		m.addService(bridge, svc)
+		key := svc.Namespace + "/" + svc.Name
+		e, ok := b.memo[key]
+		if !ok || !sameEndpoints(e.svc, svc) {
+			e = memoEntry{svc: svc, part: newModel(0, 0)}
+			e.part.addService(b.bridge, svc)
+		}
+		memo[key] = e
+		m.merge(e.part)
 	}
+	b.memo, b.chains = memo, len(m.chains)
 	return m
+}
+
+// merge adds part's chains and elements to m; of two Services that claim one key (two take
+// the same node port), the later wins.
+func (m *model) merge(part *model) {
+	for name, c := range part.chains {
+		m.chains[name] = c
+	}
+	for set, els := range part.maps {
+		for k, v := range els {
+			m.maps[set][k] = v
+		}
+	}
+}
+
+// sameEndpoints reports whether a and b program the same (the memo keeps a's slices, which
+// the caller must not change: the agent's cache hands out fresh decoded records).
+func sameEndpoints(a, b api.Endpoints) bool {
+	return a.Namespace == b.Namespace && a.Name == b.Name && a.ClusterIP == b.ClusterIP &&
+		slices.Equal(a.Ports, b.Ports) &&
+		slices.EqualFunc(a.Endpoints, b.Endpoints, func(x, y api.Endpoint) bool {
+			return x.IP == y.IP && x.Ready == y.Ready && x.Node == y.Node && x.Pod == y.Pod && slices.Equal(x.Ports, y.Ports)
+		})
 }
 
 // addStatic adds the chains that do not depend on the Services: the hooks, the dispatch through

@@ -26,10 +26,10 @@ type Config struct {
 // Proxy programs the Services into the kernel of the node it runs on (its current network
 // namespace). It implements the node agent's ServiceView; Sync is not safe for concurrent use.
 type Proxy struct {
-	cidr   netip.Prefix
-	bridge string
-	log    *slog.Logger
-	nl     *netlink.Handle
+	cidr    netip.Prefix
+	builder *builder
+	log     *slog.Logger
+	nl      *netlink.Handle
 	// live is what the table holds: read from the kernel by the first Sync and after a failed
 	// one, else what the last Sync programmed.
 	live *state
@@ -48,7 +48,7 @@ func New(cfg Config, log *slog.Logger) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new service proxy: open netlink: %w", err)
 	}
-	return &Proxy{cidr: cidr.Masked(), bridge: cfg.Bridge, log: log, nl: nl}, nil
+	return &Proxy{cidr: cidr.Masked(), builder: newBuilder(cfg.Bridge, cidr.Masked()), log: log, nl: nl}, nil
 }
 
 // Close releases the proxy's netlink socket. The table, the link and the route stay: the
@@ -76,7 +76,7 @@ func (p *Proxy) Sync(ctx context.Context, services []api.Endpoints) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	want := build(p.bridge, p.cidr, services)
+	want := p.builder.build(services)
 	changes := diff(p.live, want)
 	if len(changes) == 0 {
 		return nil
