@@ -176,7 +176,9 @@ func (a *applier) writeChain(ch change) unit {
 }
 
 // addVmap adds the anonymous map { 0 : goto targets[0], ... } and returns the lookup of
-// register 1 in it. The kernel frees the map with the rule.
+// register 1 in it. The kernel frees the map with the rule. Keys are host-order integers, as
+// numgen writes them; the library marks an anonymous map's keys big-endian whatever it is
+// told, so `nft list` shows key 1 as 16777216 on x86 (cosmetic: the kernel compares bytes).
 func (a *applier) addVmap(c *nftables.Conn, targets []string) (*expr.Lookup, error) {
 	a.nextID++
 	s := &nftables.Set{Table: a.table, Name: "__map%d", ID: a.nextID, Anonymous: true, Constant: true,
