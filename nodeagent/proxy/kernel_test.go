@@ -126,6 +126,26 @@ func TestProxy(t *testing.T) {
 	_, _, err = ask("", "10.96.0.11:80")
 	wantRefused(t, "removed service", err)
 	assertGone(t, "self", "10.96.0.11")
+
+	flushByHand(t, serviceChain(portID("default", "web", protoTCP, "")))
+	_, _, err = ask("", "10.96.0.10:80")
+	wantRefused(t, "web with its chain flushed by hand", err)
+	syncOK(t, px, web) // nothing changed: the resync reads the table and repairs it
+	if who, _, err := ask("", "10.96.0.10:80"); err != nil || who != "c" {
+		t.Errorf("web after a resync repaired its chain: %q, %v", who, err)
+	}
+}
+
+func flushByHand(t *testing.T, chain string) {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.FlushChain(&nftables.Chain{Name: chain, Table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}})
+	if err := c.Flush(); err != nil {
+		t.Fatalf("flush chain %s: %v", chain, err)
+	}
 }
 
 // assertGone fails t unless the kernel's table holds no chain and no element of Service name.

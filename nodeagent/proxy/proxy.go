@@ -30,8 +30,8 @@ type Proxy struct {
 	builder *builder
 	log     *slog.Logger
 	nl      *netlink.Handle
-	// live is what the table holds: read from the kernel by the first Sync and after a failed
-	// one, else what the last Sync programmed.
+	// live is what the table holds: read from the kernel (see Sync), else what the last Sync
+	// programmed; nil when unknown.
 	live *state
 }
 
@@ -59,27 +59,29 @@ func (p *Proxy) Close() error {
 }
 
 // Sync makes the table serve exactly services, changing only what differs from what it holds.
-// It is idempotent; after a failure the next Sync reads the table again.
+// It is idempotent. It reads the table from the kernel when it has not yet, after a failure,
+// and when nothing changed since the last Sync (the agent's periodic resync): so a rule
+// deleted by hand comes back, while a Sync after a change costs no read.
 func (p *Proxy) Sync(ctx context.Context, services []api.Endpoints) error {
 	if err := ensureServiceRoute(p.nl, p.cidr); err != nil {
 		return fmt.Errorf("sync services: %w", err)
 	}
-	if p.live == nil {
-		c, err := nftables.New()
-		if err != nil {
-			return fmt.Errorf("sync services: open nftables: %w", err)
-		}
-		if p.live, err = readState(c); err != nil {
+	want := p.builder.build(services)
+	var changes []change
+	if p.live != nil {
+		changes = diff(p.live, want)
+	}
+	if len(changes) == 0 {
+		if err := p.read(); err != nil {
 			return fmt.Errorf("sync services: %w", err)
 		}
+		changes = diff(p.live, want)
+	}
+	if len(changes) == 0 {
+		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
-	}
-	want := p.builder.build(services)
-	changes := diff(p.live, want)
-	if len(changes) == 0 {
-		return nil
 	}
 	a := &applier{table: &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}, want: want}
 	if err := a.apply(changes); err != nil {
@@ -88,6 +90,20 @@ func (p *Proxy) Sync(ctx context.Context, services []api.Endpoints) error {
 	}
 	p.live = want.state()
 	p.logChanges(changes)
+	return nil
+}
+
+// read takes what the table holds from the kernel.
+func (p *Proxy) read() error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("open nftables: %w", err)
+	}
+	live, err := readState(c)
+	if err != nil {
+		return err
+	}
+	p.live = live
 	return nil
 }
 
