@@ -86,6 +86,14 @@ func TestProxy(t *testing.T) {
 	if who, _, err := ask(b.ns, testNodeIP+":30080"); err != nil || who == "" {
 		t.Errorf("pod b to the node port: %q, %v", who, err)
 	}
+	// From outside the node, a node port and a cluster IP: masqueraded, so that the reply
+	// comes back through the node whatever the endpoint's route.
+	outside := newOutside(t, "192.168.77.2")
+	for _, addr := range []string{testNodeIP + ":30080", "10.96.0.10:80"} {
+		if who, from, err := ask(outside, addr); err != nil || who == "" || from != testGateway {
+			t.Errorf("from outside to %s: answered by %q seeing %q, %v; want seen as %s", addr, who, from, err, testGateway)
+		}
+	}
 	udp := map[string]bool{}
 	for range 30 {
 		who, err := askUDP("", "10.96.0.53:53")

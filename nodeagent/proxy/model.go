@@ -114,7 +114,7 @@ func (b *builder) build(services []api.Endpoints) *model {
 		key := svc.Namespace + "/" + svc.Name
 		e, ok := b.memo[key]
 		if !ok || !sameEndpoints(e.svc, svc) {
-			e = memoEntry{svc: svc, part: newModel(0, 0)}
+			e = memoEntry{svc: cloneEndpoints(svc), part: newModel(0, 0)}
 			e.part.addService(b.bridge, svc)
 		}
 		memo[key] = e
@@ -137,8 +137,17 @@ func (m *model) merge(part *model) {
 	}
 }
 
-// sameEndpoints reports whether a and b program the same (the memo keeps a's slices, which
-// the caller must not change: the agent's cache hands out fresh decoded records).
+// cloneEndpoints is a deep copy of e: the memo must not share slices a caller may reuse.
+func cloneEndpoints(e api.Endpoints) api.Endpoints {
+	e.Ports = slices.Clone(e.Ports)
+	e.Endpoints = slices.Clone(e.Endpoints)
+	for i := range e.Endpoints {
+		e.Endpoints[i].Ports = slices.Clone(e.Endpoints[i].Ports)
+	}
+	return e
+}
+
+// sameEndpoints reports whether a and b hold the same Service, ports and endpoints.
 func sameEndpoints(a, b api.Endpoints) bool {
 	return a.Namespace == b.Namespace && a.Name == b.Name && a.ClusterIP == b.ClusterIP &&
 		slices.Equal(a.Ports, b.Ports) &&

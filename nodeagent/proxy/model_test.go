@@ -229,3 +229,21 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestBuilderMemo checks that a builder reusing its last Services' parts builds what a fresh
+// one builds, through a series of changes, including one made in place in the caller's slices.
+func TestBuilderMemo(t *testing.T) {
+	bld := newBuilder("gitfleet0", cidr)
+	steps := [][]api.Endpoints{scenario(), withEndpoints(ep("10.244.0.5", true, 8080, 9090)), withEndpoints(), scenario()[1:], scenario()}
+	for i, services := range steps {
+		if got, want := bld.build(services).String(), build("gitfleet0", cidr, services).String(); got != want {
+			t.Fatalf("step %d: the memo builds\n%s\nwant\n%s", i, got, want)
+		}
+	}
+	services := scenario()
+	bld.build(services)
+	services[0].Endpoints[0].Ports[0] = 7777 // the caller reuses its slices
+	if got := bld.build(services).String(); !strings.Contains(got, "dnat to 10.244.0.5:7777") {
+		t.Errorf("a change made in place went unseen:\n%s", got)
+	}
+}

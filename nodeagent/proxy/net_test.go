@@ -132,6 +132,29 @@ func (p pod) answer(c net.Conn) {
 	_, _ = io.Copy(c, c) // echo until the client closes
 }
 
+// newOutside makes a machine outside the cluster on the node's network (a veth into the node
+// address's bridge) at ip, routing the service range via the node, as a router could.
+func newOutside(tb testing.TB, ip string) string {
+	tb.Helper()
+	ns := "gfx-" + randomHex(3) + "-out"
+	netnstest.Exec(tb, "ip", "netns", "add", ns)
+	tb.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
+			tb.Errorf("ip netns del %s: %v: %s", ns, err, out)
+		}
+	})
+	for _, args := range [][]string{
+		{"link", "add", "vout", "type", "veth", "peer", "name", "eth0", "netns", ns},
+		{"link", "set", "vout", "master", testNodeLink, "up"},
+		{"-n", ns, "addr", "add", ip + "/24", "dev", "eth0"},
+		{"-n", ns, "link", "set", "eth0", "up"},
+		{"-n", ns, "route", "add", testCIDR, "via", testNodeIP},
+	} {
+		netnstest.Exec(tb, "ip", args...)
+	}
+	return ns
+}
+
 func hostOf(a net.Addr) string {
 	h, _, _ := net.SplitHostPort(a.String())
 	return h
