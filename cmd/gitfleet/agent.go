@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"github.com/gitfleet/gitfleet/nodeagent/containerd"
 	"github.com/gitfleet/gitfleet/nodeagent/podnet"
 	"github.com/gitfleet/gitfleet/nodeagent/podnet/hostgw"
+	"github.com/gitfleet/gitfleet/nodeagent/proxy"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -26,6 +28,9 @@ import (
 type nodeFlags struct {
 	name, labels, advertise, address, namespace, cniBinDir string
 	grace                                                  time.Duration
+	// serviceCIDR is what the node's proxy routes to itself: the agent's own --service-cidr,
+	// or under up the controller's.
+	serviceCIDR string
 }
 
 func (f *nodeFlags) register(fs *flag.FlagSet) {
@@ -169,7 +174,12 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (
 			return err
 		}
 		defer routes.Close()
-		services := []nodeagent.ServiceView{clusterDNS}
+		svcProxy, err := proxy.New(proxy.Config{ServiceCIDR: cmp.Or(f.serviceCIDR, api.DefaultServiceCIDR), Bridge: cfg.Network.Bridge}, log)
+		if err != nil {
+			return err
+		}
+		defer svcProxy.Close()
+		services := []nodeagent.ServiceView{svcProxy, clusterDNS}
 		return nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: node, Routes: routes, Services: services}).Run(ctx)
 	}}, nil
 }

@@ -253,6 +253,7 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var jf joinFlags
 	register := func(fs *flag.FlagSet) {
 		nf.register(fs)
+		fs.StringVar(&nf.serviceCIDR, "service-cidr", api.DefaultServiceCIDR, "the Services' virtual IPs, as the control plane's --service-cidr")
 		jf.register(fs)
 	}
 	prepare := func(ctx context.Context, conn *connFlags, log *slog.Logger) error {

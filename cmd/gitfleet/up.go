@@ -131,6 +131,7 @@ func upRoles(ids identities, f upFlags, cfg source.Config, log *slog.Logger) ([]
 	if err != nil {
 		return nil, err
 	}
+	f.node.serviceCIDR = f.src.serviceCIDR
 	agent, err := agentRole(ids.node, f.node, f.conn.dataDir, log)
 	if err != nil {
 		return nil, err
