@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"path/filepath"
 	"strings"
@@ -21,7 +23,7 @@ import (
 func member(t *testing.T, srv etcdtest.TLSServer, name, cluster, peer string) *store.Embedded {
 	t.Helper()
 	dir := t.TempDir()
-	e, err := store.StartEmbedded(context.Background(), store.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), Name: name,
+	e, err := store.StartEmbedded(context.Background(), store.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), Name: name, ClientAddr: freeAddr(t),
 		PeerAddr: peer, InitialCluster: cluster,
 		TLS: &store.ServerTLS{CertFile: filepath.Join(srv.PKI, pki.ServerCert), KeyFile: filepath.Join(srv.PKI, pki.ServerKey), CAFile: filepath.Join(srv.PKI, pki.CACert)}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -32,13 +34,19 @@ func member(t *testing.T, srv etcdtest.TLSServer, name, cluster, peer string) *s
 	return e
 }
 
+// freeAddr returns a loopback address free now, with a port below Linux's ephemeral range
+// (32768 and up): a port there, once released, may be taken by any outgoing connection of
+// another test before the member listens on it.
 func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no free loopback port below 32000")
+	return ""
 }
 
 // TestMembersJoinPromoteRemove grows a cluster of one to three members as `up --join` does (a
