@@ -9,33 +9,19 @@ import (
 	"strings"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/change"
 )
 
-// Action is what a pass does to one record. The set is closed.
-type Action int
+// Action is what a pass does to one record (change.Action).
+type Action = change.Action
 
 // The actions of a change set.
 const (
-	Create Action = iota + 1
-	Update
-	Delete
-	Unchanged
+	Create    = change.Create
+	Update    = change.Update
+	Delete    = change.Delete
+	Unchanged = change.Unchanged
 )
-
-// String returns the action's name.
-func (a Action) String() string {
-	switch a {
-	case Create:
-		return "create"
-	case Update:
-		return "update"
-	case Delete:
-		return "delete"
-	case Unchanged:
-		return "unchanged"
-	}
-	return fmt.Sprintf("Action(%d)", int(a))
-}
 
 // Change is the action planned for the record of one Service.
 type Change struct {

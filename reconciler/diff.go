@@ -8,37 +8,23 @@ import (
 	"strings"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/change"
 	"github.com/gitfleet/gitfleet/store"
 )
 
-// Action is what a sync does to one desired object. The set is closed.
-type Action int
+// Action is what a sync does to one desired object (change.Action).
+type Action = change.Action
 
 // The actions of a change set.
 const (
-	Create Action = iota + 1
-	Update
-	Delete
-	Unchanged
+	Create    = change.Create
+	Update    = change.Update
+	Delete    = change.Delete
+	Unchanged = change.Unchanged
 )
 
-// String returns the action's name.
-func (a Action) String() string {
-	switch a {
-	case Create:
-		return "create"
-	case Update:
-		return "update"
-	case Delete:
-		return "delete"
-	case Unchanged:
-		return "unchanged"
-	}
-	return fmt.Sprintf("Action(%d)", int(a))
-}
-
-// symbol is the action's mark in rendered output.
-func (a Action) symbol() string {
+// symbol is the mark of a in rendered output.
+func symbol(a Action) string {
 	switch a {
 	case Create:
 		return "+"
@@ -169,7 +155,7 @@ func (cs ChangeSet) String() string {
 	var b strings.Builder
 	for _, c := range cs.Changes {
 		if c.Action != Unchanged {
-			fmt.Fprintf(&b, "%s %s\n", c.Action.symbol(), c.Key)
+			fmt.Fprintf(&b, "%s %s\n", symbol(c.Action), c.Key)
 		}
 	}
 	return b.String()
