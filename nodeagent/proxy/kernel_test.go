@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/nftables"
 
@@ -138,6 +139,10 @@ func TestProxy(t *testing.T) {
 	flushByHand(t, serviceChain(portID("default", "web", protoTCP, "")))
 	_, _, err = ask("", "10.96.0.10:80")
 	wantRefused(t, "web with its chain flushed by hand", err)
+	syncOK(t, px, web) // nothing changed, and no read back due yet: still refused
+	_, _, err = ask("", "10.96.0.10:80")
+	wantRefused(t, "web flushed by hand, before the read back is due", err)
+	px.now = func() time.Time { return time.Now().Add(DefaultVerifyEvery) }
 	syncOK(t, px, web) // nothing changed: the resync reads the table and repairs it
 	if who, _, err := ask("", "10.96.0.10:80"); err != nil || who != "c" {
 		t.Errorf("web after a resync repaired its chain: %q, %v", who, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
@@ -21,7 +22,17 @@ type Config struct {
 	// Bridge is the Pods' bridge of this node (required): what comes in through it is from a
 	// local Pod and keeps its source address.
 	Bridge string
+	// VerifyEvery is how often a Sync that changes nothing reads the table and the route back
+	// from the kernel, to repair what was changed by hand; DefaultVerifyEvery when zero.
+	VerifyEvery time.Duration
+	// Now is the proxy's clock; time.Now when nil.
+	Now func() time.Time
 }
+
+// DefaultVerifyEvery is the agent's resync period: reading back a table of 1,000 Services
+// costs about 0.4 s, too much for every Sync that changes nothing (a Pod that is not ready
+// yet changes its Service's record, not the rules).
+const DefaultVerifyEvery = 30 * time.Second
 
 // Proxy programs the Services into the kernel of the node it runs on (its current network
 // namespace). It implements the node agent's ServiceView; Sync is not safe for concurrent use.
@@ -33,6 +44,10 @@ type Proxy struct {
 	// live is what the table holds: read from the kernel (see Sync), else what the last Sync
 	// programmed; nil when unknown.
 	live *state
+	// verified is when the table and the route were last read back from the kernel.
+	verified    time.Time
+	verifyEvery time.Duration
+	now         func() time.Time
 }
 
 // New checks cfg; the first Sync reads what the table already holds.
@@ -48,7 +63,14 @@ func New(cfg Config, log *slog.Logger) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new service proxy: open netlink: %w", err)
 	}
-	return &Proxy{cidr: cidr.Masked(), builder: newBuilder(cfg.Bridge, cidr.Masked()), log: log, nl: nl}, nil
+	if cfg.VerifyEvery <= 0 {
+		cfg.VerifyEvery = DefaultVerifyEvery
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Proxy{cidr: cidr.Masked(), builder: newBuilder(cfg.Bridge, cidr.Masked()), log: log, nl: nl,
+		verifyEvery: cfg.VerifyEvery, now: cfg.Now}, nil
 }
 
 // Close releases the proxy's netlink socket. The table, the link and the route stay: the
@@ -59,20 +81,18 @@ func (p *Proxy) Close() error {
 }
 
 // Sync makes the table serve exactly services, changing only what differs from what it holds.
-// It is idempotent. It reads the table from the kernel when it has not yet, after a failure,
-// and when nothing changed since the last Sync (the agent's periodic resync): so a rule
-// deleted by hand comes back, while a Sync after a change costs no read.
+// It is idempotent. It reads the table (and ensures the route) from the kernel when it has not
+// yet, after a failure, and when nothing changed and VerifyEvery passed since the last read
+// (the agent's periodic resync): so a rule deleted by hand comes back, while a Sync after a
+// change, or one that changes nothing in between, costs no read.
 func (p *Proxy) Sync(ctx context.Context, services []api.Endpoints) error {
-	if err := ensureServiceRoute(p.nl, p.cidr); err != nil {
-		return fmt.Errorf("sync services: %w", err)
-	}
 	want := p.builder.build(services)
 	var changes []change
 	if p.live != nil {
 		changes = diff(p.live, want)
 	}
-	if len(changes) == 0 {
-		if err := p.read(); err != nil {
+	if p.live == nil || len(changes) == 0 && p.now().Sub(p.verified) >= p.verifyEvery {
+		if err := p.verify(); err != nil {
 			return fmt.Errorf("sync services: %w", err)
 		}
 		changes = diff(p.live, want)
@@ -90,6 +110,18 @@ func (p *Proxy) Sync(ctx context.Context, services []api.Endpoints) error {
 	}
 	p.live = want.state()
 	p.logChanges(changes)
+	return nil
+}
+
+// verify ensures the host's route to the service CIDR and reads what the table holds.
+func (p *Proxy) verify() error {
+	if err := ensureServiceRoute(p.nl, p.cidr); err != nil {
+		return err
+	}
+	if err := p.read(); err != nil {
+		return err
+	}
+	p.verified = p.now()
 	return nil
 }
 
