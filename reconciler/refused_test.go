@@ -12,7 +12,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/fixture"
 	"github.com/gitfleet/gitfleet/internal/gittest"
 	"github.com/gitfleet/gitfleet/source"
-	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/embedded"
 )
 
 // TestControllerEtcdRefusesCommit runs against an etcd with limits lowered the way an external
@@ -20,7 +20,7 @@ import (
 // the refusal and the flag to raise as its error, the commit seen and the applied state kept;
 // a commit of more bytes than --max-request-bytes allows is refused alike.
 func TestControllerEtcdRefusesCommit(t *testing.T) {
-	st, _ := etcdtest.StartConfig(t, store.EmbeddedConfig{MaxTxnOps: 128, MaxRequestBytes: 256 << 10})
+	st, _ := etcdtest.StartConfig(t, embedded.Config{MaxTxnOps: 128, MaxRequestBytes: 256 << 10})
 	remote := gittest.NewRemote(t)
 	remote.Write("deploy/web.yaml", fixture.DeploymentYAML("web", 1, "nginx:1.27"))
 	remote.CommitAndPush("add web")

@@ -3,10 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -230,61 +228,4 @@ func findMember(members []Member, name string) (Member, error) {
 		names = append(names, cmp.Or(m.Name, "unstarted "+m.IDString()))
 	}
 	return Member{}, fmt.Errorf("find etcd member %q: %w (members: %s)", name, ErrNotFound, strings.Join(names, ", "))
-}
-
-// Learner reports whether this member is a learner still: it serves no client but Status.
-func (e *Embedded) Learner() bool { return e.etcd.Server.IsLearner() }
-
-// ClusterEndpoints are this member's local client URL and the other members' client URLs, as
-// this member knows them: a host's roles and CLI reach the cluster through any of them.
-func (e *Embedded) ClusterEndpoints() []string {
-	out := slices.Clone(e.Endpoints)
-	s := e.etcd.Server
-	for _, m := range s.Cluster().Members() {
-		if m.ID != s.MemberID() {
-			out = append(out, m.ClientURLs...)
-		}
-	}
-	return out
-}
-
-// Promote makes this member, a learner, a voter: it asks the other members (through tlsCfg)
-// until the learner has caught up, then waits until this member applied its promotion. A
-// voter returns at once.
-func (e *Embedded) Promote(ctx context.Context, tlsCfg *tls.Config, log *slog.Logger) error {
-	if !e.Learner() {
-		return nil
-	}
-	others := slices.DeleteFunc(e.ClusterEndpoints(), func(u string) bool { return slices.Contains(e.Endpoints, u) })
-	c, err := ConnectTLS(others, tlsCfg)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	st := New(c)
-	// By ID: a learner's name may not be published yet.
-	id := strconv.FormatUint(uint64(e.etcd.Server.MemberID()), 16)
-	for {
-		err := st.PromoteMember(ctx, id)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, ErrLearnerBehind) && !errors.Is(err, ErrMembersSettling) {
-			log.Warn("promote this etcd member; retrying", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("promote etcd member %s: %w (last: %w)", e.Name, ctx.Err(), err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	for e.Learner() {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for the promotion of etcd member %s: %w", e.Name, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	log.Info("this etcd member votes now", "member", e.Name)
-	return nil
 }

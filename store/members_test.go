@@ -16,16 +16,17 @@ import (
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/embedded"
 )
 
 // member starts a member named name on loopback with srv's CA, peer TLS included; cluster is
 // its --initial-cluster ("" for the first), peer the address it talks to members at.
-func member(t *testing.T, srv etcdtest.TLSServer, name, cluster, peer string) *store.Embedded {
+func member(t *testing.T, srv etcdtest.TLSServer, name, cluster, peer string) *embedded.Server {
 	t.Helper()
 	dir := t.TempDir()
-	e, err := store.StartEmbedded(context.Background(), store.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), Name: name, ClientAddr: freeAddr(t),
+	e, err := embedded.Start(context.Background(), embedded.Config{Dir: filepath.Join(dir, "etcd"), Name: name, ClientAddr: freeAddr(t),
 		PeerAddr: peer, InitialCluster: cluster,
-		TLS: &store.ServerTLS{CertFile: filepath.Join(srv.PKI, pki.ServerCert), KeyFile: filepath.Join(srv.PKI, pki.ServerKey), CAFile: filepath.Join(srv.PKI, pki.CACert)}},
+		TLS: &embedded.ServerTLS{CertFile: filepath.Join(srv.PKI, pki.ServerCert), KeyFile: filepath.Join(srv.PKI, pki.ServerKey), CAFile: filepath.Join(srv.PKI, pki.CACert)}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("start member %s: %v", name, err)
@@ -68,7 +69,7 @@ func TestMembersJoinPromoteRemove(t *testing.T) {
 	}
 	defer c.Close()
 	st := store.New(c)
-	started := map[string]*store.Embedded{"a": first}
+	started := map[string]*embedded.Server{"a": first}
 	for _, name := range []string{"b", "c"} {
 		addr := freeAddr(t)
 		peer := "https://" + addr

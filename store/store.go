@@ -46,11 +46,12 @@ func ConnectTLS(endpoints []string, tlsCfg *tls.Config) (*clientv3.Client, error
 // pings that often by closing the connection (its --grpc-keepalive-min-time is 5s).
 func ConnectMembers(endpoints []string, tlsCfg *tls.Config) (*clientv3.Client, error) {
 	return connect(clientv3.Config{Endpoints: endpoints, TLS: tlsCfg,
-		DialKeepAliveTime: keepAliveTime, DialKeepAliveTimeout: 2 * time.Second})
+		DialKeepAliveTime: KeepAliveTime, DialKeepAliveTimeout: 2 * time.Second})
 }
 
-// keepAliveTime is how often ConnectMembers' clients ping; the embedded server allows it.
-const keepAliveTime = 2 * time.Second
+// KeepAliveTime is how often ConnectMembers' clients ping: an etcd server must allow pings
+// that often (package embedded's does), or it closes the connections.
+const KeepAliveTime = 2 * time.Second
 
 func connect(cfg clientv3.Config) (*clientv3.Client, error) {
 	cfg.DialTimeout = 5 * time.Second

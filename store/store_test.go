@@ -9,6 +9,7 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/etcdtest"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/embedded"
 	"github.com/gitfleet/gitfleet/store/storetest"
 )
 
@@ -269,7 +270,7 @@ func TestEmbeddedRestartKeepsData(t *testing.T) {
 	dir := t.TempDir() + "/etcd"
 	log := discardLogger()
 	for i := 0; i < 2; i++ {
-		e, err := store.StartEmbedded(ctx, store.EmbeddedConfig{Dir: dir}, log)
+		e, err := embedded.Start(ctx, embedded.Config{Dir: dir}, log)
 		if err != nil {
 			t.Fatalf("start %d: %v", i, err)
 		}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/join"
 	"github.com/gitfleet/gitfleet/pki"
-	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/embedded"
 )
 
 // defaultPeerPort is where a control-plane host's etcd member talks to the others.
@@ -28,7 +28,7 @@ func (f *upFlags) peerAddr() string {
 func etcdDir(dataDir string) string { return filepath.Join(dataDir, "etcd") }
 
 // isMember reports whether dataDir holds an etcd member already.
-func isMember(dataDir string) bool { return store.HoldsMember(etcdDir(dataDir)) }
+func isMember(dataDir string) bool { return embedded.HoldsMember(etcdDir(dataDir)) }
 
 // joinControlPlane makes this host a control-plane member of the cluster whose join server is
 // --join, on its first start: the join server adds its etcd member as a learner and hands over

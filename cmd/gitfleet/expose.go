@@ -14,6 +14,7 @@ import (
 	"github.com/gitfleet/gitfleet/join"
 	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/embedded"
 )
 
 // Default ports of what `up --advertise-address` serves to other hosts.
@@ -100,8 +101,8 @@ func listenIPs(ip net.IP, addrs ...string) []net.IP {
 }
 
 // etcdTLS is the embedded etcd's TLS: the server pair, clients checked against the CA.
-func (x *exposure) etcdTLS() *store.ServerTLS {
-	return &store.ServerTLS{CertFile: filepath.Join(x.dir, pki.ServerCert), KeyFile: filepath.Join(x.dir, pki.ServerKey),
+func (x *exposure) etcdTLS() *embedded.ServerTLS {
+	return &embedded.ServerTLS{CertFile: filepath.Join(x.dir, pki.ServerCert), KeyFile: filepath.Join(x.dir, pki.ServerKey),
 		CAFile: filepath.Join(x.dir, pki.CACert)}
 }
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/source"
-	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/embedded"
 )
 
 // upFlags are the flags of `up`: every role's, and the embedded etcd's.
@@ -161,14 +161,14 @@ func startEtcd(ctx context.Context, conn connFlags, addr string, x *exposure, m 
 	if conn.endpoints != "" {
 		return etcdURLs{Endpoints: strings.Split(conn.endpoints, ",")}, func() {}, nil
 	}
-	cfg := store.EmbeddedConfig{Dir: etcdDir(conn.dataDir), ClientAddr: addr}
+	cfg := embedded.Config{Dir: etcdDir(conn.dataDir), ClientAddr: addr}
 	if x != nil {
 		cfg.PublicAddr, cfg.TLS, cfg.PeerAddr = x.etcdAddr, x.etcdTLS(), x.peerAddr
 	}
 	if x.exposed() {
 		cfg.Name, cfg.InitialCluster = m.name, m.cluster
 	}
-	e, err := store.StartEmbedded(ctx, cfg, log)
+	e, err := embedded.Start(ctx, cfg, log)
 	if err != nil {
 		return etcdURLs{}, nil, err
 	}
@@ -190,7 +190,7 @@ func startEtcd(ctx context.Context, conn connFlags, addr string, x *exposure, m 
 
 // promote makes a member that joined as a learner a voter, through the other members, as this
 // host's admin.
-func promote(ctx context.Context, e *store.Embedded, x *exposure, log *slog.Logger) error {
+func promote(ctx context.Context, e *embedded.Server, x *exposure, log *slog.Logger) error {
 	if x == nil || !e.Learner() {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/store"
+	"github.com/gitfleet/gitfleet/store/embedded"
 )
 
 // Start runs an embedded etcd for the duration of t and returns a Store connected to it.
@@ -25,17 +26,17 @@ func Start(t testing.TB) *store.Store {
 // StartWithEndpoints is Start that also returns the client endpoints, for components that dial.
 func StartWithEndpoints(t testing.TB) (*store.Store, []string) {
 	t.Helper()
-	return StartConfig(t, store.EmbeddedConfig{})
+	return StartConfig(t, embedded.Config{})
 }
 
 // StartConfig is StartWithEndpoints with cfg (its limits, say); Dir is always a temp dir.
-func StartConfig(t testing.TB, cfg store.EmbeddedConfig) (*store.Store, []string) {
+func StartConfig(t testing.TB, cfg embedded.Config) (*store.Store, []string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs a real etcd; skipped under -short")
 	}
 	cfg.Dir = t.TempDir() + "/etcd"
-	e, err := store.StartEmbedded(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := embedded.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("start etcd: %v", err)
 	}
@@ -86,8 +87,8 @@ func StartTLSLog(t testing.TB, log *slog.Logger) (*store.Store, TLSServer) {
 	if _, err := srv.CA.Ensure(srv.PKI, pki.ClientCert, pki.ClientKey, pki.Request{CommonName: "admin"}, now); err != nil {
 		t.Fatal(err)
 	}
-	e, err := store.StartEmbedded(context.Background(), store.EmbeddedConfig{Dir: filepath.Join(dir, "etcd"), PublicAddr: "127.0.0.1:0",
-		TLS: &store.ServerTLS{CertFile: filepath.Join(srv.PKI, pki.ServerCert), KeyFile: filepath.Join(srv.PKI, pki.ServerKey), CAFile: filepath.Join(srv.PKI, pki.CACert)}},
+	e, err := embedded.Start(context.Background(), embedded.Config{Dir: filepath.Join(dir, "etcd"), PublicAddr: "127.0.0.1:0",
+		TLS: &embedded.ServerTLS{CertFile: filepath.Join(srv.PKI, pki.ServerCert), KeyFile: filepath.Join(srv.PKI, pki.ServerKey), CAFile: filepath.Join(srv.PKI, pki.CACert)}},
 		log)
 	if err != nil {
 		t.Fatalf("start etcd: %v", err)

@@ -1,4 +1,4 @@
-package store
+package embedded
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gitfleet/gitfleet/internal/testenv"
+	"github.com/gitfleet/gitfleet/store"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
@@ -52,16 +53,16 @@ func TestEmbeddedCloseIsQuiet(t *testing.T) {
 	}
 	ctx := context.Background()
 	var out testenv.SyncBuffer
-	e, err := StartEmbedded(ctx, EmbeddedConfig{Dir: t.TempDir() + "/etcd"}, textLogger(&out))
+	e, err := Start(ctx, Config{Dir: t.TempDir() + "/etcd"}, textLogger(&out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Connect(e.Endpoints)
+	c, err := store.Connect(e.Endpoints)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := c.Watch(ctx, root, clientv3.WithPrefix())
-	if _, err := c.Put(ctx, root+"probe", "1"); err != nil {
+	w := c.Watch(ctx, "/test/", clientv3.WithPrefix())
+	if _, err := c.Put(ctx, "/test/probe", "1"); err != nil {
 		t.Fatal(err)
 	}
 	<-w
