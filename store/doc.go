@@ -1,5 +1,5 @@
 // Package store is the only package that knows gitfleet's etcd keys: typed get, list, watch and
-// compare-and-swap writes of objects, plus the embedded etcd server that `gitfleet up` runs.
+// compare-and-swap writes of objects; package embedded runs the etcd server `gitfleet up` holds.
 //
 // Key layout (one writer role per key):
 //
