@@ -65,10 +65,27 @@ spec:
 `, n, nodePort)
 }
 
+// clientManifest is a client Pod in default and one in the namespace shop.
 const clientManifest = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
 kind: Pod
 metadata:
   name: client
+spec:
+  containers:
+    - name: sh
+      image: gitfleet.local/busybox:1
+      command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: client
+  namespace: shop
 spec:
   containers:
     - name: sh
@@ -96,7 +113,8 @@ type serviceJSON struct {
 }
 
 // TestServices is the issue's end-to-end test of Services, on two hosts (up on a, an agent on
-// b): a client Pod reaches a 3-replica web server by name through its ClusterIP, spread over
+// b): a client Pod reaches a 3-replica web server by name through its ClusterIP (and one in
+// another namespace by NAME.NAMESPACE), spread over
 // every backend, including those on the other node; the node port answers on both hosts' addresses;
 // the headless Service's name resolves to every ready Pod; scaled to 1, only that one answers;
 // deleted, its rules and address are gone.
@@ -114,7 +132,7 @@ func TestServices(t *testing.T) {
 	f.remote.CommitAndPush("web behind a Service, and a client")
 
 	web := f.waitService("web", 3)
-	client := f.waitClient()
+	client, shopClient := f.waitClient("default"), f.waitClient("shop")
 	f.t.Logf("web: clusterIP %s, endpoints %v; client on %s", web.Spec.ClusterIP, web.Status.Endpoints, client.Spec.NodeName)
 	backends := f.spread(client, "http://web.default.svc.cluster.local/", 60)
 	if len(backends) != 3 {
@@ -124,6 +142,9 @@ func TestServices(t *testing.T) {
 		if got := f.spread(client, name, 6); len(got) == 0 {
 			t.Fatalf("%s: no answer", name)
 		}
+	}
+	if got := f.spread(shopClient, "http://web.default/", 6); len(got) == 0 {
+		t.Fatal("http://web.default/ from namespace shop: no answer")
 	}
 	for _, h := range f.hosts {
 		url := "http://" + h.IP + ":" + nodePort + "/"
@@ -204,16 +225,16 @@ func readyIPs(svc serviceJSON) []string {
 	return out
 }
 
-// waitClient waits for the client Pod to run.
-func (f *fleet) waitClient() podJSON {
+// waitClient waits for the client Pod of namespace ns to run.
+func (f *fleet) waitClient(ns string) podJSON {
 	var client podJSON
-	f.waitFor("the client Pod running", 120*time.Second, func() error {
+	f.waitFor("the client Pod of "+ns+" running", 120*time.Second, func() error {
 		pods, err := f.pods()
 		if err != nil {
 			return err
 		}
 		for _, p := range pods {
-			if p.Metadata.Name == "client" && p.Status.Phase == "Running" {
+			if p.Metadata.Name == "client" && p.Metadata.Namespace == ns && p.Status.Phase == "Running" {
 				client = p
 				return nil
 			}
