@@ -34,6 +34,10 @@ type Options struct {
 	// Resync is the period of a pass when nothing changes, to retry Pending Pods (10s). A cache
 	// whose watch sent nothing for so long lists again, in case the watch stopped silently.
 	Resync time.Duration
+	// SampleFloor and SamplePercent size the sample of feasible nodes a placement scores: all
+	// nodes up to SampleFloor, else SamplePercent of them but at least SampleFloor (100, 5; see
+	// SampleSize).
+	SampleFloor, SamplePercent int
 	// BindRetries bounds the compare-and-swap attempts for one Pod in one pass (5).
 	BindRetries int
 	// BackoffBase and BackoffMax bound the jittered, doubling wait before the retry of a failed
@@ -69,6 +73,12 @@ func (o Options) withDefaults() Options {
 	if o.EvictionBurst <= 0 {
 		o.EvictionBurst = 30
 	}
+	if o.SampleFloor <= 0 {
+		o.SampleFloor = 100
+	}
+	if o.SamplePercent <= 0 {
+		o.SamplePercent = 5
+	}
 	if o.BindRetries <= 0 {
 		o.BindRetries = 5
 	}
@@ -103,8 +113,11 @@ type Scheduler struct {
 	due     bool
 	// recorded is the nodes status last written.
 	recorded *api.NodesStatus
-	// assumed are the binds of this scheduler its Pod cache may not have seen yet (see list).
-	assumed map[string]assumedBind
+	// cluster is the state placements read, kept from the caches' changes (see sync).
+	cluster *Cluster
+	// failed holds, per Pod that fit nowhere, the Cluster's gen then: it is tried again when
+	// the cluster or the Pod changes, not on every pass.
+	failed map[string]uint64
 }
 
 // New returns a Scheduler of the Pods in st; log may be nil.
@@ -113,7 +126,7 @@ func New(st Store, log *slog.Logger, opts Options) *Scheduler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts = opts.withDefaults()
-	return &Scheduler{st: st, log: log, opts: opts, lost: map[string]time.Time{}, assumed: map[string]assumedBind{},
+	return &Scheduler{st: st, log: log, opts: opts, lost: map[string]time.Time{}, cluster: NewCluster(), failed: map[string]uint64{},
 		limiter: limiter{rate: opts.EvictionRate, burst: float64(opts.EvictionBurst)}}
 }
 
@@ -124,7 +137,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	copts := store.CacheOptions{BackoffBase: s.opts.BackoffBase, BackoffMax: s.opts.BackoffMax, Quiet: s.opts.Resync, Log: s.log}
+	copts := store.CacheOptions{BackoffBase: s.opts.BackoffBase, BackoffMax: s.opts.BackoffMax, Quiet: s.opts.Resync,
+		Log: s.log, TrackChanges: true}
 	v := view{pods: store.NewCache(s.st, store.Pods, store.DecodeJSON[api.Pod], copts), nodes: store.NewNodeCache(s.st, copts)}
 	changed := make(chan struct{}, 1)
 	notify := func() {
@@ -142,7 +156,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer t.timer.Stop()
 	for pass := 1; ; pass++ {
 		plog := s.log.With("pass", pass)
-		s.passed(ctx, plog, t, s.schedulePass(ctx, plog, s.list(v)))
+		s.sync(v)
+		s.passed(ctx, plog, t, s.schedulePass(ctx, plog))
 		if !waitPass(ctx, t, changed) {
 			return nil
 		}
