@@ -22,7 +22,7 @@ type benchNodeShape struct {
 }
 
 var benchNodeShapes = []benchNodeShape{
-	{name: "nomad", cpu: "14", mem: "32G"},               // 14,000 MHz / 32 GB
+	{name: "nomad", cpu: "14", mem: "32G"},             // 14,000 MHz / 32 GB
 	{name: "kube", cpu: "4", mem: "32Gi", pods: "110"}, // kube-scheduler's perf test node
 }
 

@@ -1,6 +1,5 @@
 package scheduler
 
-
 // NodePortsName names the NodePorts filter.
 const NodePortsName = "NodePorts"
 

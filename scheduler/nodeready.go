@@ -1,6 +1,5 @@
 package scheduler
 
-
 // NodeReadyName names the NodeReady filter.
 const NodeReadyName = "NodeReady"
 

@@ -1,6 +1,5 @@
 package scheduler
 
-
 // NodeResourcesFitName names the NodeResourcesFit filter.
 const NodeResourcesFitName = "NodeResourcesFit"
 

@@ -1,6 +1,5 @@
 package scheduler
 
-
 // NodeSelectorName names the NodeSelector filter.
 const NodeSelectorName = "NodeSelector"
 

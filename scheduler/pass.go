@@ -161,4 +161,3 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, log *slog.Logger, pod
 	log.Info("unschedulable", "message", msg)
 	return nil
 }
-
