@@ -96,12 +96,14 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // Scheduler binds every Pod without a node to a node, over and over: level-triggered, it keeps
-// caches of Pods and Nodes (listed once, then fed by their watches) and on each change (or every
-// Resync) schedules each unbound Pod against a snapshot of the caches. Binding is a compare-and-swap, so several
-// Schedulers on one etcd never bind a Pod twice (though each fits Pods against its own snapshot,
-// so together they may overcommit a node). A Pod that fits nowhere keeps no node and gets Status
-// Pending/Unschedulable with the FitError as message. The Pods of lost nodes are evicted
-// (deleted), so their owners make them again for a live node (see nodelost.go).
+// caches of Pods and Nodes (listed once, then fed by their watches) and a Cluster updated from the
+// keys they report changed; on each change (or every Resync) it schedules each unbound Pod
+// against the Cluster, scoring a sample of the feasible nodes. Binding is a compare-and-swap, so
+// several Schedulers on one etcd never bind a Pod twice (though each fits Pods against its own
+// state, so together they may overcommit a node). A Pod that fits nowhere keeps no node and gets
+// Status Pending/Unschedulable with the FitError as message; it is tried again when the cluster
+// or the Pod changes. The Pods of lost nodes are evicted (deleted), so their owners make them
+// again for a live node (see nodelost.go).
 type Scheduler struct {
 	st   Store
 	log  *slog.Logger
