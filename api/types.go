@@ -181,6 +181,8 @@ type ContainerPort struct {
 const (
 	ResourceCPU    = "cpu"
 	ResourceMemory = "memory"
+	// ResourcePods is the number of Pods a node runs at most (a node capacity only).
+	ResourcePods = "pods"
 )
 
 // ResourceList maps a resource name to a quantity such as "250m" or "64Mi".

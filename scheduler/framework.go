@@ -2,8 +2,6 @@ package scheduler
 
 import (
 	"strings"
-
-	"github.com/gitfleet/gitfleet/api"
 )
 
 // The range of the score a ScorePlugin returns for one node.
@@ -65,15 +63,23 @@ type FilterPlugin interface {
 	Name() string
 	// Filter returns nil when pod fits on n, else why not. It reads its arguments only: no I/O,
 	// no clock, no change to pod or n; the same inputs give the same answer.
-	Filter(pod *api.Pod, n *NodeInfo) *Status
+	Filter(pod *PodInfo, n *NodeInfo) *Status
 }
 
 // ScorePlugin ranks the nodes that passed every filter.
 type ScorePlugin interface {
 	Name() string
-	// Score rates n for pod from MinNodeScore to MaxNodeScore (higher is better), already
-	// normalized; all holds every feasible node, n among them. It is pure, like Filter.
-	Score(pod *api.Pod, n *NodeInfo, all []*NodeInfo) int64
+	// Score rates n for pod, reading n alone, so that a placement costs O(nodes examined).
+	// Without a ScoreNormalizer it must lie from MinNodeScore to MaxNodeScore (higher is
+	// better). It is pure, like Filter.
+	Score(pod *PodInfo, n *NodeInfo) int64
+}
+
+// ScoreNormalizer is a ScorePlugin whose raw scores only mean something relative to each other
+// (a count of replicas, say): it maps the raw scores of every examined feasible node, in place,
+// to MinNodeScore..MaxNodeScore, in one pass over them.
+type ScoreNormalizer interface {
+	NormalizeScores(pod *PodInfo, scores []int64)
 }
 
 // WeightedScore is a score plugin and the weight of its score in a node's total.
@@ -89,11 +95,11 @@ type Profile struct {
 	Scores  []WeightedScore
 }
 
-// DefaultProfile is kube-scheduler's default set, small: ready, selector, ports and resources
-// filters; least allocated (weight 1) and owner spread (weight 2) scores.
+// DefaultProfile is kube-scheduler's default set, small: ready, selector, ports, pod-count and
+// resources filters; least allocated (weight 1) and owner spread (weight 2) scores.
 func DefaultProfile() Profile {
 	return Profile{
-		Filters: []FilterPlugin{NodeReady{}, NodeSelector{}, NodePorts{}, NodeResourcesFit{}},
+		Filters: []FilterPlugin{NodeReady{}, NodeSelector{}, NodePorts{}, NodePods{}, NodeResourcesFit{}},
 		Scores: []WeightedScore{
 			{Plugin: LeastAllocated{}, Weight: 1},
 			{Plugin: SelectorSpread{}, Weight: 2},

@@ -1,7 +1,5 @@
 package scheduler
 
-import "github.com/gitfleet/gitfleet/api"
-
 // LeastAllocatedName names the LeastAllocated score.
 const LeastAllocatedName = "LeastAllocated"
 
@@ -15,10 +13,9 @@ var _ ScorePlugin = LeastAllocated{}
 func (LeastAllocated) Name() string { return LeastAllocatedName }
 
 // Score implements ScorePlugin.
-func (LeastAllocated) Score(pod *api.Pod, n *NodeInfo, _ []*NodeInfo) int64 {
-	cpu, mem := api.PodRequests(&pod.Spec)
-	return (freeShare(n.RequestedCPU+cpu, n.CPUCapacity) +
-		freeShare(n.RequestedMemory+mem, n.MemoryCapacity)) / 2
+func (LeastAllocated) Score(pod *PodInfo, n *NodeInfo) int64 {
+	return (freeShare(n.RequestedCPU+pod.CPU, n.CPUCapacity) +
+		freeShare(n.RequestedMemory+pod.Memory, n.MemoryCapacity)) / 2
 }
 
 // freeShare scores the unrequested share of capacity; no capacity scores the minimum.

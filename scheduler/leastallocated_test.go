@@ -25,7 +25,7 @@ func TestLeastAllocated(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (LeastAllocated{}).Score(tt.pod, tt.node, []*NodeInfo{tt.node}); got != tt.want {
+			if got := (LeastAllocated{}).Score(NewPodInfo(tt.pod), tt.node); got != tt.want {
 				t.Errorf("Score = %d, want %d", got, tt.want)
 			}
 		})

@@ -1,7 +1,5 @@
 package scheduler
 
-import "github.com/gitfleet/gitfleet/api"
-
 // NodePortsName names the NodePorts filter.
 const NodePortsName = "NodePorts"
 
@@ -18,9 +16,9 @@ var _ FilterPlugin = NodePorts{}
 func (NodePorts) Name() string { return NodePortsName }
 
 // Filter implements FilterPlugin.
-func (NodePorts) Filter(pod *api.Pod, n *NodeInfo) *Status {
-	for _, hp := range podHostPorts(&pod.Spec) {
-		if _, taken := n.UsedPorts[hp]; taken {
+func (NodePorts) Filter(pod *PodInfo, n *NodeInfo) *Status {
+	for _, hp := range pod.Ports {
+		if n.UsedPorts[hp] > 0 {
 			return NewStatus(Unschedulable, ReasonNodePortsConflict)
 		}
 	}

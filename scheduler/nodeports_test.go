@@ -31,7 +31,7 @@ func TestNodePorts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (NodePorts{}).Filter(tt.pod, node); !reflect.DeepEqual(got, tt.want) {
+			if got := (NodePorts{}).Filter(NewPodInfo(tt.pod), node); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Filter = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -1,7 +1,5 @@
 package scheduler
 
-import "github.com/gitfleet/gitfleet/api"
-
 // NodeReadyName names the NodeReady filter.
 const NodeReadyName = "NodeReady"
 
@@ -21,7 +19,7 @@ var _ FilterPlugin = NodeReady{}
 func (NodeReady) Name() string { return NodeReadyName }
 
 // Filter implements FilterPlugin.
-func (NodeReady) Filter(_ *api.Pod, n *NodeInfo) *Status {
+func (NodeReady) Filter(_ *PodInfo, n *NodeInfo) *Status {
 	switch {
 	case !n.Node.Status.Ready:
 		return NewStatus(UnschedulableAndUnresolvable, ReasonNodeNotReady)

@@ -21,7 +21,7 @@ func TestNodeReady(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (NodeReady{}).Filter(testPod("p"), tt.node); !reflect.DeepEqual(got, tt.want) {
+			if got := (NodeReady{}).Filter(NewPodInfo(testPod("p")), tt.node); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Filter = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -1,7 +1,5 @@
 package scheduler
 
-import "github.com/gitfleet/gitfleet/api"
-
 // NodeResourcesFitName names the NodeResourcesFit filter.
 const NodeResourcesFitName = "NodeResourcesFit"
 
@@ -23,11 +21,11 @@ var _ FilterPlugin = NodeResourcesFit{}
 func (NodeResourcesFit) Name() string { return NodeResourcesFitName }
 
 // Filter implements FilterPlugin.
-func (NodeResourcesFit) Filter(pod *api.Pod, n *NodeInfo) *Status {
+func (NodeResourcesFit) Filter(pod *PodInfo, n *NodeInfo) *Status {
 	if n.CapacityErr != nil {
 		return NewStatus(Error, ReasonInvalidCapacity)
 	}
-	cpu, mem := api.PodRequests(&pod.Spec)
+	cpu, mem := pod.CPU, pod.Memory
 	var reasons []string
 	if cpu > 0 && cpu > n.CPUCapacity-n.RequestedCPU {
 		reasons = append(reasons, ReasonInsufficientCPU)

@@ -34,7 +34,7 @@ func TestNodeResourcesFit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (NodeResourcesFit{}).Filter(tt.pod, tt.node); !reflect.DeepEqual(got, tt.want) {
+			if got := (NodeResourcesFit{}).Filter(NewPodInfo(tt.pod), tt.node); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Filter = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -1,7 +1,5 @@
 package scheduler
 
-import "github.com/gitfleet/gitfleet/api"
-
 // NodeSelectorName names the NodeSelector filter.
 const NodeSelectorName = "NodeSelector"
 
@@ -17,9 +15,9 @@ var _ FilterPlugin = NodeSelector{}
 func (NodeSelector) Name() string { return NodeSelectorName }
 
 // Filter implements FilterPlugin.
-func (NodeSelector) Filter(pod *api.Pod, n *NodeInfo) *Status {
+func (NodeSelector) Filter(pod *PodInfo, n *NodeInfo) *Status {
 	labels := n.Node.Metadata.Labels
-	for k, v := range pod.Spec.NodeSelector {
+	for k, v := range pod.Pod.Spec.NodeSelector {
 		if got, ok := labels[k]; !ok || got != v {
 			return NewStatus(UnschedulableAndUnresolvable, ReasonNodeSelectorMismatch)
 		}

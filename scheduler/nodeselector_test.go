@@ -25,7 +25,7 @@ func TestNodeSelector(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (NodeSelector{}).Filter(tt.pod, node); !reflect.DeepEqual(got, tt.want) {
+			if got := (NodeSelector{}).Filter(NewPodInfo(tt.pod), node); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Filter = %+v, want %+v", got, tt.want)
 			}
 		})

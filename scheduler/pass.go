@@ -13,50 +13,39 @@ import (
 )
 
 // view is what passes read: caches of the Pods and the nodes, each listed once and then fed by
-// its watch.
+// its watch, and tracking which keys changed, so a pass updates the Cluster by those alone.
 type view struct {
 	pods  *store.Cache[api.Pod]
 	nodes *store.NodeCache
 }
 
-// listing is what one pass reads: every Pod and Node, in key order.
+// listing is what the node lifecycle reads (see Cluster.lifecycle).
 type listing struct {
 	pods  []store.Item[api.Pod]
 	nodes []store.Item[api.Node]
 }
 
-// assumedBind is a bind of this scheduler: of the Pod read at rev, to node.
-type assumedBind struct {
-	node string
-	rev  int64
-}
-
-// list reads the caches of v. A Pod this scheduler bound (or found bound by another writer)
-// but the cache still has unbound at the revision it was read at is taken as bound: else the next pass would count its node without
-// it and might overcommit the node (its own bind would only lose the compare-and-swap). The
-// assumption ends when the cache has a newer revision of the Pod, or none.
-func (s *Scheduler) list(v view) listing {
-	l := listing{pods: v.pods.List(), nodes: v.nodes.List()}
-	seen := make(map[string]bool, len(s.assumed))
-	for i := range l.pods {
-		it := &l.pods[i]
-		a, ok := s.assumed[it.Name]
-		if !ok {
-			continue
-		}
-		if it.ModRevision > a.rev {
-			delete(s.assumed, it.Name)
-			continue
-		}
-		seen[it.Name] = true
-		it.Value.Spec.NodeName = a.node // it.Value is a copy; NodeName is not shared with the cache
+// sync brings the Cluster up to the caches: the nodes, all again, when any changed (they change
+// rarely); the Pods one changed key at a time, or all after a relist. A Pod that changed may fit
+// where it did not: it is tried again.
+func (s *Scheduler) sync(v view) {
+	if v.nodes.Changed() {
+		s.cluster.SetNodes(v.nodes.List())
 	}
-	for name := range s.assumed {
-		if !seen[name] {
-			delete(s.assumed, name)
+	names, all := v.pods.TakeChanges()
+	if all {
+		s.cluster.ResyncPods(v.pods.List())
+		clear(s.failed) // a relist is also the periodic retry of Pods that fit nowhere
+		return
+	}
+	for _, name := range names {
+		delete(s.failed, name)
+		if it, ok := v.pods.Get(name); ok {
+			s.cluster.SetPod(it)
+		} else {
+			s.cluster.DeletePod(name)
 		}
 	}
-	return l
 }
 
 // outcome is what happened to one Pod in a pass.
@@ -68,30 +57,31 @@ const (
 	outcomeUnschedulable                // fits nowhere; its status says why
 )
 
-// schedulePass schedules every unbound Pod of l in key order, against one snapshot that takes in
-// each bind of the pass. It goes on after a Pod fails and returns every failure.
-func (s *Scheduler) schedulePass(ctx context.Context, log *slog.Logger, l listing) error {
+// schedulePass schedules every Pod of the Cluster that waits for a node, in key order, each
+// against the Cluster as the binds before it left it. It goes on after a Pod fails and returns
+// every failure. A Pod that fit nowhere is tried again only once the cluster changed.
+func (s *Scheduler) schedulePass(ctx context.Context, log *slog.Logger) error {
 	start := s.opts.Now()
 	var errs []error
-	if err := s.evictLost(ctx, log, l); err != nil {
+	if err := s.evictLost(ctx, log, s.cluster.lifecycle()); err != nil {
 		errs = append(errs, err)
 	}
-	snap := newSnapshot(l)
 	counts := map[outcome]int{}
-	for _, it := range l.pods {
-		if it.Value.Spec.NodeName != "" {
+	for _, it := range s.cluster.Pending() {
+		if gen, ok := s.failed[it.Name]; ok && gen == s.cluster.gen {
+			counts[outcomeUnschedulable]++
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		out, err := s.scheduleOne(ctx, log.With("pod", it.Name), it, snap)
+		out, err := s.scheduleOne(ctx, log.With("pod", it.Name), it)
 		counts[out]++
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	log.Debug("pass done", "pods", len(l.pods), "nodes", len(l.nodes), "bound", counts[outcomeBound],
+	log.Debug("pass done", "pods", len(s.cluster.pods), "nodes", len(s.cluster.ordered), "bound", counts[outcomeBound],
 		"unschedulable", counts[outcomeUnschedulable], "failed", len(errs), "took", s.opts.Now().Sub(start))
 	return errors.Join(errs...)
 }
@@ -107,13 +97,13 @@ func recoverPod(name string, err *error) {
 // scheduleOne places one unbound Pod: it binds it or records why it fits nowhere. When the Pod
 // changed since it was read (ErrConflict) it reads it again and retries, BindRetries times at
 // most; a Pod deleted or bound by another writer meanwhile needs nothing more.
-func (s *Scheduler) scheduleOne(ctx context.Context, log *slog.Logger, it store.Item[api.Pod], snap *snapshot) (out outcome, err error) {
+func (s *Scheduler) scheduleOne(ctx context.Context, log *slog.Logger, it store.Item[api.Pod]) (out outcome, err error) {
 	defer recoverPod(it.Name, &err)
 	ctx, cancel := context.WithTimeout(ctx, s.opts.PodTimeout)
 	defer cancel()
 	pod, rev := it.Value, it.ModRevision
 	for attempt := 1; ; attempt++ {
-		out, err = s.place(ctx, log, pod, rev, snap)
+		out, err = s.place(ctx, log, pod, rev)
 		if !errors.Is(err, store.ErrConflict) {
 			return out, err
 		}
@@ -131,26 +121,27 @@ func (s *Scheduler) scheduleOne(ctx context.Context, log *slog.Logger, it store.
 			log.Debug("bound by another writer", "node", pod.Spec.NodeName)
 			// Until the cache shows that bind, take it as done: else the next pass, reading
 			// the cache at it.ModRevision, would try to bind the Pod again.
-			s.assumed[it.Name] = assumedBind{node: pod.Spec.NodeName, rev: it.ModRevision}
-			snap.add(pod)
+			s.cluster.Assume(store.Item[api.Pod]{Name: it.Name, Value: pod, ModRevision: rev})
 			return outcomeNone, nil
 		}
 	}
 }
 
-// place schedules pod, read at rev, against snap and commits the decision.
-func (s *Scheduler) place(ctx context.Context, log *slog.Logger, pod api.Pod, rev int64, snap *snapshot) (outcome, error) {
-	node, fitErr := Schedule(&pod, snap.nodes, s.opts.Profile)
+// place schedules pod, read at rev, on the Cluster and commits the decision.
+func (s *Scheduler) place(ctx context.Context, log *slog.Logger, pod api.Pod, rev int64) (outcome, error) {
+	name := podName(&pod)
+	want := SampleSize(len(s.cluster.ordered), s.opts.SampleFloor, s.opts.SamplePercent)
+	pl, fitErr := s.cluster.Place(NewPodInfo(&pod), s.opts.Profile, want)
 	if fitErr != nil {
+		s.failed[name] = s.cluster.gen
 		return outcomeUnschedulable, s.markUnschedulable(ctx, log, pod, rev, fitErr)
 	}
-	if err := s.st.BindPod(ctx, pod, rev, node); err != nil {
-		return outcomeNone, fmt.Errorf("bind %s to %s: %w", podName(&pod), node, err)
+	if err := s.st.BindPod(ctx, pod, rev, pl.Node); err != nil {
+		return outcomeNone, fmt.Errorf("bind %s to %s: %w", name, pl.Node, err)
 	}
-	s.assumed[podName(&pod)] = assumedBind{node: node, rev: rev}
-	pod.Spec.NodeName = node
-	snap.add(pod)
-	log.Info("bound", "node", node)
+	pod.Spec.NodeName = pl.Node
+	s.cluster.Assume(store.Item[api.Pod]{Name: name, Value: pod, ModRevision: rev})
+	log.Info("bound", "node", pl.Node, "examined", pl.Examined, "feasible", pl.Feasible)
 	return outcomeBound, nil
 }
 
@@ -169,33 +160,4 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, log *slog.Logger, pod
 	}
 	log.Info("unschedulable", "message", msg)
 	return nil
-}
-
-// snapshot is the NodeInfo of every listed node, with the Pods bound to it.
-type snapshot struct {
-	nodes  []*NodeInfo
-	byName map[string]*NodeInfo
-}
-
-// newSnapshot builds the NodeInfos of l. Pods bound to a node that is not listed count nowhere.
-func newSnapshot(l listing) *snapshot {
-	s := &snapshot{byName: make(map[string]*NodeInfo, len(l.nodes))}
-	for i := range l.nodes {
-		n := NewNodeInfo(&l.nodes[i].Value)
-		s.nodes = append(s.nodes, n)
-		s.byName[n.Name()] = n
-	}
-	for i := range l.pods {
-		if p := &l.pods[i].Value; p.Spec.NodeName != "" {
-			s.add(*p)
-		}
-	}
-	return s
-}
-
-// add accounts for pod on the node it is bound to.
-func (s *snapshot) add(pod api.Pod) {
-	if n := s.byName[pod.Spec.NodeName]; n != nil {
-		n.AddPod(&pod)
-	}
 }

@@ -3,8 +3,6 @@ package scheduler
 import (
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
-	"slices"
 	"sort"
 	"strings"
 
@@ -41,39 +39,59 @@ func (e *FitError) Error() string {
 	return fmt.Sprintf("0/%d nodes are available: %s.", e.NumAllNodes, strings.Join(parts, ", "))
 }
 
-// Schedule picks the node for pod among nodes: it drops the nodes a filter of p rejects, scores
-// the rest with p's weighted scores and returns the best. Ties go to the first of the feasible
-// nodes shuffled by a seed taken from the Pod's namespace and name, so the same state always
-// gives the same answer whatever the order of nodes. It reads its arguments only. The error is a
-// *FitError, so test it against nil before storing it in an error variable.
-func Schedule(pod *api.Pod, nodes []*NodeInfo, p Profile) (string, *FitError) {
-	if len(nodes) == 0 {
-		return "", &FitError{Pod: podName(pod)}
-	}
-	feasible, diagnosis := filterNodes(pod, nodes, p.Filters)
-	if len(feasible) == 0 {
-		return "", &FitError{Pod: podName(pod), NumAllNodes: len(nodes), Diagnosis: diagnosis}
-	}
-	shuffleNodes(pod, feasible)
-	return bestNode(pod, feasible, p.Scores).Name(), nil
+// Placement is where a Pod goes and how much of the cluster deciding it took.
+type Placement struct {
+	Node string
+	// Examined counts the nodes filtered; Feasible those of them that passed and were scored.
+	Examined, Feasible int
 }
 
-// filterNodes splits nodes into those that pass every filter and the Status of the others.
-func filterNodes(pod *api.Pod, nodes []*NodeInfo, filters []FilterPlugin) ([]*NodeInfo, map[string]*Status) {
-	feasible := make([]*NodeInfo, 0, len(nodes))
-	diagnosis := map[string]*Status{}
+// Schedule picks the node for pod among all nodes: it drops the nodes a filter of p rejects,
+// scores the rest with p's weighted scores and returns the best. Equal scores go to the node
+// that tieBreak ranks first for the Pod, so the same state always gives the same answer whatever
+// the order of nodes. It reads its arguments only. The error is a *FitError, so test it against
+// nil before storing it in an error variable.
+func Schedule(pod *api.Pod, nodes []*NodeInfo, p Profile) (string, *FitError) {
+	pl, err := schedule(NewPodInfo(pod), nodes, p, len(nodes), 0)
+	return pl.Node, err
+}
+
+// schedule is Schedule on a sample: it filters nodes from index start on, wrapping around, until
+// want of them passed (or it examined them all), and scores only those. When none passes it has
+// examined every node, so the FitError counts every reason.
+func schedule(pod *PodInfo, nodes []*NodeInfo, p Profile, want, start int) (Placement, *FitError) {
+	if len(nodes) == 0 {
+		return Placement{}, &FitError{Pod: pod.Name}
+	}
+	feasible := make([]*NodeInfo, 0, min(want, len(nodes)))
+	examined := 0
+	for ; examined < len(nodes) && len(feasible) < want; examined++ {
+		n := nodes[(start+examined)%len(nodes)]
+		if runFilters(pod, n, p.Filters) == nil {
+			feasible = append(feasible, n)
+		}
+	}
+	if len(feasible) == 0 {
+		return Placement{Examined: examined}, &FitError{Pod: pod.Name, NumAllNodes: len(nodes), Diagnosis: diagnose(pod, nodes, p.Filters)}
+	}
+	best := bestNode(pod, feasible, p.Scores)
+	return Placement{Node: best.Name(), Examined: examined, Feasible: len(feasible)}, nil
+}
+
+// diagnose returns the Status of every node a filter rejects. It runs only when a Pod fits
+// nowhere, so that the common path allocates no map.
+func diagnose(pod *PodInfo, nodes []*NodeInfo, filters []FilterPlugin) map[string]*Status {
+	out := map[string]*Status{}
 	for _, n := range nodes {
 		if st := runFilters(pod, n, filters); st != nil {
-			diagnosis[n.Name()] = st
-			continue
+			out[n.Name()] = st
 		}
-		feasible = append(feasible, n)
 	}
-	return feasible, diagnosis
+	return out
 }
 
 // runFilters returns the Status of the first filter that rejects n, or nil.
-func runFilters(pod *api.Pod, n *NodeInfo, filters []FilterPlugin) *Status {
+func runFilters(pod *PodInfo, n *NodeInfo, filters []FilterPlugin) *Status {
 	for _, f := range filters {
 		if st := f.Filter(pod, n); st != nil {
 			st.Plugin = f.Name()
@@ -83,34 +101,46 @@ func runFilters(pod *api.Pod, n *NodeInfo, filters []FilterPlugin) *Status {
 	return nil
 }
 
-// shuffleNodes orders nodes by name, then shuffles them with a seed from the Pod's name.
-func shuffleNodes(pod *api.Pod, nodes []*NodeInfo) {
-	slices.SortFunc(nodes, func(a, b *NodeInfo) int { return strings.Compare(a.Name(), b.Name()) })
-	h := fnv.New64a()
-	h.Write([]byte(podName(pod)))
-	r := rand.New(rand.NewPCG(h.Sum64(), 0))
-	r.Shuffle(len(nodes), func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
-}
-
-// bestNode returns the first node with the highest weighted score.
-func bestNode(pod *api.Pod, nodes []*NodeInfo, scores []WeightedScore) *NodeInfo {
-	best, bestScore := nodes[0], totalScore(pod, nodes[0], nodes, scores)
-	for _, n := range nodes[1:] {
-		if s := totalScore(pod, n, nodes, scores); s > bestScore {
-			best, bestScore = n, s
+// bestNode returns the node with the highest weighted score, ties broken by tieBreak.
+func bestNode(pod *PodInfo, nodes []*NodeInfo, scores []WeightedScore) *NodeInfo {
+	totals := make([]int64, len(nodes))
+	raw := make([]int64, len(nodes))
+	for _, ws := range scores {
+		for i, n := range nodes {
+			raw[i] = ws.Plugin.Score(pod, n)
+		}
+		if norm, ok := ws.Plugin.(ScoreNormalizer); ok {
+			norm.NormalizeScores(pod, raw)
+		}
+		for i, s := range raw {
+			totals[i] += ws.Weight * min(max(s, MinNodeScore), MaxNodeScore)
 		}
 	}
-	return best
+	seed := podHash(pod.Name)
+	best := 0
+	for i := 1; i < len(nodes); i++ {
+		if totals[i] > totals[best] || totals[i] == totals[best] && tieBreak(seed, nodes[i]) < tieBreak(seed, nodes[best]) {
+			best = i
+		}
+	}
+	return nodes[best]
 }
 
-// totalScore sums the weighted scores of n, each clamped to [MinNodeScore, MaxNodeScore].
-func totalScore(pod *api.Pod, n *NodeInfo, all []*NodeInfo, scores []WeightedScore) int64 {
-	var total int64
-	for _, ws := range scores {
-		s := min(max(ws.Plugin.Score(pod, n, all), MinNodeScore), MaxNodeScore)
-		total += ws.Weight * s
-	}
-	return total
+// podHash seeds the tie-break of a Pod from its name, so that an incident replays.
+func podHash(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
+}
+
+// tieBreak ranks n for the Pod of seed: a hash of both names (splitmix64's finalizer), so that
+// equal nodes are taken in an order that differs from Pod to Pod but not from run to run, and
+// costs O(1) a node where shuffling the feasible nodes cost a sort.
+func tieBreak(seed uint64, n *NodeInfo) uint64 {
+	z := seed ^ n.hash
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 // podName is "namespace/name".

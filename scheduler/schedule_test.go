@@ -80,7 +80,7 @@ func TestScheduleSpreadsReplicas(t *testing.T) {
 			t.Fatalf("Schedule(%s): %v", pod.Metadata.Name, err)
 		}
 		pod.Spec.NodeName = node
-		byName[node].AddPod(pod)
+		byName[node].AddPod(NewPodInfo(pod))
 		placed[node]++
 	}
 	for _, n := range []string{"a", "b", "c"} {
@@ -152,7 +152,7 @@ type fixedScore struct {
 
 func (f fixedScore) Name() string { return "Fixed" }
 
-func (f fixedScore) Score(_ *api.Pod, n *NodeInfo, _ []*NodeInfo) int64 {
+func (f fixedScore) Score(_ *PodInfo, n *NodeInfo) int64 {
 	if n.Name() == f.node {
 		return f.score
 	}

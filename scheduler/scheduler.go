@@ -34,6 +34,10 @@ type Options struct {
 	// Resync is the period of a pass when nothing changes, to retry Pending Pods (10s). A cache
 	// whose watch sent nothing for so long lists again, in case the watch stopped silently.
 	Resync time.Duration
+	// SampleFloor and SamplePercent size the sample of feasible nodes a placement scores: all
+	// nodes up to SampleFloor, else SamplePercent of them but at least SampleFloor (100, 5; see
+	// SampleSize).
+	SampleFloor, SamplePercent int
 	// BindRetries bounds the compare-and-swap attempts for one Pod in one pass (5).
 	BindRetries int
 	// BackoffBase and BackoffMax bound the jittered, doubling wait before the retry of a failed
@@ -69,6 +73,12 @@ func (o Options) withDefaults() Options {
 	if o.EvictionBurst <= 0 {
 		o.EvictionBurst = 30
 	}
+	if o.SampleFloor <= 0 {
+		o.SampleFloor = 100
+	}
+	if o.SamplePercent <= 0 {
+		o.SamplePercent = 5
+	}
 	if o.BindRetries <= 0 {
 		o.BindRetries = 5
 	}
@@ -86,12 +96,14 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // Scheduler binds every Pod without a node to a node, over and over: level-triggered, it keeps
-// caches of Pods and Nodes (listed once, then fed by their watches) and on each change (or every
-// Resync) schedules each unbound Pod against a snapshot of the caches. Binding is a compare-and-swap, so several
-// Schedulers on one etcd never bind a Pod twice (though each fits Pods against its own snapshot,
-// so together they may overcommit a node). A Pod that fits nowhere keeps no node and gets Status
-// Pending/Unschedulable with the FitError as message. The Pods of lost nodes are evicted
-// (deleted), so their owners make them again for a live node (see nodelost.go).
+// caches of Pods and Nodes (listed once, then fed by their watches) and a Cluster updated from the
+// keys they report changed; on each change (or every Resync) it schedules each unbound Pod
+// against the Cluster, scoring a sample of the feasible nodes. Binding is a compare-and-swap, so
+// several Schedulers on one etcd never bind a Pod twice (though each fits Pods against its own
+// state, so together they may overcommit a node). A Pod that fits nowhere keeps no node and gets
+// Status Pending/Unschedulable with the FitError as message; it is tried again when the cluster
+// or the Pod changes. The Pods of lost nodes are evicted (deleted), so their owners make them
+// again for a live node (see nodelost.go).
 type Scheduler struct {
 	st   Store
 	log  *slog.Logger
@@ -103,8 +115,11 @@ type Scheduler struct {
 	due     bool
 	// recorded is the nodes status last written.
 	recorded *api.NodesStatus
-	// assumed are the binds of this scheduler its Pod cache may not have seen yet (see list).
-	assumed map[string]assumedBind
+	// cluster is the state placements read, kept from the caches' changes (see sync).
+	cluster *Cluster
+	// failed holds, per Pod that fit nowhere, the Cluster's gen then: it is tried again when
+	// the cluster or the Pod changes, not on every pass.
+	failed map[string]uint64
 }
 
 // New returns a Scheduler of the Pods in st; log may be nil.
@@ -113,7 +128,7 @@ func New(st Store, log *slog.Logger, opts Options) *Scheduler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts = opts.withDefaults()
-	return &Scheduler{st: st, log: log, opts: opts, lost: map[string]time.Time{}, assumed: map[string]assumedBind{},
+	return &Scheduler{st: st, log: log, opts: opts, lost: map[string]time.Time{}, cluster: NewCluster(), failed: map[string]uint64{},
 		limiter: limiter{rate: opts.EvictionRate, burst: float64(opts.EvictionBurst)}}
 }
 
@@ -124,7 +139,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	copts := store.CacheOptions{BackoffBase: s.opts.BackoffBase, BackoffMax: s.opts.BackoffMax, Quiet: s.opts.Resync, Log: s.log}
+	copts := store.CacheOptions{BackoffBase: s.opts.BackoffBase, BackoffMax: s.opts.BackoffMax, Quiet: s.opts.Resync,
+		Log: s.log, TrackChanges: true}
 	v := view{pods: store.NewCache(s.st, store.Pods, store.DecodeJSON[api.Pod], copts), nodes: store.NewNodeCache(s.st, copts)}
 	changed := make(chan struct{}, 1)
 	notify := func() {
@@ -142,7 +158,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer t.timer.Stop()
 	for pass := 1; ; pass++ {
 		plog := s.log.With("pass", pass)
-		s.passed(ctx, plog, t, s.schedulePass(ctx, plog, s.list(v)))
+		s.sync(v)
+		s.passed(ctx, plog, t, s.schedulePass(ctx, plog))
 		if !waitPass(ctx, t, changed) {
 			return nil
 		}

@@ -361,8 +361,8 @@ type panicky struct{}
 
 func (panicky) Name() string { return "Panicky" }
 
-func (panicky) Filter(pod *api.Pod, _ *NodeInfo) *Status {
-	if pod.Metadata.Name == "boom" {
+func (panicky) Filter(pod *PodInfo, _ *NodeInfo) *Status {
+	if pod.Pod.Metadata.Name == "boom" {
 		panic("boom")
 	}
 	return nil

@@ -21,6 +21,7 @@ func TestSelectorSpread(t *testing.T) {
 		want int64
 	}{
 		{name: "no owner", pod: testPod("p"), node: empty, all: all, want: 0},
+		{name: "none of the owner on the examined nodes", pod: replica("p"), node: empty, all: []*NodeInfo{empty}, want: 100},
 		{name: "none of the owner anywhere", pod: testPod("p", owner("Job/default/x")), node: two, all: all, want: 100},
 		{name: "none here", pod: replica("p"), node: empty, all: all, want: 100},
 		{name: "half the most", pod: replica("p"), node: one, all: all, want: 50},
@@ -29,8 +30,18 @@ func TestSelectorSpread(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := (SelectorSpread{}).Score(tt.pod, tt.node, tt.all); got != tt.want {
-				t.Errorf("Score = %d, want %d", got, tt.want)
+			pod := NewPodInfo(tt.pod)
+			scores := make([]int64, len(tt.all))
+			at := -1
+			for i, n := range tt.all {
+				scores[i] = (SelectorSpread{}).Score(pod, n)
+				if n == tt.node {
+					at = i
+				}
+			}
+			(SelectorSpread{}).NormalizeScores(pod, scores)
+			if got := scores[at]; got != tt.want {
+				t.Errorf("score = %d, want %d", got, tt.want)
 			}
 		})
 	}

@@ -37,6 +37,10 @@ type CacheOptions struct {
 	Quiet time.Duration
 	// Log receives relists after failures (nil: discarded).
 	Log *slog.Logger
+	// TrackChanges keeps the names of the items changed since the last TakeChanges, for a
+	// reader that keeps state of its own and updates it key by key (false: the cache keeps
+	// nothing a reader that never asks would not drain).
+	TrackChanges bool
 }
 
 // Decoder turns the value stored under name into a T; an error leaves the key out of the cache,
@@ -65,6 +69,9 @@ type Cache[T any] struct {
 	rev    int64
 	synced chan struct{} // closed after the first list
 	once   sync.Once
+	// changed and relisted are what TakeChanges returns, kept when opts.TrackChanges.
+	changed  map[string]struct{}
+	relisted bool
 }
 
 // NewCache returns a cache of resource r read from src; it is empty until Run lists.
@@ -131,6 +138,9 @@ func (c *Cache[T]) relist(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.items, c.rev = items, rev
+	if c.opts.TrackChanges {
+		c.relisted, c.changed = true, nil
+	}
 	c.mu.Unlock()
 	c.once.Do(func() { close(c.synced) })
 	return nil
@@ -197,6 +207,7 @@ func (c *Cache[T]) apply(batch []Event) {
 	defer c.mu.Unlock()
 	for _, ev := range batch {
 		c.rev = max(c.rev, ev.Revision)
+		c.track(ev.Name)
 		if ev.Deleted {
 			delete(c.items, ev.Name)
 			continue
@@ -208,6 +219,37 @@ func (c *Cache[T]) apply(batch []Event) {
 		}
 		c.items[ev.Name] = Item[T]{Name: ev.Name, Value: v, ModRevision: ev.Revision, CreateRevision: ev.CreateRevision}
 	}
+}
+
+// track records that name changed, when the cache tracks changes; c.mu is held.
+func (c *Cache[T]) track(name string) {
+	if !c.opts.TrackChanges || c.relisted {
+		return // after a relist every name counts as changed
+	}
+	if c.changed == nil {
+		c.changed = map[string]struct{}{}
+	}
+	c.changed[name] = struct{}{}
+}
+
+// TakeChanges returns the names of the items put or deleted since the last call, and forgets
+// them; all reports that a list replaced the whole cache meanwhile, so that every item, and every
+// name the reader knows but the cache no longer holds, counts as changed (names is then nil).
+// It tells only with CacheOptions.TrackChanges. Read each name with Get: as with a work queue,
+// a reader acts on the latest state of a key, not on each event.
+func (c *Cache[T]) TakeChanges() (names []string, all bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.relisted {
+		c.relisted, c.changed = false, nil
+		return nil, true
+	}
+	names = make([]string, 0, len(c.changed))
+	for name := range c.changed {
+		names = append(names, name)
+	}
+	c.changed = nil
+	return names, false
 }
 
 // List returns every item in key order (by Name), as a read-only snapshot (see Cache).

@@ -24,6 +24,17 @@ func NewNodeCache(src CacheSource, opts CacheOptions) *NodeCache {
 		specs: NewCache(src, NodeSpecs, DecodeJSON[api.NodeSpec], opts), leases: NewCache(src, NodeLeases, anyValue, opts)}
 }
 
+// Changed reports whether any of the three caches changed since the last call, when opts had
+// TrackChanges: nodes change rarely, so a reader may merge them all again on any change.
+func (n *NodeCache) Changed() bool {
+	changed := false
+	for _, take := range []func() ([]string, bool){n.nodes.TakeChanges, n.specs.TakeChanges, n.leases.TakeChanges} {
+		names, all := take()
+		changed = changed || all || len(names) > 0
+	}
+	return changed
+}
+
 // Run runs the three caches until ctx ends, calling onChange as Cache.Run does.
 func (n *NodeCache) Run(ctx context.Context, onChange func()) {
 	var wg sync.WaitGroup
