@@ -90,7 +90,14 @@ type PodSpec struct {
 	NodeName string `json:"nodeName,omitempty"`
 	// Volumes the containers may mount; only configMap volumes are supported.
 	Volumes []Volume `json:"volumes,omitempty"`
+
+	// TerminationGracePeriodSeconds is how long the containers have to stop, preStop hooks
+	// included, between SIGTERM and SIGKILL; DefaultTerminationGracePeriodSeconds when unset.
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
 }
+
+// DefaultTerminationGracePeriodSeconds is the grace of a Pod that sets none, as in Kubernetes.
+const DefaultTerminationGracePeriodSeconds = 30
 
 // Container is one process of a Pod.
 type Container struct {
@@ -104,6 +111,25 @@ type Container struct {
 	// EnvFrom sets a variable per key of each source; Env, set after, overrides them.
 	EnvFrom      []EnvFromSource `json:"envFrom,omitempty"`
 	VolumeMounts []VolumeMount   `json:"volumeMounts,omitempty"`
+
+	// Lifecycle holds the hooks the node agent runs around the container's life.
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
+}
+
+// Lifecycle holds a container's hooks; only preStop is supported.
+type Lifecycle struct {
+	// PreStop runs in the container before it is sent SIGTERM, within the Pod's grace period.
+	PreStop *LifecycleHandler `json:"preStop,omitempty"`
+}
+
+// LifecycleHandler is what a hook does; only exec is supported.
+type LifecycleHandler struct {
+	Exec *ExecAction `json:"exec,omitempty"`
+}
+
+// ExecAction runs a command in the container, without a shell.
+type ExecAction struct {
+	Command []string `json:"command"`
 }
 
 // EnvVar is one environment variable: a literal Value, or a value read from ValueFrom.
