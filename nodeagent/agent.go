@@ -242,7 +242,7 @@ func (a *Agent) dispatch(ctx context.Context, log *slog.Logger, obs observation,
 	configs := a.podConfigs(ctx, steps)
 	for _, key := range keys {
 		ss, cfg := byPod[key], configs[key]
-		if !a.workers.dispatch(ctx, key, obs.epoch, func(ctx context.Context) error {
+		if !a.workers.dispatch(ctx, key, ss[0].Action, obs.epoch, func(ctx context.Context) error {
 			return a.runSteps(ctx, log, ss, cfg)
 		}) {
 			log.Debug("pod busy or changed since observed; planned again next pass", "pod", key.String())

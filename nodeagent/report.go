@@ -47,11 +47,19 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, obs observation) {
 	a.writeStatuses(ctx, log, writes)
 }
 
+// ReasonTerminating is the status reason of a Pod whose containers are being stopped (to be
+// replaced); it is not ready meanwhile, so no Service sends it new connections.
+const ReasonTerminating = "Terminating"
+
 // statusOf is the status of pod as observed, with the reason of its last failed operation or
-// of its refusal while it is Pending.
+// of its refusal while it is Pending, or Terminating while it is being stopped.
 func (a *Agent) statusOf(pod *api.Pod, obs observation) api.PodStatus {
 	key := api.PodKeyOf(pod)
 	st := StatusOf(pod, obs.running)
+	if a.workers.removing(key) {
+		st.Reason, st.Ready = ReasonTerminating, false
+		return st
+	}
 	err := obs.refused[key]
 	if err == nil {
 		err = a.workers.failure(key)

@@ -16,8 +16,8 @@ import (
 // wanted. Each Pod thus always gets the latest wanted state, one operation at a time.
 type podWorkers struct {
 	mu sync.Mutex
-	// busy holds the Pods with an operation in flight.
-	busy map[api.PodKey]bool
+	// busy holds the Pods with an operation in flight, each with the action it began with.
+	busy map[api.PodKey]Action
 	// epoch counts finished operations; finished[key] is the epoch at the end of the Pod's
 	// last one, kept while a pass that observed before it may still dispatch.
 	epoch    uint64
@@ -30,7 +30,7 @@ type podWorkers struct {
 }
 
 func newPodWorkers() *podWorkers {
-	return &podWorkers{busy: map[api.PodKey]bool{}, finished: map[api.PodKey]uint64{},
+	return &podWorkers{busy: map[api.PodKey]Action{}, finished: map[api.PodKey]uint64{},
 		failures: map[api.PodKey]error{}, kick: make(chan struct{}, 1)}
 }
 
@@ -42,15 +42,16 @@ func (w *podWorkers) snapshot() uint64 {
 	return w.epoch
 }
 
-// dispatch starts fn as key's operation unless key is busy or finished one since epoch; it
-// reports whether it started it. fn's error is kept as the Pod's failure; nil clears it.
-func (w *podWorkers) dispatch(ctx context.Context, key api.PodKey, epoch uint64, fn func(context.Context) error) bool {
+// dispatch starts fn, which begins with action, as key's operation unless key is busy or
+// finished one since epoch; it reports whether it started it. fn's error is kept as the Pod's
+// failure; nil clears it.
+func (w *podWorkers) dispatch(ctx context.Context, key api.PodKey, action Action, epoch uint64, fn func(context.Context) error) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.busy[key] || w.finished[key] > epoch {
+	if _, busy := w.busy[key]; busy || w.finished[key] > epoch {
 		return false
 	}
-	w.busy[key] = true
+	w.busy[key] = action
 	w.wg.Go(func() {
 		err := fn(ctx)
 		w.finish(key, err)
@@ -86,7 +87,7 @@ func (w *podWorkers) forget(epoch uint64, wanted map[api.PodKey]bool) {
 		}
 	}
 	for key := range w.failures {
-		if !wanted[key] && !w.busy[key] {
+		if _, busy := w.busy[key]; !wanted[key] && !busy {
 			delete(w.failures, key)
 		}
 	}
@@ -97,6 +98,14 @@ func (w *podWorkers) failure(key api.PodKey) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.failures[key]
+}
+
+// removing reports whether key's operation in flight removes what runs of it.
+func (w *podWorkers) removing(key api.PodKey) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	a, busy := w.busy[key]
+	return busy && a == ActionRemove
 }
 
 // inFlight reports how many Pods have an operation in flight.

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
@@ -145,6 +145,7 @@ func (c *Runtime) createContainer(ctx context.Context, pod *api.Pod, spec api.Co
 		return owned{}, err
 	}
 	labels := containerLabels(c.cfg.NodeName, key, spec.Name, nodeagent.SpecHash(pod), net)
+	maps.Copy(labels, stopLabels(pod, spec))
 	// containerd's own lease of a create lasts 24 h when the agent is killed before it ends it
 	ctx, done, err := c.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(leaseExpiry))
 	if err != nil {
@@ -293,40 +294,11 @@ func (c *Runtime) RemovePod(ctx context.Context, key api.PodKey) error {
 }
 
 func (c *Runtime) removeContainer(ctx context.Context, o owned) error {
-	if err := c.stopTask(ctx, o.ctr); err != nil {
+	if err := c.stopTask(ctx, o); err != nil {
 		return err
 	}
 	if err := o.ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", o.ctr.ID(), err)
-	}
-	return nil
-}
-
-// stopTask sends SIGTERM, waits up to the stop timeout, then kills and deletes the task.
-func (c *Runtime) stopTask(ctx context.Context, ctr client.Container) error {
-	task, err := ctr.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("stop container %s: %w", ctr.ID(), err)
-	}
-	exited, err := task.Wait(ctx)
-	if err != nil {
-		return fmt.Errorf("stop container %s: %w", ctr.ID(), err)
-	}
-	if err := task.Kill(ctx, syscall.SIGTERM); err == nil {
-		timer := time.NewTimer(c.cfg.StopTimeout)
-		defer timer.Stop()
-		select {
-		case <-exited:
-		case <-timer.C:
-		case <-ctx.Done():
-			return fmt.Errorf("stop container %s: %w", ctr.ID(), ctx.Err())
-		}
-	}
-	if err := deleteTask(ctx, task); err != nil {
-		return fmt.Errorf("delete task of %s: %w", ctr.ID(), err)
 	}
 	return nil
 }
