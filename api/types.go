@@ -261,7 +261,22 @@ type ContainerStatus struct {
 	RestartCount int32  `json:"restartCount"`
 	Ready        bool   `json:"ready"`
 	Message      string `json:"message,omitempty"`
+
+	// Reason says why a container waits (CrashLoopBackOff: it exited and waits its back-off
+	// to restart) or why it ended (Completed, Error).
+	Reason string `json:"reason,omitempty"`
+	// LastExitCode and LastReason are those of the last exit of a container that waits to
+	// restart.
+	LastExitCode int32  `json:"lastExitCode,omitempty"`
+	LastReason   string `json:"lastReason,omitempty"`
 }
+
+// Container status reasons.
+const (
+	ReasonCrashLoopBackOff = "CrashLoopBackOff"
+	ReasonCompleted        = "Completed"
+	ReasonError            = "Error"
+)
 
 // Node is a machine that runs Pods. Its agent writes Metadata and Status; the control plane
 // writes Spec; readers see the two merged, with Ready false once the agent's heartbeat stops.
