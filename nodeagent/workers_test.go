@@ -67,3 +67,34 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestTerminatingStatus holds the stop of a Pod replaced by a new spec and checks that the Pod
+// reports Terminating, not ready, until its containers are gone.
+func TestTerminatingStatus(t *testing.T) {
+	pod := testPod("web", "", "main")
+	pod.Spec.NodeName = "n1"
+	st := &fakeAgentStore{statuses: map[string]api.PodStatus{},
+		pods: []store.Item[api.Pod]{{Name: "default/web", Value: *pod}}}
+	rt := newFakeRuntime(t0)
+	a := NewAgent(st, rt, slog.New(slog.DiscardHandler), AgentOptions{Node: NodeConfig{Name: "n1"}, Now: func() time.Time { return t0 }})
+	if err := a.settle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	rt.hold = map[api.PodKey]chan struct{}{api.PodKeyOf(pod): release}
+	st.pods[0].Value = *withArgs(pod, "sleep", "1")
+	if err := a.pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.statuses["default/web"]; got.Reason != ReasonTerminating || got.Ready {
+		t.Fatalf("status while stopping: %+v", got)
+	}
+	close(release)
+	a.workers.wait()
+	if err := a.settle(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.statuses["default/web"]; got.Reason == ReasonTerminating || got.Phase != api.PodRunning {
+		t.Fatalf("status once replaced: %+v", got)
+	}
+}
