@@ -69,3 +69,11 @@ func (s *PodSpec) Restart() string {
 	}
 	return s.RestartPolicy
 }
+
+// TerminationGrace is the Pod's grace period in seconds, defaulted.
+func (s *PodSpec) TerminationGrace() int64 {
+	if s.TerminationGracePeriodSeconds == nil {
+		return DefaultTerminationGracePeriodSeconds
+	}
+	return *s.TerminationGracePeriodSeconds
+}

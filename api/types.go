@@ -90,7 +90,14 @@ type PodSpec struct {
 	NodeName string `json:"nodeName,omitempty"`
 	// Volumes the containers may mount; only configMap volumes are supported.
 	Volumes []Volume `json:"volumes,omitempty"`
+
+	// TerminationGracePeriodSeconds is how long the containers have to stop, preStop hooks
+	// included, between SIGTERM and SIGKILL; DefaultTerminationGracePeriodSeconds when unset.
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
 }
+
+// DefaultTerminationGracePeriodSeconds is the grace of a Pod that sets none, as in Kubernetes.
+const DefaultTerminationGracePeriodSeconds = 30
 
 // Container is one process of a Pod.
 type Container struct {
@@ -104,6 +111,25 @@ type Container struct {
 	// EnvFrom sets a variable per key of each source; Env, set after, overrides them.
 	EnvFrom      []EnvFromSource `json:"envFrom,omitempty"`
 	VolumeMounts []VolumeMount   `json:"volumeMounts,omitempty"`
+
+	// Lifecycle holds the hooks the node agent runs around the container's life.
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
+}
+
+// Lifecycle holds a container's hooks; only preStop is supported.
+type Lifecycle struct {
+	// PreStop runs in the container before it is sent SIGTERM, within the Pod's grace period.
+	PreStop *LifecycleHandler `json:"preStop,omitempty"`
+}
+
+// LifecycleHandler is what a hook does; only exec is supported.
+type LifecycleHandler struct {
+	Exec *ExecAction `json:"exec,omitempty"`
+}
+
+// ExecAction runs a command in the container, without a shell.
+type ExecAction struct {
+	Command []string `json:"command"`
 }
 
 // EnvVar is one environment variable: a literal Value, or a value read from ValueFrom.
@@ -237,7 +263,22 @@ type ContainerStatus struct {
 	RestartCount int32  `json:"restartCount"`
 	Ready        bool   `json:"ready"`
 	Message      string `json:"message,omitempty"`
+
+	// Reason says why a container waits (CrashLoopBackOff: it exited and waits its back-off
+	// to restart) or why it ended (Completed, Error).
+	Reason string `json:"reason,omitempty"`
+	// LastExitCode and LastReason are those of the last exit of a container that waits to
+	// restart.
+	LastExitCode int32  `json:"lastExitCode,omitempty"`
+	LastReason   string `json:"lastReason,omitempty"`
 }
+
+// Container status reasons.
+const (
+	ReasonCrashLoopBackOff = "CrashLoopBackOff"
+	ReasonCompleted        = "Completed"
+	ReasonError            = "Error"
+)
 
 // Node is a machine that runs Pods. Its agent writes Metadata and Status; the control plane
 // writes Spec; readers see the two merged, with Ready false once the agent's heartbeat stops.

@@ -118,6 +118,9 @@ func (v *validator) podSpec(path string, s *PodSpec, inDeployment bool) {
 		v.hostPorts(p, c, s.HostNetwork, hostPorts)
 	}
 	v.restartPolicy(path+".restartPolicy", s.RestartPolicy, inDeployment)
+	if g := s.TerminationGracePeriodSeconds; g != nil && (*g < 0 || *g > maxGraceSeconds) {
+		v.add(path+".terminationGracePeriodSeconds", "must be between 0 and %d, not %d", maxGraceSeconds, *g)
+	}
 	v.labels(path+".nodeSelector", s.NodeSelector)
 	if s.NodeName != "" {
 		v.check(path+".nodeName", checkSubdomain(s.NodeName))
@@ -160,6 +163,22 @@ func (v *validator) container(path string, c *Container, volumes map[string]bool
 	}
 	v.resources(path+".resources", c.Resources)
 	v.volumeMounts(path+".volumeMounts", c.VolumeMounts, volumes)
+	if c.Lifecycle != nil {
+		v.preStop(path+".lifecycle.preStop", c.Lifecycle.PreStop)
+	}
+}
+
+// maxGraceSeconds bounds a Pod's grace period: a day, far above any real stop.
+const maxGraceSeconds = 24 * 60 * 60
+
+func (v *validator) preStop(path string, h *LifecycleHandler) {
+	switch {
+	case h == nil:
+	case h.Exec == nil:
+		v.add(path, "exec is required: it is the only hook gitfleet runs")
+	case len(h.Exec.Command) == 0 || h.Exec.Command[0] == "":
+		v.add(path+".exec.command", "required")
+	}
 }
 
 func (v *validator) port(path string, p ContainerPort) {

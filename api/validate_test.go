@@ -46,6 +46,10 @@ spec:
     - name: main
       image: busybox
       ports: [{containerPort: 53, hostPort: 53, protocol: UDP}]
+      lifecycle:
+        preStop:
+          exec: {command: [sh, -c, "kill -HUP 1"]}
+  terminationGracePeriodSeconds: 5
 `
 
 func TestValidateValid(t *testing.T) {
@@ -131,6 +135,17 @@ func TestValidateRules(t *testing.T) {
 		{"restart policy never in pod ok", validPod, pod(func(p *Pod) { p.Spec.RestartPolicy = RestartNever }), nil},
 		{"restart policy in deployment", validDeployment, dep(func(d *Deployment) { d.Spec.Template.Spec.RestartPolicy = RestartOnFailure }),
 			[]want{{"spec.template.spec.restartPolicy", "must use Always"}}},
+		{"grace negative", validPod, pod(func(p *Pod) { g := int64(-1); p.Spec.TerminationGracePeriodSeconds = &g }),
+			[]want{{"spec.terminationGracePeriodSeconds", "between 0 and 86400, not -1"}}},
+		{"grace zero ok", validPod, pod(func(p *Pod) { g := int64(0); p.Spec.TerminationGracePeriodSeconds = &g }), nil},
+		{"preStop without exec", validDeployment, dep(func(d *Deployment) { c0(d).Lifecycle = &Lifecycle{PreStop: &LifecycleHandler{}} }),
+			[]want{{"spec.template.spec.containers[0].lifecycle.preStop", "exec is required"}}},
+		{"preStop empty command", validDeployment, dep(func(d *Deployment) {
+			c0(d).Lifecycle = &Lifecycle{PreStop: &LifecycleHandler{Exec: &ExecAction{}}}
+		}), []want{{"spec.template.spec.containers[0].lifecycle.preStop.exec.command", "required"}}},
+		{"preStop ok", validDeployment, dep(func(d *Deployment) {
+			c0(d).Lifecycle = &Lifecycle{PreStop: &LifecycleHandler{Exec: &ExecAction{Command: []string{"sh", "-c", "sleep 1"}}}}
+		}), nil},
 		{"node name", validPod, pod(func(p *Pod) { p.Spec.NodeName = "Node_1" }),
 			[]want{{"spec.nodeName", "invalid name"}}},
 		{"node selector", validPod, pod(func(p *Pod) { p.Spec.NodeSelector = map[string]string{"disk": "-ssd"} }),

@@ -31,7 +31,7 @@ func TestAgentRefusesPods(t *testing.T) {
 	st.desired[api.Key{Kind: api.KindNamespace, Name: "infra"}] = store.DesiredObject{Object: infra}
 	rt := newFakeRuntime(t0)
 	a := NewAgent(st, rt, slog.New(slog.DiscardHandler), AgentOptions{Node: NodeConfig{Name: "n1"}, Now: func() time.Time { return t0 }})
-	if err := a.pass(t.Context()); err != nil {
+	if err := a.settle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]struct{ phase, reason, message string }{
@@ -58,7 +58,7 @@ func TestAgentRefusesPods(t *testing.T) {
 			Labels: map[string]string{api.LabelPodSecurityEnforce: api.PodSecurityPrivileged}}}
 		st.desired[api.Key{Kind: api.KindNamespace, Name: name}] = store.DesiredObject{Object: ns}
 	}
-	if err := a.pass(t.Context()); err != nil {
+	if err := a.settle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []*api.Pod{hostNet, hostPort} {

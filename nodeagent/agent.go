@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"sync"
 	"time"
 
@@ -65,6 +64,7 @@ type Agent struct {
 	runtime            runtimeHealth
 	reportedConditions map[string]string
 	passes             int
+	workers            *podWorkers
 }
 
 // NewAgent returns an agent for opts.Node; it does nothing until Run.
@@ -83,7 +83,7 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 		grace = DefaultLeaseTTL
 	}
 	return &Agent{st: st, rt: rt, log: log.With("node", opts.Node.Name), opts: opts,
-		reported: map[api.PodKey]report{}, runtime: runtimeHealth{grace: grace}}
+		reported: map[api.PodKey]report{}, runtime: runtimeHealth{grace: grace}, workers: newPodWorkers()}
 }
 
 var errWatchLost = errors.New("watch of pods lost")
@@ -94,6 +94,8 @@ var errWatchLost = errors.New("watch of pods lost")
 func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait() // the network loop logs nothing after Run returns
+	// Pod operations end with ctx: containers are left as they are when the agent stops.
+	defer a.workers.wait()
 	if a.opts.Routes != nil {
 		net := &networkLoop{st: a.st, routes: a.opts.Routes, self: a.opts.Node.Name, resync: a.opts.NetworkResync, log: a.log}
 		wg.Go(func() { net.run(ctx) })
@@ -114,15 +116,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-// session watches Pods from a fresh list and runs a pass on every change and every Resync.
+// session watches Pods from a fresh list and runs a pass on every change, every end of a
+// Pod's operation and every Resync. Passes and Pod operations use ctx, not the session's: a
+// lost watch does not cut a stop short.
 func (a *Agent) session(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, rev, err := a.st.ListNodePods(ctx, a.opts.Node.Name)
+	_, rev, err := a.st.ListNodePods(wctx, a.opts.Node.Name)
 	if err != nil {
 		return err
 	}
-	changes := a.st.WatchNodePods(ctx, a.opts.Node.Name, rev)
+	changes := a.st.WatchNodePods(wctx, a.opts.Node.Name, rev)
 	tick := time.NewTicker(a.opts.Resync)
 	defer tick.Stop()
 	for {
@@ -137,6 +141,7 @@ func (a *Agent) session(ctx context.Context) error {
 				return errWatchLost
 			}
 			drain(changes)
+		case <-a.workers.kick:
 		case <-tick.C:
 		}
 	}
@@ -156,37 +161,51 @@ func drain(ch <-chan store.Event) {
 	}
 }
 
-// pass reads the Pods bound to this node and what runs, applies the plan, and reports status.
+// observation is what a pass read: the Pods bound to this node with the CreateRevision of each
+// binding, those admitted and why the others were refused, and what runs, listed at epoch of
+// the Pod workers.
+type observation struct {
+	wanted   []*api.Pod
+	revs     map[api.PodKey]int64
+	admitted []*api.Pod
+	refused  map[api.PodKey]error
+	running  []Sandbox
+	epoch    uint64
+}
+
+// pass observes, hands each Pod's steps to its worker and reports the status of every Pod as
+// observed; it does not wait for the steps, whose end kicks the next pass.
 func (a *Agent) pass(ctx context.Context) error {
 	a.passes++
 	log := a.log.With("pass", a.passes)
-	wanted, revs, err := a.wanted(ctx)
+	obs, err := a.observe(ctx)
 	if err != nil {
 		return err
 	}
-	admitted, refused, err := a.admit(ctx, wanted)
-	if err != nil {
-		return err
+	// A refused Pod is planned as not wanted: whatever runs of it is removed.
+	a.dispatch(ctx, log, obs, Plan(obs.admitted, obs.running, a.opts.Now()))
+	a.report(ctx, log, obs)
+	return nil
+}
+
+// observe reads the wanted Pods, admits them and lists the runtime.
+func (a *Agent) observe(ctx context.Context) (observation, error) {
+	obs := observation{epoch: a.workers.snapshot()}
+	var err error
+	if obs.wanted, obs.revs, err = a.wanted(ctx); err != nil {
+		return obs, err
 	}
-	observed, err := a.rt.List(ctx)
+	if obs.admitted, obs.refused, err = a.admit(ctx, obs.wanted); err != nil {
+		return obs, err
+	}
+	obs.running, err = a.rt.List(ctx)
 	if ctx.Err() == nil {
 		a.reportConditions(ctx, err)
 	}
 	if err != nil {
-		return fmt.Errorf("list runtime: %w", err)
+		return obs, fmt.Errorf("list runtime: %w", err)
 	}
-	// A refused Pod is planned as not wanted: whatever runs of it is removed.
-	applied, failures := a.apply(ctx, log, Plan(admitted, observed, a.opts.Now()))
-	for key, err := range refused {
-		failures[key] = err
-	}
-	if applied > 0 {
-		if observed, err = a.rt.List(ctx); err != nil {
-			return fmt.Errorf("list runtime: %w", err)
-		}
-	}
-	a.report(ctx, log, wanted, revs, observed, failures)
-	return nil
+	return obs, nil
 }
 
 // wanted returns the Pods bound to this node and the CreateRevision of each binding, so that a
@@ -205,42 +224,35 @@ func (a *Agent) wanted(ctx context.Context) ([]*api.Pod, map[api.PodKey]int64, e
 	return out, revs, nil
 }
 
-// apply takes each Pod's steps in order, different Pods in parallel; it returns how many steps
-// it tried and the error of each Pod whose steps failed. The ConfigMaps of the Pods it
-// creates are read from etcd once, before.
-func (a *Agent) apply(ctx context.Context, log *slog.Logger, steps []Step) (int, map[api.PodKey]error) {
+// dispatch hands each Pod's steps to its worker, unless the worker is busy or finished since
+// obs (a later pass plans those Pods afresh). The ConfigMaps of the Pods it creates are read
+// from etcd once, before.
+func (a *Agent) dispatch(ctx context.Context, log *slog.Logger, obs observation, steps []Step) {
 	byPod := map[api.PodKey][]Step{}
-	n := 0
+	var keys []api.PodKey
 	for _, s := range steps {
-		if s.Action != ActionKeep {
-			byPod[s.Key] = append(byPod[s.Key], s)
-			n++
+		if s.Action == ActionKeep {
+			continue
 		}
+		if byPod[s.Key] == nil {
+			keys = append(keys, s.Key)
+		}
+		byPod[s.Key] = append(byPod[s.Key], s)
 	}
 	configs := a.podConfigs(ctx, steps)
-	var mu sync.Mutex
-	failures := map[api.PodKey]error{}
-	var wg sync.WaitGroup
-	for key, ss := range byPod {
-		wg.Go(func() {
-			// A hung pull or runtime call fails this Pod's steps, which the next pass retries,
-			// instead of holding the node's other Pods forever.
-			ctx, cancel := context.WithTimeout(ctx, podApplyTimeout)
-			defer cancel()
-			for _, s := range ss {
-				log.Info("apply", "step", s.String())
-				if err := a.applyStep(ctx, s, configs[key]); err != nil {
-					log.Warn("apply failed", "step", s.String(), "err", err)
-					mu.Lock()
-					failures[key] = err
-					mu.Unlock()
-					return
-				}
-			}
-		})
+	for _, key := range keys {
+		ss, cfg := byPod[key], configs[key]
+		if !a.workers.dispatch(ctx, key, ss[0].Action, obs.epoch, func(ctx context.Context) error {
+			return a.runSteps(ctx, log, ss, cfg)
+		}) {
+			log.Debug("pod busy or changed since observed; planned again next pass", "pod", key.String())
+		}
 	}
-	wg.Wait()
-	return n, failures
+	wanted := map[api.PodKey]bool{}
+	for key := range obs.revs {
+		wanted[key] = true
+	}
+	a.workers.forget(obs.epoch, wanted)
 }
 
 // podConfig is the outcome of resolving the ConfigMaps of a Pod to create.
@@ -286,76 +298,5 @@ func (a *Agent) applyStep(ctx context.Context, s Step, cfg podConfig) error {
 	return Apply(ctx, a.rt, s)
 }
 
-// report writes the status of each wanted Pod when it changed since the last report.
-func (a *Agent) report(ctx context.Context, log *slog.Logger, wanted []*api.Pod, revs map[api.PodKey]int64,
-	observed []Sandbox, failures map[api.PodKey]error) {
-	seen := map[api.PodKey]bool{}
-	for _, pod := range wanted {
-		key := api.PodKeyOf(pod)
-		seen[key] = true
-		st := StatusOf(pod, observed)
-		if err := failures[key]; err != nil && st.Phase == api.PodPending {
-			st.Reason, st.Message = failureReason(err)
-			if st.Reason == ReasonInvalidPod {
-				st.Phase = api.PodFailed
-			}
-		}
-		rev := revs[key]
-		if prev, ok := a.reported[key]; ok && prev.rev == rev && sameStatus(prev.st, st) {
-			continue
-		}
-		st.ObservedAt = a.opts.Now().UTC().Format(time.RFC3339Nano)
-		if err := a.st.PutPodStatus(ctx, a.opts.Node.Name, key.Namespace, key.Name, rev, st); err != nil {
-			a.statusFailed(log, key, err)
-			continue
-		}
-		a.reported[key] = report{rev: rev, st: st}
-	}
-	for key := range a.reported {
-		if !seen[key] {
-			delete(a.reported, key)
-		}
-	}
-}
-
-// statusFailed logs a status write that failed. A Pod deleted or replaced since this pass read
-// it has no status to write: that is the normal end of a Pod, not a warning, and what was
-// reported for it is forgotten. Other failures are retried by the next pass.
-func (a *Agent) statusFailed(log *slog.Logger, key api.PodKey, err error) {
-	if errors.Is(err, store.ErrNotFound) {
-		log.Debug("pod gone before its status was written", "pod", key.String(), "err", err)
-		delete(a.reported, key)
-		return
-	}
-	log.Warn("write pod status failed", "pod", key.String(), "err", err)
-}
-
-// failureReason is the status reason and message of a Pod whose steps failed with err: a
-// missing ConfigMap is CreateContainerConfigError, as in Kubernetes, and says only that; a
-// refused Pod says why it was refused.
-func failureReason(err error) (reason, message string) {
-	var ce *ConfigError
-	if errors.As(err, &ce) {
-		return "CreateContainerConfigError", ce.Message
-	}
-	var re *RefusedError
-	if errors.As(err, &re) {
-		return re.Reason, re.Message
-	}
-	return "RuntimeError", err.Error()
-}
-
-// podApplyTimeout bounds the steps of one Pod in one pass (an image pull included).
+// podApplyTimeout bounds one operation of a Pod (an image pull included).
 const podApplyTimeout = 3 * time.Minute
-
-// report is a status written for the Pod created at rev.
-type report struct {
-	rev int64
-	st  api.PodStatus
-}
-
-// sameStatus compares statuses without their observation time.
-func sameStatus(a, b api.PodStatus) bool {
-	a.ObservedAt, b.ObservedAt = "", ""
-	return reflect.DeepEqual(a, b)
-}

@@ -100,7 +100,7 @@ func TestReportPodGone(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a := NewAgent(st, newFakeRuntime(t0), log, AgentOptions{Node: NodeConfig{Name: "n1"}, Now: func() time.Time { return t0 }})
-	if err := a.pass(t.Context()); err != nil {
+	if err := a.settle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if len(a.reported) != 2 {
@@ -116,7 +116,7 @@ func TestReportPodGone(t *testing.T) {
 		"default/flaky": errors.New("etcdserver: request timed out"),
 	}
 	logs.Reset()
-	if err := a.pass(t.Context()); err != nil {
+	if err := a.settle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := a.reported[api.PodKeyOf(gone)]; ok {

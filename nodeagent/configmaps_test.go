@@ -96,7 +96,7 @@ func TestAgentWaitsForConfigMap(t *testing.T) {
 		pods: []store.Item[api.Pod]{{Name: "default/web", Value: *pod}, {Name: "default/plain", Value: *plain}}}
 	rt := newFakeRuntime(t0)
 	a := NewAgent(st, rt, slog.New(slog.DiscardHandler), AgentOptions{Node: NodeConfig{Name: "n1"}, Now: func() time.Time { return t0 }})
-	if err := a.pass(t.Context()); err != nil {
+	if err := a.settle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	got := st.statuses["default/web"]
@@ -108,13 +108,13 @@ func TestAgentWaitsForConfigMap(t *testing.T) {
 	}
 	app := fixture.ConfigMap("default", "app", map[string]string{"greeting": "hello", "message": "hi"})
 	st.desired = fixture.Desired(1, app)
-	if err := a.pass(t.Context()); err != nil {
+	if err := a.settle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if got := st.statuses["default/web"]; got.Phase != api.PodRunning || rt.configs[api.PodKeyOf(pod)]["app"] != app {
 		t.Fatalf("with the ConfigMap: status %+v, configs %v", got, rt.configs)
 	}
-	if err := a.pass(t.Context()); err != nil || st.desiredReads != 2 {
+	if err := a.settle(t.Context()); err != nil || st.desiredReads != 2 {
 		t.Fatalf("a pass that creates nothing read desired objects (%d reads, %v)", st.desiredReads, err)
 	}
 }
@@ -136,7 +136,7 @@ func TestAgentWaitsForConfigMapGrant(t *testing.T) {
 	rt := newFakeRuntime(t0)
 	a := NewAgent(st, rt, slog.New(slog.DiscardHandler), AgentOptions{Node: NodeConfig{Name: "n1"}, Now: func() time.Time { return t0 }})
 	for range 2 {
-		if err := a.pass(t.Context()); err != nil {
+		if err := a.settle(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		for _, name := range []string{"default/web", "default/web2", "default/opt"} {
@@ -151,7 +151,7 @@ func TestAgentWaitsForConfigMapGrant(t *testing.T) {
 		t.Fatalf("runtime calls %q, desired read %d times in two passes", rt.calls, st.desiredReads)
 	}
 	st.denied = nil
-	if err := a.pass(t.Context()); err != nil {
+	if err := a.settle(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"default/web", "default/web2", "default/opt"} {

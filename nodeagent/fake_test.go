@@ -22,6 +22,8 @@ type fakeRuntime struct {
 	nextIP    int
 	// configs are the ConfigMaps each Pod was last ensured with.
 	configs map[api.PodKey]ConfigMaps
+	// hold, when set, makes the removal of a Pod (recorded in calls first) wait on its channel.
+	hold map[api.PodKey]chan struct{}
 }
 
 var _ ConfigRuntime = (*fakeRuntime)(nil)
@@ -107,8 +109,14 @@ func (f *fakeRuntime) RestartContainer(_ context.Context, key api.PodKey, name s
 
 func (f *fakeRuntime) RemovePod(_ context.Context, key api.PodKey) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.calls = append(f.calls, "remove "+key.String())
+	held := f.hold[key]
+	f.mu.Unlock()
+	if held != nil {
+		<-held
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	delete(f.sandboxes, key)
 	return nil
 }
@@ -132,4 +140,32 @@ func (f *fakeRuntime) exit(key api.PodKey, name string, code int32) error {
 	return f.update(key, name, func(c *ContainerState) {
 		c.State, c.ExitCode, c.FinishedAt = StateExited, code, f.now
 	})
+}
+
+// settle runs a pass, waits for the Pod operations it started and reports what they led to, as
+// the pass their ends kick would, without planning again: a pass as it was before Pod workers.
+func (a *Agent) settle(ctx context.Context) error {
+	if err := a.pass(ctx); err != nil {
+		return err
+	}
+	a.workers.wait()
+	obs, err := a.observe(ctx)
+	if err != nil {
+		return err
+	}
+	a.report(ctx, a.log.With("pass", a.passes), obs)
+	return nil
+}
+
+// count returns how many calls were call.
+func (f *fakeRuntime) count(call string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		if c == call {
+			n++
+		}
+	}
+	return n
 }

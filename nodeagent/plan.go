@@ -68,12 +68,12 @@ func (s Step) String() string {
 	return out + ": " + s.Reason
 }
 
-// Restart back-off: no wait before the first restart, then 1s doubling up to 1m; a container
+// Restart back-off: no wait before the first restart, then 1s doubling up to 5m; a container
 // that ran for backoffReset before it exited starts over.
 const (
 	backoffBase  = time.Second
-	backoffMax   = time.Minute
-	backoffReset = 5 * time.Minute
+	backoffMax   = 5 * time.Minute
+	backoffReset = 10 * time.Minute
 )
 
 // Plan compares the wanted Pods (those bound to this node) with what runs and returns the
@@ -215,8 +215,8 @@ func shouldRestart(policy string, exitCode int32) bool {
 }
 
 // backoff is how long after it exited a container is restarted: nothing the first time, then
-// 1s, 2s, 4s ... up to 1m as its restart count grows; a container that ran for 5 minutes before
-// exiting starts over.
+// 1s, 2s, 4s ... up to 5m as its restart count grows; a container that ran for 10 minutes
+// before exiting starts over.
 func backoff(c ContainerState) time.Duration {
 	if c.RestartCount == 0 || (!c.StartedAt.IsZero() && c.FinishedAt.Sub(c.StartedAt) >= backoffReset) {
 		return 0

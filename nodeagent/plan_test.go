@@ -99,7 +99,7 @@ func TestPlan(t *testing.T) {
 			[]string{"keep default/web/app: exited with code 1, back-off 3s [requeue 3s]"}},
 		{"back-off elapsed", []*api.Pod{web}, []Sandbox{sandboxFor(web, exited(1, 3, 4*time.Second))},
 			[]string{"restart default/web/app: exited with code 1"}},
-		{"back-off capped", []*api.Pod{web}, []Sandbox{sandboxFor(web, exited(1, 30, 59*time.Second))},
+		{"back-off capped", []*api.Pod{web}, []Sandbox{sandboxFor(web, exited(1, 30, 299*time.Second))},
 			[]string{"keep default/web/app: exited with code 1, back-off 1s [requeue 1s]"}},
 		{"Never keeps a failed container", []*api.Pod{never}, []Sandbox{sandboxFor(never, exited(1, 0, 0))},
 			[]string{"keep default/job/main: exited with code 1, not restarted under restartPolicy Never"}},
@@ -138,9 +138,12 @@ func TestBackoff(t *testing.T) {
 		{1, time.Second, time.Second},
 		{2, time.Second, 2 * time.Second},
 		{4, time.Second, 8 * time.Second},
-		{7, time.Second, time.Minute},
-		{1000, time.Second, time.Minute},
-		{1000, 5 * time.Minute, 0},
+		{7, time.Second, 64 * time.Second},
+		{9, time.Second, 256 * time.Second},
+		{10, time.Second, 5 * time.Minute},
+		{1000, time.Second, 5 * time.Minute},
+		{1000, 9 * time.Minute, 5 * time.Minute},
+		{1000, 10 * time.Minute, 0},
 	}
 	for _, tt := range tests {
 		c := ContainerState{RestartCount: tt.restarts, StartedAt: t0, FinishedAt: t0.Add(tt.ran)}

@@ -86,12 +86,28 @@ func containerStatus(c api.Container, sb Sandbox, policy string) api.ContainerSt
 	case StateRunning:
 		cs.State, cs.Ready = stateRunning, true
 	case StateExited:
-		cs.State, cs.ExitCode = stateTerminated, obs.ExitCode
-		cs.Message = exitMessage(obs, shouldRestart(policy, obs.ExitCode))
+		exitedStatus(&cs, obs, policy)
 	default:
 		cs.Message = "in an unknown state"
 	}
 	return cs
+}
+
+// exitedStatus is the status of an exited container: terminated, or, once it exited after a
+// restart and waits its back-off, waiting in CrashLoopBackOff with its last exit.
+func exitedStatus(cs *api.ContainerStatus, c ContainerState, policy string) {
+	reason := api.ReasonCompleted
+	if c.ExitCode != 0 {
+		reason = api.ReasonError
+	}
+	restarting := shouldRestart(policy, c.ExitCode)
+	cs.Message = exitMessage(c, restarting)
+	if restarting && backoff(c) > 0 {
+		cs.Reason, cs.LastExitCode, cs.LastReason = api.ReasonCrashLoopBackOff, c.ExitCode, reason
+		cs.Message += fmt.Sprintf(" after a back-off of %s", backoff(c))
+		return
+	}
+	cs.State, cs.ExitCode, cs.Reason = stateTerminated, c.ExitCode, reason
 }
 
 func exitMessage(c ContainerState, restarting bool) string {
@@ -113,7 +129,7 @@ func phaseOf(policy string, statuses []api.ContainerStatus) string {
 		case cs.State == stateTerminated && !shouldRestart(policy, cs.ExitCode):
 			done++
 			failed = failed || cs.ExitCode != 0
-		case cs.State == stateWaiting:
+		case cs.State == stateWaiting && cs.Reason != api.ReasonCrashLoopBackOff:
 			started = false
 		}
 	}

@@ -49,23 +49,26 @@ func TestStatusOf(t *testing.T) {
 			`{"phase":"Pending","ready":false,"restarts":0,"podIP":"10.244.0.2","message":"b: not created"}`,
 			[]string{"a running 0 0 ", "b waiting 0 0 not created"}},
 		{"crashing under Always", web, []Sandbox{sandboxFor(web, exited(1, 2, time.Minute))},
-			`{"phase":"Running","ready":false,"restarts":2,"podIP":"10.244.0.2","message":"app: exited with code 1 at ` + finished + `, restarting"}`,
-			[]string{"app terminated 1 2 exited with code 1 at " + finished + ", restarting"}},
+			`{"phase":"Running","ready":false,"restarts":2,"podIP":"10.244.0.2","message":"app: exited with code 1 at ` + finished + `, restarting after a back-off of 2s"}`,
+			[]string{"app waiting 0 2 exited with code 1 at " + finished + ", restarting after a back-off of 2s [CrashLoopBackOff, last 1 Error]"}},
+		{"first exit restarts at once", web, []Sandbox{sandboxFor(web, exited(0, 0, time.Minute))},
+			`{"phase":"Running","ready":false,"restarts":0,"podIP":"10.244.0.2","message":"app: exited with code 0 at ` + finished + `, restarting"}`,
+			[]string{"app terminated 0 0 exited with code 0 at " + finished + ", restarting [Completed, last 0 ]"}},
 		{"Never: all succeeded", never, []Sandbox{sandboxFor(never, exited(0, 0, time.Minute), exited(0, 0, time.Minute))},
 			`{"phase":"Succeeded","ready":false,"restarts":0,"podIP":"10.244.0.2","message":"a: exited with code 0 at ` + finished + `; b: exited with code 0 at ` + finished + `"}`,
-			[]string{"a terminated 0 0 exited with code 0 at " + finished, "b terminated 0 0 exited with code 0 at " + finished}},
+			[]string{"a terminated 0 0 exited with code 0 at " + finished + " [Completed, last 0 ]", "b terminated 0 0 exited with code 0 at " + finished + " [Completed, last 0 ]"}},
 		{"Never: one failed", never, []Sandbox{sandboxFor(never, exited(0, 0, time.Minute), exited(3, 0, time.Minute))},
 			`{"phase":"Failed","ready":false,"restarts":0,"podIP":"10.244.0.2","reason":"Error","message":"a: exited with code 0 at ` + finished + `; b: exited with code 3 at ` + finished + `"}`,
-			[]string{"a terminated 0 0 exited with code 0 at " + finished, "b terminated 3 0 exited with code 3 at " + finished}},
+			[]string{"a terminated 0 0 exited with code 0 at " + finished + " [Completed, last 0 ]", "b terminated 3 0 exited with code 3 at " + finished + " [Error, last 0 ]"}},
 		{"Never: one still running", never, []Sandbox{sandboxFor(never, exited(3, 0, time.Minute), running())},
 			`{"phase":"Running","ready":false,"restarts":0,"podIP":"10.244.0.2","message":"a: exited with code 3 at ` + finished + `"}`,
-			[]string{"a terminated 3 0 exited with code 3 at " + finished, "b running 0 0 "}},
+			[]string{"a terminated 3 0 exited with code 3 at " + finished + " [Error, last 0 ]", "b running 0 0 "}},
 		{"OnFailure: succeeded", onFail, []Sandbox{sandboxFor(onFail, exited(0, 1, time.Minute))},
 			`{"phase":"Succeeded","ready":false,"restarts":1,"podIP":"10.244.0.2","message":"main: exited with code 0 at ` + finished + `"}`,
-			[]string{"main terminated 0 1 exited with code 0 at " + finished}},
+			[]string{"main terminated 0 1 exited with code 0 at " + finished + " [Completed, last 0 ]"}},
 		{"OnFailure: failing restarts", onFail, []Sandbox{sandboxFor(onFail, exited(1, 1, time.Minute))},
-			`{"phase":"Running","ready":false,"restarts":1,"podIP":"10.244.0.2","message":"main: exited with code 1 at ` + finished + `, restarting"}`,
-			[]string{"main terminated 1 1 exited with code 1 at " + finished + ", restarting"}},
+			`{"phase":"Running","ready":false,"restarts":1,"podIP":"10.244.0.2","message":"main: exited with code 1 at ` + finished + `, restarting after a back-off of 1s"}`,
+			[]string{"main waiting 0 1 exited with code 1 at " + finished + ", restarting after a back-off of 1s [CrashLoopBackOff, last 1 Error]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +79,9 @@ func TestStatusOf(t *testing.T) {
 					t.Errorf("container status %+v: wrong image or readiness", c)
 				}
 				cs = append(cs, c.Name+" "+c.State+" "+itoa(c.ExitCode)+" "+itoa(c.RestartCount)+" "+c.Message)
+				if c.Reason != "" {
+					cs[len(cs)-1] += " [" + c.Reason + ", last " + itoa(c.LastExitCode) + " " + c.LastReason + "]"
+				}
 			}
 			st.ContainerStatuses = nil
 			got, _ := json.Marshal(st)

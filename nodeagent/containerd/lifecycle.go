@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 
@@ -144,6 +145,13 @@ func (c *Runtime) createContainer(ctx context.Context, pod *api.Pod, spec api.Co
 		return owned{}, err
 	}
 	labels := containerLabels(c.cfg.NodeName, key, spec.Name, nodeagent.SpecHash(pod), net)
+	maps.Copy(labels, stopLabels(pod, spec))
+	// containerd's own lease of a create lasts 24 h when the agent is killed before it ends it
+	ctx, done, err := c.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(leaseExpiry))
+	if err != nil {
+		return owned{}, fmt.Errorf("create container %s: take lease: %w", id, err)
+	}
+	defer done(context.WithoutCancel(ctx))
 	create := func() (client.Container, error) {
 		return c.client.NewContainer(ctx, id,
 			client.WithImage(img),
@@ -162,6 +170,10 @@ func (c *Runtime) createContainer(ctx context.Context, pod *api.Pod, spec api.Co
 	c.log.Info("container created", "pod", key, "container", spec.Name, "id", id)
 	return owned{ctr, labels}, nil
 }
+
+// leaseExpiry is how long the lease of a container's creation outlives an agent killed during
+// it: long enough for any create, short enough that nothing it holds stays long.
+const leaseExpiry = 5 * time.Minute
 
 // dropStaleSnapshot removes the snapshot of a container that does not exist (an agent killed
 // while creating it) and reports whether it did.
@@ -194,7 +206,7 @@ func (c *Runtime) StartContainer(ctx context.Context, key api.PodKey, name strin
 		return nil // running, or exited: RestartContainer's business
 	}
 	// a task created but never started (an agent killed in between): start afresh
-	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+	if err := deleteTask(ctx, task); err != nil {
 		return fmt.Errorf("start container %s/%s: delete unstarted task: %w", key, name, err)
 	}
 	return c.start(ctx, o)
@@ -219,8 +231,8 @@ func (c *Runtime) RestartContainer(ctx context.Context, key api.PodKey, name str
 		if st.Status == client.Running || st.Status == client.Paused || st.Status == client.Pausing {
 			return nil
 		}
-		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("restart container %s/%s: delete exited task: %w", key, name, err)
+		if err := deleteTask(ctx, task); err != nil {
+			return fmt.Errorf("restart container %s/%s: delete old task: %w", key, name, err)
 		}
 	}
 	return c.start(ctx, o)
@@ -243,8 +255,7 @@ func (c *Runtime) start(ctx context.Context, o owned) error {
 		return fmt.Errorf("start container %s/%s: create task: %w", key, name, err)
 	}
 	if err := task.Start(ctx); err != nil {
-		_, derr := task.Delete(ctx, client.WithProcessKill)
-		return errors.Join(fmt.Errorf("start container %s/%s: %w", key, name, err), derr)
+		return errors.Join(fmt.Errorf("start container %s/%s: %w", key, name, err), deleteTask(ctx, task))
 	}
 	c.log.Info("container started", "pod", key, "container", name, "restarts", labels[labelRestartCount])
 	return nil
@@ -283,7 +294,7 @@ func (c *Runtime) RemovePod(ctx context.Context, key api.PodKey) error {
 }
 
 func (c *Runtime) removeContainer(ctx context.Context, o owned) error {
-	if err := c.stopTask(ctx, o.ctr); err != nil {
+	if err := c.stopTask(ctx, o); err != nil {
 		return err
 	}
 	if err := o.ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
@@ -292,31 +303,18 @@ func (c *Runtime) removeContainer(ctx context.Context, o owned) error {
 	return nil
 }
 
-// stopTask sends SIGTERM, waits up to the stop timeout, then kills and deletes the task.
-func (c *Runtime) stopTask(ctx context.Context, ctr client.Container) error {
-	task, err := ctr.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("stop container %s: %w", ctr.ID(), err)
-	}
-	exited, err := task.Wait(ctx)
-	if err != nil {
-		return fmt.Errorf("stop container %s: %w", ctr.ID(), err)
-	}
-	if err := task.Kill(ctx, syscall.SIGTERM); err == nil {
-		timer := time.NewTimer(c.cfg.StopTimeout)
-		defer timer.Stop()
-		select {
-		case <-exited:
-		case <-timer.C:
-		case <-ctx.Done():
-			return fmt.Errorf("stop container %s: %w", ctr.ID(), ctx.Err())
-		}
-	}
+// deleteTask deletes a task in any state. WithProcessKill is what lets a task left CREATED (an
+// agent killed between create and start) go: containerd refuses to delete it otherwise, and
+// every later start would fail. The delete is not cancelled with ctx, since a delete cut short
+// can leave the task's shim running with no task to show for it.
+func deleteTask(ctx context.Context, task client.Task) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), taskDeleteTimeout)
+	defer cancel()
 	if _, err := task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("delete task of %s: %w", ctr.ID(), err)
+		return err
 	}
 	return nil
 }
+
+// taskDeleteTimeout bounds a task delete, which kills its process and waits for it.
+const taskDeleteTimeout = 30 * time.Second

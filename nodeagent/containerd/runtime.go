@@ -21,8 +21,7 @@ import (
 const (
 	DefaultAddress = "/run/containerd/containerd.sock"
 	// DefaultNamespace keeps gitfleet's containers apart from those of other clients.
-	DefaultNamespace   = "gitfleet"
-	defaultStopTimeout = 10 * time.Second
+	DefaultNamespace = "gitfleet"
 )
 
 // Config configures the runtime of one node.
@@ -39,7 +38,9 @@ type Config struct {
 	DataDir string
 	// Snapshotter unpacks images; when empty, overlayfs if containerd reports it usable, else native.
 	Snapshotter string
-	// StopTimeout is the grace between SIGTERM and SIGKILL; defaultStopTimeout when zero.
+	// StopTimeout, when set, caps every Pod's grace between SIGTERM and SIGKILL (its
+	// terminationGracePeriodSeconds); tests set it to stop busybox, which ignores SIGTERM as
+	// PID 1, quickly.
 	StopTimeout time.Duration
 	// Network configures the Pods' network.
 	Network podnet.Config
@@ -59,9 +60,6 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = DefaultNamespace
-	}
-	if cfg.StopTimeout == 0 {
-		cfg.StopTimeout = defaultStopTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

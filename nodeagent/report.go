@@ -1,0 +1,135 @@
+package nodeagent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/store"
+)
+
+// statusWriters is how many status writes are in flight at once: a hundred Pods changing
+// together cost a few round trips to etcd, not a hundred in a row.
+const statusWriters = 16
+
+// statusWrite is one Pod's status to write.
+type statusWrite struct {
+	key api.PodKey
+	rev int64
+	st  api.PodStatus
+}
+
+// report writes the status of each wanted Pod when it changed since the last report, the
+// writes concurrently.
+func (a *Agent) report(ctx context.Context, log *slog.Logger, obs observation) {
+	var writes []statusWrite
+	seen := map[api.PodKey]bool{}
+	for _, pod := range obs.wanted {
+		key := api.PodKeyOf(pod)
+		seen[key] = true
+		st := a.statusOf(pod, obs)
+		rev := obs.revs[key]
+		if prev, ok := a.reported[key]; ok && prev.rev == rev && sameStatus(prev.st, st) {
+			continue
+		}
+		st.ObservedAt = a.opts.Now().UTC().Format(time.RFC3339Nano)
+		writes = append(writes, statusWrite{key, rev, st})
+	}
+	for key := range a.reported {
+		if !seen[key] {
+			delete(a.reported, key)
+		}
+	}
+	a.writeStatuses(ctx, log, writes)
+}
+
+// ReasonTerminating is the status reason of a Pod whose containers are being stopped (to be
+// replaced); it is not ready meanwhile, so no Service sends it new connections.
+const ReasonTerminating = "Terminating"
+
+// statusOf is the status of pod as observed, with the reason of its last failed operation or
+// of its refusal while it is Pending, or Terminating while it is being stopped.
+func (a *Agent) statusOf(pod *api.Pod, obs observation) api.PodStatus {
+	key := api.PodKeyOf(pod)
+	st := StatusOf(pod, obs.running)
+	if a.workers.removing(key) {
+		st.Reason, st.Ready = ReasonTerminating, false
+		return st
+	}
+	err := obs.refused[key]
+	if err == nil {
+		err = a.workers.failure(key)
+	}
+	if err != nil && st.Phase == api.PodPending {
+		st.Reason, st.Message = failureReason(err)
+		if st.Reason == ReasonInvalidPod {
+			st.Phase = api.PodFailed
+		}
+	}
+	return st
+}
+
+// writeStatuses writes statuses, statusWriters at a time, and records those written.
+func (a *Agent) writeStatuses(ctx context.Context, log *slog.Logger, writes []statusWrite) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, statusWriters)
+	for _, w := range writes {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := a.st.PutPodStatus(ctx, a.opts.Node.Name, w.key.Namespace, w.key.Name, w.rev, w.st)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				a.statusFailed(log, w.key, err)
+				return
+			}
+			a.reported[w.key] = report{rev: w.rev, st: w.st}
+		})
+	}
+	wg.Wait()
+}
+
+// statusFailed logs a status write that failed. A Pod deleted or replaced since this pass read
+// it has no status to write: that is the normal end of a Pod, not a warning, and what was
+// reported for it is forgotten. Other failures are retried by the next pass.
+func (a *Agent) statusFailed(log *slog.Logger, key api.PodKey, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		log.Debug("pod gone before its status was written", "pod", key.String(), "err", err)
+		delete(a.reported, key)
+		return
+	}
+	log.Warn("write pod status failed", "pod", key.String(), "err", err)
+}
+
+// failureReason is the status reason and message of a Pod whose steps failed with err: a
+// missing ConfigMap is CreateContainerConfigError, as in Kubernetes, and says only that; a
+// refused Pod says why it was refused.
+func failureReason(err error) (reason, message string) {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return "CreateContainerConfigError", ce.Message
+	}
+	var re *RefusedError
+	if errors.As(err, &re) {
+		return re.Reason, re.Message
+	}
+	return "RuntimeError", err.Error()
+}
+
+// report is a status written for the Pod created at rev.
+type report struct {
+	rev int64
+	st  api.PodStatus
+}
+
+// sameStatus compares statuses without their observation time.
+func sameStatus(a, b api.PodStatus) bool {
+	a.ObservedAt, b.ObservedAt = "", ""
+	return reflect.DeepEqual(a, b)
+}
