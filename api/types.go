@@ -114,6 +114,13 @@ type Container struct {
 
 	// Lifecycle holds the hooks the node agent runs around the container's life.
 	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
+
+	// Probes (see Probe): the node agent runs them while the container runs.
+	// LivenessProbe restarts the container once it fails; ReadinessProbe decides whether it
+	// is ready (Services send it traffic); StartupProbe holds both back until it passes.
+	LivenessProbe  *Probe `json:"livenessProbe,omitempty"`
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+	StartupProbe   *Probe `json:"startupProbe,omitempty"`
 }
 
 // Lifecycle holds a container's hooks; only preStop is supported.

@@ -166,6 +166,7 @@ func (v *validator) container(path string, c *Container, volumes map[string]bool
 	if c.Lifecycle != nil {
 		v.preStop(path+".lifecycle.preStop", c.Lifecycle.PreStop)
 	}
+	v.probes(path, c)
 }
 
 // maxGraceSeconds bounds a Pod's grace period: a day, far above any real stop.
