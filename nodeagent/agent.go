@@ -65,6 +65,7 @@ type Agent struct {
 	reportedConditions map[string]string
 	passes             int
 	workers            *podWorkers
+	probes             *probers
 }
 
 // NewAgent returns an agent for opts.Node; it does nothing until Run.
@@ -82,8 +83,10 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 	if grace == 0 {
 		grace = DefaultLeaseTTL
 	}
-	return &Agent{st: st, rt: rt, log: log.With("node", opts.Node.Name), opts: opts,
-		reported: map[api.PodKey]report{}, runtime: runtimeHealth{grace: grace}, workers: newPodWorkers()}
+	log = log.With("node", opts.Node.Name)
+	return &Agent{st: st, rt: rt, log: log, opts: opts,
+		reported: map[api.PodKey]report{}, runtime: runtimeHealth{grace: grace}, workers: newPodWorkers(),
+		probes: newProbers(log, rt)}
 }
 
 var errWatchLost = errors.New("watch of pods lost")
@@ -96,6 +99,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer wg.Wait() // the network loop logs nothing after Run returns
 	// Pod operations end with ctx: containers are left as they are when the agent stops.
 	defer a.workers.wait()
+	defer a.probes.stop()
 	if a.opts.Routes != nil {
 		net := &networkLoop{st: a.st, routes: a.opts.Routes, self: a.opts.Node.Name, resync: a.opts.NetworkResync, log: a.log}
 		wg.Go(func() { net.run(ctx) })
@@ -142,6 +146,7 @@ func (a *Agent) session(ctx context.Context) error {
 			}
 			drain(changes)
 		case <-a.workers.kick:
+		case <-a.probes.changed:
 		case <-tick.C:
 		}
 	}
@@ -182,6 +187,7 @@ func (a *Agent) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	a.probes.sync(ctx, obs)
 	// A refused Pod is planned as not wanted: whatever runs of it is removed.
 	a.dispatch(ctx, log, obs, Plan(obs.admitted, obs.running, a.opts.Now()))
 	a.report(ctx, log, obs)

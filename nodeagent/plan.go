@@ -25,6 +25,9 @@ const (
 	ActionStart
 	// ActionRestart replaces the exited task of a container.
 	ActionRestart
+	// ActionKill stops a running container whose liveness or startup probe failed, leaving it
+	// exited for a restart (ProbeRuntime.KillContainer).
+	ActionKill
 )
 
 // String names the action.
@@ -40,6 +43,8 @@ func (a Action) String() string {
 		return "start"
 	case ActionRestart:
 		return "restart"
+	case ActionKill:
+		return "kill"
 	}
 	return fmt.Sprintf("Action(%d)", int(a))
 }
@@ -50,7 +55,8 @@ func (a Action) String() string {
 type Step struct {
 	Action Action
 	Key    api.PodKey
-	// Container names the container of start, restart and container-level keep; "" for the Pod.
+	// Container names the container of start, restart, kill and container-level keep; "" for
+	// the Pod.
 	Container string
 	// Pod is the wanted Pod, set for create.
 	Pod    *api.Pod
@@ -168,6 +174,9 @@ func planContainer(key api.PodKey, policy string, c ContainerState, now time.Tim
 		planCreated(&st, c, now)
 	case StateRunning:
 		st.Reason = "running"
+		if c.Health.Kill != "" {
+			st.Action, st.Reason = ActionKill, c.Health.Kill
+		}
 	case StateExited:
 		planExited(&st, policy, c, now)
 	default:
@@ -245,6 +254,12 @@ func Apply(ctx context.Context, rt Runtime, s Step) error {
 		return rt.StartContainer(ctx, s.Key, s.Container)
 	case ActionRestart:
 		return rt.RestartContainer(ctx, s.Key, s.Container)
+	case ActionKill:
+		prt, ok := rt.(ProbeRuntime)
+		if !ok {
+			return fmt.Errorf("kill %s/%s: the runtime cannot kill a container", s.Key, s.Container)
+		}
+		return prt.KillContainer(ctx, s.Key, s.Container)
 	}
 	return fmt.Errorf("apply %s: unknown action %d", s.Key, int(s.Action))
 }

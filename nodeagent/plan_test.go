@@ -31,6 +31,12 @@ func running() ContainerState {
 	return ContainerState{State: StateRunning, StartedAt: t0.Add(-time.Hour)}
 }
 
+func unhealthy(why string) ContainerState {
+	c := running()
+	c.Health.Kill = why
+	return c
+}
+
 func exited(code int32, restarts int32, ago time.Duration) ContainerState {
 	return ContainerState{State: StateExited, ExitCode: code, RestartCount: restarts,
 		StartedAt: t0.Add(-ago - time.Second), FinishedAt: t0.Add(-ago)}
@@ -107,6 +113,8 @@ func TestPlan(t *testing.T) {
 			[]string{"keep default/batch/main: exited with code 0, not restarted under restartPolicy OnFailure"}},
 		{"OnFailure restarts a failure", []*api.Pod{onFail}, []Sandbox{sandboxFor(onFail, exited(2, 0, 0))},
 			[]string{"restart default/batch/main: exited with code 2"}},
+		{"failed liveness kills", []*api.Pod{web}, []Sandbox{sandboxFor(web, unhealthy("liveness probe failed: status 500"))},
+			[]string{"kill default/web/app: liveness probe failed: status 500"}},
 		{"pods in key order", []*api.Pod{web, never}, []Sandbox{sandboxFor(two, running(), running())},
 			[]string{"create default/job: new pod", "remove default/two: not wanted on this node", "create default/web: new pod"}},
 	}

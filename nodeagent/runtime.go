@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent/probe"
 )
 
 // Runtime runs Pods on this node; the agent declares it and package nodeagent/containerd
@@ -101,6 +102,23 @@ type ContainerState struct {
 	// StartedAt is when gitfleet last started the container's task; zero if never.
 	StartedAt    time.Time
 	RestartCount int32
+
+	// Health is what the probes of the running instance found; the agent sets it, not the
+	// runtime. The zero Health is that of a container none of whose probes passed yet.
+	Health probe.Health
+}
+
+// ProbeRuntime is a Runtime that serves probes: it runs their commands in containers and kills
+// a container whose liveness or startup probe failed.
+type ProbeRuntime interface {
+	Runtime
+	// Exec runs cmd in the container's running task, as its main process runs, and returns
+	// its exit code; the command is killed when ctx ends.
+	Exec(ctx context.Context, key api.PodKey, container string, cmd []string) (int, error)
+	// KillContainer stops the container's task as a removal does (preStop hook, SIGTERM,
+	// SIGKILL after the grace) but leaves it exited, for the plan to restart it under the
+	// Pod's restart policy, a restart counted. A container not running is left alone.
+	KillContainer(ctx context.Context, key api.PodKey, container string) error
 }
 
 // SpecHash is a short, stable hash of what a Pod's containers are made from: the containers,

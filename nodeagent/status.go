@@ -1,11 +1,13 @@
 package nodeagent
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/nodeagent/probe"
 )
 
 // Container states in api.ContainerStatus.
@@ -17,7 +19,7 @@ const (
 
 // StatusOf maps what runs for pod to its status: the phase (Pending until every container has
 // started; Succeeded or Failed once every container exited for good under the restart policy;
-// Running otherwise), readiness (every container running; there are no probes yet), restarts,
+// Running otherwise), readiness (every container running and ready by its probes), restarts,
 // the Pod IP and one status per container. It is pure; the caller sets ObservedAt.
 func StatusOf(pod *api.Pod, observed []Sandbox) api.PodStatus {
 	sb, why := sandboxOf(pod, observed)
@@ -84,13 +86,29 @@ func containerStatus(c api.Container, sb Sandbox, policy string) api.ContainerSt
 	case StateCreated:
 		cs.Message = "not started"
 	case StateRunning:
-		cs.State, cs.Ready = stateRunning, true
+		cs.State = stateRunning
+		cs.Ready, cs.Message = readiness(c, obs.Health)
 	case StateExited:
 		exitedStatus(&cs, obs, policy)
 	default:
 		cs.Message = "in an unknown state"
 	}
 	return cs
+}
+
+// readiness is whether a running container is ready, as its probes found, and if not why: a
+// container is ready once its startup probe passed and its readiness probe passes (each when it
+// has one), and not once its liveness probe failed.
+func readiness(c api.Container, h probe.Health) (bool, string) {
+	switch {
+	case h.Kill != "":
+		return false, h.Kill
+	case c.StartupProbe != nil && !h.Started:
+		return false, "startup probe not passed yet"
+	case c.ReadinessProbe != nil && !h.Ready:
+		return false, cmp.Or(h.Message, "readiness probe not passed yet")
+	}
+	return true, ""
 }
 
 // exitedStatus is the status of an exited container: terminated, or, once it exited after a
