@@ -94,7 +94,9 @@ func (c *Container) run(ctx context.Context, p Probe, m *Machine) {
 		if ctx.Err() != nil {
 			return
 		}
-		if m.Record(err == nil, at) {
+		changed := m.Record(err == nil, at)
+		// a readiness probe starts failed: its first failure only adds why
+		if changed || (p.Kind == Readiness && m.Result() == Failure && c.Health().Message == "") {
 			c.update(p.Kind, m.Result(), err)
 		}
 	}

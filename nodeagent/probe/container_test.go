@@ -99,23 +99,30 @@ func TestContainerProbes(t *testing.T) {
 	})
 }
 
-// TestContainerWithoutStartup checks that a container with no startup probe is started at once
-// and that its readiness probe is not ready before its first check passes.
+// TestContainerWithoutStartup checks that a container with no startup probe is started at once,
+// that its readiness probe is not ready before its first check passes, says why after its
+// first failure, and is ready on its first pass.
 func TestContainerWithoutStartup(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		timing := Timing{InitialDelay: 3 * time.Second, Period: 10 * time.Second, Timeout: time.Second, Successes: 1, Failures: 3}
-		ready := &script{pass: true}
+		ready := &script{}
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		c := Start(ctx, slog.New(slog.DiscardHandler), []Probe{{Readiness, timing, ready.check}}, time.Now(), func() {})
 		synctest.Wait()
-		if h := c.Health(); !h.Started || h.Ready {
+		if h := c.Health(); !h.Started || h.Ready || h.Message != "" {
 			t.Fatalf("before the initial delay: %+v", h)
 		}
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
-		if h := c.Health(); !h.Ready || ready.count() != 1 {
-			t.Fatalf("after the initial delay: %+v, %d checks", h, ready.count())
+		if h := c.Health(); h.Ready || h.Message != "readiness probe failed: scripted failure" || ready.count() != 1 {
+			t.Fatalf("after a first failed check: %+v, %d checks", h, ready.count())
+		}
+		ready.set(true)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if h := c.Health(); !h.Ready || h.Message != "" || ready.count() != 2 {
+			t.Fatalf("after a passed check: %+v, %d checks", h, ready.count())
 		}
 		cancel()
 		c.Wait()
