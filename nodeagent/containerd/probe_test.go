@@ -79,4 +79,3 @@ func latePod() *api.Pod {
 	c.ReadinessProbe = &api.Probe{PeriodSeconds: 1, TCPSocket: &api.TCPSocketAction{Port: api.FromString("web")}}
 	return p
 }
-
