@@ -25,7 +25,9 @@ type AgentStore interface {
 	ListNodePods(ctx context.Context, node string) ([]store.Item[api.Pod], int64, error)
 	WatchNodePods(ctx context.Context, node string, rev int64) <-chan store.Event
 	GetDesired(ctx context.Context, k api.Key) (store.DesiredObject, error)
-	PutPodStatus(ctx context.Context, node, namespace, name string, createRev int64, st api.PodStatus) error
+	// PutPodStatuses writes the statuses of Pods bound to node, each only while its binding is
+	// the one read, in as few round trips as it can; one error per put.
+	PutPodStatuses(ctx context.Context, node string, puts []store.PodStatusPut) []error
 }
 
 var _ AgentStore = (*store.Store)(nil)

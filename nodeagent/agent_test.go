@@ -77,14 +77,16 @@ func (s *fakeAgentStore) WatchNodePods(context.Context, string, int64) <-chan st
 	return nil
 }
 
-func (s *fakeAgentStore) PutPodStatus(_ context.Context, _, namespace, name string, _ int64, st api.PodStatus) error {
+func (s *fakeAgentStore) PutPodStatuses(_ context.Context, _ string, puts []store.PodStatusPut) []error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.putErr[namespace+"/"+name]; err != nil {
-		return err
+	errs := make([]error, len(puts))
+	for i, p := range puts {
+		if errs[i] = s.putErr[p.Namespace+"/"+p.Name]; errs[i] == nil {
+			s.statuses[p.Namespace+"/"+p.Name] = p.Status
+		}
 	}
-	s.statuses[namespace+"/"+name] = st
-	return nil
+	return errs
 }
 
 // TestReportPodGone checks that a status write refused because the Pod was deleted or replaced

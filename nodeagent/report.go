@@ -5,16 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/store"
 )
-
-// statusWriters is how many status writes are in flight at once: a hundred Pods changing
-// together cost a few round trips to etcd, not a hundred in a row.
-const statusWriters = 16
 
 // statusWrite is one Pod's status to write.
 type statusWrite struct {
@@ -23,8 +18,7 @@ type statusWrite struct {
 	st  api.PodStatus
 }
 
-// report writes the status of each wanted Pod when it changed since the last report, the
-// writes concurrently.
+// report writes the status of each wanted Pod when it changed since the last report.
 func (a *Agent) report(ctx context.Context, log *slog.Logger, obs observation) {
 	var writes []statusWrite
 	seen := map[api.PodKey]bool{}
@@ -73,26 +67,24 @@ func (a *Agent) statusOf(pod *api.Pod, obs observation) api.PodStatus {
 	return st
 }
 
-// writeStatuses writes statuses, statusWriters at a time, and records those written.
+// writeStatuses writes statuses in one batch (a transaction per hundred Pods: a hundred Pods
+// changing at once cost one round trip to etcd), and records those written.
 func (a *Agent) writeStatuses(ctx context.Context, log *slog.Logger, writes []statusWrite) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, statusWriters)
-	for _, w := range writes {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			err := a.st.PutPodStatus(ctx, a.opts.Node.Name, w.key.Namespace, w.key.Name, w.rev, w.st)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				a.statusFailed(log, w.key, err)
-				return
-			}
-			a.reported[w.key] = report{rev: w.rev, st: w.st}
-		})
+	if len(writes) == 0 {
+		return
 	}
-	wg.Wait()
+	puts := make([]store.PodStatusPut, len(writes))
+	for i, w := range writes {
+		puts[i] = store.PodStatusPut{Namespace: w.key.Namespace, Name: w.key.Name, CreateRev: w.rev, Status: w.st}
+	}
+	for i, err := range a.st.PutPodStatuses(ctx, a.opts.Node.Name, puts) {
+		w := writes[i]
+		if err != nil {
+			a.statusFailed(log, w.key, err)
+			continue
+		}
+		a.reported[w.key] = report{rev: w.rev, st: w.st}
+	}
 }
 
 // statusFailed logs a status write that failed. A Pod deleted or replaced since this pass read

@@ -121,13 +121,8 @@ func (s *Store) PutPodStatus(ctx context.Context, node, namespace, name string, 
 	if err != nil {
 		return fmt.Errorf("encode pod status: %w", err)
 	}
-	binding := nodePodKey(node, namespace, name)
-	cmp := clientv3.Compare(clientv3.CreateRevision(binding), ">", 0)
-	if createRev > 0 {
-		cmp = clientv3.Compare(clientv3.CreateRevision(binding), "=", createRev)
-	}
 	return s.commit(ctx, "write status of "+namespace+"/"+name, ErrNotFound,
-		[]clientv3.Cmp{cmp}, clientv3.OpPut(podStatusKey(node, namespace, name), string(b)))
+		[]clientv3.Cmp{bindingCmp(node, namespace, name, createRev)}, clientv3.OpPut(podStatusKey(node, namespace, name), string(b)))
 }
 
 // ListPodStatuses reads every observed Pod status, keyed by Pod (see PodStatuses), at one
