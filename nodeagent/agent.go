@@ -36,7 +36,8 @@ var _ AgentStore = (*store.Store)(nil)
 type AgentOptions struct {
 	Node NodeConfig
 	// Resync is the period of a pass when nothing changes in etcd, which notices exited
-	// containers; 1s when zero.
+	// containers; when zero, 1s, or DefaultEventResync when the runtime streams exits
+	// (EventRuntime): then it is only a safety net.
 	Resync time.Duration
 	// Now is the agent's clock; time.Now when nil.
 	Now func() time.Time
@@ -68,10 +69,20 @@ type Agent struct {
 	passes             int
 	workers            *podWorkers
 	probes             *probers
+	// exited has a value when the runtime told of an exit since the last pass began.
+	exited chan struct{}
+	// requeue is how soon the last pass's plan wants another (a back-off ending); 0 if not.
+	requeue time.Duration
 }
+
+// DefaultEventResync is the period of the safety pass of an agent whose runtime streams exits.
+const DefaultEventResync = 10 * time.Second
 
 // NewAgent returns an agent for opts.Node; it does nothing until Run.
 func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *Agent {
+	if _, ok := rt.(EventRuntime); ok && opts.Resync == 0 {
+		opts.Resync = DefaultEventResync
+	}
 	if opts.Resync == 0 {
 		opts.Resync = time.Second
 	}
@@ -88,7 +99,7 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 	log = log.With("node", opts.Node.Name)
 	return &Agent{st: st, rt: rt, log: log, opts: opts,
 		reported: map[api.PodKey]report{}, runtime: runtimeHealth{grace: grace}, workers: newPodWorkers(),
-		probes: newProbers(log, rt)}
+		probes: newProbers(log, rt), exited: make(chan struct{}, 1)}
 }
 
 var errWatchLost = errors.New("watch of pods lost")
@@ -105,6 +116,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.opts.Routes != nil {
 		net := &networkLoop{st: a.st, routes: a.opts.Routes, self: a.opts.Node.Name, resync: a.opts.NetworkResync, log: a.log}
 		wg.Go(func() { net.run(ctx) })
+	}
+	if ert, ok := a.rt.(EventRuntime); ok {
+		wg.Go(func() { a.watchExits(ctx, ert) })
 	}
 	if len(a.opts.Services) > 0 {
 		svc := newServiceLoop(a.st, a.opts.Services, a.opts.ServiceResync, a.log)
@@ -123,7 +137,8 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 // session watches Pods from a fresh list and runs a pass on every change, every end of a
-// Pod's operation and every Resync. Passes and Pod operations use ctx, not the session's: a
+// Pod's operation, every change a probe finds, every exit the runtime tells of, when a back-off
+// ends and every Resync. Passes and Pod operations use ctx, not the session's: a
 // lost watch does not cut a stop short.
 func (a *Agent) session(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(ctx)
@@ -133,12 +148,17 @@ func (a *Agent) session(ctx context.Context) error {
 		return err
 	}
 	changes := a.st.WatchNodePods(wctx, a.opts.Node.Name, rev)
-	tick := time.NewTicker(a.opts.Resync)
-	defer tick.Stop()
+	timer := time.NewTimer(a.opts.Resync)
+	defer timer.Stop()
 	for {
 		if err := a.pass(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("pod sync pass failed", "err", err)
 		}
+		next := a.opts.Resync
+		if a.requeue > 0 {
+			next = min(next, a.requeue)
+		}
+		timer.Reset(next)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -149,7 +169,8 @@ func (a *Agent) session(ctx context.Context) error {
 			drain(changes)
 		case <-a.workers.kick:
 		case <-a.probes.changed:
-		case <-tick.C:
+		case <-a.exited:
+		case <-timer.C:
 		}
 	}
 }
@@ -191,9 +212,22 @@ func (a *Agent) pass(ctx context.Context) error {
 	}
 	a.probes.sync(ctx, obs)
 	// A refused Pod is planned as not wanted: whatever runs of it is removed.
-	a.dispatch(ctx, log, obs, Plan(obs.admitted, obs.running, a.opts.Now()))
+	steps := Plan(obs.admitted, obs.running, a.opts.Now())
+	a.requeue = soonest(steps)
+	a.dispatch(ctx, log, obs, steps)
 	a.report(ctx, log, obs)
 	return nil
+}
+
+// soonest is the shortest RequeueAfter of steps, 0 if none has one.
+func soonest(steps []Step) time.Duration {
+	var d time.Duration
+	for _, s := range steps {
+		if s.RequeueAfter > 0 && (d == 0 || s.RequeueAfter < d) {
+			d = s.RequeueAfter
+		}
+	}
+	return d
 }
 
 // observe reads the wanted Pods, admits them and lists the runtime.

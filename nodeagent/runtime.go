@@ -108,6 +108,17 @@ type ContainerState struct {
 	Health probe.Health
 }
 
+// EventRuntime is a Runtime that tells of its containers' exits as they happen, so that the
+// agent restarts them without waiting for a resync.
+type EventRuntime interface {
+	Runtime
+	// Exits sends the key of the Pod of each container of this node whose main process exits
+	// or is killed for memory, from its call until ctx ends or the stream breaks (the runtime
+	// restarted), when it closes the channel: exits meanwhile are not sent, so the caller
+	// lists the runtime again after it subscribes again.
+	Exits(ctx context.Context) <-chan api.PodKey
+}
+
 // ProbeRuntime is a Runtime that serves probes: it runs their commands in containers and kills
 // a container whose liveness or startup probe failed.
 type ProbeRuntime interface {
