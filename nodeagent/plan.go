@@ -189,7 +189,10 @@ func planContainer(key api.PodKey, policy string, c ContainerState, now time.Tim
 // (it was started, yet has no task).
 func planCreated(s *Step, c ContainerState, now time.Time) {
 	if !c.StartedAt.IsZero() {
-		if wait := c.StartedAt.Add(backoff(c)).Sub(now); wait > 0 {
+		// a failed start backs off as a crash does, counting the failed starts before it
+		failing := c
+		failing.RestartCount += c.FailedStarts
+		if wait := c.StartedAt.Add(backoff(failing)).Sub(now); wait > 0 {
 			s.Reason = fmt.Sprintf("start failed, back-off %s", wait.Round(time.Millisecond))
 			s.RequeueAfter = wait
 			return

@@ -93,6 +93,8 @@ func TestPlan(t *testing.T) {
 			[]string{"start default/web/app: not started"}},
 		{"start failed recently", []*api.Pod{web}, []Sandbox{sandboxFor(web, ContainerState{State: StateCreated, RestartCount: 2, StartedAt: t0.Add(-time.Second)})},
 			[]string{"keep default/web/app: start failed, back-off 1s [requeue 1s]"}},
+		{"failed starts back off, not counted as restarts", []*api.Pod{web}, []Sandbox{sandboxFor(web, ContainerState{State: StateCreated, FailedStarts: 3, StartedAt: t0.Add(-time.Second)})},
+			[]string{"keep default/web/app: start failed, back-off 3s [requeue 3s]"}},
 		{"task lost long ago (reboot)", []*api.Pod{web}, []Sandbox{sandboxFor(web, ContainerState{State: StateCreated, RestartCount: 2, StartedAt: t0.Add(-time.Hour)})},
 			[]string{"start default/web/app: not started"}},
 		{"unknown state", []*api.Pod{web}, []Sandbox{sandboxFor(web, ContainerState{State: StateUnknown})},

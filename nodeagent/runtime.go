@@ -103,6 +103,10 @@ type ContainerState struct {
 	StartedAt    time.Time
 	RestartCount int32
 
+	// FailedStarts counts the starts that failed since the container last ran, before the
+	// latest: they are no restarts, but a container that keeps failing to start backs off.
+	FailedStarts int32
+
 	// Health is what the probes of the running instance found; the agent sets it, not the
 	// runtime. The zero Health is that of a container none of whose probes passed yet.
 	Health probe.Health

@@ -272,7 +272,8 @@ func testRestart(t *testing.T, rt *Runtime, wanted []*api.Pod, ips map[string]st
 }
 
 // testStartFailure creates a Pod whose command does not exist: its container stays created with
-// each attempt counted, the plan backs off between attempts, and the Pod reports Pending.
+// each attempt counted but no restart (it never ran), the plan backs off between attempts, and
+// the Pod reports Pending.
 func testStartFailure(t *testing.T, rt *Runtime) {
 	ctx := t.Context()
 	bad := commandPod("bad", api.RestartAlways, "")
@@ -295,7 +296,8 @@ func testStartFailure(t *testing.T, rt *Runtime) {
 	}
 	sb, _ = sandboxByKey(t, rt, api.PodKeyOf(bad))
 	steps = nodeagent.Plan([]*api.Pod{bad}, []nodeagent.Sandbox{sb}, time.Now())
-	if sb.Containers[0].RestartCount != 1 || steps[0].Action != nodeagent.ActionKeep || steps[0].RequeueAfter <= 0 {
+	// it never ran: no restart, yet one failed start before the latest, to back off by
+	if c := sb.Containers[0]; c.RestartCount != 0 || c.FailedStarts != 1 || steps[0].Action != nodeagent.ActionKeep || steps[0].RequeueAfter <= 0 {
 		t.Fatalf("after two failed starts: %+v, plan %v", sb.Containers[0], steps)
 	}
 	if st := nodeagent.StatusOf(bad, []nodeagent.Sandbox{sb}); st.Phase != api.PodPending || st.ContainerStatuses[0].State != "waiting" {

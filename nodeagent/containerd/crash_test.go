@@ -78,7 +78,7 @@ func leaveCreated(t *testing.T, rt *Runtime, key api.PodKey, name string) {
 			t.Fatalf("delete task: %v", err)
 		}
 	}
-	if _, err := o.ctr.SetLabels(ctx, startLabels(o.labels, time.Now())); err != nil {
+	if _, err := o.ctr.SetLabels(ctx, startLabels(o.labels, time.Now(), false)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := o.ctr.NewTask(ctx, cio.NullIO); err != nil {

@@ -93,7 +93,7 @@ func (c *Runtime) startNew(ctx context.Context, key api.PodKey, pod *api.Pod, ha
 		o := have[spec.Name]
 		_, err := o.ctr.Task(ctx, nil)
 		if errdefs.IsNotFound(err) {
-			err = c.start(ctx, o)
+			err = c.start(ctx, o, false)
 		}
 		errs = append(errs, err)
 	}
@@ -193,7 +193,7 @@ func (c *Runtime) StartContainer(ctx context.Context, key api.PodKey, name strin
 	}
 	task, err := o.ctr.Task(ctx, nil)
 	if errdefs.IsNotFound(err) {
-		return c.start(ctx, o)
+		return c.start(ctx, o, false)
 	}
 	if err != nil {
 		return fmt.Errorf("start container %s/%s: %w", key, name, err)
@@ -209,7 +209,7 @@ func (c *Runtime) StartContainer(ctx context.Context, key api.PodKey, name strin
 	if err := deleteTask(ctx, task); err != nil {
 		return fmt.Errorf("start container %s/%s: delete unstarted task: %w", key, name, err)
 	}
-	return c.start(ctx, o)
+	return c.start(ctx, o, false)
 }
 
 // RestartContainer implements nodeagent.Runtime.
@@ -223,6 +223,7 @@ func (c *Runtime) RestartContainer(ctx context.Context, key api.PodKey, name str
 	if err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("restart container %s/%s: %w", key, name, err)
 	}
+	ran := false
 	if err == nil {
 		st, err := task.Status(ctx)
 		if err != nil {
@@ -231,18 +232,20 @@ func (c *Runtime) RestartContainer(ctx context.Context, key api.PodKey, name str
 		if st.Status == client.Running || st.Status == client.Paused || st.Status == client.Pausing {
 			return nil
 		}
+		// a task left created never ran (an agent killed before starting it)
+		ran = st.Status == client.Stopped
 		if err := deleteTask(ctx, task); err != nil {
 			return fmt.Errorf("restart container %s/%s: delete old task: %w", key, name, err)
 		}
 	}
-	return c.start(ctx, o)
+	return c.start(ctx, o, ran)
 }
 
 // start records the start in the container's labels, then runs a new task whose output goes to
-// the container's log file.
-func (c *Runtime) start(ctx context.Context, o owned) error {
+// the container's log file; ran says the task it replaces ran, which makes this a restart.
+func (c *Runtime) start(ctx context.Context, o owned, ran bool) error {
 	key, name := keyOfLabels(o.labels), o.labels[labelContainer]
-	labels, err := o.ctr.SetLabels(ctx, startLabels(o.labels, c.cfg.Now()))
+	labels, err := o.ctr.SetLabels(ctx, startLabels(o.labels, c.cfg.Now(), ran))
 	if err != nil {
 		return fmt.Errorf("start container %s/%s: record start: %w", key, name, err)
 	}

@@ -80,6 +80,8 @@ func (c *Runtime) observe(ctx context.Context, ctr client.Container, labels map[
 		ID:           ctr.ID(),
 		Name:         labels[labelContainer],
 		RestartCount: restartCount(labels),
+		// the attempts before the latest failed: they back a failing start off
+		FailedStarts: max(startAttempts(labels)-1, 0),
 		StartedAt:    startedAt(labels),
 		State:        nodeagent.StateCreated,
 	}

@@ -28,6 +28,9 @@ const (
 	// they survive agent restarts.
 	labelRestartCount = "gitfleet.io/restart-count"
 	labelStartedAt    = "gitfleet.io/started-at"
+	// labelStartAttempts counts the starts since the container last ran, the latest included:
+	// a start that fails (or is cut short) is no restart, but is backed off.
+	labelStartAttempts = "gitfleet.io/start-attempts"
 )
 
 // sandboxID names a Pod on the node (its network's directory and CNI container ID in podnet,
@@ -87,21 +90,28 @@ func keyOfLabels(l map[string]string) api.PodKey {
 	return api.PodKey{Namespace: l[labelPodNamespace], Name: l[labelPodName]}
 }
 
-// startLabels are the label updates of starting a container's task at now: a container that
-// was started before counts one more restart.
-func startLabels(l map[string]string, now time.Time) map[string]string {
-	n := restartCount(l)
-	if l[labelStartedAt] != "" {
-		n++
+// startLabels are the label updates of starting a container's task at now. ran says the
+// container's previous task ran (it exited): only then is it a restart; a start after one that
+// failed, or was cut short by a killed agent, is only one more attempt.
+func startLabels(l map[string]string, now time.Time, ran bool) map[string]string {
+	n, attempts := restartCount(l), startAttempts(l)+1
+	if ran {
+		n, attempts = n+1, 1
 	}
 	return map[string]string{
-		labelRestartCount: strconv.Itoa(int(n)),
-		labelStartedAt:    now.UTC().Format(time.RFC3339Nano),
+		labelRestartCount:  strconv.Itoa(int(n)),
+		labelStartAttempts: strconv.Itoa(int(attempts)),
+		labelStartedAt:     now.UTC().Format(time.RFC3339Nano),
 	}
 }
 
-func restartCount(l map[string]string) int32 {
-	n, err := strconv.ParseInt(l[labelRestartCount], 10, 32)
+func restartCount(l map[string]string) int32 { return count(l[labelRestartCount]) }
+
+func startAttempts(l map[string]string) int32 { return count(l[labelStartAttempts]) }
+
+// count reads a count label; a missing or bad one is 0.
+func count(v string) int32 {
+	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil || n < 0 {
 		return 0
 	}

@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -39,14 +40,17 @@ func TestLabels(t *testing.T) {
 		t.Errorf("host network from labels %+v", net)
 	}
 
-	first := startLabels(l, t0)
-	if first[labelRestartCount] != "0" {
-		t.Errorf("first start counts %s restarts", first[labelRestartCount])
-	}
-	l[labelRestartCount], l[labelStartedAt] = first[labelRestartCount], first[labelStartedAt]
-	second := startLabels(l, t0.Add(time.Minute))
-	if second[labelRestartCount] != "1" || !startedAt(second).Equal(t0.Add(time.Minute)) {
-		t.Errorf("second start labels %v", second)
+	// a start, one that failed, one after the container ran
+	for i, tt := range []struct {
+		ran               bool
+		restarts, attempt string
+	}{{false, "0", "1"}, {false, "0", "2"}, {true, "1", "1"}, {false, "1", "2"}} {
+		next := startLabels(l, t0.Add(time.Duration(i)*time.Minute), tt.ran)
+		if next[labelRestartCount] != tt.restarts || next[labelStartAttempts] != tt.attempt ||
+			!startedAt(next).Equal(t0.Add(time.Duration(i)*time.Minute)) {
+			t.Errorf("start %d (ran %v): labels %v; want %s restarts, attempt %s", i, tt.ran, next, tt.restarts, tt.attempt)
+		}
+		maps.Copy(l, next)
 	}
 	if restartCount(map[string]string{labelRestartCount: "junk"}) != 0 || !startedAt(nil).IsZero() {
 		t.Error("bad labels should read as zero")
