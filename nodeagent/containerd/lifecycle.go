@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/cio"
@@ -255,9 +254,6 @@ func (c *Runtime) start(ctx context.Context, o owned, ran bool) error {
 		return fmt.Errorf("start container %s/%s: %w", key, name, err)
 	}
 	task, err := o.ctr.NewTask(ctx, cio.LogFile(logPath))
-	if errdefs.IsAlreadyExists(err) && c.dropStaleTask(ctx, o.ctr.ID()) {
-		task, err = o.ctr.NewTask(ctx, cio.LogFile(logPath))
-	}
 	if err != nil {
 		return fmt.Errorf("start container %s/%s: create task: %w", key, name, err)
 	}
@@ -266,20 +262,6 @@ func (c *Runtime) start(ctx context.Context, o owned, ran bool) error {
 	}
 	c.log.Info("container started", "pod", key, "container", name, "restarts", labels[labelRestartCount])
 	return nil
-}
-
-// dropStaleTask deletes the task containerd still holds for a container whose own lookup of its
-// task finds none: a shim left half started, or left behind its task, by an agent killed at the
-// wrong moment, which refuses every new task of the container with "already exists" (found by
-// TestAgentKill9). containerd's task service deletes it by the container's ID. It reports
-// whether it deleted one.
-func (c *Runtime) dropStaleTask(ctx context.Context, id string) bool {
-	if _, err := c.client.TaskService().Delete(ctx, &tasks.DeleteTaskRequest{ContainerID: id}); err != nil {
-		c.log.Warn("cannot delete the stale task of a container", "id", id, "err", err)
-		return false
-	}
-	c.log.Warn("deleted a stale task left without a process", "id", id)
-	return true
 }
 
 // RemovePod implements nodeagent.Runtime.
