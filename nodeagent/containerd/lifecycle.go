@@ -255,12 +255,22 @@ func (c *Runtime) start(ctx context.Context, o owned, ran bool) error {
 	}
 	task, err := o.ctr.NewTask(ctx, cio.LogFile(logPath))
 	if err != nil {
-		return fmt.Errorf("start container %s/%s: create task: %w", key, name, err)
+		return errors.Join(fmt.Errorf("start container %s/%s: create task: %w", key, name, err), c.failedStart(ctx, o))
 	}
 	if err := task.Start(ctx); err != nil {
-		return errors.Join(fmt.Errorf("start container %s/%s: %w", key, name, err), deleteTask(ctx, task))
+		return errors.Join(fmt.Errorf("start container %s/%s: %w", key, name, err), deleteTask(ctx, task), c.failedStart(ctx, o))
 	}
 	c.log.Info("container started", "pod", key, "container", name, "restarts", labels[labelRestartCount])
+	return nil
+}
+
+// failedStart moves the recorded start of a container to the end of its failed start, so that
+// the back-off counts from then: a failing start can outlast a short back-off on a busy node.
+func (c *Runtime) failedStart(ctx context.Context, o owned) error {
+	stamp := map[string]string{labelStartedAt: c.cfg.Now().UTC().Format(time.RFC3339Nano)}
+	if _, err := o.ctr.SetLabels(context.WithoutCancel(ctx), stamp); err != nil {
+		return fmt.Errorf("record failed start of %s: %w", o.ctr.ID(), err)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package containerd
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/netnstest"
@@ -29,10 +30,16 @@ func TestProbes(t *testing.T) {
 	runAgent(t, st, rt)
 
 	t.Run("httpGet readiness", func(t *testing.T) {
+		var ip string
 		waitStatus(t, st, web, func(s api.PodStatus) bool {
-			return s.Phase == api.PodRunning && !s.Ready && strings.Contains(s.Message, "readiness probe failed") &&
-				strings.Contains(s.Message, "status 404")
+			ip = s.PodIP
+			return s.Phase == api.PodRunning && !s.Ready && strings.Contains(s.Message, "readiness probe failed")
 		})
+		// httpd serves, yet the Pod is not ready: the probe's page is missing
+		waitFor(t, 30*time.Second, "httpd serving", func() error { return getBody(ctx, "http://"+ip+":8080/", "web web") })
+		if sts, _, err := st.ListPodStatuses(ctx); err != nil || sts[api.PodKeyOf(web)].Ready {
+			t.Fatalf("ready before its readiness page exists: %+v, %v", sts[api.PodKeyOf(web)], err)
+		}
 		if _, err := rt.Exec(ctx, api.PodKeyOf(web), "httpd", []string{"touch", "/www/ready.html"}); err != nil {
 			t.Fatalf("exec: %v", err)
 		}
