@@ -1,5 +1,7 @@
 package api
 
+import "strings"
+
 // Kinds that gitfleet understands.
 const (
 	KindDeployment = "Deployment"
@@ -104,6 +106,35 @@ type Container struct {
 	// EnvFrom sets a variable per key of each source; Env, set after, overrides them.
 	EnvFrom      []EnvFromSource `json:"envFrom,omitempty"`
 	VolumeMounts []VolumeMount   `json:"volumeMounts,omitempty"`
+
+	// Images and limits of the node runtime (issue 11).
+
+	// ImagePullPolicy is PullAlways, PullIfNotPresent or PullNever; empty is PullAlways for an
+	// image tagged latest or not tagged, PullIfNotPresent for others (see PullPolicy).
+	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
+}
+
+// Image pull policies, as in Kubernetes.
+const (
+	PullAlways       = "Always"
+	PullIfNotPresent = "IfNotPresent"
+	PullNever        = "Never"
+)
+
+// PullPolicy returns the container's image pull policy with Kubernetes' default filled in. It is
+// not set by Default, so that Pods written without it keep their spec hash.
+func (c *Container) PullPolicy() string {
+	if c.ImagePullPolicy != "" {
+		return c.ImagePullPolicy
+	}
+	name := c.Image[strings.LastIndex(c.Image, "/")+1:] // after a registry's host:port
+	if strings.Contains(name, "@") {
+		return PullIfNotPresent // pinned by digest
+	}
+	if _, tag, tagged := strings.Cut(name, ":"); !tagged || tag == "latest" {
+		return PullAlways
+	}
+	return PullIfNotPresent
 }
 
 // EnvVar is one environment variable: a literal Value, or a value read from ValueFrom.
@@ -235,7 +266,22 @@ type ContainerStatus struct {
 	RestartCount int32  `json:"restartCount"`
 	Ready        bool   `json:"ready"`
 	Message      string `json:"message,omitempty"`
+
+	// Images and limits of the node runtime (issue 11).
+
+	// ImageID is the image the container runs, by digest: docker.io/acme/app@sha256:….
+	ImageID string `json:"imageID,omitempty"`
+	// Reason is the machine-readable why of a waiting or terminated container, as in
+	// Kubernetes: ErrImageNeverPull, ErrImagePull, OOMKilled.
+	Reason string `json:"reason,omitempty"`
 }
+
+// Reasons of a container's status.
+const (
+	ReasonErrImageNeverPull = "ErrImageNeverPull"
+	ReasonErrImagePull      = "ErrImagePull"
+	ReasonOOMKilled         = "OOMKilled"
+)
 
 // Node is a machine that runs Pods. Its agent writes Metadata and Status; the control plane
 // writes Spec; readers see the two merged, with Ready false once the agent's heartbeat stops.

@@ -158,6 +158,11 @@ func (v *validator) container(path string, c *Container, volumes map[string]bool
 	for j, port := range c.Ports {
 		v.port(fmt.Sprintf("%s.ports[%d]", path, j), port)
 	}
+	switch c.ImagePullPolicy {
+	case "", PullAlways, PullIfNotPresent, PullNever:
+	default:
+		v.add(path+".imagePullPolicy", "unsupported value %q: use Always, IfNotPresent or Never", c.ImagePullPolicy)
+	}
 	v.resources(path+".resources", c.Resources)
 	v.volumeMounts(path+".volumeMounts", c.VolumeMounts, volumes)
 }

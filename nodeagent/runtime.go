@@ -94,7 +94,9 @@ type ContainerState struct {
 	ID    string
 	Name  string
 	Image string
-	State State
+	// ImageID is the image by digest (repository@sha256:…), as in api.ContainerStatus.
+	ImageID string
+	State   State
 	// ExitCode and FinishedAt are set when State is StateExited.
 	ExitCode   int32
 	FinishedAt time.Time

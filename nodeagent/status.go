@@ -79,7 +79,7 @@ func containerStatus(c api.Container, sb Sandbox, policy string) api.ContainerSt
 		cs.Message = "not created"
 		return cs
 	}
-	cs.RestartCount = obs.RestartCount
+	cs.RestartCount, cs.ImageID = obs.RestartCount, obs.ImageID
 	switch obs.State {
 	case StateCreated:
 		cs.Message = "not started"

@@ -42,7 +42,7 @@ func TestContainerd(t *testing.T) {
 	if err != nil || !slices.Equal(names, []string{testimage.Ref}) {
 		t.Fatalf("import: %q, %v", names, err)
 	}
-	if _, err := rt.image(ctx, testimage.Ref); err != nil {
+	if _, err := rt.image(ctx, api.Container{Name: "c", Image: testimage.Ref}); err != nil {
 		t.Fatalf("ensure imported image: %v", err)
 	}
 	foreign := startForeign(t, rt.client, "foreign", nil)

@@ -77,7 +77,7 @@ func (c *Runtime) prepare(ctx context.Context, pod *api.Pod) (map[string]owned, 
 	}
 	imgs := map[string]client.Image{}
 	for _, ctr := range pod.Spec.Containers {
-		if imgs[ctr.Image], err = c.image(ctx, ctr.Image); err != nil {
+		if imgs[ctr.Image], err = c.image(ctx, ctr); err != nil {
 			return nil, nil, fmt.Errorf("ensure pod %s: %w", key, err)
 		}
 	}
@@ -144,6 +144,7 @@ func (c *Runtime) createContainer(ctx context.Context, pod *api.Pod, spec api.Co
 		return owned{}, err
 	}
 	labels := containerLabels(c.cfg.NodeName, key, spec.Name, nodeagent.SpecHash(pod), net)
+	labels[labelImageID] = imageID(img)
 	create := func() (client.Container, error) {
 		return c.client.NewContainer(ctx, id,
 			client.WithImage(img),

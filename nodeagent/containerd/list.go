@@ -81,6 +81,7 @@ func (c *Runtime) observe(ctx context.Context, ctr client.Container, labels map[
 		Name:         labels[labelContainer],
 		RestartCount: restartCount(labels),
 		StartedAt:    startedAt(labels),
+		ImageID:      labels[labelImageID],
 		State:        nodeagent.StateCreated,
 	}
 	if info, err := ctr.Info(ctx, client.WithoutRefreshedMetadata); err == nil {

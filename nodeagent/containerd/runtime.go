@@ -46,6 +46,9 @@ type Config struct {
 	// DNSServer is the IP of the node's cluster DNS, which the resolv.conf of every Pod but
 	// hostNetwork ones names; "" leaves Pods with their image's /etc/resolv.conf.
 	DNSServer string
+	// RegistryConfig is the path of a docker config.json whose auths are the registries'
+	// credentials; "" pulls anonymously.
+	RegistryConfig string
 	// Now is the clock of recorded start times; time.Now when nil.
 	Now func() time.Time
 }
