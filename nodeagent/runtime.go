@@ -97,6 +97,8 @@ type ContainerState struct {
 	// ImageID is the image by digest (repository@sha256:…), as in api.ContainerStatus.
 	ImageID string
 	State   State
+	// Reason is api.ReasonOOMKilled for a container the kernel killed for memory.
+	Reason string
 	// ExitCode and FinishedAt are set when State is StateExited.
 	ExitCode   int32
 	FinishedAt time.Time

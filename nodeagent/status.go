@@ -86,7 +86,7 @@ func containerStatus(c api.Container, sb Sandbox, policy string) api.ContainerSt
 	case StateRunning:
 		cs.State, cs.Ready = stateRunning, true
 	case StateExited:
-		cs.State, cs.ExitCode = stateTerminated, obs.ExitCode
+		cs.State, cs.ExitCode, cs.Reason = stateTerminated, obs.ExitCode, obs.Reason
 		cs.Message = exitMessage(obs, shouldRestart(policy, obs.ExitCode))
 	default:
 		cs.Message = "in an unknown state"

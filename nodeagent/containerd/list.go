@@ -108,6 +108,9 @@ func (c *Runtime) observe(ctx context.Context, ctr client.Container, labels map[
 		st.State = nodeagent.StateRunning
 	case client.Stopped:
 		st.State, st.ExitCode, st.FinishedAt = nodeagent.StateExited, int32(status.ExitStatus), status.ExitTime
+		if st.ExitCode == exitSIGKILL && oomKilled(ctx, ctr) {
+			st.Reason = api.ReasonOOMKilled
+		}
 	default:
 		st.State = nodeagent.StateUnknown
 	}
