@@ -90,8 +90,14 @@ type PodSpec struct {
 	HostNetwork   bool              `json:"hostNetwork,omitempty"`
 	// NodeName is set by the scheduler when it binds the Pod; a manifest may set it to pin a Pod.
 	NodeName string `json:"nodeName,omitempty"`
-	// Volumes the containers may mount; only configMap volumes are supported.
+	// Volumes the containers may mount: configMap and emptyDir volumes.
 	Volumes []Volume `json:"volumes,omitempty"`
+
+	// Pod fields of the node runtime (issue 11).
+
+	// InitContainers run one after the other, each to a successful exit, before the containers
+	// start; one with restartPolicy Always is a sidecar: started in its turn, kept running.
+	InitContainers []Container `json:"initContainers,omitempty"`
 }
 
 // Container is one process of a Pod.
@@ -112,7 +118,34 @@ type Container struct {
 	// ImagePullPolicy is PullAlways, PullIfNotPresent or PullNever; empty is PullAlways for an
 	// image tagged latest or not tagged, PullIfNotPresent for others (see PullPolicy).
 	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
+	// WorkingDir replaces the image's working directory.
+	WorkingDir      string           `json:"workingDir,omitempty"`
+	SecurityContext *SecurityContext `json:"securityContext,omitempty"`
+	// TerminationMessagePath is the file in the container, default /dev/termination-log, whose
+	// content becomes the status message once the container exits.
+	TerminationMessagePath string `json:"terminationMessagePath,omitempty"`
+	// RestartPolicy may only be Always, on an init container: it makes it a sidecar.
+	RestartPolicy string `json:"restartPolicy,omitempty"`
 }
+
+// SecurityContext is the part of Kubernetes' container security context gitfleet applies:
+// the user and group, a read-only root file system, no privilege escalation and dropped
+// capabilities. It can only take rights away, never give them.
+type SecurityContext struct {
+	RunAsUser                *int64        `json:"runAsUser,omitempty"`
+	RunAsGroup               *int64        `json:"runAsGroup,omitempty"`
+	ReadOnlyRootFilesystem   *bool         `json:"readOnlyRootFilesystem,omitempty"`
+	AllowPrivilegeEscalation *bool         `json:"allowPrivilegeEscalation,omitempty"`
+	Capabilities             *Capabilities `json:"capabilities,omitempty"`
+}
+
+// Capabilities lists the Linux capabilities to drop ("NET_RAW", or "ALL").
+type Capabilities struct {
+	Drop []string `json:"drop,omitempty"`
+}
+
+// IsSidecar reports whether c, an init container, is a sidecar.
+func (c *Container) IsSidecar() bool { return c.RestartPolicy == RestartAlways }
 
 // Image pull policies, as in Kubernetes.
 const (
@@ -174,7 +207,22 @@ type ConfigMapEnvSource struct {
 type Volume struct {
 	Name      string                 `json:"name"`
 	ConfigMap *ConfigMapVolumeSource `json:"configMap,omitempty"`
+
+	// Volume sources of the node runtime (issue 11).
+
+	EmptyDir *EmptyDirVolumeSource `json:"emptyDir,omitempty"`
 }
+
+// EmptyDirVolumeSource is a directory that starts empty and lives as long as the Pod: on the
+// node's disk, or with Medium "Memory" a tmpfs of at most SizeLimit (half the node's memory
+// when unset, the kernel's default).
+type EmptyDirVolumeSource struct {
+	Medium    string `json:"medium,omitempty"`
+	SizeLimit string `json:"sizeLimit,omitempty"`
+}
+
+// StorageMediumMemory is the emptyDir medium of a tmpfs.
+const StorageMediumMemory = "Memory"
 
 // ConfigMapVolumeSource fills a volume with one file per key of a ConfigMap, or per item.
 type ConfigMapVolumeSource struct {

@@ -117,6 +117,7 @@ func (v *validator) podSpec(path string, s *PodSpec, inDeployment bool) {
 		}
 		v.hostPorts(p, c, s.HostNetwork, hostPorts)
 	}
+	v.initContainers(path, s, volumes, names)
 	v.restartPolicy(path+".restartPolicy", s.RestartPolicy, inDeployment)
 	v.labels(path+".nodeSelector", s.NodeSelector)
 	if s.NodeName != "" {
@@ -158,11 +159,7 @@ func (v *validator) container(path string, c *Container, volumes map[string]bool
 	for j, port := range c.Ports {
 		v.port(fmt.Sprintf("%s.ports[%d]", path, j), port)
 	}
-	switch c.ImagePullPolicy {
-	case "", PullAlways, PullIfNotPresent, PullNever:
-	default:
-		v.add(path+".imagePullPolicy", "unsupported value %q: use Always, IfNotPresent or Never", c.ImagePullPolicy)
-	}
+	v.runtimeFields(path, c)
 	v.resources(path+".resources", c.Resources)
 	v.volumeMounts(path+".volumeMounts", c.VolumeMounts, volumes)
 }
