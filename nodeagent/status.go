@@ -88,6 +88,9 @@ func containerStatus(c api.Container, sb Sandbox, policy string) api.ContainerSt
 	case StateExited:
 		cs.State, cs.ExitCode, cs.Reason = stateTerminated, obs.ExitCode, obs.Reason
 		cs.Message = exitMessage(obs, shouldRestart(policy, obs.ExitCode))
+		if obs.Message != "" {
+			cs.Message += ": " + obs.Message
+		}
 	default:
 		cs.Message = "in an unknown state"
 	}

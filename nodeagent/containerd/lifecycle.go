@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -47,8 +48,12 @@ func (c *Runtime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms nodeage
 		return "", err
 	}
 	fresh := len(have) == 0
-	if err := errors.Join(c.writeVolumes(pod, cms), c.writeResolvConf(pod)); err != nil {
+	if err := errors.Join(c.writeVolumes(pod, cms), c.writeEmptyDirs(pod), c.writeResolvConf(pod)); err != nil {
 		return "", errors.Join(fmt.Errorf("ensure pod %s: %w", key, err), c.undoNewPod(ctx, key, fresh))
+	}
+	// a failed init container is kept: the next attempt reads its exit under the restart policy
+	if err := c.runInitContainers(ctx, pod, have, imgs, net, cms); err != nil {
+		return "", fmt.Errorf("ensure pod %s: %w", key, err)
 	}
 	for _, spec := range pod.Spec.Containers {
 		if _, ok := have[spec.Name]; ok {
@@ -76,7 +81,7 @@ func (c *Runtime) prepare(ctx context.Context, pod *api.Pod) (map[string]owned, 
 		}
 	}
 	imgs := map[string]client.Image{}
-	for _, ctr := range pod.Spec.Containers {
+	for _, ctr := range append(slices.Clone(pod.Spec.InitContainers), pod.Spec.Containers...) {
 		if imgs[ctr.Image], err = c.image(ctx, ctr); err != nil {
 			return nil, nil, fmt.Errorf("ensure pod %s: %w", key, err)
 		}

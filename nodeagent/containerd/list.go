@@ -111,6 +111,7 @@ func (c *Runtime) observe(ctx context.Context, ctr client.Container, labels map[
 		if st.ExitCode == exitSIGKILL && oomKilled(ctx, ctr) {
 			st.Reason = api.ReasonOOMKilled
 		}
+		st.Message = c.terminationMessage(keyOfLabels(labels), st.Name)
 	default:
 		st.State = nodeagent.StateUnknown
 	}

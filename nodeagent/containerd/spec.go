@@ -36,7 +36,11 @@ func (c *Runtime) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container,
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
 	}
-	mounts := append(c.dnsMounts(pod), vols...)
+	term, err := c.terminationMount(api.PodKeyOf(pod), ctr)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
+	}
+	mounts := append(append(c.dnsMounts(pod), vols...), term...)
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		oci.WithProcessArgs(args...),
@@ -44,7 +48,7 @@ func (c *Runtime) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container,
 		oci.WithHostname(pod.Metadata.Name),
 		oci.WithMounts(mounts),
 	}
-	opts = append(opts, res...)
+	opts = append(append(opts, processOpts(ctr)...), res...)
 	return append(opts, c.networkOpts(net)...), nil
 }
 
