@@ -244,6 +244,9 @@ func (c *Runtime) start(ctx context.Context, o owned) error {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return fmt.Errorf("start container %s/%s: %w", key, name, err)
 	}
+	if err := logs.NewAttempt(logPath); err != nil { // the last attempt's task is gone: its log is whole
+		return fmt.Errorf("start container %s/%s: %w", key, name, err)
+	}
 	task, err := o.ctr.NewTask(ctx, cio.LogFile(logPath))
 	if err != nil {
 		return fmt.Errorf("start container %s/%s: create task: %w", key, name, err)
@@ -282,6 +285,9 @@ func (c *Runtime) RemovePod(ctx context.Context, key api.PodKey) error {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
 	if err := c.removeVolumes(key); err != nil {
+		return fmt.Errorf("remove pod %s: %w", key, err)
+	}
+	if err := c.removeLogs(key); err != nil {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
 	c.log.Info("pod removed", "pod", key, "containers", len(have))
