@@ -104,7 +104,7 @@ func (c *Runtime) ImportArchive(ctx context.Context, path string) ([]string, err
 		return nil, fmt.Errorf("import images: %w", err)
 	}
 	defer f.Close()
-	imported, err := c.client.Import(ctx, f)
+	imported, err := c.client.Import(ctx, f, client.WithImageLabels(map[string]string{labelImported: "true"}))
 	if err != nil {
 		return nil, fmt.Errorf("import images from %s: %w", path, err)
 	}

@@ -18,9 +18,10 @@ const (
 	defaultLogCheckInterval = 10 * time.Second
 )
 
-// rotateLogs rotates, every interval until ctx ends, each container log of the node that grew
-// past LogMaxBytes, so that a chatty container cannot fill the data dir etcd shares.
-func (c *Runtime) rotateLogs(ctx context.Context) {
+// housekeep, every LogCheckInterval until ctx ends, rotates each container log of the node that
+// grew past LogMaxBytes, so that a chatty container cannot fill the data dir etcd shares, and
+// removes unused pulled images when the snapshots' disk is full (collectImages).
+func (c *Runtime) housekeep(ctx context.Context) {
 	tick := time.NewTicker(c.cfg.LogCheckInterval)
 	defer tick.Stop()
 	for {
@@ -29,6 +30,9 @@ func (c *Runtime) rotateLogs(ctx context.Context) {
 			return
 		case <-tick.C:
 			c.rotateOnce()
+			if _, err := c.collectImages(ctx); err != nil {
+				c.log.Warn("image garbage collection failed", "err", err)
+			}
 		}
 	}
 }

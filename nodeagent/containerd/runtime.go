@@ -52,6 +52,10 @@ type Config struct {
 	// zero.
 	LogMaxBytes      int64
 	LogCheckInterval time.Duration
+	// ImageGCHighPercent is the disk use (percent) of containerd's snapshots past which pulled
+	// images no container uses are removed; defaultImageGCHighPercent when zero, at every
+	// check when negative. Imported images are kept.
+	ImageGCHighPercent int
 	// RegistryConfig is the path of a docker config.json whose auths are the registries'
 	// credentials; "" pulls anonymously.
 	RegistryConfig string
@@ -77,6 +81,7 @@ func (cfg *Config) setDefaults() error {
 	}
 	cfg.LogMaxBytes = cmp.Or(cfg.LogMaxBytes, defaultLogMaxBytes)
 	cfg.LogCheckInterval = cmp.Or(cfg.LogCheckInterval, defaultLogCheckInterval)
+	cfg.ImageGCHighPercent = cmp.Or(cfg.ImageGCHighPercent, defaultImageGCHighPercent)
 	return nil
 }
 
@@ -90,7 +95,7 @@ type Runtime struct {
 	// hostNetNS is the network namespace hostNetwork Pods join: "" for the machine's own (the
 	// agent runs in it), else the agent's (the agent runs in a namespace, as in tests).
 	hostNetNS string
-	// stopRotation ends the log rotation loop; rotationDone is closed when it has.
+	// stopRotation ends the housekeeping loop (logs, images); rotationDone is closed when it has.
 	stopRotation context.CancelFunc
 	rotationDone chan struct{}
 }
@@ -121,7 +126,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 	c.stopRotation, c.rotationDone = cancel, make(chan struct{})
 	go func() {
 		defer close(c.rotationDone)
-		c.rotateLogs(rotCtx)
+		c.housekeep(rotCtx)
 	}()
 	return c, nil
 }
