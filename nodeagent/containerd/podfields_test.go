@@ -106,3 +106,35 @@ func fieldsPod() *api.Pod {
 		Capabilities: &api.Capabilities{Drop: []string{"ALL"}}}
 	return pod
 }
+
+// TestContainerdInitFailure: an init container that fails keeps the app containers from being
+// created, and under restartPolicy Never it is not run again.
+func TestContainerdInitFailure(t *testing.T) {
+	addr := testenv.RequireContainerd(t)
+	if !netnstest.Run(t) {
+		return
+	}
+	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
+	rt := newTestRuntime(t, cfg)
+	t.Cleanup(func() { removeAll(t, rt) })
+	importBusybox(t, rt)
+	ctx := rt.ns(t.Context())
+
+	pod := commandPod("init-fails", api.RestartNever, "echo app ran")
+	init := pod.Spec.Containers[0]
+	init.Name, init.Command = "init", []string{"sh", "-c", "exit 4"}
+	pod.Spec.InitContainers = []api.Container{init}
+	for i, want := range []string{"exited with code 4", "exited with code 4, and the pod's restartPolicy is Never"} {
+		if _, err := rt.EnsurePod(ctx, pod); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("attempt %d: ensure pod: %v; want %q", i, err, want)
+		}
+	}
+	sbs, err := rt.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sbs) != 1 || len(sbs[0].Containers) != 1 || sbs[0].Containers[0].Name != "init" || sbs[0].Containers[0].RestartCount != 0 {
+		t.Fatalf("after two attempts: %+v; want the init container alone, run once", sbs)
+	}
+}
