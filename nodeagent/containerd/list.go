@@ -81,6 +81,7 @@ func (c *Runtime) observe(ctx context.Context, ctr client.Container, labels map[
 		Name:         labels[labelContainer],
 		RestartCount: restartCount(labels),
 		StartedAt:    startedAt(labels),
+		ImageID:      labels[labelImageID],
 		State:        nodeagent.StateCreated,
 	}
 	if info, err := ctr.Info(ctx, client.WithoutRefreshedMetadata); err == nil {
@@ -107,6 +108,10 @@ func (c *Runtime) observe(ctx context.Context, ctr client.Container, labels map[
 		st.State = nodeagent.StateRunning
 	case client.Stopped:
 		st.State, st.ExitCode, st.FinishedAt = nodeagent.StateExited, int32(status.ExitStatus), status.ExitTime
+		if st.ExitCode == exitSIGKILL && oomKilled(ctx, ctr) {
+			st.Reason = api.ReasonOOMKilled
+		}
+		st.Message = c.terminationMessage(keyOfLabels(labels), st.Name)
 	default:
 		st.State = nodeagent.StateUnknown
 	}

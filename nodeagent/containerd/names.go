@@ -28,6 +28,8 @@ const (
 	// they survive agent restarts.
 	labelRestartCount = "gitfleet.io/restart-count"
 	labelStartedAt    = "gitfleet.io/started-at"
+	// labelImageID is the digest the container was made from, as imageID gives it.
+	labelImageID = "gitfleet.io/image-id"
 )
 
 // sandboxID names a Pod on the node (its network's directory and CNI container ID in podnet,
