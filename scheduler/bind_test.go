@@ -73,26 +73,25 @@ func boundCount(t *testing.T, st *store.Store) int {
 	return n
 }
 
-// boundWrites replays etcd's history of the Pods after revision from, up to now, and counts per
-// Pod the writes that left it bound.
+// boundWrites replays etcd's history of the Pods after revision from, up to a marker Pod it
+// writes last (so it knows where the history ends: one batch is many events at one revision,
+// and other writes move the revision too), and counts per Pod the writes that left it bound.
 func boundWrites(t *testing.T, st *store.Store, from int64) map[string]int {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), pollDeadline)
 	defer cancel()
-	now, err := st.Revision(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	const marker = "zz-history-end"
+	createPods(t, st, testPod(marker))
 	out := map[string]int{}
 	for ev := range st.Watch(ctx, store.Pods, from) {
+		if ev.Name == "default/"+marker {
+			return out
+		}
 		var p api.Pod
 		if !ev.Deleted && json.Unmarshal(ev.Value, &p) == nil && p.Spec.NodeName != "" {
 			out[ev.Name]++
 		}
-		if ev.Revision >= now {
-			return out
-		}
 	}
-	t.Fatal("the watch of the Pods' history ended early")
+	t.Fatal("the watch of the Pods' history ended before its marker")
 	return nil
 }
