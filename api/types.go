@@ -88,6 +88,12 @@ type PodSpec struct {
 	HostNetwork   bool              `json:"hostNetwork,omitempty"`
 	// NodeName is set by the scheduler when it binds the Pod; a manifest may set it to pin a Pod.
 	NodeName string `json:"nodeName,omitempty"`
+
+	// --- Scheduling constraints (scheduler; see scheduling.go). Kept in one block. ---
+	Affinity    *Affinity    `json:"affinity,omitempty"`
+	Tolerations []Toleration `json:"tolerations,omitempty"`
+	// --- end of scheduling constraints ---
+
 	// Volumes the containers may mount; only configMap volumes are supported.
 	Volumes []Volume `json:"volumes,omitempty"`
 
@@ -295,6 +301,8 @@ type NodeSpec struct {
 	PodCIDR string `json:"podCIDR,omitempty"`
 	// Unschedulable keeps new Pods off the node (gitfleet node cordon).
 	Unschedulable bool `json:"unschedulable"`
+	// Taints keep off the node the Pods that do not tolerate them (gitfleet node taint).
+	Taints []Taint `json:"taints,omitempty"`
 }
 
 // Node address types.
