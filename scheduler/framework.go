@@ -95,11 +95,13 @@ type Profile struct {
 	Scores  []WeightedScore
 }
 
-// DefaultProfile is kube-scheduler's default set, small: ready, selector, ports, pod-count and
-// resources filters; least allocated (weight 1) and owner spread (weight 2) scores.
+// DefaultProfile is kube-scheduler's default set, small: ready, selector, node affinity, taints,
+// ports, pod-count, resources and pod anti-affinity filters, the cheap and the unresolvable
+// first; least allocated (weight 1) and owner spread (weight 2) scores.
 func DefaultProfile() Profile {
 	return Profile{
-		Filters: []FilterPlugin{NodeReady{}, NodeSelector{}, NodePorts{}, NodePods{}, NodeResourcesFit{}},
+		Filters: []FilterPlugin{NodeReady{}, NodeSelector{}, NodeAffinity{}, TaintToleration{}, NodePorts{}, NodePods{},
+			NodeResourcesFit{}, PodAntiAffinity{}},
 		Scores: []WeightedScore{
 			{Plugin: LeastAllocated{}, Weight: 1},
 			{Plugin: SelectorSpread{}, Weight: 2},
