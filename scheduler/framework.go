@@ -97,13 +97,15 @@ type Profile struct {
 
 // DefaultProfile is kube-scheduler's default set, small: ready, selector, node affinity, taints,
 // ports, pod-count, resources and pod anti-affinity filters, the cheap and the unresolvable
-// first; least allocated (weight 1) and owner spread (weight 2) scores.
+// first; least allocated and balanced allocation (weight 1 each) and owner spread (weight 2)
+// scores.
 func DefaultProfile() Profile {
 	return Profile{
 		Filters: []FilterPlugin{NodeReady{}, NodeSelector{}, NodeAffinity{}, TaintToleration{}, NodePorts{}, NodePods{},
 			NodeResourcesFit{}, PodAntiAffinity{}},
 		Scores: []WeightedScore{
 			{Plugin: LeastAllocated{}, Weight: 1},
+			{Plugin: BalancedAllocation{}, Weight: 1},
 			{Plugin: SelectorSpread{}, Weight: 2},
 		},
 	}
