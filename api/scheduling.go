@@ -173,3 +173,20 @@ func (t *Toleration) Tolerates(taint *Taint) bool {
 	}
 	return false
 }
+
+// WhenUnsatisfiable values of a TopologySpreadConstraint.
+const (
+	DoNotSchedule  = "DoNotSchedule"
+	ScheduleAnyway = "ScheduleAnyway"
+)
+
+// TopologySpreadConstraint spreads the Pods LabelSelector selects (in the Pod's namespace) over
+// the values of the node label TopologyKey: placing the Pod must not make the count of one
+// value exceed the smallest count by more than MaxSkew. DoNotSchedule makes that a filter,
+// ScheduleAnyway a preference.
+type TopologySpreadConstraint struct {
+	MaxSkew           int32        `json:"maxSkew"`
+	TopologyKey       string       `json:"topologyKey"`
+	WhenUnsatisfiable string       `json:"whenUnsatisfiable"`
+	LabelSelector     *PodSelector `json:"labelSelector,omitempty"`
+}

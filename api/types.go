@@ -92,6 +92,8 @@ type PodSpec struct {
 	// --- Scheduling constraints (scheduler; see scheduling.go). Kept in one block. ---
 	Affinity    *Affinity    `json:"affinity,omitempty"`
 	Tolerations []Toleration `json:"tolerations,omitempty"`
+	// TopologySpreadConstraints spread the Pods of a selector over the values of a node label.
+	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
 	// --- end of scheduling constraints ---
 
 	// Volumes the containers may mount; only configMap volumes are supported.

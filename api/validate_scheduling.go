@@ -22,6 +22,33 @@ func (v *validator) scheduling(path string, s *PodSpec) {
 	for i := range s.Tolerations {
 		v.toleration(fmt.Sprintf("%s.tolerations[%d]", path, i), &s.Tolerations[i])
 	}
+	for i := range s.TopologySpreadConstraints {
+		v.spreadConstraint(fmt.Sprintf("%s.topologySpreadConstraints[%d]", path, i), &s.TopologySpreadConstraints[i])
+	}
+}
+
+func (v *validator) spreadConstraint(path string, c *TopologySpreadConstraint) {
+	if c.MaxSkew < 1 {
+		v.add(path+".maxSkew", "must be 1 or more, not %d", c.MaxSkew)
+	}
+	if c.TopologyKey == "" {
+		v.add(path+".topologyKey", "required")
+	} else {
+		v.check(path+".topologyKey", checkQualifiedName(c.TopologyKey))
+	}
+	switch c.WhenUnsatisfiable {
+	case DoNotSchedule, ScheduleAnyway:
+	case "":
+		v.add(path+".whenUnsatisfiable", "required: DoNotSchedule or ScheduleAnyway")
+	default:
+		v.add(path+".whenUnsatisfiable", "unsupported value %q: use DoNotSchedule or ScheduleAnyway", c.WhenUnsatisfiable)
+	}
+	if c.LabelSelector == nil {
+		v.add(path+".labelSelector", "required: without one the constraint counts no Pod")
+		return
+	}
+	v.labels(path+".labelSelector.matchLabels", c.LabelSelector.MatchLabels)
+	v.requirements(path+".labelSelector.matchExpressions", c.LabelSelector.MatchExpressions)
 }
 
 func (v *validator) nodeSelector(path string, s *NodeSelector) {

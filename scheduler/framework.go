@@ -96,17 +96,18 @@ type Profile struct {
 }
 
 // DefaultProfile is kube-scheduler's default set, small: ready, selector, node affinity, taints,
-// ports, pod-count, resources and pod anti-affinity filters, the cheap and the unresolvable
-// first; least allocated and balanced allocation (weight 1 each) and owner spread (weight 2)
-// scores.
+// ports, pod-count, resources, pod anti-affinity and topology spread filters, the cheap and the
+// unresolvable first; least allocated and balanced allocation (weight 1 each), owner spread and
+// topology spread (weight 2 each) scores.
 func DefaultProfile() Profile {
 	return Profile{
 		Filters: []FilterPlugin{NodeReady{}, NodeSelector{}, NodeAffinity{}, TaintToleration{}, NodePorts{}, NodePods{},
-			NodeResourcesFit{}, PodAntiAffinity{}},
+			NodeResourcesFit{}, PodAntiAffinity{}, PodTopologySpread{}},
 		Scores: []WeightedScore{
 			{Plugin: LeastAllocated{}, Weight: 1},
 			{Plugin: BalancedAllocation{}, Weight: 1},
 			{Plugin: SelectorSpread{}, Weight: 2},
+			{Plugin: PodTopologySpread{}, Weight: 2},
 		},
 	}
 }

@@ -18,6 +18,9 @@ type PodInfo struct {
 	NodeAffinity *api.NodeSelector
 	// AntiAffinity are the Pod's required anti-affinity terms (all by node, as validated).
 	AntiAffinity []api.PodAffinityTerm
+	// Spread is the state of each topology spread constraint, prepared by the Cluster before
+	// each placement (nil when the Pod has none).
+	Spread []SpreadState
 }
 
 // NewPodInfo parses pod; pod must not change while the PodInfo is in use.
