@@ -13,11 +13,14 @@ import (
 // nodeUsage lists the node subcommands.
 const nodeUsage = `usage: gitfleet node delete NAME [--force]
        gitfleet node cordon|uncordon NAME
+       gitfleet node drain NAME [--force] [--timeout D]
        gitfleet node taint NAME key=value:Effect|key:Effect|key:Effect-|key- ...
 
 delete removes a node: its registration, heartbeat and spec; the control plane releases its Pod
 range. A Ready node is kept unless --force: its agent would only register it again.
 cordon keeps new Pods off a node; uncordon lets them on again.
+drain cordons a node, then deletes its Pods one at a time, each workload's next only once its
+replacement runs elsewhere; Pods no workload owns are refused unless --force.
 taint adds taints (Effect NoSchedule, PreferNoSchedule or NoExecute) that keep off the Pods
 not tolerating them, or removes them with a trailing '-' (key- removes every taint of key).`
 
@@ -27,7 +30,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	var conn connFlags
 	conn.register(fs)
-	force := fs.Bool("force", false, "delete: delete the node even while it is Ready")
+	force := fs.Bool("force", false, "delete: delete the node even while it is Ready; drain: delete Pods no workload owns")
+	timeout := fs.Duration("timeout", 10*time.Minute, "drain: how long to wait for it all")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, nodeUsage)
 		fs.PrintDefaults()
@@ -39,9 +43,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	run, ok := nodeCommand(sub)
 	if !ok || len(rest) == 0 || sub != "taint" && len(rest) != 1 || sub == "taint" && len(rest) < 2 {
 		fs.Usage()
-		return fmt.Errorf("node: want delete, cordon, uncordon or taint, then NAME")
+		return fmt.Errorf("node: want delete, cordon, uncordon, drain or taint, then NAME")
 	}
-	ctx, s, done, err := conn.session(ctx, 10*time.Second)
+	limit := 10 * time.Second
+	if sub == "drain" {
+		limit = *timeout
+	}
+	ctx, s, done, err := conn.session(ctx, limit)
 	if err != nil {
 		return err
 	}
@@ -71,6 +79,10 @@ func nodeCommand(sub string) (func(context.Context, *store.Store, nodeArgs) (str
 	case "cordon", "uncordon":
 		return func(ctx context.Context, s *store.Store, a nodeArgs) (string, error) {
 			return "node " + a.name + " " + sub + "ed", setUnschedulable(ctx, s, a.name, sub == "cordon")
+		}, true
+	case "drain":
+		return func(ctx context.Context, s *store.Store, a nodeArgs) (string, error) {
+			return drainNode(ctx, s, a.name, a.force)
 		}, true
 	case "taint":
 		return func(ctx context.Context, s *store.Store, a nodeArgs) (string, error) {
