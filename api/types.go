@@ -90,14 +90,19 @@ type PodSpec struct {
 	HostNetwork   bool              `json:"hostNetwork,omitempty"`
 	// NodeName is set by the scheduler when it binds the Pod; a manifest may set it to pin a Pod.
 	NodeName string `json:"nodeName,omitempty"`
+
+	// Where the scheduler may place the Pod (see scheduling.go).
+	Affinity    *Affinity    `json:"affinity,omitempty"`
+	Tolerations []Toleration `json:"tolerations,omitempty"`
+	// TopologySpreadConstraints spread the Pods of a selector over the values of a node label.
+	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+
 	// Volumes the containers may mount: configMap and emptyDir volumes.
 	Volumes []Volume `json:"volumes,omitempty"`
 
 	// TerminationGracePeriodSeconds is how long the containers have to stop, preStop hooks
 	// included, between SIGTERM and SIGKILL; DefaultTerminationGracePeriodSeconds when unset.
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
-
-	// Pod fields of the node runtime (issue 11).
 
 	// InitContainers run one after the other, each to a successful exit, before the containers
 	// start; one with restartPolicy Always is a sidecar: started in its turn, kept running.
@@ -122,8 +127,6 @@ type Container struct {
 
 	// Lifecycle holds the hooks the node agent runs around the container's life.
 	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
-
-	// Images and limits of the node runtime (issue 11).
 
 	// ImagePullPolicy is PullAlways, PullIfNotPresent or PullNever; empty is PullAlways for an
 	// image tagged latest or not tagged, PullIfNotPresent for others (see PullPolicy).
@@ -380,6 +383,8 @@ type NodeSpec struct {
 	PodCIDR string `json:"podCIDR,omitempty"`
 	// Unschedulable keeps new Pods off the node (gitfleet node cordon).
 	Unschedulable bool `json:"unschedulable"`
+	// Taints keep off the node the Pods that do not tolerate them (gitfleet node taint).
+	Taints []Taint `json:"taints,omitempty"`
 }
 
 // Node address types.

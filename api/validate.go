@@ -123,6 +123,7 @@ func (v *validator) podSpec(path string, s *PodSpec, inDeployment bool) {
 		v.add(path+".terminationGracePeriodSeconds", "must be between 0 and %d, not %d", maxGraceSeconds, *g)
 	}
 	v.labels(path+".nodeSelector", s.NodeSelector)
+	v.scheduling(path, s)
 	if s.NodeName != "" {
 		v.check(path+".nodeName", checkSubdomain(s.NodeName))
 	}
