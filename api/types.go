@@ -236,10 +236,7 @@ type ConfigMapEnvSource struct {
 type Volume struct {
 	Name      string                 `json:"name"`
 	ConfigMap *ConfigMapVolumeSource `json:"configMap,omitempty"`
-
-	// Volume sources of the node runtime (issue 11).
-
-	EmptyDir *EmptyDirVolumeSource `json:"emptyDir,omitempty"`
+	EmptyDir  *EmptyDirVolumeSource  `json:"emptyDir,omitempty"`
 }
 
 // EmptyDirVolumeSource is a directory that starts empty and lives as long as the Pod: on the
