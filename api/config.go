@@ -52,14 +52,24 @@ type ConfigMapRefKey struct {
 }
 
 // ConfigMapRefs lists every reference of s to a ConfigMap, in the order of the spec: each
-// container's envFrom, then its env, then the volumes.
+// container's envFrom, then its env, then the init containers' likewise, then the volumes.
 func ConfigMapRefs(s *PodSpec) []ConfigMapRef {
-	var refs []ConfigMapRef
-	for i := range s.Containers {
-		c := &s.Containers[i]
+	refs := containerRefs(nil, "containers", s.Containers)
+	refs = containerRefs(refs, "initContainers", s.InitContainers)
+	for i, v := range s.Volumes {
+		if v.ConfigMap != nil {
+			refs = append(refs, volumeRef(fmt.Sprintf("volumes[%d].configMap", i), v.ConfigMap))
+		}
+	}
+	return refs
+}
+
+func containerRefs(refs []ConfigMapRef, field string, ctrs []Container) []ConfigMapRef {
+	for i := range ctrs {
+		c := &ctrs[i]
 		for j, e := range c.EnvFrom {
 			if r := e.ConfigMapRef; r != nil {
-				p := fmt.Sprintf("containers[%d].envFrom[%d].configMapRef", i, j)
+				p := fmt.Sprintf("%s[%d].envFrom[%d].configMapRef", field, i, j)
 				refs = append(refs, ConfigMapRef{Name: r.Name, Field: p + ".name", Optional: r.Optional})
 			}
 		}
@@ -68,14 +78,9 @@ func ConfigMapRefs(s *PodSpec) []ConfigMapRef {
 				continue
 			}
 			r := e.ValueFrom.ConfigMapKeyRef
-			p := fmt.Sprintf("containers[%d].env[%d].valueFrom.configMapKeyRef", i, j)
+			p := fmt.Sprintf("%s[%d].env[%d].valueFrom.configMapKeyRef", field, i, j)
 			refs = append(refs, ConfigMapRef{Name: r.Name, Field: p + ".name", Optional: r.Optional,
 				Keys: []ConfigMapRefKey{{Key: r.Key, Field: p + ".key"}}})
-		}
-	}
-	for i, v := range s.Volumes {
-		if v.ConfigMap != nil {
-			refs = append(refs, volumeRef(fmt.Sprintf("volumes[%d].configMap", i), v.ConfigMap))
 		}
 	}
 	return refs

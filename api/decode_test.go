@@ -140,8 +140,8 @@ spec:
       containers:
         - name: web
           image: busybox
-          imagePullPolicy: Always
-`, []string{"deploy/web.yaml:15: spec.template.spec.containers[0].imagePullPolicy: unknown field"}},
+          stdin: true
+`, []string{"deploy/web.yaml:15: spec.template.spec.containers[0].stdin: unknown field"}},
 		{"unknown top-level field", "p.yaml", pod + "extra: 1\n",
 			[]string{"p.yaml:9: extra: unknown field"}},
 		{"case typo gets a hint", "p.yaml", strings.Replace(pod, "metadata:\n  name", "metadata:\n  Name", 1),

@@ -91,13 +91,25 @@ func (r ResourceList) MemoryBytes() int64 {
 
 // PodRequests sums what the Pod's containers request, which is what the scheduler fits onto a
 // node. As in Kubernetes, a container that sets a limit but no request for a resource requests
-// its limit.
+// its limit, and init containers count as they run: sidecars with everything after them, each
+// regular one with the sidecars started before it, the Pod needing the most of any moment.
 func PodRequests(spec *PodSpec) (cpuMilli, memBytes int64) {
-	for _, c := range spec.Containers {
-		cpuMilli += requestOf(c.Resources, ResourceCPU, ResourceList.CPUMilli)
-		memBytes += requestOf(c.Resources, ResourceMemory, ResourceList.MemoryBytes)
+	var sideCPU, sideMem int64
+	for _, c := range spec.InitContainers {
+		cpu := requestOf(c.Resources, ResourceCPU, ResourceList.CPUMilli)
+		mem := requestOf(c.Resources, ResourceMemory, ResourceList.MemoryBytes)
+		if c.IsSidecar() {
+			sideCPU, sideMem = sideCPU+cpu, sideMem+mem
+			cpu, mem = 0, 0
+		}
+		cpuMilli, memBytes = max(cpuMilli, sideCPU+cpu), max(memBytes, sideMem+mem)
 	}
-	return cpuMilli, memBytes
+	appCPU, appMem := sideCPU, sideMem
+	for _, c := range spec.Containers {
+		appCPU += requestOf(c.Resources, ResourceCPU, ResourceList.CPUMilli)
+		appMem += requestOf(c.Resources, ResourceMemory, ResourceList.MemoryBytes)
+	}
+	return max(cpuMilli, appCPU), max(memBytes, appMem)
 }
 
 func requestOf(r ResourceRequirements, name string, get func(ResourceList) int64) int64 {

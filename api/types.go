@@ -1,5 +1,7 @@
 package api
 
+import "strings"
+
 // Kinds that gitfleet understands.
 const (
 	KindDeployment = "Deployment"
@@ -88,12 +90,23 @@ type PodSpec struct {
 	HostNetwork   bool              `json:"hostNetwork,omitempty"`
 	// NodeName is set by the scheduler when it binds the Pod; a manifest may set it to pin a Pod.
 	NodeName string `json:"nodeName,omitempty"`
-	// Volumes the containers may mount; only configMap volumes are supported.
+
+	// Where the scheduler may place the Pod (see scheduling.go).
+	Affinity    *Affinity    `json:"affinity,omitempty"`
+	Tolerations []Toleration `json:"tolerations,omitempty"`
+	// TopologySpreadConstraints spread the Pods of a selector over the values of a node label.
+	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty"`
+
+	// Volumes the containers may mount: configMap and emptyDir volumes.
 	Volumes []Volume `json:"volumes,omitempty"`
 
 	// TerminationGracePeriodSeconds is how long the containers have to stop, preStop hooks
 	// included, between SIGTERM and SIGKILL; DefaultTerminationGracePeriodSeconds when unset.
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+
+	// InitContainers run one after the other, each to a successful exit, before the containers
+	// start; one with restartPolicy Always is a sidecar: started in its turn, kept running.
+	InitContainers []Container `json:"initContainers,omitempty"`
 }
 
 // DefaultTerminationGracePeriodSeconds is the grace of a Pod that sets none, as in Kubernetes.
@@ -121,6 +134,59 @@ type Container struct {
 	LivenessProbe  *Probe `json:"livenessProbe,omitempty"`
 	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
 	StartupProbe   *Probe `json:"startupProbe,omitempty"`
+	// ImagePullPolicy is PullAlways, PullIfNotPresent or PullNever; empty is PullAlways for an
+	// image tagged latest or not tagged, PullIfNotPresent for others (see PullPolicy).
+	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
+	// WorkingDir replaces the image's working directory.
+	WorkingDir      string           `json:"workingDir,omitempty"`
+	SecurityContext *SecurityContext `json:"securityContext,omitempty"`
+	// TerminationMessagePath is the file in the container, default /dev/termination-log, whose
+	// content becomes the status message once the container exits.
+	TerminationMessagePath string `json:"terminationMessagePath,omitempty"`
+	// RestartPolicy may only be Always, on an init container: it makes it a sidecar.
+	RestartPolicy string `json:"restartPolicy,omitempty"`
+}
+
+// SecurityContext is the part of Kubernetes' container security context gitfleet applies:
+// the user and group, a read-only root file system, no privilege escalation and dropped
+// capabilities. It can only take rights away, never give them.
+type SecurityContext struct {
+	RunAsUser                *int64        `json:"runAsUser,omitempty"`
+	RunAsGroup               *int64        `json:"runAsGroup,omitempty"`
+	ReadOnlyRootFilesystem   *bool         `json:"readOnlyRootFilesystem,omitempty"`
+	AllowPrivilegeEscalation *bool         `json:"allowPrivilegeEscalation,omitempty"`
+	Capabilities             *Capabilities `json:"capabilities,omitempty"`
+}
+
+// Capabilities lists the Linux capabilities to drop ("NET_RAW", or "ALL").
+type Capabilities struct {
+	Drop []string `json:"drop,omitempty"`
+}
+
+// IsSidecar reports whether c, an init container, is a sidecar.
+func (c *Container) IsSidecar() bool { return c.RestartPolicy == RestartAlways }
+
+// Image pull policies, as in Kubernetes.
+const (
+	PullAlways       = "Always"
+	PullIfNotPresent = "IfNotPresent"
+	PullNever        = "Never"
+)
+
+// PullPolicy returns the container's image pull policy with Kubernetes' default filled in. It is
+// not set by Default, so that Pods written without it keep their spec hash.
+func (c *Container) PullPolicy() string {
+	if c.ImagePullPolicy != "" {
+		return c.ImagePullPolicy
+	}
+	name := c.Image[strings.LastIndex(c.Image, "/")+1:] // after a registry's host:port
+	if strings.Contains(name, "@") {
+		return PullIfNotPresent // pinned by digest
+	}
+	if _, tag, tagged := strings.Cut(name, ":"); !tagged || tag == "latest" {
+		return PullAlways
+	}
+	return PullIfNotPresent
 }
 
 // Lifecycle holds a container's hooks; only preStop is supported.
@@ -176,7 +242,19 @@ type ConfigMapEnvSource struct {
 type Volume struct {
 	Name      string                 `json:"name"`
 	ConfigMap *ConfigMapVolumeSource `json:"configMap,omitempty"`
+	EmptyDir  *EmptyDirVolumeSource  `json:"emptyDir,omitempty"`
 }
+
+// EmptyDirVolumeSource is a directory that starts empty and lives as long as the Pod: on the
+// node's disk, or with Medium "Memory" a tmpfs of at most SizeLimit (half the node's memory
+// when unset, the kernel's default).
+type EmptyDirVolumeSource struct {
+	Medium    string `json:"medium,omitempty"`
+	SizeLimit string `json:"sizeLimit,omitempty"`
+}
+
+// StorageMediumMemory is the emptyDir medium of a tmpfs.
+const StorageMediumMemory = "Memory"
 
 // ConfigMapVolumeSource fills a volume with one file per key of a ConfigMap, or per item.
 type ConfigMapVolumeSource struct {
@@ -272,19 +350,25 @@ type ContainerStatus struct {
 	Message      string `json:"message,omitempty"`
 
 	// Reason says why a container waits (CrashLoopBackOff: it exited and waits its back-off
-	// to restart) or why it ended (Completed, Error).
+	// to restart; ErrImageNeverPull, ErrImagePull) or why it ended (Completed, Error,
+	// OOMKilled), as in Kubernetes.
 	Reason string `json:"reason,omitempty"`
 	// LastExitCode and LastReason are those of the last exit of a container that waits to
 	// restart.
 	LastExitCode int32  `json:"lastExitCode,omitempty"`
 	LastReason   string `json:"lastReason,omitempty"`
+	// ImageID is the image the container runs, by digest: docker.io/acme/app@sha256:….
+	ImageID string `json:"imageID,omitempty"`
 }
 
 // Container status reasons.
 const (
-	ReasonCrashLoopBackOff = "CrashLoopBackOff"
-	ReasonCompleted        = "Completed"
-	ReasonError            = "Error"
+	ReasonCrashLoopBackOff  = "CrashLoopBackOff"
+	ReasonCompleted         = "Completed"
+	ReasonError             = "Error"
+	ReasonErrImageNeverPull = "ErrImageNeverPull"
+	ReasonErrImagePull      = "ErrImagePull"
+	ReasonOOMKilled         = "OOMKilled"
 )
 
 // Node is a machine that runs Pods. Its agent writes Metadata and Status; the control plane
@@ -302,6 +386,8 @@ type NodeSpec struct {
 	PodCIDR string `json:"podCIDR,omitempty"`
 	// Unschedulable keeps new Pods off the node (gitfleet node cordon).
 	Unschedulable bool `json:"unschedulable"`
+	// Taints keep off the node the Pods that do not tolerate them (gitfleet node taint).
+	Taints []Taint `json:"taints,omitempty"`
 }
 
 // Node address types.

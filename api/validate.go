@@ -117,11 +117,13 @@ func (v *validator) podSpec(path string, s *PodSpec, inDeployment bool) {
 		}
 		v.hostPorts(p, c, s.HostNetwork, hostPorts)
 	}
+	v.initContainers(path, s, volumes, names)
 	v.restartPolicy(path+".restartPolicy", s.RestartPolicy, inDeployment)
 	if g := s.TerminationGracePeriodSeconds; g != nil && (*g < 0 || *g > maxGraceSeconds) {
 		v.add(path+".terminationGracePeriodSeconds", "must be between 0 and %d, not %d", maxGraceSeconds, *g)
 	}
 	v.labels(path+".nodeSelector", s.NodeSelector)
+	v.scheduling(path, s)
 	if s.NodeName != "" {
 		v.check(path+".nodeName", checkSubdomain(s.NodeName))
 	}
@@ -161,6 +163,7 @@ func (v *validator) container(path string, c *Container, volumes map[string]bool
 	for j, port := range c.Ports {
 		v.port(fmt.Sprintf("%s.ports[%d]", path, j), port)
 	}
+	v.runtimeFields(path, c)
 	v.resources(path+".resources", c.Resources)
 	v.volumeMounts(path+".volumeMounts", c.VolumeMounts, volumes)
 	if c.Lifecycle != nil {

@@ -106,11 +106,16 @@ func (v *validator) volumes(path string, vols []Volume) map[string]bool {
 			v.check(p+".name", checkLabel(vol.Name))
 		}
 		names[vol.Name] = true
-		if vol.ConfigMap == nil {
-			v.add(p, "a volume source is required: gitfleet supports configMap")
-			continue
+		switch {
+		case vol.ConfigMap != nil && vol.EmptyDir != nil:
+			v.add(p, "one volume source only: configMap or emptyDir")
+		case vol.ConfigMap != nil:
+			v.configMapVolume(p+".configMap", vol.ConfigMap)
+		case vol.EmptyDir != nil:
+			v.emptyDir(p+".emptyDir", vol.EmptyDir)
+		default:
+			v.add(p, "a volume source is required: gitfleet supports configMap and emptyDir")
 		}
-		v.configMapVolume(p+".configMap", vol.ConfigMap)
 	}
 	return names
 }

@@ -110,6 +110,8 @@ func TestValidateRules(t *testing.T) {
 			[]want{{"spec.template.spec.containers[0].image", "required"}}},
 		{"image whitespace", validDeployment, dep(func(d *Deployment) { c0(d).Image = "busy box" }),
 			[]want{{"spec.template.spec.containers[0].image", "whitespace"}}},
+		{"image pull policy", validDeployment, dep(func(d *Deployment) { c0(d).ImagePullPolicy = "Sometimes" }),
+			[]want{{"spec.template.spec.containers[0].imagePullPolicy", `unsupported value "Sometimes"`}}},
 		{"env name", validDeployment, dep(func(d *Deployment) {
 			c0(d).Env = []EnvVar{{Name: ""}, {Name: "A=B"}, {Name: "A\x1b[31m"}, {Name: "1A"}, {Name: "my.var-1"}}
 		}),

@@ -95,7 +95,13 @@ type ContainerState struct {
 	ID    string
 	Name  string
 	Image string
-	State State
+	// ImageID is the image by digest (repository@sha256:…), as in api.ContainerStatus.
+	ImageID string
+	State   State
+	// Reason is api.ReasonOOMKilled for a container the kernel killed for memory.
+	Reason string
+	// Message is what an exited container wrote to its terminationMessagePath.
+	Message string
 	// ExitCode and FinishedAt are set when State is StateExited.
 	ExitCode   int32
 	FinishedAt time.Time
@@ -151,7 +157,8 @@ func SpecHash(pod *api.Pod) string {
 		HostNetwork bool            `json:"hostNetwork"`
 		Volumes     []api.Volume    `json:"volumes,omitempty"`
 		ConfigHash  string          `json:"configHash,omitempty"`
-	}{p.Spec.Containers, p.Spec.HostNetwork, p.Spec.Volumes, p.Metadata.Annotations[api.AnnotationConfigHash]})
+		Init        []api.Container `json:"initContainers,omitempty"`
+	}{p.Spec.Containers, p.Spec.HostNetwork, p.Spec.Volumes, p.Metadata.Annotations[api.AnnotationConfigHash], p.Spec.InitContainers})
 	if err != nil {
 		panic(fmt.Sprintf("nodeagent.SpecHash: %v", err)) // plain structs always marshal
 	}

@@ -81,7 +81,7 @@ func containerStatus(c api.Container, sb Sandbox, policy string) api.ContainerSt
 		cs.Message = "not created"
 		return cs
 	}
-	cs.RestartCount = obs.RestartCount
+	cs.RestartCount, cs.ImageID = obs.RestartCount, obs.ImageID
 	switch obs.State {
 	case StateCreated:
 		cs.Message = "not started"
@@ -115,11 +115,17 @@ func readiness(c api.Container, h probe.Health) (bool, string) {
 // restart and waits its back-off, waiting in CrashLoopBackOff with its last exit.
 func exitedStatus(cs *api.ContainerStatus, c ContainerState, policy string) {
 	reason := api.ReasonCompleted
-	if c.ExitCode != 0 {
+	switch {
+	case c.Reason != "": // the runtime knows better: OOMKilled
+		reason = c.Reason
+	case c.ExitCode != 0:
 		reason = api.ReasonError
 	}
 	restarting := shouldRestart(policy, c.ExitCode)
 	cs.Message = exitMessage(c, restarting)
+	if c.Message != "" { // the container's termination message
+		cs.Message += ": " + c.Message
+	}
 	if restarting && backoff(c) > 0 {
 		cs.Reason, cs.LastExitCode, cs.LastReason = api.ReasonCrashLoopBackOff, c.ExitCode, reason
 		cs.Message += fmt.Sprintf(" after a back-off of %s", backoff(c))

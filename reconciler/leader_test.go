@@ -35,10 +35,13 @@ func TestTwoControllersOneLeader(t *testing.T) {
 			t.Fatal(err)
 		}
 		cctx, stop := context.WithCancel(ctx)
-		stops[who], dones[who] = stop, make(chan error, 1)
+		// The goroutine sends on its own channel: reading dones there would race with the
+		// next candidate's entry being added.
+		done := make(chan error, 1)
+		stops[who], dones[who] = stop, done
 		log := fixture.Logger(t).With("candidate", who)
 		go func() {
-			dones[who] <- leader.Run(cctx, e.st, leader.Config{Role: "controller", Identity: who, TTL: 2 * time.Second}, log,
+			done <- leader.Run(cctx, e.st, leader.Config{Role: "controller", Identity: who, TTL: 2 * time.Second}, log,
 				func(ctx context.Context, f store.Fence) error {
 					return New(e.st.Fenced(f), src, log, Options{Now: fixedNow}).Run(ctx)
 				})

@@ -11,10 +11,18 @@ import (
 // The shapes of Nomad's scheduler benchmark (scheduler/benchmarks, BenchmarkPeerNoSubmit), so
 // the figures compare: 1,000 nodes, a rack label of 50 values, Pods of 100m / 128Mi.
 const (
-	benchRacks    = 50
-	labelRack     = "rack"
-	labelHalfRack = "half-racks" // "yes" on the nodes of racks 0-24: the constraint's target
+	benchRacks = 50
+	labelRack  = "rack"
 )
+
+// halfRacks are the racks the constraint shape's node affinity asks for: "In half the racks".
+func halfRacks() []string {
+	out := make([]string, benchRacks/2)
+	for i := range out {
+		out[i] = fmt.Sprintf("r%02d", i)
+	}
+	return out
+}
 
 // benchNodeShape is the capacity of every simulated node.
 type benchNodeShape struct {
@@ -31,12 +39,7 @@ func benchNodes(count int, shape benchNodeShape) []store.Item[api.Node] {
 	out := make([]store.Item[api.Node], count)
 	for i := range out {
 		rack := i % benchRacks
-		half := "no"
-		if rack < benchRacks/2 {
-			half = "yes"
-		}
-		n := testNode(fmt.Sprintf("node-%04d", i), shape.cpu, shape.mem,
-			labelRack, fmt.Sprintf("r%02d", rack), labelHalfRack, half)
+		n := testNode(fmt.Sprintf("node-%04d", i), shape.cpu, shape.mem, labelRack, fmt.Sprintf("r%02d", rack))
 		if shape.pods != "" {
 			n.Status.Capacity[api.ResourcePods] = shape.pods
 		}
@@ -56,11 +59,11 @@ func benchPods(count int, shape string, deployment bool) []store.Item[api.Pod] {
 		}
 		switch shape {
 		case "constraint":
-			opts = append(opts, selector(labelHalfRack, "yes"))
+			opts = append(opts, nodeAffinity([]api.SelectorRequirement{expr(labelRack, api.OpIn, halfRacks()...)}))
 		case "spread":
-			if !deployment {
-				opts = append(opts, owner(fmt.Sprintf("Pod/default/p-%05d", i)))
-			}
+			// Hard spread over the racks: kube-scheduler's topology spreading shape, where every
+			// Pod carries the label the constraint selects, owned by a Deployment or not.
+			opts = append(opts, labels("app", "bench"), spread(labelRack, api.DoNotSchedule, 1, "app", "bench"))
 		}
 		p := testPod(fmt.Sprintf("p-%05d", i), opts...)
 		out[i] = store.Item[api.Pod]{Name: podName(p), Value: *p, ModRevision: int64(i + 2)}
@@ -69,7 +72,8 @@ func benchPods(count int, shape string, deployment bool) []store.Item[api.Pod] {
 }
 
 // BenchmarkSchedule places every Pending Pod of a cluster, as one scheduler pass does, without
-// etcd: binds are taken as done. pods/s is the Pods placed per second of the pass;
+// etcd: binds are taken as done. Shapes: plain; constraint, required node affinity rack In
+// half the racks; spread, a hard (DoNotSchedule) topology spread over rack with maxSkew 1. pods/s is the Pods placed per second of the pass;
 // nodes/pod the nodes each placement examined (filtered and, when feasible, scored).
 func BenchmarkSchedule(b *testing.B) {
 	const nodes = 1000

@@ -24,6 +24,10 @@ type Cluster struct {
 	pending map[string]struct{}
 	// next is where the next sample of nodes starts, so successive Pods look at different nodes.
 	next int
+	// spreads are the topology spread counts of the constraints met so far, and domainsOf the
+	// values of each topology label among the nodes; both dropped when the nodes change.
+	spreads   map[spreadKey]*spreadCounts
+	domainsOf map[string]map[string]struct{}
 	// gen changes whenever room may have appeared (a node changed, a bound Pod went away), so a
 	// Pod that fit nowhere at one gen is tried again only at another (see Scheduler.failed).
 	gen uint64
@@ -37,7 +41,8 @@ type podEntry struct {
 
 // NewCluster returns an empty Cluster.
 func NewCluster() *Cluster {
-	return &Cluster{infos: map[string]*NodeInfo{}, pods: map[string]podEntry{}, pending: map[string]struct{}{}}
+	return &Cluster{infos: map[string]*NodeInfo{}, pods: map[string]podEntry{}, pending: map[string]struct{}{},
+		spreads: map[spreadKey]*spreadCounts{}, domainsOf: map[string]map[string]struct{}{}}
 }
 
 // SetNodes replaces the registered nodes by items, keeping every node's Pods.
@@ -62,6 +67,9 @@ func (c *Cluster) SetNodes(items []store.Item[api.Node]) {
 		}
 	}
 	slices.SortFunc(c.ordered, func(a, b *NodeInfo) int { return cmp.Compare(a.Name(), b.Name()) })
+	// A node's labels may have changed: count again when next asked.
+	clear(c.spreads)
+	clear(c.domainsOf)
 	c.gen++
 }
 
@@ -104,6 +112,7 @@ func (c *Cluster) put(it store.Item[api.Pod]) {
 		c.infos[node] = n
 	}
 	n.AddPod(e.info)
+	c.countSpread(n, e.info, 1)
 }
 
 // DeletePod forgets the Pod named name.
@@ -117,6 +126,7 @@ func (c *Cluster) DeletePod(name string) {
 	node := e.item.Value.Spec.NodeName
 	if n := c.infos[node]; n != nil {
 		n.RemovePod(name)
+		c.countSpread(n, e.info, -1)
 		c.gen++
 		if n.Node == nil && len(n.Pods) == 0 {
 			delete(c.infos, node)
@@ -158,6 +168,7 @@ func (c *Cluster) Place(pod *PodInfo, p Profile, want int) (Placement, *FitError
 	if len(c.ordered) == 0 {
 		return schedule(pod, nil, p, want, 0)
 	}
+	c.prepareSpread(pod)
 	start := c.next % len(c.ordered)
 	pl, err := schedule(pod, c.ordered, p, want, start)
 	c.next = (start + pl.Examined) % len(c.ordered)

@@ -95,14 +95,19 @@ type Profile struct {
 	Scores  []WeightedScore
 }
 
-// DefaultProfile is kube-scheduler's default set, small: ready, selector, ports, pod-count and
-// resources filters; least allocated (weight 1) and owner spread (weight 2) scores.
+// DefaultProfile is kube-scheduler's default set, small: ready, selector, node affinity, taints,
+// ports, pod-count, resources, pod anti-affinity and topology spread filters, the cheap and the
+// unresolvable first; least allocated and balanced allocation (weight 1 each), owner spread and
+// topology spread (weight 2 each) scores.
 func DefaultProfile() Profile {
 	return Profile{
-		Filters: []FilterPlugin{NodeReady{}, NodeSelector{}, NodePorts{}, NodePods{}, NodeResourcesFit{}},
+		Filters: []FilterPlugin{NodeReady{}, NodeSelector{}, NodeAffinity{}, TaintToleration{}, NodePorts{}, NodePods{},
+			NodeResourcesFit{}, PodAntiAffinity{}, PodTopologySpread{}},
 		Scores: []WeightedScore{
 			{Plugin: LeastAllocated{}, Weight: 1},
+			{Plugin: BalancedAllocation{}, Weight: 1},
 			{Plugin: SelectorSpread{}, Weight: 2},
+			{Plugin: PodTopologySpread{}, Weight: 2},
 		},
 	}
 }

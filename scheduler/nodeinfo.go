@@ -45,13 +45,20 @@ type NodeInfo struct {
 	UsedPorts map[HostPort]int
 	// owners counts Pods per api.AnnotationOwner value.
 	owners map[string]int
+	// labels counts Pods per label pair, so that a selector whose pair no Pod has rules the
+	// node out without a look at its Pods.
+	labels map[labelPair]int
+	// antiAffinity holds the Pods with required anti-affinity terms, by name: an incoming Pod
+	// they select may not join them.
+	antiAffinity map[string]*PodInfo
 	// hash of the node's name, for the tie-break (see tieBreak).
 	hash uint64
 }
 
 // NewNodeInfo returns the NodeInfo of node (nil: not registered) with pods, bound to it.
 func NewNodeInfo(node *api.Node, pods ...*api.Pod) *NodeInfo {
-	n := &NodeInfo{Pods: map[string]*PodInfo{}, UsedPorts: map[HostPort]int{}, owners: map[string]int{}}
+	n := &NodeInfo{Pods: map[string]*PodInfo{}, UsedPorts: map[HostPort]int{}, owners: map[string]int{},
+		labels: map[labelPair]int{}, antiAffinity: map[string]*PodInfo{}}
 	n.SetNode(node)
 	for _, p := range pods {
 		n.AddPod(NewPodInfo(p))
@@ -87,6 +94,12 @@ func (n *NodeInfo) AddPod(pod *PodInfo) {
 	if pod.Owner != "" {
 		n.owners[pod.Owner]++
 	}
+	for k, v := range pod.Pod.Metadata.Labels {
+		n.labels[labelPair{k, v}]++
+	}
+	if len(pod.AntiAffinity) > 0 {
+		n.antiAffinity[pod.Name] = pod
+	}
 }
 
 // RemovePod takes the Pod named name ("namespace/name") off the node, if it is there.
@@ -108,7 +121,19 @@ func (n *NodeInfo) RemovePod(name string) {
 			delete(n.owners, pod.Owner)
 		}
 	}
+	for k, v := range pod.Pod.Metadata.Labels {
+		if n.labels[labelPair{k, v}]--; n.labels[labelPair{k, v}] <= 0 {
+			delete(n.labels, labelPair{k, v})
+		}
+	}
+	delete(n.antiAffinity, name)
 }
+
+// labelPair is one label of a Pod.
+type labelPair struct{ key, value string }
+
+// LabelCount is the number of the node's Pods labelled key=value.
+func (n *NodeInfo) LabelCount(key, value string) int { return n.labels[labelPair{key, value}] }
 
 // OwnerCount is the number of the node's Pods whose api.AnnotationOwner is owner.
 func (n *NodeInfo) OwnerCount(owner string) int { return n.owners[owner] }

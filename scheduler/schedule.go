@@ -52,7 +52,9 @@ type Placement struct {
 // the order of nodes. It reads its arguments only. The error is a *FitError, so test it against
 // nil before storing it in an error variable.
 func Schedule(pod *api.Pod, nodes []*NodeInfo, p Profile) (string, *FitError) {
-	pl, err := schedule(NewPodInfo(pod), nodes, p, len(nodes), 0)
+	pi := NewPodInfo(pod)
+	naiveSpread(pi, nodes)
+	pl, err := schedule(pi, nodes, p, len(nodes), 0)
 	return pl.Node, err
 }
 

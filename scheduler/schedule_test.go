@@ -45,6 +45,18 @@ func TestScheduleFitsNowhere(t *testing.T) {
 				NewNodeInfo(testNode("c", "1", "1Gi", "disk", "ssd"), testPod("web", hostPort(80, "")))},
 			want: "0/3 nodes are available: 1 node(s) were not ready, 2 node(s) didn't have free ports for the requested pod ports.",
 		},
+		{
+			name: "taints, node affinity and anti-affinity",
+			pod: testPod("p", labels("app", "web"), nodeAffinity([]api.SelectorRequirement{expr("rack", api.OpIn, "r1")}),
+				antiAffinity(&api.PodSelector{MatchLabels: map[string]string{"app": "web"}})),
+			nodes: []*NodeInfo{
+				NewNodeInfo(tainted(testNode("a", "1", "1Gi", "rack", "r1"), api.Taint{Key: "gpu", Value: "true", Effect: api.TaintNoSchedule})),
+				NewNodeInfo(tainted(testNode("b", "1", "1Gi", "rack", "r1"), api.Taint{Key: "gpu", Value: "true", Effect: api.TaintNoSchedule})),
+				NewNodeInfo(testNode("c", "1", "1Gi", "rack", "r2")),
+				NewNodeInfo(testNode("d", "1", "1Gi", "rack", "r1"), testPod("web-0", labels("app", "web")))},
+			want: "0/4 nodes are available: 1 node(s) didn't match Pod's node affinity, 1 node(s) didn't match pod anti-affinity rules, " +
+				"2 node(s) had untolerated taint {gpu: true}.",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ type Store interface {
 	store.CacheSource
 	GetPod(ctx context.Context, namespace, name string) (api.Pod, int64, error)
 	BindPod(ctx context.Context, pod api.Pod, modRev int64, node string) error
+	BindPods(ctx context.Context, binds []store.Binding) ([]error, error)
 	UpdatePod(ctx context.Context, pod *api.Pod, modRev int64) error
 	DeletePod(ctx context.Context, namespace, name string, modRev int64) error
 	PutNodesStatus(ctx context.Context, st api.NodesStatus) error
@@ -40,6 +41,9 @@ type Options struct {
 	SampleFloor, SamplePercent int
 	// BindRetries bounds the compare-and-swap attempts for one Pod in one pass (5).
 	BindRetries int
+	// BindBatch is the most binds committed in one transaction (store.MaxBindBatch, also the
+	// most it may be): when many Pods wait, one etcd round trip and fsync serves many binds.
+	BindBatch int
 	// BackoffBase and BackoffMax bound the jittered, doubling wait before the retry of a failed
 	// pass when nothing changes, and before a cache lists again after a lost watch (100ms, 30s).
 	BackoffBase time.Duration
@@ -81,6 +85,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BindRetries <= 0 {
 		o.BindRetries = 5
+	}
+	if o.BindBatch <= 0 || o.BindBatch > store.MaxBindBatch {
+		o.BindBatch = store.MaxBindBatch
 	}
 	if o.Now == nil {
 		o.Now = time.Now

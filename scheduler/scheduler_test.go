@@ -174,6 +174,34 @@ type rivalStore struct {
 }
 
 func (r *rivalStore) BindPod(ctx context.Context, pod api.Pod, modRev int64, node string) error {
+	if err := r.interfere(ctx, pod, modRev); err != nil {
+		return err
+	}
+	return r.Store.BindPod(ctx, pod, modRev, node)
+}
+
+// BindPods interferes with each binding as BindPod does, then binds the others in one batch.
+func (r *rivalStore) BindPods(ctx context.Context, binds []store.Binding) ([]error, error) {
+	errs := make([]error, len(binds))
+	var rest []store.Binding
+	var at []int
+	for i, b := range binds {
+		if errs[i] = r.interfere(ctx, b.Pod, b.ModRevision); errs[i] == nil {
+			rest, at = append(rest, b), append(at, i)
+		}
+	}
+	restErrs, err := r.Store.BindPods(ctx, rest)
+	if err != nil {
+		return nil, err
+	}
+	for j, err := range restErrs {
+		errs[at[j]] = err
+	}
+	return errs, nil
+}
+
+// interfere counts an attempt to bind pod; it binds contested to n2 first, or fails flaky.
+func (r *rivalStore) interfere(ctx context.Context, pod api.Pod, modRev int64) error {
 	r.mu.Lock()
 	r.attempts[pod.Metadata.Name]++
 	n := r.attempts[pod.Metadata.Name]
@@ -186,7 +214,7 @@ func (r *rivalStore) BindPod(ctx context.Context, pod api.Pod, modRev int64, nod
 	case pod.Metadata.Name == "flaky" && n <= r.conflicts:
 		return fmt.Errorf("injected: %w", store.ErrConflict)
 	}
-	return r.Store.BindPod(ctx, pod, modRev, node)
+	return nil
 }
 
 func (r *rivalStore) attemptsOf(name string) int {
@@ -305,6 +333,16 @@ func (c countingStore) BindPod(ctx context.Context, pod api.Pod, modRev int64, n
 		c.log.record(pod.Metadata.Name, node)
 	}
 	return err
+}
+
+func (c countingStore) BindPods(ctx context.Context, binds []store.Binding) ([]error, error) {
+	errs, err := c.Store.BindPods(ctx, binds)
+	for i, e := range errs {
+		if e == nil {
+			c.log.record(binds[i].Pod.Metadata.Name, binds[i].Node)
+		}
+	}
+	return errs, err
 }
 
 func TestTwoSchedulersNeverBindTwice(t *testing.T) {

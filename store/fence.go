@@ -36,6 +36,16 @@ func (s *Store) Fenced(f Fence) *Store {
 // txn applies ops when cmps hold, and reports whether they did. On a fenced store it also
 // compares the fence, and fails with ErrNotLeader when that compare is the one that failed.
 func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, ops ...clientv3.Op) (bool, error) {
+	resp, err := s.txnResponse(ctx, cmps, ops...)
+	if err != nil {
+		return false, err
+	}
+	return resp.Succeeded, nil
+}
+
+// txnResponse is txn that also returns etcd's response, for a caller that reads the results of
+// its operations (nested transactions, say); it fails with ErrNotLeader as txn does.
+func (s *Store) txnResponse(ctx context.Context, cmps []clientv3.Cmp, ops ...clientv3.Op) (*clientv3.TxnResponse, error) {
 	var orElse []clientv3.Op
 	if s.fence.Key != "" {
 		// A copy: cmps may be a caller's slice with room to spare.
@@ -46,18 +56,15 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, ops ...clientv3.Op
 	}
 	resp, err := s.c.Txn(ctx).If(cmps...).Then(ops...).Else(orElse...).Commit()
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	if resp.Succeeded {
-		return true, nil
-	}
-	if s.fence.Key != "" {
+	if !resp.Succeeded && s.fence.Key != "" {
 		kvs := resp.Responses[0].GetResponseRange().GetKvs()
 		if len(kvs) == 0 || kvs[0].CreateRevision != s.fence.Rev {
-			return false, ErrNotLeader
+			return nil, ErrNotLeader
 		}
 	}
-	return false, nil
+	return resp, nil
 }
 
 // commit applies ops when cmps hold; when they do not it fails with lost (or ErrNotLeader, see

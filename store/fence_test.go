@@ -49,8 +49,13 @@ func TestFencedWritesFailOnceTheTermEnds(t *testing.T) {
 		"CreatePod": func() error {
 			return f.CreatePod(ctx, &api.Pod{Metadata: api.ObjectMeta{Namespace: "default", Name: "q"}})
 		},
-		"DeletePod":       func() error { return f.DeletePod(ctx, "default", "p", 0) },
-		"BindPod":         func() error { _, rev, _ := s.GetPod(ctx, "default", "p"); return f.BindPod(ctx, *pod, rev, "n1") },
+		"DeletePod": func() error { return f.DeletePod(ctx, "default", "p", 0) },
+		"BindPod":   func() error { _, rev, _ := s.GetPod(ctx, "default", "p"); return f.BindPod(ctx, *pod, rev, "n1") },
+		"BindPods": func() error {
+			_, rev, _ := s.GetPod(ctx, "default", "p")
+			_, err := f.BindPods(ctx, []store.Binding{{Pod: *pod, ModRevision: rev, Node: "n1"}})
+			return err
+		},
 		"PutHealth":       func() error { return f.PutHealth(ctx, api.HealthStatus{Source: "default"}) },
 		"PutNodesStatus":  func() error { return f.PutNodesStatus(ctx, api.NodesStatus{}) },
 		"AssignPodCIDR":   func() error { return f.AssignPodCIDR(ctx, "n1", "10.244.0.0/24", api.NodeSpec{}, 0) },

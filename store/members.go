@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Member is one etcd member of the cluster: a control-plane host.
@@ -55,14 +57,25 @@ func (s *Store) Members(ctx context.Context) ([]Member, error) {
 	return out, nil
 }
 
-// leaderID asks the client's endpoints which member leads; 0 when none answers.
+// leaderID asks a member, over the client's own connection, which member leads; 0 when none
+// answers. (Not Client.Status, which dials the endpoint it is given: see status.)
 func (s *Store) leaderID(ctx context.Context) uint64 {
-	for _, ep := range s.c.Endpoints() {
-		if st, err := s.c.Status(ctx, ep); err == nil {
-			return st.Leader
-		}
+	st, err := pb.NewMaintenanceClient(s.c.ActiveConnection()).Status(ctx, &pb.StatusRequest{})
+	if err != nil {
+		return 0
 	}
-	return 0
+	return st.Leader
+}
+
+// status asks the member at ep for its status. etcd's client (v3.7.3) reads its endpoint list
+// without its lock when it dials one endpoint, while its member sync (AutoSyncInterval) sets
+// that list under the lock: the race detector saw the two in TestHAControlPlane. Reading the
+// list through Endpoints first, under the lock, orders the dial after every sync that ended
+// before it; one running during the dial is still unordered, a window of microseconds every
+// 30 s, until etcd reads the list under its lock there too.
+func (s *Store) status(ctx context.Context, ep string) (*clientv3.StatusResponse, error) {
+	_ = s.c.Endpoints()
+	return s.c.Status(ctx, ep)
 }
 
 // AddLearner adds the host name, whose member will listen at peerURL, as a learner: it catches
@@ -199,7 +212,7 @@ func (s *Store) checkQuorumWithout(ctx context.Context, members []Member, gone M
 func (s *Store) answers(ctx context.Context, m Member) bool {
 	for _, u := range m.ClientURLs {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := s.c.Status(ctx, u)
+		_, err := s.status(ctx, u)
 		cancel()
 		if err == nil {
 			return true

@@ -34,18 +34,27 @@ func (s *Store) UpdatePod(ctx context.Context, pod *api.Pod, modRev int64) error
 // writePod puts pod if its key's ModRevision is modRev (0: it must not exist), and, when it is
 // bound, its copy under its node's index, in one transaction.
 func (s *Store) writePod(ctx context.Context, pod *api.Pod, modRev int64) error {
+	cmp, ops, err := podWrite(pod, modRev)
+	if err != nil {
+		return err
+	}
+	m := pod.Metadata
+	return s.commit(ctx, "write pod "+m.Namespace+"/"+m.Name, ErrConflict, []clientv3.Cmp{cmp}, ops...)
+}
+
+// podWrite is the compare and the operations of writePod.
+func podWrite(pod *api.Pod, modRev int64) (clientv3.Cmp, []clientv3.Op, error) {
 	m := pod.Metadata
 	b, err := json.Marshal(pod)
 	if err != nil {
-		return fmt.Errorf("encode pod %s/%s: %w", m.Namespace, m.Name, err)
+		return clientv3.Cmp{}, nil, fmt.Errorf("encode pod %s/%s: %w", m.Namespace, m.Name, err)
 	}
 	key := podKey(m.Namespace, m.Name)
 	ops := []clientv3.Op{clientv3.OpPut(key, string(b))}
 	if node := pod.Spec.NodeName; node != "" {
 		ops = append(ops, clientv3.OpPut(nodePodKey(node, m.Namespace, m.Name), string(b)))
 	}
-	return s.commit(ctx, "write pod "+m.Namespace+"/"+m.Name, ErrConflict,
-		[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", modRev)}, ops...)
+	return clientv3.Compare(clientv3.ModRevision(key), "=", modRev), ops, nil
 }
 
 // BindPod sets the node of a Pod read at modRev and indexes it under that node, in one
@@ -55,9 +64,14 @@ func (s *Store) BindPod(ctx context.Context, pod api.Pod, modRev int64, node str
 		return fmt.Errorf("bind %s/%s: already bound to %s: %w",
 			pod.Metadata.Namespace, pod.Metadata.Name, pod.Spec.NodeName, ErrConflict)
 	}
+	bindTo(&pod, node)
+	return s.writePod(ctx, &pod, modRev)
+}
+
+// bindTo sets the node of pod and clears the scheduler's reason it waited.
+func bindTo(pod *api.Pod, node string) {
 	pod.Spec.NodeName = node
 	pod.Status.Reason, pod.Status.Message = "", ""
-	return s.writePod(ctx, &pod, modRev)
 }
 
 // DeletePod deletes a Pod, its node index entry and its observed status; modRev 0 deletes

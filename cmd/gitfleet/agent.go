@@ -31,6 +31,8 @@ type nodeFlags struct {
 	// serviceCIDR is what the node's proxy routes to itself: the agent's own --service-cidr,
 	// or under up the controller's.
 	serviceCIDR string
+	// registryConfig is a docker config.json with the registries' credentials.
+	registryConfig string
 }
 
 func (f *nodeFlags) register(fs *flag.FlagSet) {
@@ -41,6 +43,7 @@ func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.address, "containerd-address", containerd.DefaultAddress, "containerd socket")
 	fs.StringVar(&f.namespace, "containerd-namespace", containerd.DefaultNamespace, "containerd namespace of gitfleet's containers")
 	fs.StringVar(&f.cniBinDir, "cni-bin-dir", podnet.DefaultCNIBinDir, "directory of the CNI plugins")
+	fs.StringVar(&f.registryConfig, "registry-config", "", "docker config.json whose auths are the image registries' credentials (read at each pull)")
 }
 
 func (f *nodeFlags) parseLabels() (map[string]string, error) {
@@ -61,7 +64,8 @@ func (f *nodeFlags) parseLabels() (map[string]string, error) {
 func (f *nodeFlags) runtimeConfig(node, dataDir, podCIDR string) containerd.Config {
 	return containerd.Config{
 		Address: f.address, Namespace: f.namespace, NodeName: node, DataDir: dataDir,
-		Network: podnet.Config{BinDir: f.cniBinDir, PodCIDR: podCIDR, Bridge: podnet.DefaultBridge},
+		Network:        podnet.Config{BinDir: f.cniBinDir, PodCIDR: podCIDR, Bridge: podnet.DefaultBridge},
+		RegistryConfig: f.registryConfig,
 	}
 }
 

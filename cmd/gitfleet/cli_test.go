@@ -56,7 +56,7 @@ func TestValidateReportsFileAndLine(t *testing.T) {
 		}
 	}
 	const deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: %s\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: c\n          image: busybox\n%s"
-	write("apps/web.yaml", fmt.Sprintf(deployment, "web", "          imagePullPolicy: Always\n"))
+	write("apps/web.yaml", fmt.Sprintf(deployment, "web", "          stdin: true\n"))
 	write("apps/api.yml", fmt.Sprintf(deployment, "API", ""))
 	_, stderr, err := runCLI("validate", dir)
 	var code exitCode
@@ -65,7 +65,7 @@ func TestValidateReportsFileAndLine(t *testing.T) {
 	}
 	for _, want := range []string{
 		"apps/api.yml:4: metadata.name:",
-		"apps/web.yaml:15: spec.template.spec.containers[0].imagePullPolicy: unknown field",
+		"apps/web.yaml:15: spec.template.spec.containers[0].stdin: unknown field",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)

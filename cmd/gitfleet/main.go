@@ -39,6 +39,8 @@ Usage:
                                          hold the source at a commit from history until sync --resume
   gitfleet image import FILE...          import OCI or docker archives into containerd
   gitfleet node delete NAME [--force]    remove a node for good; its Pod range is released
+  gitfleet node cordon|uncordon|drain|taint NAME ...
+                                         keep new Pods off a node, move its Pods elsewhere, or taint it
   gitfleet member list|remove NAME       the control plane's etcd members; remove a dead host's before replacing it
 
 Reaching a running gitfleet: commands that read live state dial --etcd-endpoints when given,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +42,51 @@ func TestNodeDelete(t *testing.T) {
 	}
 	if nodes, _, _ := s.ListNodes(ctx); len(nodes) != 0 {
 		t.Fatalf("nodes left: %+v", nodes)
+	}
+}
+
+func TestNodeCordonAndTaint(t *testing.T) {
+	ctx := context.Background()
+	s, eps := etcdtest.StartWithEndpoints(t)
+	conn := "--etcd-endpoints=" + strings.Join(eps, ",")
+	if err := s.PutNode(ctx, &api.Node{Metadata: api.ObjectMeta{Name: "n1"}, Status: api.NodeStatus{Ready: true}}); err != nil {
+		t.Fatal(err)
+	}
+	spec := func() api.NodeSpec {
+		t.Helper()
+		nodes, _, err := s.ListNodes(ctx)
+		if err != nil || len(nodes) != 1 {
+			t.Fatalf("list nodes: %v, %d nodes", err, len(nodes))
+		}
+		return nodes[0].Value.Spec
+	}
+	steps := []struct {
+		args []string
+		out  string
+		want api.NodeSpec
+	}{
+		{args: []string{"cordon", "n1"}, out: "node n1 cordoned", want: api.NodeSpec{Unschedulable: true}},
+		{args: []string{"taint", "n1", "gpu=true:NoSchedule", "maint:NoExecute"}, out: "node n1 tainted",
+			want: api.NodeSpec{Unschedulable: true, Taints: []api.Taint{{Key: "gpu", Value: "true", Effect: "NoSchedule"},
+				{Key: "maint", Effect: "NoExecute"}}}},
+		{args: []string{"uncordon", "n1"}, out: "node n1 uncordoned",
+			want: api.NodeSpec{Taints: []api.Taint{{Key: "gpu", Value: "true", Effect: "NoSchedule"}, {Key: "maint", Effect: "NoExecute"}}}},
+		{args: []string{"taint", "n1", "gpu=false:NoSchedule"}, out: "node n1 tainted",
+			want: api.NodeSpec{Taints: []api.Taint{{Key: "maint", Effect: "NoExecute"}, {Key: "gpu", Value: "false", Effect: "NoSchedule"}}}},
+		{args: []string{"taint", "n1", "gpu:NoSchedule-", "maint-"}, out: "node n1 tainted", want: api.NodeSpec{Taints: []api.Taint{}}},
+	}
+	for _, st := range steps {
+		out, _, err := runCLI(append([]string{"node"}, append(st.args, conn)...)...)
+		if err != nil || strings.TrimSpace(out) != st.out {
+			t.Fatalf("node %v: %v, printed %q; want %q", st.args, err, out, st.out)
+		}
+		if got := spec(); !reflect.DeepEqual(got, st.want) && !(len(got.Taints) == 0 && len(st.want.Taints) == 0 && got.Unschedulable == st.want.Unschedulable) {
+			t.Fatalf("after node %v: spec %+v, want %+v", st.args, got, st.want)
+		}
+	}
+	for _, args := range [][]string{{"cordon", "nobody"}, {"taint", "n1", "gpu=true"}, {"taint", "n1", "gpu=true:Never"}, {"taint", "n1"}} {
+		if _, _, err := runCLI(append([]string{"node"}, append(args, conn)...)...); err == nil {
+			t.Errorf("node %v succeeded, want an error", args)
+		}
 	}
 }

@@ -146,7 +146,7 @@ func judge(t *testing.T, err error, out string) {
 	base := t.Name()
 	switch {
 	case err != nil:
-		t.Fatalf("test in its network namespace failed: %v\n%s\n--- its last lines:\n%s", err, testLines(out), tail(out, 60))
+		t.Fatalf("test in its network namespace failed: %v\n%s%s\n--- its last lines:\n%s", err, testLines(out), raceReport(out), tail(out, 60))
 	case strings.Contains(out, "--- PASS: "+base+" "):
 		return
 	case strings.Contains(out, "--- SKIP: "+base+" "):
@@ -169,6 +169,21 @@ func testLines(s string) string {
 		out = out[len(out)-40:]
 	}
 	return strings.Join(out, "\n")
+}
+
+// raceReport is the race detector's first report in s, whole (its stacks are not test lines,
+// and the dump of process logs that follows would push it out of the tail), or "".
+func raceReport(s string) string {
+	const start, sep = "WARNING: DATA RACE", "=================="
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	report := s[i:]
+	if j := strings.Index(report, sep); j >= 0 {
+		report = report[:j]
+	}
+	return "\n--- the race detector's first report:\n" + tail(report, 80)
 }
 
 func tail(s string, n int) string {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // EnvRegistryBin names the registry binary; "docker-registry" (Debian's docker-registry package)
@@ -36,10 +38,30 @@ func RequireRegistry(t testing.TB) string {
 // of pulling images. Run it inside netnstest.Run so the port is the test's own.
 func StartRegistry(t testing.TB, path string) string {
 	t.Helper()
+	return startRegistry(t, path, "")
+}
+
+// StartRegistryAuth is StartRegistry with a registry that lets only user with password in
+// (htpasswd auth: a 401 with a Basic challenge to anyone else).
+func StartRegistryAuth(t testing.TB, path, user, password string) string {
+	t.Helper()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(file, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startRegistry(t, path, fmt.Sprintf("auth:\n  htpasswd:\n    realm: gitfleet-test\n    path: %s\n", file))
+}
+
+func startRegistry(t testing.TB, path, auth string) string {
+	t.Helper()
 	host := freeLoopbackAddr(t)
 	dir := t.TempDir()
-	conf := fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n",
-		filepath.Join(dir, "data"), host)
+	conf := fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n%s",
+		filepath.Join(dir, "data"), host, auth)
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +97,7 @@ func waitHTTP(t testing.TB, url string) {
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return
 			}
 		}

@@ -209,6 +209,11 @@ func writeLayout(path string, index []byte, blobs map[string][]byte) error {
 	for _, digest := range slices.Sorted(maps.Keys(blobs)) {
 		w.file("blobs/sha256/"+strings.TrimPrefix(digest, "sha256:"), 0o644, blobs[digest])
 	}
+	return writeTar(path, w)
+}
+
+// writeTar closes w and writes its archive at path.
+func writeTar(path string, w *tarWriter) error {
 	data, err := w.close()
 	if err != nil {
 		return fmt.Errorf("write archive: %w", err)

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,8 +49,12 @@ func (c *Runtime) EnsurePodConfig(ctx context.Context, pod *api.Pod, cms nodeage
 		return "", err
 	}
 	fresh := len(have) == 0
-	if err := errors.Join(c.writeVolumes(pod, cms), c.writeResolvConf(pod)); err != nil {
+	if err := errors.Join(c.writeVolumes(pod, cms), c.writeEmptyDirs(pod), c.writeResolvConf(pod)); err != nil {
 		return "", errors.Join(fmt.Errorf("ensure pod %s: %w", key, err), c.undoNewPod(ctx, key, fresh))
+	}
+	// a failed init container is kept: the next attempt reads its exit under the restart policy
+	if err := c.runInitContainers(ctx, pod, have, imgs, net, cms); err != nil {
+		return "", fmt.Errorf("ensure pod %s: %w", key, err)
 	}
 	for _, spec := range pod.Spec.Containers {
 		if _, ok := have[spec.Name]; ok {
@@ -77,8 +82,8 @@ func (c *Runtime) prepare(ctx context.Context, pod *api.Pod) (map[string]owned, 
 		}
 	}
 	imgs := map[string]client.Image{}
-	for _, ctr := range pod.Spec.Containers {
-		if imgs[ctr.Image], err = c.image(ctx, ctr.Image); err != nil {
+	for _, ctr := range append(slices.Clone(pod.Spec.InitContainers), pod.Spec.Containers...) {
+		if imgs[ctr.Image], err = c.image(ctx, ctr); err != nil {
 			return nil, nil, fmt.Errorf("ensure pod %s: %w", key, err)
 		}
 	}
@@ -152,6 +157,7 @@ func (c *Runtime) createContainer(ctx context.Context, pod *api.Pod, spec api.Co
 		return owned{}, fmt.Errorf("create container %s: take lease: %w", id, err)
 	}
 	defer done(context.WithoutCancel(ctx))
+	labels[labelImageID] = imageID(img)
 	create := func() (client.Container, error) {
 		return c.client.NewContainer(ctx, id,
 			client.WithImage(img),
@@ -253,6 +259,9 @@ func (c *Runtime) start(ctx context.Context, o owned, ran bool) error {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return fmt.Errorf("start container %s/%s: %w", key, name, err)
 	}
+	if err := logs.NewAttempt(logPath); err != nil { // the last attempt's task is gone: its log is whole
+		return fmt.Errorf("start container %s/%s: %w", key, name, err)
+	}
 	task, err := o.ctr.NewTask(ctx, cio.LogFile(logPath))
 	if err != nil {
 		return errors.Join(fmt.Errorf("start container %s/%s: create task: %w", key, name, err), c.failedStart(ctx, o))
@@ -300,6 +309,9 @@ func (c *Runtime) RemovePod(ctx context.Context, key api.PodKey) error {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
 	if err := c.removeVolumes(key); err != nil {
+		return fmt.Errorf("remove pod %s: %w", key, err)
+	}
+	if err := c.removeLogs(key); err != nil {
 		return fmt.Errorf("remove pod %s: %w", key, err)
 	}
 	c.log.Info("pod removed", "pod", key, "containers", len(have))

@@ -83,6 +83,7 @@ func (c *Runtime) observe(ctx context.Context, ctr client.Container, labels map[
 		// the attempts before the latest failed: they back a failing start off
 		FailedStarts: max(startAttempts(labels)-1, 0),
 		StartedAt:    startedAt(labels),
+		ImageID:      labels[labelImageID],
 		State:        nodeagent.StateCreated,
 	}
 	if info, err := ctr.Info(ctx, client.WithoutRefreshedMetadata); err == nil {
@@ -109,6 +110,10 @@ func (c *Runtime) observe(ctx context.Context, ctr client.Container, labels map[
 		st.State = nodeagent.StateRunning
 	case client.Stopped:
 		st.State, st.ExitCode, st.FinishedAt = nodeagent.StateExited, int32(status.ExitStatus), status.ExitTime
+		if st.ExitCode == exitSIGKILL && oomKilled(ctx, ctr) {
+			st.Reason = api.ReasonOOMKilled
+		}
+		st.Message = c.terminationMessage(keyOfLabels(labels), st.Name)
 	default:
 		st.State = nodeagent.StateUnknown
 	}

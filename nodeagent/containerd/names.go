@@ -31,6 +31,8 @@ const (
 	// labelStartAttempts counts the starts since the container last ran, the latest included:
 	// a start that fails (or is cut short) is no restart, but is backed off.
 	labelStartAttempts = "gitfleet.io/start-attempts"
+	// labelImageID is the digest the container was made from, as imageID gives it.
+	labelImageID = "gitfleet.io/image-id"
 )
 
 // sandboxID names a Pod on the node (its network's directory and CNI container ID in podnet,

@@ -85,12 +85,20 @@ func TestResources(t *testing.T) {
 			t.Errorf("cpuQuota(%d) = %d, want %d", milli, got, want)
 		}
 	}
-	opts, err := resourceOpts(api.ResourceList{"cpu": "500m", "memory": "64Mi"})
-	if err != nil || len(opts) != 2 {
+	for milli, want := range map[int64]uint64{1000: 1024, 250: 256, 1: 2} {
+		if got := cpuShares(milli); got != want {
+			t.Errorf("cpuShares(%d) = %d, want %d", milli, got, want)
+		}
+	}
+	opts, err := resourceOpts(api.ResourceRequirements{Limits: api.ResourceList{"cpu": "500m", "memory": "64Mi"}})
+	if err != nil || len(opts) != 3 { // quota, shares of the limit, memory
 		t.Errorf("resourceOpts: %d opts, %v", len(opts), err)
 	}
+	if _, err := resourceOpts(api.ResourceRequirements{Requests: api.ResourceList{"cpu": "lots"}}); err == nil {
+		t.Error("resourceOpts of a bad cpu request should fail")
+	}
 	for _, bad := range []api.ResourceList{{"cpu": "lots"}, {"memory": "-1"}, {"memory": "0"}} {
-		if _, err := resourceOpts(bad); err == nil {
+		if _, err := resourceOpts(api.ResourceRequirements{Limits: bad}); err == nil {
 			t.Errorf("resourceOpts(%v) should fail", bad)
 		}
 	}

@@ -36,22 +36,7 @@ func TestContainerdPull(t *testing.T) {
 	ctx := rt.ns(t.Context())
 
 	ref := host + "/gitfleet/busybox:1"
-	if _, err := rt.ImportArchive(ctx, testimage.BuildBusybox(t, t.TempDir())); err != nil {
-		t.Fatal(err)
-	}
-	img, err := rt.client.GetImage(ctx, testimage.Ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resolver := docker.NewResolver(docker.ResolverOptions{
-		Hosts: docker.ConfigureDefaultRegistries(docker.WithPlainHTTP(docker.MatchLocalhost)),
-	})
-	if err := rt.client.Push(ctx, ref, img.Target(), client.WithResolver(resolver)); err != nil {
-		t.Fatalf("push: %v", err)
-	}
-	if err := rt.client.ImageService().Delete(ctx, testimage.Ref, images.SynchronousDelete()); err != nil {
-		t.Fatal(err)
-	}
+	pushBusybox(t, rt, ref, registryAuth{})
 
 	pod := commandPod("pulled", api.RestartNever, "echo pulled from registry")
 	pod.Spec.Containers[0].Image = ref
@@ -74,5 +59,29 @@ func TestContainerdPull(t *testing.T) {
 	out, err := os.ReadFile(logs.Path(cfg.DataDir, api.PodKeyOf(pod), "main"))
 	if err != nil || !strings.Contains(string(out), "pulled from registry") {
 		t.Fatalf("log %q, %v", out, err)
+	}
+}
+
+// pushBusybox imports the busybox image, pushes it to ref with creds and deletes it from the
+// runtime's namespace, so that a Pod of ref has to pull it.
+func pushBusybox(t *testing.T, rt *Runtime, ref string, creds registryAuth) {
+	t.Helper()
+	ctx := rt.ns(t.Context())
+	if _, err := rt.ImportArchive(ctx, testimage.BuildBusybox(t, t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	img, err := rt.client.GetImage(ctx, testimage.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := docker.NewResolver(docker.ResolverOptions{
+		Hosts: docker.ConfigureDefaultRegistries(docker.WithPlainHTTP(docker.MatchLocalhost),
+			docker.WithAuthorizer(docker.NewDockerAuthorizer(docker.WithAuthCreds(creds.lookup)))),
+	})
+	if err := rt.client.Push(ctx, ref, img.Target(), client.WithResolver(resolver)); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	if err := rt.client.ImageService().Delete(ctx, testimage.Ref, images.SynchronousDelete()); err != nil {
+		t.Fatal(err)
 	}
 }

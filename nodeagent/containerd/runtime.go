@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,18 @@ type Config struct {
 	// DNSServer is the IP of the node's cluster DNS, which the resolv.conf of every Pod but
 	// hostNetwork ones names; "" leaves Pods with their image's /etc/resolv.conf.
 	DNSServer string
+	// LogMaxBytes is the size past which a container's log is rotated; defaultLogMaxBytes
+	// when zero. LogCheckInterval is how often logs are checked; defaultLogCheckInterval when
+	// zero.
+	LogMaxBytes      int64
+	LogCheckInterval time.Duration
+	// ImageGCHighPercent is the disk use (percent) of containerd's snapshots past which pulled
+	// images no container uses are removed; defaultImageGCHighPercent when zero, at every
+	// check when negative. Imported images are kept.
+	ImageGCHighPercent int
+	// RegistryConfig is the path of a docker config.json whose auths are the registries'
+	// credentials; "" pulls anonymously.
+	RegistryConfig string
 	// Now is the clock of recorded start times; time.Now when nil.
 	Now func() time.Time
 }
@@ -64,6 +77,9 @@ func (cfg *Config) setDefaults() error {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.LogMaxBytes = cmp.Or(cfg.LogMaxBytes, defaultLogMaxBytes)
+	cfg.LogCheckInterval = cmp.Or(cfg.LogCheckInterval, defaultLogCheckInterval)
+	cfg.ImageGCHighPercent = cmp.Or(cfg.ImageGCHighPercent, defaultImageGCHighPercent)
 	return nil
 }
 
@@ -77,6 +93,9 @@ type Runtime struct {
 	// hostNetNS is the network namespace hostNetwork Pods join: "" for the machine's own (the
 	// agent runs in it), else the agent's (the agent runs in a namespace, as in tests).
 	hostNetNS string
+	// stopRotation ends the housekeeping loop (logs, images); rotationDone is closed when it has.
+	stopRotation context.CancelFunc
+	rotationDone chan struct{}
 }
 
 var (
@@ -101,6 +120,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 		cl.Close()
 		return nil, err
 	}
+	rotCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.stopRotation, c.rotationDone = cancel, make(chan struct{})
+	go func() {
+		defer close(c.rotationDone)
+		c.housekeep(rotCtx)
+	}()
 	return c, nil
 }
 
@@ -124,8 +149,15 @@ func (c *Runtime) init(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connection to containerd; running containers keep running.
-func (c *Runtime) Close() error { return c.client.Close() }
+// Close stops the log rotation and closes the connection to containerd; running containers
+// keep running.
+func (c *Runtime) Close() error {
+	if c.stopRotation != nil {
+		c.stopRotation()
+		<-c.rotationDone
+	}
+	return c.client.Close()
+}
 
 func (c *Runtime) ns(ctx context.Context) context.Context {
 	return namespaces.WithNamespace(ctx, c.cfg.Namespace)

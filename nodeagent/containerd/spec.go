@@ -28,7 +28,7 @@ func (c *Runtime) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container,
 	if len(args) == 0 {
 		return nil, fmt.Errorf("container %s: no command, and image %s has none", ctr.Name, img.Name())
 	}
-	res, err := resourceOpts(ctr.Resources.Limits)
+	res, err := resourceOpts(ctr.Resources)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
 	}
@@ -36,7 +36,11 @@ func (c *Runtime) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container,
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
 	}
-	mounts := append(c.dnsMounts(pod), vols...)
+	term, err := c.terminationMount(api.PodKeyOf(pod), ctr)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", ctr.Name, err)
+	}
+	mounts := append(append(c.dnsMounts(pod), vols...), term...)
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		oci.WithProcessArgs(args...),
@@ -44,7 +48,7 @@ func (c *Runtime) specOpts(ctx context.Context, pod *api.Pod, ctr api.Container,
 		oci.WithHostname(pod.Metadata.Name),
 		oci.WithMounts(mounts),
 	}
-	opts = append(opts, res...)
+	opts = append(append(opts, processOpts(ctr)...), res...)
 	return append(opts, c.networkOpts(net)...), nil
 }
 
@@ -60,17 +64,26 @@ func processArgs(entrypoint, cmd, command, args []string) []string {
 	return append(append([]string{}, entrypoint...), cmd...)
 }
 
-// resourceOpts turns cpu and memory limits into a CFS quota and a memory limit.
-func resourceOpts(limits api.ResourceList) ([]oci.SpecOpts, error) {
+// resourceOpts turns the cpu limit into a CFS quota, the cpu request (else the limit, which
+// Kubernetes makes the request when none is given) into CPU shares, and the memory limit into
+// a memory limit. runc writes shares as cpu.weight under cgroup v2.
+func resourceOpts(r api.ResourceRequirements) ([]oci.SpecOpts, error) {
 	var opts []oci.SpecOpts
-	if q, ok := limits[api.ResourceCPU]; ok {
+	if q, ok := r.Limits[api.ResourceCPU]; ok {
 		milli, err := api.ParseCPU(q)
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, oci.WithCPUCFS(cpuQuota(milli), cfsPeriod))
 	}
-	if q, ok := limits[api.ResourceMemory]; ok {
+	if q, ok := cpuRequest(r); ok {
+		milli, err := api.ParseCPU(q)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, oci.WithCPUShares(cpuShares(milli)))
+	}
+	if q, ok := r.Limits[api.ResourceMemory]; ok {
 		bytes, err := api.ParseMemory(q)
 		if err != nil {
 			return nil, err
@@ -81,6 +94,19 @@ func resourceOpts(limits api.ResourceList) ([]oci.SpecOpts, error) {
 		opts = append(opts, oci.WithMemoryLimit(uint64(bytes)))
 	}
 	return opts, nil
+}
+
+func cpuRequest(r api.ResourceRequirements) (string, bool) {
+	if q, ok := r.Requests[api.ResourceCPU]; ok {
+		return q, true
+	}
+	q, ok := r.Limits[api.ResourceCPU]
+	return q, ok
+}
+
+// cpuShares converts millicores to CPU shares as the kubelet does: 1024 per core, at least 2.
+func cpuShares(milli int64) uint64 {
+	return uint64(max(milli*1024/1000, 2))
 }
 
 // cpuQuota is the CFS quota (µs per period) of a limit in millicores; the kernel takes no less

@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,13 +39,19 @@ func TestPreStop(t *testing.T) {
 	}
 	path := logs.Path(cfg.DataDir, api.PodKeyOf(pod), "main")
 	waitFor(t, 20*time.Second, "ready", func() error { return logIs(path, "ready\n") })
+	// The Pod's logs go with it: read them through a descriptor opened before.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
 	start := time.Now()
 	if err := rt.RemovePod(ctx, api.PodKeyOf(pod)); err != nil {
 		t.Fatalf("remove: %v", err)
 	}
 	t.Logf("stopped in %s (grace 30s)", time.Since(start))
-	if err := logIs(path, "ready\nprestop\nterm\n"); err != nil {
-		t.Fatal(err)
+	if b, err := io.ReadAll(f); err != nil || string(b) != "ready\nprestop\nterm\n" {
+		t.Fatalf("log %q, %v; want ready, prestop, term", b, err)
 	}
 	if time.Since(start) > 20*time.Second {
 		t.Fatalf("stop took %s: the container's own exit on SIGTERM was not noticed", time.Since(start))

@@ -64,7 +64,7 @@ func pathElement(what, name string) error {
 // (the pod and log directories) and its containers' and volumes' names.
 func checkPathNames(pod *api.Pod) error {
 	names := [][2]string{{"namespace", pod.Metadata.Namespace}, {"pod name", pod.Metadata.Name}}
-	for _, c := range pod.Spec.Containers {
+	for _, c := range append(slices.Clone(pod.Spec.InitContainers), pod.Spec.Containers...) {
 		names = append(names, [2]string{"container name", c.Name})
 	}
 	for _, v := range pod.Spec.Volumes {
@@ -149,19 +149,24 @@ func replaceFile(root *os.Root, name string, data []byte) error {
 // removeVolumes removes the Pod's directory with its volumes and resolv.conf; a missing one is
 // no error.
 func (c *Runtime) removeVolumes(key api.PodKey) error {
+	if err := c.unmountVolumes(key); err != nil {
+		return fmt.Errorf("remove volumes: %w", err)
+	}
 	if err := os.RemoveAll(c.podDir(key)); err != nil {
 		return fmt.Errorf("remove volumes: %w", err)
 	}
 	return nil
 }
 
-// volumeMounts bind-mounts, read-only, each volume (or the subPath within it) that ctr mounts.
+// volumeMounts bind-mounts each volume (or the subPath within it) that ctr mounts: ConfigMap
+// volumes and mounts marked readOnly read-only, emptyDir volumes read-write.
 // A subPath that the volume lacks (its key was optional) is created as an empty directory, as
 // Kubernetes does.
 func (c *Runtime) volumeMounts(pod *api.Pod, ctr api.Container) ([]specs.Mount, error) {
 	declared := map[string]bool{}
+	writable := map[string]bool{}
 	for _, v := range pod.Spec.Volumes {
-		declared[v.Name] = true
+		declared[v.Name], writable[v.Name] = true, v.EmptyDir != nil
 	}
 	var mounts []specs.Mount
 	for _, m := range ctr.VolumeMounts {
@@ -172,8 +177,12 @@ func (c *Runtime) volumeMounts(pod *api.Pod, ctr api.Container) ([]specs.Mount, 
 		if err != nil {
 			return nil, err
 		}
+		mode := "ro"
+		if writable[m.Name] && !m.ReadOnly {
+			mode = "rw"
+		}
 		mounts = append(mounts, specs.Mount{Destination: m.MountPath, Type: "bind", Source: src,
-			Options: []string{"rbind", "ro"}})
+			Options: []string{"rbind", mode}})
 	}
 	return mounts, nil
 }

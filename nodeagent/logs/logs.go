@@ -15,7 +15,7 @@ func Dir(dataDir string) string {
 }
 
 // Path is the file a container's output goes to: <dataDir>/logs/<namespace>_<pod>_<container>.log.
-// A restarted container appends to it.
+// Each attempt (start) of the container writes it afresh: NewAttempt keeps the one before.
 func Path(dataDir string, key api.PodKey, container string) string {
 	return filepath.Join(Dir(dataDir), key.Namespace+"_"+key.Name+"_"+container+".log")
 }
