@@ -32,10 +32,8 @@ func TestContainerd(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
 	}
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	rt := testRuntime(t, addr)
+	cfg := rt.cfg
 	ctx := t.Context()
 
 	names, err := rt.ImportArchive(ctx, testimage.BuildBusybox(t, t.TempDir()))

@@ -2,7 +2,6 @@ package containerd
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,10 +24,7 @@ func TestCreatedTaskRecovers(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
 	}
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	rt := testRuntime(t, addr)
 	ctx := rt.ns(t.Context())
 	if _, err := rt.ImportArchive(ctx, testimage.BuildBusybox(t, t.TempDir())); err != nil {
 		t.Fatalf("import: %v", err)

@@ -45,6 +45,18 @@ func newTestRuntime(t *testing.T, cfg Config) *Runtime {
 	return rt
 }
 
+// testRuntime is the runtime most tests use, once inside their network namespace: the
+// machine's containerd at addr, a containerd namespace and a data dir of the test's own, a 1 s
+// cap on stops; every Pod it lists is removed when the test ends.
+func testRuntime(t *testing.T, addr string) *Runtime {
+	t.Helper()
+	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
+		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
+	rt := newTestRuntime(t, cfg)
+	t.Cleanup(func() { removeAll(t, rt) })
+	return rt
+}
+
 // removeAll removes every Pod the runtime lists: run before the data dir goes, since it holds
 // mounted network namespaces.
 func removeAll(t *testing.T, rt *Runtime) {
@@ -205,10 +217,7 @@ func agentTestEnv(t *testing.T) (*store.Store, *Runtime) {
 	t.Helper()
 	addr := testenv.RequireContainerd(t)
 	st := etcdtest.Start(t)
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	rt := testRuntime(t, addr)
 	if _, err := rt.ImportArchive(t.Context(), testimage.BuildBusybox(t, t.TempDir())); err != nil {
 		t.Fatalf("import: %v", err)
 	}

@@ -25,10 +25,7 @@ func TestContainerdImportShortNames(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
 	}
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	rt := testRuntime(t, addr)
 	ctx := rt.ns(t.Context())
 
 	dir := t.TempDir()
@@ -85,10 +82,7 @@ func TestContainerdPullNever(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
 	}
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	rt := testRuntime(t, addr)
 
 	pod := commandPod("never", api.RestartNever, "true")
 	pod.Spec.Containers[0].Image = "acme/absent:1"

@@ -23,10 +23,7 @@ func TestContainerdLimits(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
 	}
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	rt := testRuntime(t, addr)
 	importBusybox(t, rt)
 	ctx := rt.ns(t.Context())
 

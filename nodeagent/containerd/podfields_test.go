@@ -3,7 +3,6 @@ package containerd
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,10 +33,8 @@ func TestContainerdPodFields(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
 	}
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	rt := testRuntime(t, addr)
+	cfg := rt.cfg
 	importBusybox(t, rt)
 	ctx := rt.ns(t.Context())
 
@@ -114,10 +111,7 @@ func TestContainerdInitFailure(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
 	}
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	rt := testRuntime(t, addr)
 	importBusybox(t, rt)
 	ctx := rt.ns(t.Context())
 

@@ -3,7 +3,6 @@ package containerd
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,10 +28,8 @@ func TestContainerdPull(t *testing.T) {
 		return
 	}
 	host := testenv.StartRegistry(t, registry)
-	cfg := Config{Address: addr, Namespace: testenv.Namespace(t, addr), NodeName: "node-a",
-		DataDir: filepath.Join(t.TempDir(), "data"), StopTimeout: time.Second}
-	rt := newTestRuntime(t, cfg)
-	t.Cleanup(func() { removeAll(t, rt) })
+	rt := testRuntime(t, addr)
+	cfg := rt.cfg
 	ctx := rt.ns(t.Context())
 
 	ref := host + "/gitfleet/busybox:1"
