@@ -65,12 +65,7 @@ func (s *Service) Selects(p *Pod) bool {
 		p.Status.Phase == PodSucceeded || p.Status.Phase == PodFailed {
 		return false
 	}
-	for k, v := range s.Spec.Selector {
-		if l, ok := p.Metadata.Labels[k]; !ok || l != v {
-			return false
-		}
-	}
-	return true
+	return HasLabels(p.Metadata.Labels, s.Spec.Selector)
 }
 
 // SelectorString renders s's selector as kubectl does: "app=web,tier=front", keys sorted; ""

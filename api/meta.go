@@ -91,3 +91,14 @@ type SyncStatus struct {
 	// request replaces an earlier one, and the pass that answers it fetched after both.
 	RequestRevision int64 `json:"requestRevision,omitempty"`
 }
+
+// HasLabels reports whether labels hold every key of want with its value: how a nodeSelector,
+// a Service's selector and matchLabels select (an empty want selects everything).
+func HasLabels(labels, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,5 +1,7 @@
 package api
 
+import "slices"
+
 // The scheduling constraints of a Pod and the taints of a node, as in Kubernetes' core/v1:
 // required node affinity, pod anti-affinity by topology, tolerations. Only the required
 // ("hard") forms are supported; the scheduler reads them, nothing else does.
@@ -46,22 +48,13 @@ func (r *SelectorRequirement) Matches(labels map[string]string) bool {
 	v, ok := labels[r.Key]
 	switch r.Operator {
 	case OpIn:
-		return ok && contains(r.Values, v)
+		return ok && slices.Contains(r.Values, v)
 	case OpNotIn:
-		return !ok || !contains(r.Values, v)
+		return !ok || !slices.Contains(r.Values, v)
 	case OpExists:
 		return ok
 	case OpDoesNotExist:
 		return !ok
-	}
-	return false
-}
-
-func contains(values []string, v string) bool {
-	for _, x := range values {
-		if x == v {
-			return true
-		}
 	}
 	return false
 }
@@ -115,10 +108,8 @@ func (s *PodSelector) Matches(labels map[string]string) bool {
 	if s == nil {
 		return false
 	}
-	for k, v := range s.MatchLabels {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
+	if !HasLabels(labels, s.MatchLabels) {
+		return false
 	}
 	for i := range s.MatchExpressions {
 		if !s.MatchExpressions[i].Matches(labels) {

@@ -1,5 +1,7 @@
 package scheduler
 
+import "github.com/gitfleet/gitfleet/api"
+
 // NodeSelectorName names the NodeSelector filter.
 const NodeSelectorName = "NodeSelector"
 
@@ -16,11 +18,8 @@ func (NodeSelector) Name() string { return NodeSelectorName }
 
 // Filter implements FilterPlugin.
 func (NodeSelector) Filter(pod *PodInfo, n *NodeInfo) *Status {
-	labels := n.Node.Metadata.Labels
-	for k, v := range pod.Pod.Spec.NodeSelector {
-		if got, ok := labels[k]; !ok || got != v {
-			return NewStatus(UnschedulableAndUnresolvable, ReasonNodeSelectorMismatch)
-		}
+	if !api.HasLabels(n.Node.Metadata.Labels, pod.Pod.Spec.NodeSelector) {
+		return NewStatus(UnschedulableAndUnresolvable, ReasonNodeSelectorMismatch)
 	}
 	return nil
 }
