@@ -10,6 +10,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	retry "github.com/gitfleet/gitfleet/internal/backoff"
+	"github.com/gitfleet/gitfleet/internal/wake"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -70,7 +71,7 @@ type Agent struct {
 	workers            *podWorkers
 	probes             *probers
 	// exited has a value when the runtime told of an exit since the last pass began.
-	exited chan struct{}
+	exited wake.Signal
 	// requeue is how soon the last pass's plan wants another (a back-off ending); 0 if not.
 	requeue time.Duration
 }
@@ -99,7 +100,7 @@ func NewAgent(st AgentStore, rt Runtime, log *slog.Logger, opts AgentOptions) *A
 	log = log.With("node", opts.Node.Name)
 	return &Agent{st: st, rt: rt, log: log, opts: opts,
 		reported: map[api.PodKey]report{}, runtime: runtimeHealth{grace: grace}, workers: newPodWorkers(),
-		probes: newProbers(log, rt), exited: make(chan struct{}, 1)}
+		probes: newProbers(log, rt), exited: wake.New()}
 }
 
 var errWatchLost = errors.New("watch of pods lost")

@@ -37,9 +37,4 @@ func (a *Agent) watchExits(ctx context.Context, rt EventRuntime) {
 // over.
 const streamHealthy = time.Minute
 
-func (a *Agent) kickExited() {
-	select {
-	case a.exited <- struct{}{}:
-	default:
-	}
-}
+func (a *Agent) kickExited() { a.exited.Notify() }

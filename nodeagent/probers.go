@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/wake"
 	"github.com/gitfleet/gitfleet/nodeagent/probe"
 )
 
@@ -20,7 +21,7 @@ type probers struct {
 	// rt runs exec probes; nil when the runtime cannot.
 	rt ProbeRuntime
 	// changed has a value when a finding changed since the last pass began.
-	changed chan struct{}
+	changed wake.Signal
 
 	mu      sync.Mutex
 	running map[containerRef]*probed
@@ -46,7 +47,7 @@ type probed struct {
 }
 
 func newProbers(log *slog.Logger, rt Runtime) *probers {
-	p := &probers{log: log, changed: make(chan struct{}, 1), running: map[containerRef]*probed{}}
+	p := &probers{log: log, changed: wake.New(), running: map[containerRef]*probed{}}
 	p.rt, _ = rt.(ProbeRuntime)
 	return p
 }
@@ -124,12 +125,7 @@ func (p *probers) start(ctx context.Context, ref containerRef, inst instance, sp
 	return &probed{inst: inst, c: c, cancel: cancel}
 }
 
-func (p *probers) kick() {
-	select {
-	case p.changed <- struct{}{}:
-	default:
-	}
-}
+func (p *probers) kick() { p.changed.Notify() }
 
 // stop stops every probe and waits for them.
 func (p *probers) stop() {

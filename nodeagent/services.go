@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	retry "github.com/gitfleet/gitfleet/internal/backoff"
+	"github.com/gitfleet/gitfleet/internal/wake"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -47,17 +48,10 @@ func newServiceLoop(src store.CacheSource, views []ServiceView, resync time.Dura
 // every change and every resync; a view that fails is retried with capped, jittered backoff
 // without holding the others back.
 func (l *serviceLoop) run(ctx context.Context) {
-	wake := make(chan struct{}, 1)
+	changed := wake.New()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() {
-		l.cache.Run(ctx, func() {
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		})
-	})
+	wg.Go(func() { l.cache.Run(ctx, changed.Notify) })
 	if l.cache.WaitSynced(ctx) != nil {
 		return
 	}
@@ -76,7 +70,7 @@ func (l *serviceLoop) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-wake:
+		case <-changed:
 		case <-tick.C:
 		}
 	}

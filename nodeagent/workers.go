@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/wake"
 )
 
 // podWorkers run each Pod's steps on a goroutine of the Pod's own, as the kubelet's pod workers
@@ -25,13 +26,13 @@ type podWorkers struct {
 	// failures holds the error of each Pod whose last operation failed, for its status.
 	failures map[api.PodKey]error
 	// kick has a value when an operation ended since the last pass began.
-	kick chan struct{}
+	kick wake.Signal
 	wg   sync.WaitGroup
 }
 
 func newPodWorkers() *podWorkers {
 	return &podWorkers{busy: map[api.PodKey]Action{}, finished: map[api.PodKey]uint64{},
-		failures: map[api.PodKey]error{}, kick: make(chan struct{}, 1)}
+		failures: map[api.PodKey]error{}, kick: wake.New()}
 }
 
 // snapshot returns the epoch to observe the runtime at: a Pod whose operation ends after it
@@ -70,10 +71,7 @@ func (w *podWorkers) finish(key api.PodKey, err error) {
 		delete(w.failures, key)
 	}
 	w.mu.Unlock()
-	select {
-	case w.kick <- struct{}{}:
-	default:
-	}
+	w.kick.Notify()
 }
 
 // forget drops what no pass observing at epoch or later needs: the end marks up to epoch, and

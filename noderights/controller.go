@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/backoff"
+	"github.com/gitfleet/gitfleet/internal/wake"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -70,17 +71,10 @@ func (c *Controller) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pods := store.NewCache(c.st, store.Pods, store.DecodeJSON[api.Pod], c.opts.Cache)
-	wake := make(chan struct{}, 1)
+	changed := wake.New()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Go(func() {
-		pods.Run(ctx, func() {
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		})
-	})
+	wg.Go(func() { pods.Run(ctx, changed.Notify) })
 	if pods.WaitSynced(ctx) != nil {
 		return nil
 	}
@@ -101,7 +95,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-wake:
+		case <-changed:
 		case <-retry:
 		case <-resync.C:
 			s.resync = true

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/internal/backoff"
+	"github.com/gitfleet/gitfleet/internal/wake"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -149,15 +150,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	copts := store.CacheOptions{BackoffBase: s.opts.BackoffBase, BackoffMax: s.opts.BackoffMax, Quiet: s.opts.Resync,
 		Log: s.log, TrackChanges: true}
 	v := view{pods: store.NewCache(s.st, store.Pods, store.DecodeJSON[api.Pod], copts), nodes: store.NewNodeCache(s.st, copts)}
-	changed := make(chan struct{}, 1)
-	notify := func() {
-		select {
-		case changed <- struct{}{}:
-		default: // a pass is already due
-		}
-	}
-	wg.Go(func() { v.pods.Run(ctx, notify) })
-	wg.Go(func() { v.nodes.Run(ctx, notify) })
+	changed := wake.New()
+	wg.Go(func() { v.pods.Run(ctx, changed.Notify) })
+	wg.Go(func() { v.nodes.Run(ctx, changed.Notify) })
 	if v.pods.WaitSynced(ctx) != nil || v.nodes.WaitSynced(ctx) != nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 
+	"github.com/gitfleet/gitfleet/internal/wake"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -63,21 +64,18 @@ func (s *Store) watch(ctx context.Context, r Resource, p string, rev int64) <-ch
 // re-reads everything each pass waits on its watches with it. Cancel the watches' context
 // after: it stops them, and the goroutines WaitAny leaves to drain them end.
 func WaitAny(ctx context.Context, chans ...<-chan Event) {
-	wake := make(chan struct{}, 1)
+	woken := wake.New()
 	for _, ch := range chans {
 		go func() {
 			select {
 			case <-ch:
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
+				woken.Notify()
 			case <-ctx.Done():
 			}
 		}()
 	}
 	select {
-	case <-wake:
+	case <-woken:
 	case <-ctx.Done():
 	}
 }

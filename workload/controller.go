@@ -14,6 +14,7 @@ import (
 	"github.com/gitfleet/gitfleet/api"
 	"github.com/gitfleet/gitfleet/health"
 	"github.com/gitfleet/gitfleet/internal/backoff"
+	"github.com/gitfleet/gitfleet/internal/wake"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -79,15 +80,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 	cs := newCaches(c.st, store.CacheOptions{Log: c.log})
-	changed := make(chan struct{}, 1)
-	wg.Go(func() {
-		cs.run(ctx, func() {
-			select {
-			case changed <- struct{}{}:
-			default: // a pass is already due
-			}
-		})
-	})
+	changed := wake.New()
+	wg.Go(func() { cs.run(ctx, changed.Notify) })
 	if cs.waitSynced(ctx) != nil {
 		return nil
 	}
