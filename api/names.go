@@ -37,6 +37,14 @@ func checkLabel(s string) string {
 	return ""
 }
 
+// CheckLabel returns why s is not a DNS-1123 label, as namespaces and container names must be;
+// "" when it is one.
+func CheckLabel(s string) string { return checkLabel(s) }
+
+// CheckSubdomain returns why s is not a DNS-1123 subdomain, as object and node names must be;
+// "" when it is one.
+func CheckSubdomain(s string) string { return checkSubdomain(s) }
+
 // checkSubdomain validates a DNS-1123 subdomain: object names, node names.
 func checkSubdomain(s string) string {
 	if len(s) > 253 || !dns1123Subdomain.MatchString(s) {

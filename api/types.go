@@ -1,6 +1,10 @@
 package api
 
-import "strings"
+import (
+	"net"
+	"strconv"
+	"strings"
+)
 
 // Kinds that gitfleet understands.
 const (
@@ -441,6 +445,29 @@ type NodeStatus struct {
 	// HostID identifies the host (its data dir) that registered the node: another host is
 	// refused the name.
 	HostID string `json:"hostID,omitempty"`
+	// DaemonEndpoints are where the node's agent serves (Kubernetes' field of that name).
+	DaemonEndpoints *NodeDaemonEndpoints `json:"daemonEndpoints,omitempty"`
+}
+
+// NodeDaemonEndpoints are where the daemons of a node serve.
+type NodeDaemonEndpoints struct {
+	// AgentEndpoint is where the agent serves its containers' logs (Kubernetes'
+	// kubeletEndpoint); gitfleet logs dials it.
+	AgentEndpoint DaemonEndpoint `json:"agentEndpoint"`
+}
+
+// DaemonEndpoint is where one daemon serves.
+type DaemonEndpoint struct {
+	// Scheme is https when the daemon asks for a client certificate of the cluster CA, else
+	// http (a node without the cluster's certificates, on loopback alone).
+	Scheme  string `json:"scheme"`
+	Address string `json:"address"`
+	Port    int    `json:"port"`
+}
+
+// URL is the endpoint's base URL: scheme://address:port.
+func (e DaemonEndpoint) URL() string {
+	return e.Scheme + "://" + net.JoinHostPort(e.Address, strconv.Itoa(e.Port))
 }
 
 // InternalIP returns the node's first InternalIP address, or "".

@@ -32,6 +32,9 @@ type NodeConfig struct {
 	// LeaseTTL is how long the node stays Ready after the agent's last heartbeat: the grace
 	// after which the control plane replaces its Pods elsewhere. 0 means DefaultLeaseTTL.
 	LeaseTTL time.Duration
+	// LogsEndpoint, set, is where the agent serves its containers' logs (package logserver),
+	// published in the node's status.
+	LogsEndpoint *api.DaemonEndpoint
 }
 
 // DefaultLeaseTTL is how long a node outlives its agent's last heartbeat.
@@ -122,17 +125,22 @@ func nodeObject(cfg NodeConfig, now time.Time, conditions []api.NodeCondition) *
 			ready = false
 		}
 	}
+	var daemons *api.NodeDaemonEndpoints
+	if cfg.LogsEndpoint != nil {
+		daemons = &api.NodeDaemonEndpoints{AgentEndpoint: *cfg.LogsEndpoint}
+	}
 	return &api.Node{
 		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindNode},
 		Metadata: api.ObjectMeta{Name: cfg.Name, Labels: nodeLabels(cfg)},
 		Status: api.NodeStatus{
-			Capacity:    capacity,
-			Allocatable: capacity,
-			Addresses:   cfg.Addresses,
-			Ready:       ready,
-			Conditions:  conditions,
-			Heartbeat:   now.UTC().Format(time.RFC3339),
-			HostID:      cfg.HostID,
+			Capacity:        capacity,
+			Allocatable:     capacity,
+			Addresses:       cfg.Addresses,
+			Ready:           ready,
+			Conditions:      conditions,
+			Heartbeat:       now.UTC().Format(time.RFC3339),
+			HostID:          cfg.HostID,
+			DaemonEndpoints: daemons,
 		},
 	}
 }

@@ -29,6 +29,10 @@ const (
 	// "admin" on the first host, "node:<name>" on a host that joined.
 	ClientCert = "client.crt"
 	ClientKey  = "client.key"
+	// NodeServingCert and NodeServingKey are what the host's agent serves its logs with:
+	// "node:<name>", for the node's addresses.
+	NodeServingCert = "node-serving.crt"
+	NodeServingKey  = "node-serving.key"
 )
 
 // Lifetimes, as kubeadm has them: the CA ten years, the certificates it issues one.

@@ -223,6 +223,15 @@ func WriteClient(dir string, caPEM, certPEM, keyPEM []byte) error {
 	return writeFile(filepath.Join(dir, ClientCert), certPEM, 0o644)
 }
 
+// WriteNodeServing keeps the serving certificate a worker got at join, for the key of its
+// client certificate, as the pair NodeServingCert, NodeServingKey in dir.
+func WriteNodeServing(dir string, certPEM, keyPEM []byte) error {
+	if err := writeFile(filepath.Join(dir, NodeServingKey), keyPEM, 0o600); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, NodeServingCert), certPEM, 0o644)
+}
+
 // HasClient reports whether dir holds a client pair.
 func HasClient(dir string) bool {
 	_, errC := os.Stat(filepath.Join(dir, ClientCert))
