@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -29,7 +30,11 @@ type Credentials struct {
 	// CA is the cluster CA's certificate; Cert the host's certificate, then the CA (PEM).
 	CA, Cert []byte
 	// Key is the host's new private key (PEM); it never left the host.
-	Key           []byte
+	Key []byte
+	// ServingCert is a worker's serving certificate for the same key, then the CA (PEM):
+	// "node:<name>" for the addresses it asked for, which its agent serves logs with. A server
+	// older than logs sends none.
+	ServingCert   []byte
 	EtcdEndpoints []string
 	// CAKey and InitialCluster are a control-plane host's: the CA's private key (PEM) and
 	// etcd's --initial-cluster for its new member.
@@ -51,24 +56,34 @@ func Permanent(err error) bool {
 }
 
 // Join asks the join server at server (https://host:port) for the credentials of node with
-// tok. Before it sends the token's secret it checks that the server's certificate chains to
-// the CA the token pins, and names the server's host.
-func Join(ctx context.Context, server string, tok Token, node string) (Credentials, error) {
-	return join(ctx, server, tok, node, nil)
+// tok, and for a serving certificate for addresses, where the node's agent serves logs. Before
+// it sends the token's secret it checks that the server's certificate chains to the CA the
+// token pins, and names the server's host.
+func Join(ctx context.Context, server string, tok Token, node string, addresses []net.IP) (Credentials, error) {
+	return join(ctx, server, tok, node, joinRequest{Addresses: ipStrings(addresses)})
+}
+
+func ipStrings(ips []net.IP) []string {
+	out := make([]string, len(ips))
+	for i, ip := range ips {
+		out[i] = ip.String()
+	}
+	return out
 }
 
 // JoinControlPlane is Join for a control-plane host whose etcd member will listen for the
 // other members at peerURL (https://IP:PORT): the server adds the member to the cluster (as
 // a learner, which the host promotes once it caught up) and sends the CA's key too.
 func JoinControlPlane(ctx context.Context, server string, tok Token, node, peerURL string) (Credentials, error) {
-	creds, err := join(ctx, server, tok, node, &controlPlaneRequest{PeerURL: peerURL})
+	creds, err := join(ctx, server, tok, node, joinRequest{ControlPlane: &controlPlaneRequest{PeerURL: peerURL}})
 	if err == nil && (len(creds.CAKey) == 0 || creds.InitialCluster == "") {
 		err = permanent{fmt.Errorf("join %s: the server sent no CA key or initial cluster (an older gitfleet?)", server)}
 	}
 	return creds, err
 }
 
-func join(ctx context.Context, server string, tok Token, node string, cp *controlPlaneRequest) (Credentials, error) {
+// join posts req, completed with the token, node and a CSR.
+func join(ctx context.Context, server string, tok Token, node string, req joinRequest) (Credentials, error) {
 	u, err := url.Parse(server)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return Credentials{}, permanent{fmt.Errorf("join: server %q is not an https://HOST:PORT URL", server)}
@@ -82,7 +97,8 @@ func join(ctx context.Context, server string, tok Token, node string, cp *contro
 		return Credentials{}, err
 	}
 	pin := &pinnedCA{hash: tok.CAHash, host: u.Hostname()}
-	body, err := json.Marshal(joinRequest{TokenID: tok.ID, Secret: string(tok.Secret), NodeName: node, CSR: string(csr), ControlPlane: cp})
+	req.TokenID, req.Secret, req.NodeName, req.CSR = tok.ID, string(tok.Secret), node, string(csr)
+	body, err := json.Marshal(req)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("encode join request: %w", err)
 	}
@@ -94,7 +110,8 @@ func join(ctx context.Context, server string, tok Token, node string, cp *contro
 	if err != nil {
 		return Credentials{}, err
 	}
-	creds := Credentials{CA: []byte(resp.CA), Cert: []byte(resp.Certificate), Key: keyPEM, EtcdEndpoints: resp.EtcdEndpoints}
+	creds := Credentials{CA: []byte(resp.CA), Cert: []byte(resp.Certificate), Key: keyPEM, EtcdEndpoints: resp.EtcdEndpoints,
+		ServingCert: []byte(resp.ServingCertificate)}
 	if resp.ControlPlane != nil {
 		creds.CAKey, creds.InitialCluster = []byte(resp.ControlPlane.CAKey), resp.ControlPlane.InitialCluster
 	}
@@ -189,24 +206,38 @@ func (c Credentials) check(caHash, node string, pub crypto.PublicKey) error {
 	if pki.Hash(cas[0]) != caHash {
 		return fmt.Errorf("the CA it sent is not the one the token pins")
 	}
-	certs, err := pki.ParseCerts(c.Cert)
-	if err != nil {
-		return fmt.Errorf("read the certificate it sent: %w", err)
-	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cas[0])
-	leaf := certs[0]
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		return fmt.Errorf("check the certificate it sent: %w", err)
+	if err := checkCert(c.Cert, "certificate", roots, x509.ExtKeyUsageClientAuth, node, pub); err != nil {
+		return err
 	}
-	if leaf.Subject.CommonName != NodeIdentity(node) {
-		return fmt.Errorf("the certificate it sent is for %q, not %q", leaf.Subject.CommonName, NodeIdentity(node))
-	}
-	if eq, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(pub) {
-		return fmt.Errorf("the certificate it sent is for another key")
+	if len(c.ServingCert) > 0 {
+		if err := checkCert(c.ServingCert, "serving certificate", roots, x509.ExtKeyUsageServerAuth, node, pub); err != nil {
+			return err
+		}
 	}
 	if len(c.EtcdEndpoints) == 0 {
 		return fmt.Errorf("it sent no etcd endpoints")
+	}
+	return nil
+}
+
+// checkCert checks that the PEM chain b (what names it) holds a certificate from roots for
+// usage, node's identity and pub.
+func checkCert(b []byte, what string, roots *x509.CertPool, usage x509.ExtKeyUsage, node string, pub crypto.PublicKey) error {
+	certs, err := pki.ParseCerts(b)
+	if err != nil {
+		return fmt.Errorf("read the %s it sent: %w", what, err)
+	}
+	leaf := certs[0]
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
+		return fmt.Errorf("check the %s it sent: %w", what, err)
+	}
+	if leaf.Subject.CommonName != NodeIdentity(node) {
+		return fmt.Errorf("the %s it sent is for %q, not %q", what, leaf.Subject.CommonName, NodeIdentity(node))
+	}
+	if eq, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(pub) {
+		return fmt.Errorf("the %s it sent is for another key", what)
 	}
 	return nil
 }

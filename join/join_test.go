@@ -3,6 +3,7 @@ package join_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
@@ -72,7 +73,7 @@ func TestJoin(t *testing.T) {
 	}
 
 	t.Run("a good token gets certificates that read and write etcd", func(t *testing.T) {
-		creds, err := join.Join(ctx, url, tok, "w1")
+		creds, err := join.Join(ctx, url, tok, "w1", []net.IP{net.IPv4(10, 0, 0, 7)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,8 +91,18 @@ func TestJoin(t *testing.T) {
 		if err := putGet(ctx, creds.EtcdEndpoints, tlsCfg); err != nil {
 			t.Fatalf("the joined host at %v: %v", creds.EtcdEndpoints, err)
 		}
+		// Its serving certificate: the same identity and key, for serving at its address.
+		serving, err := tls.X509KeyPair(creds.ServingCert, creds.Key)
+		if err != nil {
+			t.Fatalf("the serving certificate: %v", err)
+		}
+		leaf := serving.Leaf
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: etcd.CA.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil ||
+			leaf.Subject.CommonName != "node:w1" || len(leaf.IPAddresses) != 1 || !leaf.IPAddresses[0].Equal(net.IPv4(10, 0, 0, 7)) {
+			t.Fatalf("serving certificate for %q at %v: %v", leaf.Subject.CommonName, leaf.IPAddresses, err)
+		}
 		// The token stays good until it expires, for the next host.
-		if _, err := join.Join(ctx, url, tok, "w2"); err != nil {
+		if _, err := join.Join(ctx, url, tok, "w2", nil); err != nil {
 			t.Fatalf("second host: %v", err)
 		}
 	})
@@ -116,7 +127,7 @@ func TestJoin(t *testing.T) {
 	}
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) {
-			_, err := join.Join(ctx, url, r.tok, "w3")
+			_, err := join.Join(ctx, url, r.tok, "w3", nil)
 			if !errors.Is(err, join.ErrRefused) || !join.Permanent(err) || !strings.Contains(err.Error(), r.want) {
 				t.Fatalf("join = %v, want a permanent %q", err, r.want)
 			}
@@ -137,7 +148,7 @@ func TestJoin(t *testing.T) {
 			t.Fatal(err)
 		}
 		clk.advance(2 * time.Minute)
-		_, err = join.Join(ctx, url, short, "w3")
+		_, err = join.Join(ctx, url, short, "w3", nil)
 		want := "token refused: expired on " + rec.Expires.UTC().Format(time.RFC3339)
 		if !errors.Is(err, join.ErrRefused) || !strings.Contains(err.Error(), want) {
 			t.Fatalf("join = %v, want %q", err, want)
@@ -166,7 +177,7 @@ func TestJoin(t *testing.T) {
 			asked.Add(1)
 			h.ServeHTTP(w, r)
 		}), otherCert)
-		_, err = join.Join(ctx, impostor, tok, "w3")
+		_, err = join.Join(ctx, impostor, tok, "w3", nil)
 		if !errors.Is(err, join.ErrCAMismatch) || !join.Permanent(err) ||
 			!strings.Contains(err.Error(), "server certificate is not signed by the CA this token pins (token is for another cluster?)") {
 			t.Fatalf("join = %v, want ErrCAMismatch", err)
@@ -227,7 +238,7 @@ func TestJoin(t *testing.T) {
 		}
 		closed := "https://" + l.Addr().String()
 		l.Close()
-		if _, err := join.Join(ctx, closed, tok, "w3"); err == nil || join.Permanent(err) {
+		if _, err := join.Join(ctx, closed, tok, "w3", nil); err == nil || join.Permanent(err) {
 			t.Fatalf("join = %v, want an error worth a retry", err)
 		}
 	})

@@ -29,6 +29,9 @@ type joinRequest struct {
 	NodeName string `json:"nodeName"`
 	// CSR is a PEM certificate request signed by the host's new key.
 	CSR string `json:"csr"`
+	// Addresses are the IPs where a worker's agent serves logs, which its serving
+	// certificate names.
+	Addresses []string `json:"addresses,omitempty"`
 	// ControlPlane, set, asks to join as a control-plane host.
 	ControlPlane *controlPlaneRequest `json:"controlPlane,omitempty"`
 }
@@ -51,9 +54,12 @@ type joinResponse struct {
 	// CA is the cluster CA's certificate (PEM).
 	CA string `json:"ca"`
 	// Certificate is the host's client certificate, "node:<name>", then the CA (PEM).
-	Certificate   string                `json:"certificate"`
-	EtcdEndpoints []string              `json:"etcdEndpoints"`
-	ControlPlane  *controlPlaneResponse `json:"controlPlane,omitempty"`
+	Certificate string `json:"certificate"`
+	// ServingCertificate is a worker's serving certificate for the same key, "node:<name>"
+	// for its Addresses, then the CA (PEM); a control-plane host issues its own.
+	ServingCertificate string                `json:"servingCertificate,omitempty"`
+	EtcdEndpoints      []string              `json:"etcdEndpoints"`
+	ControlPlane       *controlPlaneResponse `json:"controlPlane,omitempty"`
 }
 
 // errorResponse carries why a join failed.
@@ -184,6 +190,11 @@ func (s *Server) join(ctx context.Context, req joinRequest) (joinResponse, int, 
 		return joinResponse{}, http.StatusBadRequest, err
 	}
 	resp := joinResponse{CA: string(s.cfg.CA.CertPEM), Certificate: string(cert), EtcdEndpoints: s.endpoints(ctx)}
+	if req.ControlPlane == nil {
+		if resp.ServingCertificate, err = s.servingCert(req, now); err != nil {
+			return joinResponse{}, http.StatusBadRequest, err
+		}
+	}
 	if req.ControlPlane != nil {
 		code, err := s.addMember(ctx, req, &resp)
 		if err != nil {
@@ -238,6 +249,31 @@ func (s *Server) addMember(ctx context.Context, req joinRequest, resp *joinRespo
 	resp.EtcdEndpoints = clientURLs
 	resp.ControlPlane = &controlPlaneResponse{CAKey: string(key), InitialCluster: cluster}
 	return http.StatusOK, nil
+}
+
+// maxAddresses bounds the addresses a serving certificate names.
+const maxAddresses = 8
+
+// servingCert signs a worker's serving certificate: for the key of its client certificate (one
+// key, one request proving it, two certificates: the server's chain is what its clients check,
+// and the key never leaves the host either way), its node's identity and the addresses it
+// asked for. The name, not the address, is what a client checks (gitfleet logs expects the
+// Pod's node), so an address the host claims wrongly lets it impersonate no other node.
+func (s *Server) servingCert(req joinRequest, now time.Time) (string, error) {
+	if len(req.Addresses) > maxAddresses {
+		return "", fmt.Errorf("%d addresses for the serving certificate: at most %d", len(req.Addresses), maxAddresses)
+	}
+	ips := make([]net.IP, len(req.Addresses))
+	for i, a := range req.Addresses {
+		if ips[i] = net.ParseIP(a); ips[i] == nil {
+			return "", fmt.Errorf("address %q for the serving certificate is not an IP address", a)
+		}
+	}
+	cert, err := s.cfg.CA.SignCSR([]byte(req.CSR), pki.Request{CommonName: NodeIdentity(req.NodeName), Usage: pki.Server, IPs: ips}, now)
+	if err != nil {
+		return "", err
+	}
+	return string(cert), nil
 }
 
 // NodeIdentity is the common name of node's certificate: its etcd user.

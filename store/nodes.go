@@ -67,6 +67,13 @@ func (s *Store) PutNode(ctx context.Context, node *api.Node) error {
 	return fmt.Errorf("register node %s: %w", node.Metadata.Name, ErrConflict)
 }
 
+// GetNode reads a node's registration and status as its agent wrote it (no spec, no check of
+// its heartbeat: see ListNodes for those).
+func (s *Store) GetNode(ctx context.Context, name string) (api.Node, error) {
+	n, _, err := get[api.Node](ctx, s, nodeKey(name))
+	return n, err
+}
+
 // PutNodeLease writes node's heartbeat key under lease: the node is live while it exists.
 func (s *Store) PutNodeLease(ctx context.Context, node string, lease LeaseID) error {
 	return put(ctx, s, nodeLeaseKey(node), time.Now().UTC().Format(time.RFC3339), clientv3.WithLease(lease))

@@ -33,6 +33,8 @@ type nodeFlags struct {
 	serviceCIDR string
 	// registryConfig is a docker config.json with the registries' credentials.
 	registryConfig string
+	// logsListen is where the agent serves its containers' logs ("": see logsAddr).
+	logsListen string
 }
 
 func (f *nodeFlags) register(fs *flag.FlagSet) {
@@ -44,6 +46,7 @@ func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.namespace, "containerd-namespace", containerd.DefaultNamespace, "containerd namespace of gitfleet's containers")
 	fs.StringVar(&f.cniBinDir, "cni-bin-dir", podnet.DefaultCNIBinDir, "directory of the CNI plugins")
 	fs.StringVar(&f.registryConfig, "registry-config", "", "docker config.json whose auths are the image registries' credentials (read at each pull)")
+	fs.StringVar(&f.logsListen, "logs-listen", "", "where the agent serves its containers' logs to 'gitfleet logs', IP:PORT (default: the node's address, port 10250, over TLS with client certificates of the cluster CA when the host has them; else 127.0.0.1:10250, plain HTTP; port 0 picks one, published in the node's status)")
 }
 
 func (f *nodeFlags) parseLabels() (map[string]string, error) {
@@ -94,6 +97,20 @@ func (f *nodeFlags) nodeConfig(dataDir string) (nodeagent.NodeConfig, error) {
 		Addresses: []api.NodeAddress{{Type: api.NodeInternalIP, Address: addr}, {Type: api.NodeHostName, Address: hostname()}}}, nil
 }
 
+// servingIPs are the addresses the node's log server is reached at, which its serving
+// certificate names: the node's address and a specific --logs-listen IP.
+func (f *nodeFlags) servingIPs() []net.IP {
+	addr := f.advertise
+	if addr == "" {
+		addr = defaultAddress()
+	}
+	ips := listenIPs(net.ParseIP(addr), f.logsListen)
+	if ips[0] == nil {
+		return ips[1:]
+	}
+	return ips
+}
+
 // keptValue returns the value kept in file; else flag, else def(), which it keeps there. A flag
 // that differs from the kept value wins and is kept.
 func keptValue(file, flag string, def func() string) (string, error) {
@@ -128,11 +145,11 @@ func defaultAddress() string {
 	return "127.0.0.1"
 }
 
-// agentRole returns the node agent's loop: it locks the data dir, registers the node, waits for
-// its Pod range from the control plane, connects to containerd with it, imports the archives in
-// DATA_DIR/images, and runs the agent, which routes to the other nodes' Pods and serves the
-// cluster DNS on the Pod gateway.
-func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (role, error) {
+// agentRole returns the node agent's loop: it locks the data dir, serves the containers' logs
+// as logs says, registers the node, waits for its Pod range from the control plane, connects
+// to containerd with it, imports the archives in DATA_DIR/images, and runs the agent, which
+// routes to the other nodes' Pods and serves the cluster DNS on the Pod gateway.
+func agentRole(st *store.Store, f nodeFlags, dataDir string, logs logsServing, log *slog.Logger) (role, error) {
 	log = log.With("role", "agent")
 	unlock, err := lockDataDir(dataDir)
 	if err != nil {
@@ -145,13 +162,16 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, log *slog.Logger) (
 	}
 	return role{"agent", func(ctx context.Context) error {
 		defer unlock()
+		var wg sync.WaitGroup
+		defer wg.Wait() // the heartbeat and the log server log nothing after the role stopped
+		hctx, stop := context.WithCancel(ctx)
+		defer stop()
+		if err := serveLogs(hctx, &wg, f.logsListen, &node, logs, dataDir, log); err != nil {
+			return err
+		}
 		if err := nodeagent.Register(ctx, st, node, time.Now()); err != nil {
 			return err
 		}
-		var wg sync.WaitGroup
-		defer wg.Wait() // the heartbeat logs nothing after the role stopped
-		hctx, stop := context.WithCancel(ctx)
-		defer stop()
 		wg.Go(func() { nodeagent.Heartbeat(hctx, st, node, log) })
 		spec, err := nodeagent.WaitForPodRange(ctx, st, node)
 		if err != nil {

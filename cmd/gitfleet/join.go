@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,8 +55,9 @@ func (f *joinFlags) readToken() (join.Token, error) {
 
 // join joins the cluster at --server unless conn's data dir joined already: it keeps the CA,
 // this host's certificate and key in DATA_DIR/pki and the etcd endpoints in DATA_DIR/endpoints,
-// so that conn connects with them. nodeName is --node-name ("" for the kept or host name).
-func (f *joinFlags) join(ctx context.Context, conn *connFlags, nodeName string, log *slog.Logger) error {
+// so that conn connects with them, and the serving certificate of its agent's log server, for
+// addresses. nodeName is --node-name ("" for the kept or host name).
+func (f *joinFlags) join(ctx context.Context, conn *connFlags, nodeName string, addresses []net.IP, log *slog.Logger) error {
 	switch {
 	case f.server == "" && (f.token != "" || f.tokenFile != ""):
 		return errors.New("--token and --token-file need --server")
@@ -80,12 +82,17 @@ func (f *joinFlags) join(ctx context.Context, conn *connFlags, nodeName string, 
 		return err
 	}
 	creds, err := f.retry(ctx, log, func(ctx context.Context) (join.Credentials, error) {
-		return join.Join(ctx, f.server, tok, name)
+		return join.Join(ctx, f.server, tok, name, addresses)
 	})
 	if err != nil {
 		return err
 	}
 	if err := pki.WriteClient(dir, creds.CA, creds.Cert, creds.Key); err != nil {
+		return err
+	}
+	if len(creds.ServingCert) == 0 {
+		log.Warn("the join server sent no serving certificate (an older gitfleet): this host's agent will serve no logs")
+	} else if err := pki.WriteNodeServing(dir, creds.ServingCert, creds.Key); err != nil {
 		return err
 	}
 	// The endpoints last: they mark the join done.

@@ -123,7 +123,8 @@ func TestJoinWorker(t *testing.T) {
 	}
 
 	w := &worker{t: t, bin: bin, dataDir: t.TempDir(), logs: &testenv.SyncBuffer{}, args: []string{"--server", server, "--token-file", tokenFile,
-		"--node-name", "w1", "--advertise-address", "127.0.0.1", "--containerd-namespace", testenv.Namespace(t, addr)}}
+		"--node-name", "w1", "--advertise-address", "127.0.0.1", "--containerd-namespace", testenv.Namespace(t, addr),
+		"--logs-listen", "127.0.0.1:0"}} // up's agent serves logs on 127.0.0.1:10250
 	t.Cleanup(func() { unmountUnder(t, w.dataDir) })
 	w.start()
 	t.Cleanup(w.stop)

@@ -30,6 +30,8 @@ Usage:
                                          live state; exit 0 none, 1 changes, 2 invalid manifests or error
   gitfleet status [-o json]              commit applied, sync result, health, errors
   gitfleet get pods|deployments|services|nodes [-o json|yaml|wide]
+  gitfleet logs POD [-n NAMESPACE] [-c CONTAINER] [-f] [--tail N] [--previous]
+                                         a container's log, from the agent of the Pod's node
   gitfleet sync [--wait] [--timeout 2m] [--commit HASH] [--resume] [--allow-mass-prune]
                                          sync now; --wait until Healthy (exit 0) or failed (exit 1)
   gitfleet hook install REPO.git [--branch main] [--timeout 60s] [--force]
@@ -85,6 +87,7 @@ func commands() map[string]command {
 		"diff":       runDiff,
 		"status":     runStatus,
 		"get":        runGet,
+		"logs":       runLogs,
 		"image":      runImage,
 		"sync":       runSync,
 		"hook":       runHook,

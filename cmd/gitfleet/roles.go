@@ -257,11 +257,15 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		jf.register(fs)
 	}
 	prepare := func(ctx context.Context, conn *connFlags, log *slog.Logger) error {
-		return jf.join(ctx, conn, nf.name, log)
+		return jf.join(ctx, conn, nf.name, nf.servingIPs(), log)
 	}
 	return roleMain(ctx, "agent", args, stderr, register, prepare,
 		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
-			r, err := agentRole(st, nf, dataDir, log)
+			logs, err := agentLogsServing(dataDir)
+			if err != nil {
+				return nil, err
+			}
+			r, err := agentRole(st, nf, dataDir, logs, log)
 			if err != nil {
 				return nil, err
 			}

@@ -107,7 +107,11 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 		return err
 	}
 	defer closeStores()
-	roles, err := upRoles(ids, f, cfg, log)
+	logs, err := upLogsServing(x, f, name, time.Now())
+	if err != nil {
+		return err
+	}
+	roles, err := upRoles(ids, f, cfg, logs, log)
 	if err != nil {
 		return err
 	}
@@ -123,16 +127,16 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 }
 
 // upRoles are every role of gitfleet, each with its identity's client: the controllers (and
-// the webhook), the scheduler, this node's agent and, when etcd checks rights, the controller
-// of the nodes' rights.
-func upRoles(ids identities, f upFlags, cfg source.Config, log *slog.Logger) ([]role, error) {
+// the webhook), the scheduler, this node's agent (serving logs as logs says) and, when etcd
+// checks rights, the controller of the nodes' rights.
+func upRoles(ids identities, f upFlags, cfg source.Config, logs logsServing, log *slog.Logger) ([]role, error) {
 	candidate := candidateName(f.conn.dataDir)
 	roles, err := f.src.webhook.with(ids.controller, cfg.Branch, log)(controllerRoles(ids.controller, cfg, &f.src, candidate, log))
 	if err != nil {
 		return nil, err
 	}
 	f.node.serviceCIDR = f.src.serviceCIDR
-	agent, err := agentRole(ids.node, f.node, f.conn.dataDir, log)
+	agent, err := agentRole(ids.node, f.node, f.conn.dataDir, logs, log)
 	if err != nil {
 		return nil, err
 	}
