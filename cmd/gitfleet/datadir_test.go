@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,4 +78,26 @@ func onlyWithCertificates(t *testing.T, dataDir string) {
 			t.Errorf("a client %s wrote to up's etcd", c.what)
 		}
 	}
+}
+
+// logsOnLoopback checks that up without --advertise-address serves logs over TLS on loopback
+// alone, and that gitfleet logs reads pod's there (the example's httpd prints nothing).
+func logsOnLoopback(t *testing.T, c *cluster, pod string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	node, err := c.connect().GetNode(ctx, "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := node.Status.DaemonEndpoints; d == nil || d.AgentEndpoint.URL() != "https://127.0.0.1:10250" {
+		t.Fatalf("node e2e's logs endpoint %+v, want https://127.0.0.1:10250", d)
+	}
+	c.waitFor("gitfleet logs "+pod, 30*time.Second, func() error {
+		out, err := c.cli("logs", pod)
+		if err == nil && out != "" {
+			err = fmt.Errorf("log %q, want none", out)
+		}
+		return err
+	})
 }

@@ -117,6 +117,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	c.waitFor("the agent masquerades Pods leaving the cluster", 10*time.Second, masqueradeProgrammed)
 	onlyWithCertificates(t, c.dataDir)
+	logsOnLoopback(t, c, pods[0].Metadata.Name)
 
 	remote.Write("deploy/web.yaml", strings.Replace(readFile(t, "../../examples/manifests/web.yaml"), "replicas: 2", "replicas: 3", 1))
 	scaled := remote.CommitAndPush("scale to 3")
@@ -154,7 +155,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("containers after restart = %v, want the same %v", after, before)
 	}
 
-	t.Logf("restarted: same pods and containers adopted")
+	logsOnLoopback(t, c, pods[0].Metadata.Name)
+	t.Logf("restarted: same pods and containers adopted; logs served again")
 	// A broken manifest: status names file and line, the 3 Pods keep running.
 	remote.Write("deploy/broken.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: broken\nspec:\n  replicas: 1\n  replicaz: 2\n")
 	remote.CommitAndPush("broken")

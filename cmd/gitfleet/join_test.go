@@ -144,6 +144,9 @@ func TestJoinWorker(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(w.dataDir, "pki", pki.ClientKey)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("the worker's key: %v", err)
 	}
+	if fi, err := os.Stat(filepath.Join(w.dataDir, "pki", pki.NodeServingKey)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the worker's serving key: %v", err)
+	}
 
 	// A restart needs no token: the join kept what it needs.
 	w.stop()
