@@ -45,7 +45,7 @@ func (h *Handler) follow(ctx context.Context, w io.Writer, first *os.File, path 
 		if off, err = copyFrom(w, f, off, -1); err != nil {
 			return err
 		}
-		next, err := os.Open(path)
+		cur, err := os.Stat(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			// Between two attempts (the last one kept as previous), or removed with the Pod.
@@ -54,23 +54,23 @@ func (h *Handler) follow(ctx context.Context, w io.Writer, first *os.File, path 
 			}
 		case err != nil:
 			return fmt.Errorf("follow log: %w", err)
-		default:
-			nst, err := next.Stat()
-			if err != nil || os.SameFile(st, nst) {
-				next.Close()
-				break
-			}
+		case !os.SameFile(st, cur):
 			// A new attempt: the last one ended before its log was renamed, so what it wrote
 			// after the copy above is all there is left of it.
-			if _, err := copyFrom(w, f, off, -1); err != nil {
-				next.Close()
+			if off, err = copyFrom(w, f, off, -1); err != nil {
 				return err
 			}
-			if f != first {
-				f.Close()
+			next, err := os.Open(path)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("follow log: %w", err)
 			}
-			f, off = next, 0
-			continue
+			if err == nil {
+				if f != first {
+					f.Close()
+				}
+				f, off = next, 0
+				continue
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,8 @@ package logserver
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -62,4 +64,39 @@ func TestCopyFrom(t *testing.T) {
 			t.Errorf("copyFrom(%d, %d) = %d bytes to %d, %v; want %d to %d", c.off, c.end, out.Len(), reached, err, len(want), c.off+int64(len(want)))
 		}
 	}
+}
+
+// BenchmarkTail measures the last 10 lines of a 10 MiB log (the size rotation keeps it under),
+// read backwards, against the baseline of reading the whole file and splitting it.
+func BenchmarkTail(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "log")
+	line := strings.Repeat("x", 99) + "\n"
+	if err := os.WriteFile(path, []byte(strings.Repeat(line, 10<<20/len(line))), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	b.Run("backwards", func(b *testing.B) {
+		for b.Loop() {
+			off, err := tailOffset(f, st.Size(), 10, readBlock)
+			if err != nil || st.Size()-off != 10*int64(len(line)) {
+				b.Fatalf("offset %d, %v", off, err)
+			}
+		}
+	})
+	b.Run("whole-file", func(b *testing.B) {
+		for b.Loop() {
+			all, err := os.ReadFile(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got := tailReference(string(all), 10); len(got) != 10*len(line) {
+				b.Fatalf("tail of %d bytes", len(got))
+			}
+		}
+	})
 }
