@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -188,11 +189,8 @@ func rolloutStatus(spec RolloutSpec, c rolloutCounts, m progressMark, revision i
 	case stalled:
 		st.State = api.RolloutDeadlineExceeded
 		st.Reason = fmt.Sprintf("no progress for %s: %d of %d updated Pods available", deadline, c.updatedAvailable, spec.Want)
-		for _, f := range st.Failing {
-			st.Reason += fmt.Sprintf("; %s: %s", f.Pod, f.Reason)
-			if f.Message != "" {
-				st.Reason += ": " + f.Message
-			}
+		for _, tr := range troubles(spec, pods, now) {
+			st.Reason += "; " + tr
 		}
 	}
 	return st
@@ -213,6 +211,45 @@ func failingPods(spec RolloutSpec, pods []RolloutPod, now time.Time) []api.Faili
 		}
 		reason, msg := troubleOf(p, spec.MinReady)
 		out = append(out, api.FailingPod{Pod: p.Item.Value.Metadata.Name, Reason: reason, Message: msg})
+	}
+	return out
+}
+
+// troubles groups the Pods of the current template that are not available by why, in the
+// order first seen: "ErrImagePull (20 Pods, web-1a2b3-x7k2p, ...): container httpd: pull ...".
+func troubles(spec RolloutSpec, pods []RolloutPod, now time.Time) []string {
+	type group struct {
+		first string
+		n     int
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, p := range pods {
+		if p.Hash != spec.Hash || p.available(spec.MinReady, now) {
+			continue
+		}
+		reason, msg := troubleOf(p, spec.MinReady)
+		key := reason + "\x00" + msg
+		if g, ok := groups[key]; ok {
+			g.n++
+			continue
+		}
+		order = append(order, key)
+		groups[key] = &group{first: p.Item.Value.Metadata.Name, n: 1}
+	}
+	out := make([]string, 0, len(order))
+	for _, key := range order {
+		g := groups[key]
+		reason, msg, _ := strings.Cut(key, "\x00")
+		who := g.first
+		if g.n > 1 {
+			who = fmt.Sprintf("%d Pods, %s, ...", g.n, g.first)
+		}
+		line := fmt.Sprintf("%s (%s)", reason, who)
+		if msg != "" {
+			line += ": " + msg
+		}
+		out = append(out, line)
 	}
 	return out
 }

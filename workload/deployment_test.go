@@ -124,7 +124,7 @@ func TestDeploymentProgressDeadline(t *testing.T) {
 	if r.State != api.RolloutDeadlineExceeded || len(p.create) != 0 || len(p.remove) != 0 {
 		t.Fatalf("at the deadline: rollout %+v, create %d, remove %d", r, len(p.create), len(p.remove))
 	}
-	if !strings.Contains(r.Reason, "no progress for 10s") || !strings.Contains(r.Reason, "n0: ErrImagePull: container main: pull missing:1: not found") ||
+	if !strings.Contains(r.Reason, "no progress for 10s") || !strings.Contains(r.Reason, "; ErrImagePull (2 Pods, n0, ...): container main: pull missing:1: not found") ||
 		len(r.Failing) != 2 || r.Failing[1].Reason != api.ReasonErrImagePull {
 		t.Errorf("reason %q, failing %+v", r.Reason, r.Failing)
 	}
