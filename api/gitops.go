@@ -30,6 +30,58 @@ type ObjectStatus struct {
 	Want  int `json:"want,omitempty"`
 	// Since is the RFC 3339 time the object's health last changed, as its controller saw it.
 	Since string `json:"since,omitempty"`
+	// Rollout is a Deployment's rollout of its current template; nil for other kinds.
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
+}
+
+// Rollout states (RolloutStatus.State).
+const (
+	// RolloutProgressing: the current template's Pods are being made or becoming available.
+	RolloutProgressing = "Progressing"
+	// RolloutComplete: every wanted Pod is of the current template and available, and no old
+	// Pod is left. It stays so until the template or the replicas change.
+	RolloutComplete = "Complete"
+	// RolloutPaused: spec.paused holds the rollout; scaling still applies.
+	RolloutPaused = "Paused"
+	// RolloutDeadlineExceeded: no progress for progressDeadlineSeconds; the rollout stops
+	// where it is (old Pods keep serving) until the template or the replicas change.
+	RolloutDeadlineExceeded = "ProgressDeadlineExceeded"
+)
+
+// RolloutStatus is what a progress line needs of a Deployment's rollout, recorded by the
+// workload controller in the health record; the JSON names are stable. Counts are of the Pods
+// etcd holds (a Pod being stopped is no longer one).
+type RolloutStatus struct {
+	// Revision and TemplateHash name the current template's record (api.ReplicaSet).
+	Revision     int64  `json:"revision"`
+	TemplateHash string `json:"templateHash"`
+	// State is RolloutProgressing, RolloutComplete, RolloutPaused or RolloutDeadlineExceeded.
+	State string `json:"state"`
+	// Reason says why, for RolloutDeadlineExceeded: how long without progress, and which Pods
+	// fail and why (ErrImagePull, CrashLoopBackOff, a readiness probe, Unschedulable).
+	Reason string `json:"reason,omitempty"`
+	// Want is the replicas; Replicas counts every Pod, Updated those of the current template,
+	// Ready those ready, Available those ready for minReadySeconds (of any template).
+	Want      int `json:"want"`
+	Replicas  int `json:"replicas"`
+	Updated   int `json:"updated"`
+	Ready     int `json:"ready"`
+	Available int `json:"available"`
+	// UpdatedAvailable counts the available Pods of the current template.
+	UpdatedAvailable int `json:"updatedAvailable"`
+	// Failing are up to five Pods of the current template that are not available, and why.
+	Failing []FailingPod `json:"failing,omitempty"`
+	// LastProgress is the RFC 3339 time the rollout last moved (a Pod made or available, an old
+	// one gone), from which the progress deadline counts.
+	LastProgress string `json:"lastProgress,omitempty"`
+}
+
+// FailingPod is a Pod of a rollout that is not available, and why: Reason is its status
+// reason (ErrImagePull, Unschedulable), a container's (CrashLoopBackOff), or NotReady.
+type FailingPod struct {
+	Pod     string `json:"pod"`
+	Reason  string `json:"reason"`
+	Message string `json:"message,omitempty"`
 }
 
 // HealthStatus is the workload controller's record of the health of every desired object;

@@ -66,6 +66,21 @@ type DeploymentSpec struct {
 	Replicas *int32          `json:"replicas,omitempty"`
 	Selector *LabelSelector  `json:"selector,omitempty"`
 	Template PodTemplateSpec `json:"template"`
+
+	// How a new template replaces the Pods of the old ones, and when a rollout is stuck (see
+	// rollout.go). None of these is part of the template hash, and none is filled by Default,
+	// so that Deployments stored before they existed keep their stored form.
+	Strategy DeploymentStrategy `json:"strategy,omitzero"`
+	// MinReadySeconds is how long a Pod must have been ready before it counts as available.
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+	// RevisionHistoryLimit is how many records of old templates to keep; 10 when unset.
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+	// ProgressDeadlineSeconds is how long a rollout may go without a new Pod becoming
+	// available before it is Degraded (ProgressDeadlineExceeded); the controller's
+	// --progress-deadline (600 s by default) when unset.
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+	// Paused stops new rollout steps; scaling still applies (see Deployment.Paused).
+	Paused bool `json:"paused,omitempty"`
 }
 
 // LabelSelector selects objects by equality on labels.

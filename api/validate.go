@@ -77,6 +77,7 @@ func (v *validator) deploymentSpec(path string, s *DeploymentSpec) {
 	v.labels(path+".template.metadata.labels", s.Template.Metadata.Labels)
 	v.annotations(path+".template.metadata.annotations", s.Template.Metadata.Annotations)
 	v.podSpec(path+".template.spec", &s.Template.Spec, true)
+	v.rollout(path, s)
 }
 
 // selector requires a selector, as apps/v1 does, and requires it to select the template's own

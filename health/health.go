@@ -18,6 +18,9 @@ type Input struct {
 	Desired map[api.Key]store.DesiredObject
 	Pods    []api.Pod
 	Hashes  map[api.Key]string
+	// Rollouts are the Deployments' rollouts as the workload controller's engine saw them
+	// (nil: none known); each is recorded with its object.
+	Rollouts map[api.Key]api.RolloutStatus
 }
 
 // rank orders health from best to worst, as Argo CD does (Degraded is the worst; an unknown
@@ -37,7 +40,9 @@ func rank(h string) int {
 // Assess judges every desired object, in key order, by its kind's health rule (api.KindInfo):
 // a Deployment is Healthy when exactly replicas Pods of its current template run ready and no
 // Pod of an older template is left; Degraded when a current Pod failed, restarts without
-// becoming ready or fits on no node; Missing when it has no Pod at all; Progressing otherwise.
+// becoming ready or fits on no node, or its rollout missed its progress deadline (the rollout,
+// in Input.Rollouts, is recorded with it); Missing when it has no Pod at all; Progressing
+// otherwise.
 // A Pod manifest is Healthy when its Pod runs ready (or succeeded). A Service with a selector
 // is Healthy when one of the Pods it selects runs ready with an IP (an endpoint that gets
 // traffic), Progressing while none does but one is still starting (Pending), Degraded
@@ -60,6 +65,12 @@ func Assess(in Input) []api.ObjectStatus {
 			want := obj.(replicated).ReplicaCount()
 			st.Health, st.Message = replicasHealth(want, in.Hashes[k], pods)
 			st.Ready, st.Want = countReady(pods), want
+			if r, ok := in.Rollouts[k]; ok {
+				st.Rollout = &r
+				if r.State == api.RolloutDeadlineExceeded {
+					st.Health, st.Message = api.HealthDegraded, fmt.Sprintf("%d/%d ready; %s: %s", st.Ready, want, ReasonProgressDeadline, r.Reason)
+				}
+			}
 		case info.Health == api.HealthByPod:
 			st.Health, st.Message = podHealth(k.Name, in.Hashes[k], pods)
 			st.Ready, st.Want = countReady(pods), 1

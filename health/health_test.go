@@ -232,3 +232,17 @@ func TestHealthOfService(t *testing.T) {
 		})
 	}
 }
+
+// A Deployment's rollout is recorded with it; one that missed its deadline is Degraded with
+// the rollout's reason.
+func TestHealthOfRollout(t *testing.T) {
+	d := healthDeployment(2)
+	desired := map[api.Key]store.DesiredObject{api.KeyOf(d): {Object: d}}
+	r := api.RolloutStatus{Revision: 2, State: api.RolloutDeadlineExceeded, Reason: "no progress for 10s: web-x: ErrImagePull"}
+	got := health.Assess(health.Input{Desired: desired, Hashes: workload.CurrentHashes(desired),
+		Rollouts: map[api.Key]api.RolloutStatus{api.KeyOf(d): r}})[0]
+	if got.Health != api.HealthDegraded || got.Message != "0/2 ready; ProgressDeadlineExceeded: no progress for 10s: web-x: ErrImagePull" ||
+		got.Rollout == nil || got.Rollout.Revision != 2 {
+		t.Errorf("got %s %q, rollout %+v", got.Health, got.Message, got.Rollout)
+	}
+}

@@ -41,6 +41,8 @@ type observed struct {
 	health string
 	ready  int
 	since  time.Time
+	// rollout is set for a Deployment whose rollout engine applies its progress deadline.
+	rollout bool
 }
 
 // NewTracker returns a tracker with policy p (zero fields take the defaults).
@@ -57,6 +59,8 @@ func NewTracker(p Policy) *Tracker {
 // Settle returns the health to record for the assessed objects at now, each with Since set:
 // an object that looks Degraded for less than the grace is Progressing, one that looks
 // Progressing or Missing with the same ready count for longer than the deadline is Degraded.
+// A Deployment whose rollout is known (Rollout set) has its own deadline, which the rollout
+// engine applies: the tracker's does not apply to it, nor the grace once it missed its own.
 // Objects no longer assessed are forgotten.
 func (t *Tracker) Settle(assessed []api.ObjectStatus, now time.Time) []api.ObjectStatus {
 	out := make([]api.ObjectStatus, len(assessed))
@@ -64,7 +68,7 @@ func (t *Tracker) Settle(assessed []api.ObjectStatus, now time.Time) []api.Objec
 	for i, o := range assessed {
 		ob, ok := t.seen[o.Key]
 		if !ok || ob.health != o.Health || ob.ready != o.Ready {
-			ob = observed{health: o.Health, ready: o.Ready, since: now}
+			ob = observed{health: o.Health, ready: o.Ready, since: now, rollout: o.Rollout != nil}
 		}
 		keep[o.Key] = ob
 		out[i] = t.settle(o, ob, now)
@@ -76,11 +80,13 @@ func (t *Tracker) Settle(assessed []api.ObjectStatus, now time.Time) []api.Objec
 // settle applies the policy to one object that has looked as ob says.
 func (t *Tracker) settle(o api.ObjectStatus, ob observed, now time.Time) api.ObjectStatus {
 	lasted := now.Sub(ob.since)
+	missed := o.Rollout != nil && o.Rollout.State == api.RolloutDeadlineExceeded
 	switch {
-	case o.Health == api.HealthDegraded && lasted < t.policy.DegradedGrace:
+	case o.Health == api.HealthDegraded && lasted < t.policy.DegradedGrace && !missed:
 		o.Health = api.HealthProgressing
 		o.Message += fmt.Sprintf(" (Degraded if it lasts %s)", t.policy.DegradedGrace)
-	case (o.Health == api.HealthProgressing || o.Health == api.HealthMissing) && lasted >= t.policy.ProgressDeadline:
+	case (o.Health == api.HealthProgressing || o.Health == api.HealthMissing) && lasted >= t.policy.ProgressDeadline &&
+		o.Rollout == nil:
 		o.Health = api.HealthDegraded
 		o.Message = fmt.Sprintf("%s: no progress for %s: %s", ReasonProgressDeadline, t.policy.ProgressDeadline, o.Message)
 	}
@@ -98,6 +104,9 @@ func (t *Tracker) Next(now time.Time) (time.Time, bool) {
 		case api.HealthDegraded:
 			at = ob.since.Add(t.policy.DegradedGrace)
 		case api.HealthProgressing, api.HealthMissing:
+			if ob.rollout {
+				continue
+			}
 			at = ob.since.Add(t.policy.ProgressDeadline)
 		default:
 			continue

@@ -61,3 +61,25 @@ func TestTrackerNextAndForget(t *testing.T) {
 		t.Fatalf("Next = %v for objects no longer assessed", next)
 	}
 }
+
+// A Deployment whose rollout is known has the rollout engine's deadline, not the tracker's:
+// Progressing stays so past the tracker's deadline, and a missed rollout deadline is Degraded
+// at once, without the grace.
+func TestTrackerLeavesRolloutsTheirDeadline(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tr := NewTracker(Policy{DegradedGrace: 20 * time.Second, ProgressDeadline: time.Minute})
+	key := api.Key{Kind: api.KindDeployment, Namespace: "default", Name: "web"}
+	progressing := api.ObjectStatus{Key: key, Health: api.HealthProgressing, Rollout: &api.RolloutStatus{State: api.RolloutProgressing}}
+	tr.Settle([]api.ObjectStatus{progressing}, t0)
+	if _, ok := tr.Next(t0); ok {
+		t.Error("a tracker deadline for a rollout")
+	}
+	if got := tr.Settle([]api.ObjectStatus{progressing}, t0.Add(time.Hour))[0]; got.Health != api.HealthProgressing {
+		t.Errorf("after the tracker's deadline: %s %q", got.Health, got.Message)
+	}
+	missed := api.ObjectStatus{Key: key, Health: api.HealthDegraded, Message: "m",
+		Rollout: &api.RolloutStatus{State: api.RolloutDeadlineExceeded}}
+	if got := tr.Settle([]api.ObjectStatus{missed}, t0.Add(time.Hour+time.Second))[0]; got.Health != api.HealthDegraded || got.Message != "m" {
+		t.Errorf("a missed rollout deadline: %s %q", got.Health, got.Message)
+	}
+}

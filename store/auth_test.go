@@ -386,6 +386,9 @@ func TestAuthScheduler(t *testing.T) {
 		}, false},
 		{"read a token", c.readToken(s), false},
 		{"write health", func(ctx context.Context) error { return s.PutHealth(ctx, api.HealthStatus{Source: "test"}) }, false},
+		{"record a template", func(ctx context.Context) error {
+			return err2(s.PutReplicaSet(ctx, &api.ReplicaSet{Namespace: "default", Deployment: "web", TemplateHash: "abc"}, 0))
+		}, false},
 		{"campaign in the controller's election", rawPut(s, store.Leaders, store.ElectionController+"/x"), false},
 	})
 	if sts, _, err := c.admin.ListPodStatuses(ctx); err != nil || len(sts) != 0 {
@@ -417,6 +420,17 @@ func TestAuthController(t *testing.T) {
 		{"delete a bound pod", func(ctx context.Context) error { return ctl.DeletePod(ctx, "default", "on-a", 0) }, true},
 		{"list statuses", func(ctx context.Context) error { return errOf(ctl.ListPodStatuses(ctx)) }, true},
 		{"record health", func(ctx context.Context) error { return ctl.PutHealth(ctx, api.HealthStatus{Source: "test"}) }, true},
+		{"record and prune a template", func(ctx context.Context) error {
+			rs := &api.ReplicaSet{Namespace: "default", Deployment: "web", TemplateHash: "abc", Revision: 1}
+			if _, err := ctl.PutReplicaSet(ctx, rs, 0); err != nil {
+				return err
+			}
+			items, _, err := ctl.ListReplicaSets(ctx)
+			if err != nil || len(items) != 1 {
+				return fmt.Errorf("list = %v, %w", items, err)
+			}
+			return ctl.DeleteReplicaSet(ctx, rs, items[0].ModRevision)
+		}, true},
 		{"assign and release a pod range", func(ctx context.Context) error {
 			spec, rev, err := ctl.GetNodeSpec(ctx, "a")
 			if err != nil {

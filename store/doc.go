@@ -23,6 +23,9 @@
 //	/gitfleet/history/<source>/<id, zero-padded>  controller: one entry per sync attempt, the last 100
 //	/gitfleet/historyseq/<source>                 controller: the last history ID
 //	/gitfleet/health/<source>                     workload controller: health of every desired object
+//	/gitfleet/replicasets/<namespace>/<deployment>/<template hash>
+//	                                              workload controller: a Deployment's record of a
+//	                                              template (revision, template, replicas wanted)
 //	/gitfleet/pin/<source>                        gitfleet rollback (set), sync --resume (delete)
 //	/gitfleet/syncrequest/<source>                push hook, webhook, sync, rollback: the latest request
 //	/gitfleet/tokens/<id>                         gitfleet token create: a join token's secret hash and
@@ -37,7 +40,7 @@
 // key under /gitfleet/ but the tokens.
 //
 //	root, admin   etcd's root role: everything (admin: the CLI's writes, the join server, noderights)
-//	controller    reads all; writes desired/, sync/, history/, historyseq/, health/, pods/,
+//	controller    reads all; writes desired/, sync/, history/, historyseq/, health/, replicasets/, pods/,
 //	              nodepods/, podstatus/ (deleting a Pod), nodespecs/, podcidrs/, servicestatus/,
 //	              serviceips/, nodeports/, syncrequest/ (its webhook) and its candidates in
 //	              leaders/{controller,workloads,nodeipam,services}/

@@ -49,6 +49,9 @@ const (
 	Tokens Resource = "tokens"
 	// Leaders holds one election per role (see LeaderPrefix).
 	Leaders Resource = "leaders"
+	// ReplicaSets holds the workload controller's record of each template of a Deployment
+	// (api.ReplicaSet), under namespace/deployment/template-hash.
+	ReplicaSets Resource = "replicasets"
 )
 
 const root = "/gitfleet/"

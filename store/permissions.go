@@ -56,7 +56,7 @@ func identityPermissions(id string) []Permission {
 	case UserController:
 		writes = []string{
 			prefix(Desired), prefix(Sync), prefix(History), prefix(HistorySeq), // sync controller
-			prefix(Pods), prefix(NodePods), prefix(PodStatus), prefix(Health), // workload controller
+			prefix(Pods), prefix(NodePods), prefix(PodStatus), prefix(Health), prefix(ReplicaSets), // workload controller
 			prefix(NodeSpecs), prefix(PodCIDRs), // node IPAM
 			prefix(ServiceStatus), prefix(ServiceIPs), prefix(NodePorts), // services
 			prefix(Endpoints),   // endpoints

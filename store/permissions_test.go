@@ -66,10 +66,14 @@ func TestPermissionRanges(t *testing.T) {
 		{"/gitfleet/serviceips/", "/gitfleet/serviceips0", authpb.WRITE},
 		{"/gitfleet/nodeports/", "/gitfleet/nodeports0", authpb.WRITE},
 		{"/gitfleet/leaders/services/", "/gitfleet/leaders/services0", authpb.WRITE},
+		{"/gitfleet/replicasets/", "/gitfleet/replicasets0", authpb.WRITE},
 	} {
 		if !slices.Contains(ctl, want) {
 			t.Errorf("controller lacks %v", want)
 		}
+	}
+	if slices.Contains(identityPermissions(UserScheduler), Permission{"/gitfleet/replicasets/", "/gitfleet/replicasets0", authpb.WRITE}) {
+		t.Error("the scheduler may write the template records")
 	}
 	cm := configMapRead(api.Key{Kind: api.KindConfigMap, Namespace: "default", Name: "app"})
 	if cm != (Permission{"/gitfleet/desired/ConfigMap/default/app", "", authpb.READ}) || !isConfigMapRead(cm) {

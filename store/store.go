@@ -165,3 +165,9 @@ func put(ctx context.Context, s *Store, key string, v any, opts ...clientv3.OpOp
 	// A transaction, so that a fenced store fences this write too.
 	return s.commit(ctx, "write "+key, ErrConflict, nil, clientv3.OpPut(key, string(b), opts...))
 }
+
+// casDelete deletes key if its ModRevision is still modRev; ErrConflict otherwise.
+func casDelete(ctx context.Context, s *Store, key string, modRev int64) error {
+	return s.commit(ctx, "delete "+key, ErrConflict,
+		[]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", modRev)}, clientv3.OpDelete(key))
+}

@@ -13,13 +13,13 @@ import (
 )
 
 // recordHealth assesses the desired objects of s against pods (the Pods of this pass, as
-// they were before its changes: the next pass sees those), applies the tracker's grace and
+// they were before its changes: the next pass sees those) and the Deployments' rollouts, applies the tracker's grace and
 // deadline and writes the record when it changed. The record names the commit the sync status
 // named at the desired objects' revision, so that a waiter for a sync knows when health is about
 // its commit. When etcd no longer keeps that revision (no desired object changed for the
 // compaction's retention) the cached sync status stands in: the desired objects have not changed
 // since.
-func (c *Controller) recordHealth(ctx context.Context, s state, pods []api.Pod) error {
+func (c *Controller) recordHealth(ctx context.Context, s state, pods []api.Pod, rollouts map[api.Key]api.RolloutStatus) error {
 	desired := s.desired
 	sync, err := c.st.GetSyncAt(ctx, c.opts.Source, s.rev)
 	if errors.Is(err, store.ErrCompacted) && s.sync != nil {
@@ -34,7 +34,7 @@ func (c *Controller) recordHealth(ctx context.Context, s state, pods []api.Pod) 
 		return fmt.Errorf("record health: %w", err)
 	}
 	now := c.opts.Now()
-	objects := c.tracker.Settle(health.Assess(health.Input{Desired: desired, Pods: pods, Hashes: CurrentHashes(desired)}), now)
+	objects := c.tracker.Settle(health.Assess(health.Input{Desired: desired, Pods: pods, Hashes: CurrentHashes(desired), Rollouts: rollouts}), now)
 	h := api.HealthStatus{Source: c.opts.Source, AppliedCommit: sync.AppliedCommit, Health: health.Aggregate(objects),
 		Objects: objects, Pods: api.CountPods(pods), Time: now.UTC().Format(time.RFC3339)}
 	for _, o := range objects {

@@ -1,14 +1,12 @@
 package workload
 
 import (
-	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"slices"
 	"strings"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -28,55 +26,6 @@ func parseOwner(s string) (api.Key, bool) {
 		return api.Key{}, false
 	}
 	return api.Key{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, true
-}
-
-// ReconcileDeployment decides one step towards d's replicas Pods of its current template.
-// configHash is ConfigHash of the template: a Pod's template is current when its
-// pod-template-hash label is DeploymentHash(d, configHash), so a change to a ConfigMap the
-// template uses rolls the Deployment like a change to the template. pods are the Pods whose
-// owner annotation names d (others are ignored); statuses are the observed Pod statuses by
-// "namespace/name". A rolling update surges by one Pod and keeps every ready Pod until a new
-// one is ready to take its place (maxSurge 1, maxUnavailable 0); old Pods that are not ready go
-// at once, as they serve nothing. Scaling down removes Pods that are not ready first, then the
-// newest. Failed or succeeded Pods are replaced. The caller removes before it creates. rnd
-// draws the random name suffixes.
-func ReconcileDeployment(d *api.Deployment, configHash string, pods []store.Item[api.Pod],
-	statuses map[api.PodKey]api.PodStatus, rnd *rand.Rand) (create []*api.Pod, remove []store.Item[api.Pod]) {
-	owner := Owner(api.KeyOf(d))
-	hash := DeploymentHash(d, configHash)
-	want := d.ReplicaCount()
-	var cur, oldReady []store.Item[api.Pod]
-	for _, p := range pods {
-		st := statuses[api.PodKeyOf(&p.Value)]
-		switch {
-		case p.Value.Metadata.Annotations[api.AnnotationOwner] != owner:
-		case st.Phase == api.PodFailed || st.Phase == api.PodSucceeded:
-			remove = append(remove, p)
-		case p.Value.Metadata.Labels[api.LabelTemplateHash] == hash:
-			cur = append(cur, p)
-		case st.IsReady():
-			oldReady = append(oldReady, p)
-		default:
-			remove = append(remove, p) // an old Pod that serves nothing
-		}
-	}
-	byRemovalOrder(cur, statuses)
-	if surplus := len(cur) - want; surplus > 0 {
-		remove, cur = append(remove, cur[:surplus]...), cur[surplus:]
-	}
-	byRemovalOrder(oldReady, statuses)
-	ready := countReady(cur, statuses) + len(oldReady)
-	if n := min(len(oldReady), ready-want); n > 0 {
-		remove, oldReady = append(remove, oldReady[:n]...), oldReady[n:]
-	}
-	n := want - len(cur)
-	if len(oldReady) > 0 {
-		n = min(n, want+1-len(cur)-len(oldReady))
-	}
-	for range n {
-		create = append(create, deploymentPod(d, podOrigin{owner, hash, configHash}, rnd))
-	}
-	return create, remove
 }
 
 // ReconcilePod decides the Pod object of a Pod manifest: the same name, owned by the manifest,
@@ -165,34 +114,8 @@ func CurrentTemplateHash(d *api.Deployment, desired map[api.Key]store.DesiredObj
 	return DeploymentHash(d, ConfigHash(&d.Spec.Template.Spec, d.Metadata.Namespace, desired))
 }
 
-func countReady(pods []store.Item[api.Pod], statuses map[api.PodKey]api.PodStatus) int {
-	n := 0
-	for _, p := range pods {
-		if statuses[api.PodKeyOf(&p.Value)].IsReady() {
-			n++
-		}
-	}
-	return n
-}
-
-// byRemovalOrder sorts pods so that the first are the best to remove: not ready, then the most
-// recently written (the store keeps no creation time), then by name for determinism.
-func byRemovalOrder(pods []store.Item[api.Pod], statuses map[api.PodKey]api.PodStatus) {
-	slices.SortFunc(pods, func(a, b store.Item[api.Pod]) int {
-		ra, rb := statuses[api.PodKeyOf(&a.Value)].IsReady(), statuses[api.PodKeyOf(&b.Value)].IsReady()
-		if ra != rb {
-			if ra {
-				return 1
-			}
-			return -1
-		}
-		return cmp.Or(cmp.Compare(b.ModRevision, a.ModRevision), cmp.Compare(a.Name, b.Name))
-	})
-}
-
-// deploymentPod makes a new Pod from d's template.
-func deploymentPod(d *api.Deployment, origin podOrigin, rnd *rand.Rand) *api.Pod {
-	t := d.Spec.Template
+// deploymentPod makes a new Pod of d from template t: d's own, or an older one's record.
+func deploymentPod(d *api.Deployment, t api.PodTemplateSpec, origin podOrigin, rnd *rand.Rand) *api.Pod {
 	p := &api.Pod{
 		TypeMeta: api.TypeMeta{APIVersion: "v1", Kind: api.KindPod},
 		Metadata: podMeta(t.Metadata, origin, d.Metadata.Annotations[api.AnnotationCommit]),

@@ -84,7 +84,7 @@ type fakePods struct {
 // step runs one planPods pass against desired and returns how many Pods it created and removed.
 func (f *fakePods) step(t *testing.T, desired map[api.Key]store.DesiredObject) (int, int) {
 	t.Helper()
-	create, remove := planPods(desired, f.pods, f.statuses, f.rnd)
+	create, remove := planOf(desired, f.pods, f.statuses, f.rnd)
 	for _, r := range remove {
 		f.pods = slices.DeleteFunc(f.pods, func(p store.Item[api.Pod]) bool { return p.Name == r.Name })
 		delete(f.statuses, api.PodKeyOf(&r.Value))

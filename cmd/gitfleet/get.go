@@ -29,7 +29,7 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("get: want one of pods, deployments, services, nodes")
+		return fmt.Errorf("get: want one of pods, deployments, replicasets, services, nodes")
 	}
 	ctx, s, done, err := conn.session(ctx, 10*time.Second)
 	if err != nil {
@@ -41,12 +41,14 @@ func runGet(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return getPods(ctx, s, *output, stdout)
 	case "deployments", "deployment", "deploy":
 		return getDeployments(ctx, s, *output, stdout)
+	case "replicasets", "replicaset", "rs":
+		return getReplicaSets(ctx, s, *output, stdout)
 	case "services", "service", "svc":
 		return getServices(ctx, s, *output, stdout)
 	case "nodes", "node", "no":
 		return getNodes(ctx, s, *output, stdout)
 	}
-	return fmt.Errorf("get: unknown resource %q (want pods, deployments, services or nodes)", fs.Arg(0))
+	return fmt.Errorf("get: unknown resource %q (want pods, deployments, replicasets, services or nodes)", fs.Arg(0))
 }
 
 // reorderFlags moves flags after the positional argument to the front, so `get pods -o json`

@@ -29,7 +29,7 @@ Usage:
                                          unified YAML diff of what a working tree would change against
                                          live state; exit 0 none, 1 changes, 2 invalid manifests or error
   gitfleet status [-o json]              commit applied, sync result, health, errors
-  gitfleet get pods|deployments|services|nodes [-o json|yaml|wide]
+  gitfleet get pods|deployments|replicasets|services|nodes [-o json|yaml|wide]
   gitfleet logs POD [-n NAMESPACE] [-c CONTAINER] [-f] [--tail N] [--previous]
                                          a container's log, from the agent of the Pod's node
   gitfleet sync [--wait] [--timeout 2m] [--commit HASH] [--resume] [--allow-mass-prune]

@@ -51,7 +51,7 @@ func (f *sourceFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowMassPrune, "allow-mass-prune", false, "let every sync delete any share of the objects (default: a sync deleting more than half, or all, is refused)")
 	fs.BoolVar(&f.selfHeal, "self-heal", true, "revert desired keys changed outside git; false only reports them (OutOfSync) until the next commit or sync")
 	fs.DurationVar(&f.health.DegradedGrace, "degraded-grace", health.DefaultDegradedGrace, "how long an object may look Degraded (a Pod failed, crash-loops or fits nowhere) before it is recorded Degraded")
-	fs.DurationVar(&f.health.ProgressDeadline, "progress-deadline", health.DefaultProgressDeadline, "how long an object may stay Progressing with no change in ready Pods before it is recorded Degraded")
+	fs.DurationVar(&f.health.ProgressDeadline, "progress-deadline", health.DefaultProgressDeadline, "how long an object may stay Progressing with no change in ready Pods before it is recorded Degraded (a Deployment: its rollout with no progress, unless it sets progressDeadlineSeconds)")
 	fs.StringVar(&f.clusterCIDR, "cluster-cidr", nodeipam.DefaultClusterCIDR, "the Pod network of the cluster, split into one /24 per node")
 	fs.StringVar(&f.serviceCIDR, "service-cidr", api.DefaultServiceCIDR, "the virtual IPs of Services, one per Service")
 	f.auth.register(fs)
