@@ -33,6 +33,9 @@ func (c *Runtime) housekeep(ctx context.Context) {
 			if _, err := c.collectImages(ctx); err != nil {
 				c.log.Warn("image garbage collection failed", "err", err)
 			}
+			if err := c.collectShims(ctx); err != nil {
+				c.log.Warn("cannot end the shims left without containers", "err", err)
+			}
 		}
 	}
 }
