@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -58,7 +59,8 @@ func (a *Agent) statusOf(pod *api.Pod, obs observation) api.PodStatus {
 	if err == nil {
 		err = a.workers.failure(key)
 	}
-	if err != nil && st.Phase == api.PodPending {
+	// the reason of init containers that have not finished says more than their failure's
+	if err != nil && st.Phase == api.PodPending && !strings.HasPrefix(st.Reason, api.ReasonInitPrefix) {
 		st.Reason, st.Message = failureReason(err)
 		if st.Reason == ReasonInvalidPod {
 			st.Phase = api.PodFailed
