@@ -20,7 +20,8 @@ const (
 
 // housekeep, every LogCheckInterval until ctx ends, rotates each container log of the node that
 // grew past LogMaxBytes, so that a chatty container cannot fill the data dir etcd shares, and
-// removes unused pulled images when the snapshots' disk is full (collectImages).
+// removes unused pulled images when the snapshots' disk is full (collectImages), and ends the
+// shims left without their container (collectShims).
 func (c *Runtime) housekeep(ctx context.Context) {
 	tick := time.NewTicker(c.cfg.LogCheckInterval)
 	defer tick.Stop()

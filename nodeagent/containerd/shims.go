@@ -105,7 +105,7 @@ func (c *Runtime) collectShims(ctx context.Context) error {
 		have[ctr.ID] = true
 	}
 	var errs []error
-	for _, s := range orphanShims(shims, c.cfg.Address, c.cfg.Namespace, have) {
+	for _, s := range orphanShims(shims, strings.TrimPrefix(c.cfg.Address, "unix://"), c.cfg.Namespace, have) {
 		c.log.Warn("ending a shim left without its container", "id", s.ID, "pid", s.PID)
 		errs = append(errs, endShim(ctx, s))
 	}
