@@ -331,10 +331,6 @@ func (c *Runtime) removeContainer(ctx context.Context, o owned) error {
 	if err := c.stopTask(ctx, o); err != nil {
 		return err
 	}
-	// a stale task, which lists as none, would keep its shim running after the container
-	if err := c.dropStaleTask(ctx, o.ctr.ID()); err != nil {
-		return err
-	}
 	if err := o.ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", o.ctr.ID(), err)
 	}
