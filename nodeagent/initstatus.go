@@ -108,3 +108,14 @@ func initContainer(pod *api.Pod, name string) (api.Container, bool) {
 	}
 	return api.Container{}, false
 }
+
+// initExited reports whether one of the Pod's init containers failed and has not run since:
+// then the Pod's failed operation is that exit.
+func initExited(st api.PodStatus) bool {
+	for _, cs := range st.InitContainerStatuses {
+		if cs.Reason == api.ReasonCrashLoopBackOff || (cs.State == stateTerminated && cs.ExitCode != 0) {
+			return true
+		}
+	}
+	return false
+}

@@ -125,3 +125,21 @@ func TestPlanInitContainers(t *testing.T) {
 		})
 	}
 }
+
+func TestInitExited(t *testing.T) {
+	two := initPod(api.RestartOnFailure, "a", "b")
+	for _, tc := range []struct {
+		name string
+		sb   []Sandbox
+		want bool
+	}{
+		{"none created (an image pull, say, failed)", nil, false},
+		{"one running", []Sandbox{initSandbox(two, nil, running())}, false},
+		{"one failed, to run again", []Sandbox{initSandbox(two, nil, exited(0, 0, time.Minute), exited(1, 0, time.Second))}, true},
+		{"one in back-off", []Sandbox{initSandbox(two, nil, exited(1, 2, time.Second))}, true},
+	} {
+		if got := initExited(StatusOf(two, tc.sb)); got != tc.want {
+			t.Errorf("%s: initExited = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

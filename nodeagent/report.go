@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
@@ -59,8 +58,8 @@ func (a *Agent) statusOf(pod *api.Pod, obs observation) api.PodStatus {
 	if err == nil {
 		err = a.workers.failure(key)
 	}
-	// the reason of init containers that have not finished says more than their failure's
-	if err != nil && st.Phase == api.PodPending && !strings.HasPrefix(st.Reason, api.ReasonInitPrefix) {
+	// an init container's exit is the failure, which its reason (Init:…) tells better
+	if err != nil && st.Phase == api.PodPending && !initExited(st) {
 		st.Reason, st.Message = failureReason(err)
 		if st.Reason == ReasonInvalidPod {
 			st.Phase = api.PodFailed
