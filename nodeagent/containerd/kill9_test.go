@@ -62,7 +62,7 @@ const kill9Names = 12
 // test logs how often the killed agents met each.
 func TestAgentKill9(t *testing.T) {
 	if *kill9Rounds == 0 && os.Getenv(kill9FlagsEnv) == "" {
-		t.Skip("run with -kill9-rounds 50")
+		t.Skip("run with: go test -run TestAgentKill9 ./nodeagent/containerd/ -kill9-rounds=50 (the flag after the package: before it, go test takes 50 for a package)")
 	}
 	if os.Getenv(netnstest.EnvVar) == "" { // the flags reach the test's child process this way
 		t.Setenv(kill9FlagsEnv, fmt.Sprintf("%d %d", *kill9Rounds, *kill9Seed))
