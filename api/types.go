@@ -347,13 +347,17 @@ const ReasonNodeLost = "NodeLost"
 
 // PodStatus is what the node agent observed of a Pod.
 type PodStatus struct {
-	Phase             string            `json:"phase,omitempty"`
-	Ready             bool              `json:"ready"`
-	Restarts          int32             `json:"restarts"`
-	PodIP             string            `json:"podIP,omitempty"`
+	Phase    string `json:"phase,omitempty"`
+	Ready    bool   `json:"ready"`
+	Restarts int32  `json:"restarts"`
+	PodIP    string `json:"podIP,omitempty"`
+	// Reason says why a Pod is in its phase; while its init containers run it is, as
+	// Kubernetes shows it, Init:N/M (N of M done), Init:CrashLoopBackOff or Init:Error.
 	Reason            string            `json:"reason,omitempty"`
 	Message           string            `json:"message,omitempty"`
 	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
+	// InitContainerStatuses are those of the Pod's init containers, in their order.
+	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
 	// ObservedAt is an RFC 3339 time of the observation.
 	ObservedAt string `json:"observedAt,omitempty"`
 }
@@ -388,7 +392,14 @@ const (
 	ReasonErrImageNeverPull = "ErrImageNeverPull"
 	ReasonErrImagePull      = "ErrImagePull"
 	ReasonOOMKilled         = "OOMKilled"
+	// ReasonPodInitializing is the waiting reason of an app container while the Pod's init
+	// containers run.
+	ReasonPodInitializing = "PodInitializing"
 )
+
+// ReasonInitPrefix begins the reasons of a Pod whose init containers have not all finished
+// (Init:1/2, Init:CrashLoopBackOff, Init:Error), as Kubernetes shows them.
+const ReasonInitPrefix = "Init:"
 
 // Node is a machine that runs Pods. Its agent writes Metadata and Status; the control plane
 // writes Spec; readers see the two merged, with Ready false once the agent's heartbeat stops.

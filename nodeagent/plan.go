@@ -131,11 +131,18 @@ func planPod(key api.PodKey, pod *api.Pod, have []Sandbox, now time.Time) []Step
 	}
 	sb := have[0]
 	if missing := missingContainers(pod, sb); len(missing) > 0 {
+		if st, wait := initWait(key, pod, sb, now); wait {
+			return []Step{st}
+		}
 		return []Step{{Action: ActionCreate, Key: key, Pod: pod,
 			Reason: "missing containers " + strings.Join(missing, ", ")}}
 	}
 	var steps []Step
 	for _, c := range sb.Containers {
+		if init, ok := initContainer(pod, c.Name); ok {
+			steps = append(steps, planInitContainer(key, init, c, now))
+			continue
+		}
 		steps = append(steps, planContainer(key, pod.Spec.Restart(), c, now))
 	}
 	return steps

@@ -58,7 +58,8 @@ func (a *Agent) statusOf(pod *api.Pod, obs observation) api.PodStatus {
 	if err == nil {
 		err = a.workers.failure(key)
 	}
-	if err != nil && st.Phase == api.PodPending {
+	// an init container's exit is the failure, which its reason (Init:…) tells better
+	if err != nil && st.Phase == api.PodPending && !initExited(st) {
 		st.Reason, st.Message = failureReason(err)
 		if st.Reason == ReasonInvalidPod {
 			st.Phase = api.PodFailed

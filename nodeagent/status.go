@@ -42,7 +42,27 @@ func StatusOf(pod *api.Pod, observed []Sandbox) api.PodStatus {
 	if st.Phase == api.PodFailed {
 		st.Reason = "Error"
 	}
+	withInit(&st, pod, sb)
 	return st
+}
+
+// withInit adds the statuses of the Pod's init containers, their restarts, and while they have
+// not all finished the phase and reason they give the Pod.
+func withInit(st *api.PodStatus, pod *api.Pod, sb Sandbox) {
+	if len(pod.Spec.InitContainers) == 0 {
+		return
+	}
+	statuses, phase, reason, done := initStatuses(pod, sb)
+	st.InitContainerStatuses = statuses
+	for _, cs := range statuses {
+		st.Restarts += cs.RestartCount
+	}
+	if done {
+		return
+	}
+	st.Phase, st.Reason, st.Ready = phase, reason, false
+	initializing(st.ContainerStatuses)
+	st.Message = initMessage(statuses)
 }
 
 // sandboxOf finds the sandbox running pod's current spec, or says why there is none.
@@ -70,6 +90,10 @@ func pendingStatus(pod *api.Pod, why string) api.PodStatus {
 	for _, c := range pod.Spec.Containers {
 		st.ContainerStatuses = append(st.ContainerStatuses,
 			api.ContainerStatus{Name: c.Name, Image: c.Image, State: stateWaiting, Message: "not created"})
+	}
+	if len(pod.Spec.InitContainers) > 0 {
+		st.InitContainerStatuses, _, st.Reason, _ = initStatuses(pod, Sandbox{})
+		initializing(st.ContainerStatuses)
 	}
 	return st
 }

@@ -103,12 +103,21 @@ func getPods(ctx context.Context, s *store.Store, format string, w io.Writer) er
 			ready = 1
 		}
 		r := fmt.Sprintf("%s\t%s\t%d/1\t%s\t%d\t%s", p.Metadata.Namespace, p.Metadata.Name, ready,
-			p.Status.Phase, p.Status.Restarts, dash(p.Spec.NodeName))
+			podStatusColumn(p.Status), p.Status.Restarts, dash(p.Spec.NodeName))
 		if format == "wide" {
 			r += fmt.Sprintf("\t%s\t%s", dash(p.Status.PodIP), p.Status.Message)
 		}
 		return r
 	})
+}
+
+// podStatusColumn is the phase, or while init containers run their progress (Init:1/2,
+// Init:CrashLoopBackOff, Init:Error), as kubectl shows it.
+func podStatusColumn(st api.PodStatus) string {
+	if strings.HasPrefix(st.Reason, api.ReasonInitPrefix) {
+		return st.Reason
+	}
+	return st.Phase
 }
 
 func getDeployments(ctx context.Context, s *store.Store, format string, w io.Writer) error {

@@ -48,6 +48,8 @@ type Daemon struct {
 	// Started is how long the daemon took from exec to answering on its socket.
 	Started time.Duration
 	dir     string
+	conf    string
+	command func(name string, args ...string) *exec.Cmd
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	log     *SyncBuffer
@@ -61,28 +63,64 @@ type Daemon struct {
 // it left; so register it before the processes that use it, whose cleanups then run first.
 func StartDaemon(t testing.TB, dir string, command func(name string, args ...string) *exec.Cmd) *Daemon {
 	t.Helper()
-	d := &Daemon{Address: filepath.Join(dir, "containerd.sock"), dir: dir, exited: make(chan struct{}), log: &SyncBuffer{}}
-	conf := filepath.Join(dir, "config.toml")
+	d := &Daemon{Address: filepath.Join(dir, "containerd.sock"), dir: dir, conf: filepath.Join(dir, "config.toml"),
+		command: command, log: &SyncBuffer{}}
 	body := fmt.Sprintf(daemonConfig, filepath.Join(dir, "root"), filepath.Join(dir, "state"), d.Address)
-	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+	if err := os.WriteFile(d.conf, []byte(body), 0o600); err != nil {
 		t.Fatalf("write containerd config: %v", err)
 	}
-	d.cmd = command("containerd", "--config", conf)
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	start := time.Now()
-	if err := d.cmd.Start(); err != nil {
-		t.Fatalf("start containerd: %v", err)
+	if err := d.start(); err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		_ = d.cmd.Wait()
-		close(d.exited)
-	}()
 	t.Cleanup(func() { d.stop(t) })
 	if err := d.waitReady(30 * time.Second); err != nil {
 		t.Fatalf("containerd in %s: %v\n%s", dir, err, d.log.String())
 	}
 	d.Started = time.Since(start)
 	return d
+}
+
+func (d *Daemon) start() error {
+	d.cmd = d.command("containerd", "--config", d.conf)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		return fmt.Errorf("start containerd: %w", err)
+	}
+	exited := make(chan struct{})
+	d.exited = exited
+	go func() {
+		_ = d.cmd.Wait()
+		close(exited)
+	}()
+	return nil
+}
+
+// Signal stops the daemon with sig (SIGTERM, or SIGKILL for a crash) and waits until it has
+// exited; the shims it started, and their containers, keep running, as they do when
+// containerd restarts on a node.
+func (d *Daemon) Signal(sig syscall.Signal) error {
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal containerd: %w", err)
+	}
+	select {
+	case <-d.exited:
+		return nil
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("containerd still running 30s after %s", sig)
+	}
+}
+
+// Restart starts the stopped daemon again on its root, state and socket, and waits until it
+// answers.
+func (d *Daemon) Restart() error {
+	if err := d.start(); err != nil {
+		return err
+	}
+	if err := d.waitReady(30 * time.Second); err != nil {
+		return fmt.Errorf("containerd in %s after restart: %w\n%s", d.dir, err, d.log.String())
+	}
+	return nil
 }
 
 // waitReady polls the socket until the daemon answers a version request.

@@ -107,8 +107,13 @@ func commitConfigMap(t *testing.T, st *store.Store, cm *api.ConfigMap) {
 
 // runAgent runs an agent of node-a until the test ends, stopping it before the runtime's cleanup.
 func runAgent(t *testing.T, st *store.Store, rt *Runtime) {
+	startAgent(t, st, rt, nodeagent.AgentOptions{Node: nodeagent.NodeConfig{Name: "node-a"}, Resync: 200 * time.Millisecond})
+}
+
+// startAgent runs an agent with opts until the test ends.
+func startAgent(t *testing.T, st *store.Store, rt *Runtime, opts nodeagent.AgentOptions) {
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a := nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: nodeagent.NodeConfig{Name: "node-a"}, Resync: 200 * time.Millisecond})
+	a := nodeagent.NewAgent(st, rt, log, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

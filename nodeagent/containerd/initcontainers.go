@@ -42,8 +42,12 @@ func (c *Runtime) runInitContainers(ctx context.Context, pod *api.Pod, have map[
 		if spec.IsSidecar() {
 			continue
 		}
-		if code, err := c.waitExit(ctx, o); err != nil || code != 0 {
-			return fmt.Errorf("init container %s: exited with code %d: %w", spec.Name, code, err)
+		code, err = c.waitExit(ctx, o)
+		if err != nil {
+			return fmt.Errorf("init container %s: %w", spec.Name, err)
+		}
+		if code != 0 {
+			return fmt.Errorf("init container %s exited with code %d", spec.Name, code)
 		}
 	}
 	return nil

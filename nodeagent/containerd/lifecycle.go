@@ -263,6 +263,15 @@ func (c *Runtime) start(ctx context.Context, o owned, ran bool) error {
 		return fmt.Errorf("start container %s/%s: %w", key, name, err)
 	}
 	task, err := o.ctr.NewTask(ctx, cio.LogFile(logPath))
+	if errdefs.IsAlreadyExists(err) {
+		// no task was found before this start: the one containerd holds is stale (a shim
+		// that lost its container to a delete cut short), or a killed agent's start that
+		// containerd is still running; its delete ends either
+		c.log.Warn("container's new task refused as existing; deleting the stale one", "pod", key, "container", name)
+		if err = c.dropStaleTask(ctx, o.ctr.ID()); err == nil {
+			task, err = o.ctr.NewTask(ctx, cio.LogFile(logPath))
+		}
+	}
 	if err != nil {
 		return errors.Join(fmt.Errorf("start container %s/%s: create task: %w", key, name, err), c.failedStart(ctx, o))
 	}

@@ -20,7 +20,8 @@ const (
 
 // housekeep, every LogCheckInterval until ctx ends, rotates each container log of the node that
 // grew past LogMaxBytes, so that a chatty container cannot fill the data dir etcd shares, and
-// removes unused pulled images when the snapshots' disk is full (collectImages).
+// removes unused pulled images when the snapshots' disk is full (collectImages), and ends the
+// shims left without their container (collectShims).
 func (c *Runtime) housekeep(ctx context.Context) {
 	tick := time.NewTicker(c.cfg.LogCheckInterval)
 	defer tick.Stop()
@@ -32,6 +33,9 @@ func (c *Runtime) housekeep(ctx context.Context) {
 			c.rotateOnce()
 			if _, err := c.collectImages(ctx); err != nil {
 				c.log.Warn("image garbage collection failed", "err", err)
+			}
+			if err := c.collectShims(ctx); err != nil {
+				c.log.Warn("cannot end the shims left without containers", "err", err)
 			}
 		}
 	}

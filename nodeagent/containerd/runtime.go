@@ -120,6 +120,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 		cl.Close()
 		return nil, err
 	}
+	if err := c.collectShims(ctx); err != nil {
+		c.log.Warn("cannot end the shims left without containers", "err", err)
+	}
 	rotCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.stopRotation, c.rotationDone = cancel, make(chan struct{})
 	go func() {

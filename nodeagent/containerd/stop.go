@@ -58,10 +58,12 @@ func preStopCommand(labels map[string]string) []string {
 
 // stopTask runs the container's preStop hook, sends SIGTERM, and kills and deletes the task
 // when it has not exited by the end of the grace period, which the hook's run counts in.
+// Finding no task, it deletes a stale one (which lists as none) so that its shim does not
+// outlive the container.
 func (c *Runtime) stopTask(ctx context.Context, o owned) error {
 	task, err := o.ctr.Task(ctx, nil)
 	if errdefs.IsNotFound(err) {
-		return nil
+		return c.dropStaleTask(ctx, o.ctr.ID())
 	}
 	if err != nil {
 		return fmt.Errorf("stop container %s: %w", o.ctr.ID(), err)
