@@ -64,13 +64,13 @@ type ObjectView struct {
 type PodView struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
-	Node     string `json:"node,omitempty"`
-	IP       string `json:"ip,omitempty"`
-	Phase    string `json:"phase"`
-	Ready    bool   `json:"ready"`
-	Restarts int32  `json:"restarts"`
-	Reason   string `json:"reason,omitempty"`
-	Message  string `json:"message,omitempty"`
+	Node      string `json:"node,omitempty"`
+	IP        string `json:"ip,omitempty"`
+	Phase     string `json:"phase"`
+	Ready     bool   `json:"ready"`
+	Restarts  int32  `json:"restarts"`
+	Reason    string `json:"reason,omitempty"`
+	Message   string `json:"message,omitempty"`
 	// Since is the RFC 3339 time the dashboard first saw the Pod; SinceStart says the Pod was
 	// there when the dashboard started, so it is at least that old.
 	Since      string `json:"since"`
