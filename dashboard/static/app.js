@@ -13,11 +13,17 @@ function h(tag, props, ...kids) {
     else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const kid of kids.flat()) {
+  for (const kid of kids.flat(Infinity)) {
     if (kid === undefined || kid === null || kid === false) continue;
     el.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
   }
   return el;
+}
+
+// fill replaces el's children with kids, skipping the absent ones (replaceChildren would
+// print them as "null").
+function fill(el, ...kids) {
+  el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== undefined && k !== null && k !== false));
 }
 
 const short = (c) => (c ? c.slice(0, 12) : "-");
@@ -59,7 +65,7 @@ function renderSource() {
   const el = document.getElementById("source");
   const sync = h("button", { id: "sync-button", disabled: !isAdmin(), onclick: () => act("/api/sync", {}, "sync requested") }, "Sync now");
   const pin = s.pin || (s.pinnedCommit ? { commit: s.pinnedCommit } : null);
-  el.replaceChildren(
+  fill(el,
     h("div", { class: "row" }, h("span", { class: "label" }, "repository"), h("code", { id: "repo" }, s.repo || "-"),
       h("span", { class: "dim" }, "branch " + (s.branch || "-") + (s.path ? ", path " + s.path : ""))),
     h("div", { class: "row" }, h("span", { class: "label" }, "sync"), badge(s.sync, "sync-result"),
@@ -97,17 +103,17 @@ function objectRows(o) {
     h("td", {}, k.kind + "/" + k.name, h("span", { class: "dim" }, extra)),
     h("td", {}, badge(o.health)),
     h("td", {}, o.want ? o.ready + "/" + o.want + " ready" : ""),
-    h("td", { colspan: 5, class: "msg" }, o.message || ""));
+    h("td", { colspan: 5, class: "msg" }, o.message === o.ready + "/" + o.want + " ready" ? "" : o.message || ""));
   return [row, (o.pods || []).map(podRow)];
 }
 
 function renderObjects() {
   const el = document.getElementById("objects");
   if (!page.st.namespaces.length) {
-    el.replaceChildren(h("p", { class: "dim" }, "No objects recorded yet."));
+    fill(el, h("p", { class: "dim" }, "No objects recorded yet."));
     return;
   }
-  el.replaceChildren(...page.st.namespaces.map((ns) => {
+  fill(el, ...page.st.namespaces.map((ns) => {
     const d = h("details", { open: !page.closed.has(ns.name), "data-namespace": ns.name },
       h("summary", {}, "Namespace " + ns.name + " ", badge(ns.health)),
       h("table", {}, h("tbody", {}, ns.objects.map(objectRows), (ns.pods || []).map(podRow))));
@@ -144,7 +150,7 @@ function renderHistory() {
         }
       },
     }, "Roll back") : null)));
-  el.replaceChildren(rows.length ? h("table", {},
+  fill(el, rows.length ? h("table", {},
     h("thead", {}, h("tr", {}, ["ID", "time", "commit", "result", "changes", "author", "message", ""].map((t) => h("th", {}, t)))),
     h("tbody", {}, rows)) : h("p", { class: "dim" }, "No sync yet."));
 }
@@ -169,7 +175,7 @@ function renderNodes() {
     h("td", {}, usage(n.requestedMemory, n.allocatableMemory, fmtBytes)),
     h("td", {}, n.pods.length + (n.maxPods ? " / " + n.maxPods : "")),
     h("td", { class: "msg" }, n.pods.join(" "))));
-  el.replaceChildren(...[head, rows.length ? h("table", {},
+  fill(el, ...[head, rows.length ? h("table", {},
     h("thead", {}, h("tr", {}, ["node", "status", "address", "cpu requested", "memory requested", "pods", ""].map((t) => h("th", {}, t)))),
     h("tbody", {}, rows)) : h("p", { class: "dim" }, "No node registered.")].filter(Boolean));
 }
@@ -200,7 +206,7 @@ async function loadDiffs() {
   const r = await fetch("/api/diff", { credentials: "same-origin" });
   if (!r.ok) return;
   const d = await r.json();
-  document.getElementById("diffs").replaceChildren(...[
+  fill(document.getElementById("diffs"), ...[
     diffBlock("diff-last", "Last sync", d.last),
     diffBlock("diff-pending", "Pending commit", d.pending),
   ].filter(Boolean));
