@@ -105,6 +105,7 @@ const watchPage = `
 window.__marker = "not reloaded";
 window.__seen = [];
 window.__appliedAt = {};
+window.__builtAt = {};
 const record = () => {
   const row = document.querySelector('tr[data-key="Deployment/default/web"]');
   if (row) {
@@ -112,7 +113,10 @@ const record = () => {
     if (window.__seen[window.__seen.length - 1] !== text) window.__seen.push(text);
   }
   const a = document.getElementById("applied-commit");
-  if (a && a.dataset.hash && !(a.dataset.hash in window.__appliedAt)) window.__appliedAt[a.dataset.hash] = Date.now();
+  if (a && a.dataset.hash && !(a.dataset.hash in window.__appliedAt)) {
+    window.__appliedAt[a.dataset.hash] = Date.now();
+    window.__builtAt[a.dataset.hash] = Date.parse(page.st.time); // when the server built that state
+  }
 };
 new MutationObserver(record).observe(document.body, { subtree: true, childList: true });
 record();
@@ -132,12 +136,12 @@ func jsString(s string) string { return fmt.Sprintf("%q", s) }
 
 // browser is one headless Chromium tab.
 type browser struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 }
 
 // openBrowser starts Chromium (as root it needs --no-sandbox) and opens url.
-func openBrowser(t *testing.T, path, url string) *browser {
+func openBrowser(t testing.TB, path, url string) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
 		chromedp.WindowSize(1280, 1000), chromedp.Flag("disable-dev-shm-usage", true))
