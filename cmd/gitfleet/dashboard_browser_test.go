@@ -77,6 +77,8 @@ func TestDashboardBrowser(t *testing.T) {
 	b.wait("the pending commit's errors and the last sync's diff", 30*time.Second,
 		`/deploy\/web\.yaml:\d+/.test(document.querySelector('#diff-pending')?.textContent || '') && `+
 			`(document.querySelector('#diff-last')?.textContent || '').includes('+  replicas: 3')`)
+	b.wait("the failed attempt in history, and web Healthy again (for the picture)", 90*time.Second,
+		`document.querySelector('tr[data-hash="`+bad+`"]') !== null && `+webRowHas("Healthy", "3/3 ready"))
 	if b.evalString(`window.__marker`) != "not reloaded" {
 		t.Fatal("the page was reloaded")
 	}
