@@ -52,7 +52,8 @@ type Config struct {
 	SessionTTL time.Duration
 	// ClientBuffer is how many States a browser may fall behind before it is dropped (16).
 	ClientBuffer int
-	// MinInterval spaces the States sent, so that a burst of changes costs one (100ms).
+	// MinInterval spaces the States sent, so that a burst of changes costs one (100ms; a
+	// negative value: no spacing).
 	MinInterval time.Duration
 }
 
