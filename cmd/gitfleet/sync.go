@@ -115,4 +115,3 @@ func lastSync(ctx context.Context, s *store.Store, st api.SyncStatus) (api.Histo
 	last := hist[len(hist)-1]
 	return last, last.Commit.Hash == st.AppliedCommit && last.Result == api.SyncSynced
 }
-
