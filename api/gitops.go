@@ -74,6 +74,9 @@ type RolloutStatus struct {
 	// LastProgress is the RFC 3339 time the rollout last moved (a Pod made or available, an old
 	// one gone), from which the progress deadline counts.
 	LastProgress string `json:"lastProgress,omitempty"`
+	// DeadlineSeconds is the progress deadline in force (progressDeadlineSeconds, else the
+	// controller's --progress-deadline): how long a waiter may see no progress.
+	DeadlineSeconds int `json:"progressDeadlineSeconds,omitempty"`
 }
 
 // FailingPod is a Pod of a rollout that is not available, and why: Reason is its status
@@ -147,6 +150,12 @@ type HistoryEntry struct {
 	Message string       `json:"message,omitempty"`
 	// Rollback is set when the attempt applied a pinned commit (gitfleet rollback).
 	Rollback bool `json:"rollback,omitempty"`
+	// RollbackFrom is set when an automatic rollback pinned the commit: the commit whose rollout
+	// missed its deadline (Message says why).
+	RollbackFrom string `json:"rollbackFrom,omitempty"`
+	// Healthy is set once the health of the commit this attempt applied became Healthy: the
+	// commits an automatic rollback may return to.
+	Healthy bool `json:"healthy,omitempty"`
 }
 
 // SyncRequest asks the controller of a source to sync now (a push hook, a webhook, `gitfleet
@@ -168,6 +177,14 @@ type Pin struct {
 	Commit string `json:"commit"`
 	// Time is the RFC 3339 time the pin was set.
 	Time string `json:"time,omitempty"`
+	// From is set by an automatic rollback: the commit whose rollout missed its deadline. The
+	// first pass to see the branch at another commit removes such a pin (a manual one stays
+	// until gitfleet sync --resume).
+	From string `json:"from,omitempty"`
+	// Reason says why an automatic rollback pinned the source.
+	Reason string `json:"reason,omitempty"`
+	// Revision is the store revision the pin was written at; the store sets it on read.
+	Revision int64 `json:"-"`
 }
 
 // ShortHash abbreviates a commit hash to 12 characters, as logs and messages show it.

@@ -84,6 +84,14 @@ type SyncStatus struct {
 	Commit CommitInfo `json:"commit"`
 	// PinnedCommit is set while a rollback holds the source at that commit.
 	PinnedCommit string `json:"pinnedCommit,omitempty"`
+	// PinReason says why an automatic rollback pinned the source; "" for a pin set by hand.
+	PinReason string `json:"pinReason,omitempty"`
+	// RollbackOnFailure names the Deployments of the applied commit ("web", "ns/web") whose
+	// rollout rolls the source back when it misses its progress deadline.
+	RollbackOnFailure []string `json:"rollbackOnFailure,omitempty"`
+	// AutoRollback is the automatic rollback's decision about the applied commit, or about
+	// the commit it replaced while its pin holds; nil when there was none.
+	AutoRollback *RollbackNote `json:"autoRollback,omitempty"`
 	// RequestID is the ID of the last SyncRequest this status answers.
 	RequestID string `json:"requestID,omitempty"`
 	// RequestRevision is the store revision the answered request was written at. A requester

@@ -67,6 +67,9 @@ func (v *validator) annotations(path string, annotations map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(annotations)) {
 		v.check(strict.JoinKey(path, k), checkQualifiedName(k))
 	}
+	if b, ok := annotations[AnnotationRollbackOnFailure]; ok && b != "true" && b != "false" {
+		v.add(strict.JoinKey(path, AnnotationRollbackOnFailure), "invalid value %q: use \"true\" or \"false\"", b)
+	}
 }
 
 func (v *validator) deploymentSpec(path string, s *DeploymentSpec) {

@@ -98,6 +98,12 @@ func TestValidateRules(t *testing.T) {
 		{"label value empty ok", validPod, pod(func(p *Pod) { p.Metadata.Labels = map[string]string{"a": ""} }), nil},
 		{"annotation key", validPod, pod(func(p *Pod) { p.Metadata.Annotations = map[string]string{"a b": "anything goes"} }),
 			[]want{{"metadata.annotations[a b]", "invalid key"}}},
+		{"rollback-on-failure value", validDeployment, dep(func(d *Deployment) {
+			d.Metadata.Annotations = map[string]string{AnnotationRollbackOnFailure: "yes"}
+		}), []want{{"metadata.annotations[gitfleet.io/rollback-on-failure]", `invalid value "yes": use "true" or "false"`}}},
+		{"rollback-on-failure true", validDeployment, dep(func(d *Deployment) {
+			d.Metadata.Annotations = map[string]string{AnnotationRollbackOnFailure: "true"}
+		}), nil},
 		{"no containers", validPod, pod(func(p *Pod) { p.Spec.Containers = nil }),
 			[]want{{"spec.containers", "at least one container"}}},
 		{"container name", validPod, pod(func(p *Pod) { p.Spec.Containers[0].Name = "a.b" }),

@@ -60,6 +60,10 @@ type Options struct {
 	// Rules are the cluster's settings a commit is validated against (the service CIDR);
 	// the zero Rules are the defaults.
 	Rules api.Rules
+	// AutoRollback makes every Deployment roll back on failure (see CheckRollout) unless its
+	// annotation gitfleet.io/rollback-on-failure says "false"; without it only those whose
+	// annotation says "true" do.
+	AutoRollback bool
 }
 
 // maxConflictRetries bounds how often one pass re-reads etcd after losing a compare-and-swap.
@@ -85,9 +89,13 @@ type Controller struct {
 
 	mu     sync.Mutex
 	passes int
-	// head is the branch head last fetched; pin is the commit a rollback holds the source at,
-	// "" while it follows the branch.
-	head, pin string
+	// head is the branch head last fetched; pin is what holds the source at a commit (zero
+	// while it follows the branch); resumed is the commit of an automatic pin this pass removed.
+	head    string
+	pin     api.Pin
+	resumed string
+	// healthy is the last commit whose history entry was marked Healthy.
+	healthy string
 	// seen is the last commit read from git (the pin, else the head); want is the last one
 	// applied, whose objects are the desired state (a bad or refused commit leaves it in place).
 	seen, want loaded
@@ -140,9 +148,9 @@ func (c *Controller) SyncOnce(ctx context.Context) (api.SyncStatus, error) {
 	if err != nil {
 		return api.SyncStatus{}, fmt.Errorf("sync %s: %w", c.opts.Name, err)
 	}
-	c.pin = ""
+	c.pin, c.resumed = api.Pin{}, ""
 	if ctl.Pin != nil {
-		c.pin = ctl.Pin.Commit
+		c.pin = *ctl.Pin
 	}
 	head, err := c.repo.Fetch(ctx)
 	if err != nil {
@@ -150,12 +158,15 @@ func (c *Controller) SyncOnce(ctx context.Context) (api.SyncStatus, error) {
 		return api.SyncStatus{}, fmt.Errorf("sync %s: %w", c.opts.Name, err)
 	}
 	c.head = head
-	target := cmp.Or(c.pin, head)
+	if err := c.resume(ctx, log); err != nil {
+		return api.SyncStatus{}, err
+	}
+	target := cmp.Or(c.pin.Commit, head)
 	if target != c.seen.commit {
 		if err := c.load(ctx, log, target); err != nil {
 			msg := err.Error()
-			if c.pin != "" {
-				msg = fmt.Sprintf("rollback to %s: %v", api.ShortHash(c.pin), err)
+			if c.pin.Commit != "" {
+				msg = fmt.Sprintf("rollback to %s: %v", api.ShortHash(c.pin.Commit), err)
 			}
 			c.recordFailure(ctx, log, ctl.Request, api.CommitInfo{Hash: target}, msg)
 			return api.SyncStatus{}, err
@@ -189,7 +200,7 @@ func (c *Controller) passLog() *slog.Logger {
 
 // load reads and validates commit into c.seen; a pinned commit is made available first.
 func (c *Controller) load(ctx context.Context, log *slog.Logger, commit string) error {
-	if commit == c.pin {
+	if commit == c.pin.Commit {
 		if err := c.repo.Ensure(ctx, commit); err != nil {
 			return fmt.Errorf("sync %s: %w", c.opts.Name, err)
 		}
@@ -257,6 +268,9 @@ func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncR
 			if p.target.commit != "" {
 				c.want = p.target
 			}
+			if p.entry != nil {
+				c.healthy = "" // a new entry may need its mark
+			}
 			c.live.wrote(p.cs, p.target)
 			logChanges(log, prev, p.st, p.cs)
 			return p.st, nil
@@ -291,11 +305,13 @@ func (c *Controller) status(prev api.SyncStatus, req *api.SyncRequest) api.SyncS
 	cfg := c.repo.Config()
 	st := api.SyncStatus{
 		Source: c.opts.Name, Branch: cfg.Branch, Path: cfg.Path,
-		SeenCommit: c.head, AppliedCommit: prev.AppliedCommit, Commit: prev.Commit, PinnedCommit: c.pin,
+		SeenCommit: c.head, AppliedCommit: prev.AppliedCommit, Commit: prev.Commit,
+		PinnedCommit: c.pin.Commit, PinReason: c.pin.Reason, RollbackOnFailure: prev.RollbackOnFailure,
 		Sync: api.SyncSynced, Errors: []api.FieldError{}, Changes: prev.Changes,
 		Time:      c.opts.Now().UTC().Format(time.RFC3339),
 		RequestID: prev.RequestID, RequestRevision: prev.RequestRevision,
 	}
+	st.AutoRollback = rollbackNote(prev.AutoRollback, c.pin, prev.AppliedCommit)
 	answer(&st, req)
 	return st
 }
@@ -313,7 +329,8 @@ func (c *Controller) recordFailure(ctx context.Context, log *slog.Logger, req *a
 		return
 	}
 	st := prev
-	st.Source, st.Sync, st.Message, st.PinnedCommit = c.opts.Name, api.SyncFailed, msg, c.pin
+	st.Source, st.Sync, st.Message, st.PinnedCommit, st.PinReason = c.opts.Name, api.SyncFailed, msg, c.pin.Commit, c.pin.Reason
+	st.AutoRollback = rollbackNote(prev.AutoRollback, c.pin, prev.AppliedCommit)
 	st.Time = c.opts.Now().UTC().Format(time.RFC3339)
 	answer(&st, req)
 	if st.Errors == nil {
@@ -325,7 +342,7 @@ func (c *Controller) recordFailure(ctx context.Context, log *slog.Logger, req *a
 	rec := store.SyncRecord{Status: st, HistoryLimit: c.opts.HistoryLimit}
 	if !sameOutcome(prev, st) {
 		rec.History = &api.HistoryEntry{Commit: commit, Time: st.Time, Result: api.SyncFailed, Message: msg,
-			Rollback: c.pin != ""}
+			Rollback: c.pin.Commit != ""}
 	}
 	if _, err := c.st.CommitSync(ctx, rec); err != nil {
 		log.Warn("record sync failure", "err", err)
@@ -351,7 +368,8 @@ func sameOutcome(a, b api.SyncStatus) bool {
 	return a.Source == b.Source && a.Branch == b.Branch && a.Path == b.Path &&
 		a.SeenCommit == b.SeenCommit && a.AppliedCommit == b.AppliedCommit && a.Commit == b.Commit &&
 		a.PinnedCommit == b.PinnedCommit && a.Sync == b.Sync && a.Message == b.Message &&
-		slices.Equal(a.Errors, b.Errors)
+		slices.Equal(a.Errors, b.Errors) && a.PinReason == b.PinReason &&
+		slices.Equal(a.RollbackOnFailure, b.RollbackOnFailure) && sameNote(a.AutoRollback, b.AutoRollback)
 }
 
 // logChanges logs an applied change set, one line per written object.
@@ -371,4 +389,12 @@ func logChanges(log *slog.Logger, prev, st api.SyncStatus, cs ChangeSet) {
 	}
 	log.Info("sync result", "sync", st.Sync, "created", s.Created, "updated", s.Updated,
 		"deleted", s.Deleted, "unchanged", s.Unchanged)
+}
+
+// sameNote compares two automatic rollback notes, either nil.
+func sameNote(a, b *api.RollbackNote) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }

@@ -19,7 +19,13 @@ func (c *Controller) historyEntry(st api.SyncStatus, cs ChangeSet, drift bool) *
 	e := &api.HistoryEntry{
 		Commit: c.seen.info, Time: st.Time, Result: st.Sync, Summary: cs.Summary(),
 		Changes: changeLines(cs, maxHistoryChanges), Errors: st.Errors, Message: st.Message,
-		Rollback: c.pin != "",
+		Rollback: c.pin.Commit != "", RollbackFrom: c.pin.From,
+	}
+	switch {
+	case c.pin.Automatic() && e.Message == "":
+		e.Message = "automatic rollback: " + c.pin.Reason
+	case c.resumed != "" && e.Message == "":
+		e.Message = fmt.Sprintf("resumed the branch: the automatic rollback to %s is over", api.ShortHash(c.resumed))
 	}
 	if s := e.Summary; drift && e.Message == "" {
 		e.Message = fmt.Sprintf("reverted %d desired objects changed outside git", s.Created+s.Updated+s.Deleted)

@@ -58,7 +58,9 @@ func (c *Controller) decide(log *slog.Logger, prev api.SyncStatus, live map[api.
 	if p.target.commit != "" {
 		p.cs = c.diff(p.target, live)
 		p.st.AppliedCommit, p.st.Commit = p.target.commit, p.target.info
+		p.st.RollbackOnFailure = rollingBackNames(rollingBack(p.target.objects, c.opts.AutoRollback))
 	}
+	p.st.AutoRollback = rollbackNote(prev.AutoRollback, c.pin, p.st.AppliedCommit)
 	drift := p.target.commit == prev.AppliedCommit && !p.cs.Empty()
 	if drift && c.opts.DisableSelfHeal && !fresh {
 		c.reportDrift(&p)

@@ -16,15 +16,16 @@ import (
 
 // Run syncs now, then every PollInterval, and as soon as the source's pin or
 // sync request key changes (gitfleet rollback, sync, the push hook and the webhook write them);
-// between polls it watches the desired keys and reverts drift as soon as one changes. A failed
-// pass is logged and retried at the next poll: the last applied state stays in place. Run
-// returns nil when ctx ends.
+// between polls it watches the desired keys and reverts drift as soon as one changes, and the
+// health record, on which it acts by CheckRollout. A failed pass is logged and retried at the
+// next poll: the last applied state stays in place. Run returns nil when ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	poll := time.NewTicker(c.repo.Config().PollInterval)
 	defer poll.Stop()
 	// Watch first, so that a change made during the first pass wakes the next one.
 	changes := c.watchKeys(ctx)
 	c.pass(ctx, c.SyncOnce)
+	c.pass(ctx, c.CheckRollout)
 	for {
 		select {
 		case <-ctx.Done():
@@ -36,10 +37,15 @@ func (c *Controller) Run(ctx context.Context) error {
 				changes = nil // lost; watch again below
 				break
 			}
-			if c.asksForSync(ch) || c.drainAsksForSync(changes) {
+			w := c.drain(changes, c.classify(ch))
+			switch {
+			case w.sync:
 				c.pass(ctx, c.SyncOnce)
-			} else {
+			case w.drift:
 				c.pass(ctx, c.Resync)
+			}
+			if w.health {
+				c.pass(ctx, c.CheckRollout)
 			}
 		}
 		if changes == nil {
@@ -48,6 +54,7 @@ func (c *Controller) Run(ctx context.Context) error {
 			backoff.Sleep(ctx, rewatchPause)
 			if changes = c.watchKeys(ctx); changes != nil {
 				c.pass(ctx, c.SyncOnce)
+				c.pass(ctx, c.CheckRollout)
 			}
 		}
 	}
@@ -72,7 +79,7 @@ func (c *Controller) pass(ctx context.Context, sync func(context.Context) (api.S
 }
 
 // watchKeys watches the desired keys (for drift), the pin and the sync request keys (for a full
-// pass) from the current revision, merged into one channel that closes when any of the watches
+// pass) and the health records (for CheckRollout) from the current revision, merged into one channel that closes when any of the watches
 // is lost; nil when etcd cannot say.
 func (c *Controller) watchKeys(ctx context.Context) <-chan store.Event {
 	rev, err := c.st.Revision(ctx)
@@ -84,7 +91,7 @@ func (c *Controller) watchKeys(ctx context.Context) <-chan store.Event {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var ins []<-chan store.Event
-	for _, r := range []store.Resource{store.Desired, store.Pin, store.SyncRequest} {
+	for _, r := range []store.Resource{store.Desired, store.Pin, store.SyncRequest, store.Health} {
 		ins = append(ins, c.st.Watch(ctx, r, rev))
 	}
 	return merge(ctx, cancel, ins)
@@ -119,24 +126,39 @@ func forward[T any](ctx context.Context, in <-chan T, out chan<- T) {
 	}
 }
 
-// asksForSync reports whether ch is a change of this source's pin or sync request.
-func (c *Controller) asksForSync(ch store.Event) bool {
-	return (ch.Resource == store.Pin || ch.Resource == store.SyncRequest) && ch.Name == c.opts.Name
+// wakes says which passes a batch of changes asks for: a full one (this source's pin or sync
+// request changed), a resync (a desired key changed: drift) and a rollout check (this
+// source's health record changed).
+type wakes struct{ sync, drift, health bool }
+
+// classify says which pass ch asks for.
+func (c *Controller) classify(ch store.Event) wakes {
+	switch {
+	case ch.Resource == store.Desired:
+		return wakes{drift: true}
+	case ch.Name != c.opts.Name:
+		return wakes{}
+	case ch.Resource == store.Pin || ch.Resource == store.SyncRequest:
+		return wakes{sync: true}
+	case ch.Resource == store.Health:
+		return wakes{health: true}
+	}
+	return wakes{}
 }
 
-// drainAsksForSync empties ch of the changes already queued, which one pass covers, and
-// reports whether any of them asks for a full pass.
-func (c *Controller) drainAsksForSync(ch <-chan store.Event) bool {
-	asks := false
+// drain empties ch of the changes already queued, which one pass of each kind covers, adding
+// what they ask for to w.
+func (c *Controller) drain(ch <-chan store.Event, w wakes) wakes {
 	for {
 		select {
 		case v, ok := <-ch:
 			if !ok {
-				return asks
+				return w
 			}
-			asks = asks || c.asksForSync(v)
+			n := c.classify(v)
+			w = wakes{w.sync || n.sync, w.drift || n.drift, w.health || n.health}
 		default:
-			return asks
+			return w
 		}
 	}
 }

@@ -88,10 +88,13 @@ func Wait(ctx context.Context, st Store, t Ticket) (api.SyncStatus, error) {
 	return got, nil
 }
 
-// WaitHealth waits until the health recorded for source is about commit and settled, Healthy
-// or Degraded, and returns it; seen is called with every record about commit until then. When
-// ctx ends first it returns the last record about commit with an error.
-func WaitHealth(ctx context.Context, st Store, source, commit string, seen func(api.HealthStatus)) (api.HealthStatus, error) {
+// WaitHealth waits until the health recorded for source is about commit and settled, as
+// settled says of each record about commit (nil: Healthy or Degraded, see Settled), and returns
+// it. When ctx ends first it returns the last record about commit with an error.
+func WaitHealth(ctx context.Context, st Store, source, commit string, settled func(api.HealthStatus) bool) (api.HealthStatus, error) {
+	if settled == nil {
+		settled = func(h api.HealthStatus) bool { return Settled(h, nil) }
+	}
 	var last api.HealthStatus
 	done := func(ctx context.Context) (bool, error) {
 		h, err := st.GetHealth(ctx, source)
@@ -99,8 +102,7 @@ func WaitHealth(ctx context.Context, st Store, source, commit string, seen func(
 			return false, nil
 		}
 		last = h
-		seen(h)
-		return h.Health == api.HealthHealthy || h.Health == api.HealthDegraded, nil
+		return settled(h), nil
 	}
 	rev, err := st.Revision(ctx)
 	if err != nil {

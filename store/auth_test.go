@@ -447,6 +447,16 @@ func TestAuthController(t *testing.T) {
 		{"request a sync (the webhook)", func(ctx context.Context) error {
 			return err2(ctl.RequestSync(ctx, "test", api.SyncRequest{ID: "1"}, store.PinChange{}))
 		}, true},
+		{"pin and unpin a commit (an automatic rollback and its resume)", func(ctx context.Context) error {
+			if err := ctl.SetPin(ctx, "test", api.Pin{Commit: "abc", From: "def"}, 0); err != nil {
+				return err
+			}
+			c, err := ctl.GetControl(ctx, "test")
+			if err != nil || c.Pin == nil {
+				return fmt.Errorf("control = %+v, %w", c, err)
+			}
+			return ctl.RemovePin(ctx, "test", c.Pin.Revision)
+		}, true},
 		{"allocate and free a service's addresses", func(ctx context.Context) error {
 			claims := store.ServiceClaims{IPs: []string{"10.96.0.9"}, NodePorts: []int32{30009}}
 			if err := ctl.CommitServiceStatus(ctx, "default/web", &api.ServiceStatus{ClusterIP: "10.96.0.9"}, 0, claims, store.ServiceClaims{}); err != nil {
@@ -465,9 +475,6 @@ func TestAuthController(t *testing.T) {
 		{"heartbeat for a node", rawPut(ctl, store.NodeLeases, "a"), false},
 		{"read a token", c.readToken(ctl), false},
 		{"list tokens", rawGet(ctl, store.Tokens, ""), false},
-		{"pin a commit", func(ctx context.Context) error {
-			return err2(ctl.RequestSync(ctx, "test", api.SyncRequest{ID: "2"}, store.PinChange{Set: &api.Pin{Commit: "abc"}}))
-		}, false},
 		{"record the nodes", func(ctx context.Context) error { return ctl.PutNodesStatus(ctx, api.NodesStatus{}) }, false},
 		{"campaign in the scheduler's election", rawPut(ctl, store.Leaders, store.ElectionScheduler+"/x"), false},
 		{"change rights", func(ctx context.Context) error { return ctl.SetNodeConfigMaps(ctx, "a", []api.Key{c.cm1}) }, false},

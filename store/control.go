@@ -64,6 +64,7 @@ func (s *Store) GetControl(ctx context.Context, source string) (Control, error) 
 		if err := unmarshal(kv.Key, kv.Value, c.Pin); err != nil {
 			return Control{}, err
 		}
+		c.Pin.Revision = kv.ModRevision
 	}
 	for _, kv := range resp.Responses[1].GetResponseRange().GetKvs() {
 		c.Request = new(api.SyncRequest)
@@ -73,6 +74,18 @@ func (s *Store) GetControl(ctx context.Context, source string) (Control, error) 
 		c.Request.Revision = kv.ModRevision
 	}
 	return c, nil
+}
+
+// SetPin pins source as pin says if its pin key is still at revision rev (0: no pin), the
+// controller's automatic rollback; ErrConflict when a user changed the pin since it was read.
+func (s *Store) SetPin(ctx context.Context, source string, pin api.Pin, rev int64) error {
+	return casPut(ctx, s, pinKey(source), pin, rev)
+}
+
+// RemovePin removes the pin of source if its key is still at revision rev: the controller
+// resumes the branch after an automatic rollback; ErrConflict when a user changed the pin.
+func (s *Store) RemovePin(ctx context.Context, source string, rev int64) error {
+	return casDelete(ctx, s, pinKey(source), rev)
 }
 
 func unmarshal(key, value []byte, v any) error {

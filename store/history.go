@@ -121,3 +121,15 @@ func (s *Store) ListHistory(ctx context.Context, source string) ([]api.HistoryEn
 	}
 	return out, nil
 }
+
+// MarkHealthy sets Healthy on history entry id of source, unless the entry changed since it was
+// read (ErrConflict) or is gone (ErrNotFound).
+func (s *Store) MarkHealthy(ctx context.Context, source string, id int64) error {
+	key := historyKey(source, id)
+	e, rev, err := get[api.HistoryEntry](ctx, s, key)
+	if err != nil || e.Healthy {
+		return err
+	}
+	e.Healthy = true
+	return casPut(ctx, s, key, e, rev)
+}

@@ -176,3 +176,52 @@ func TestStoreWatchPinAndRequest(t *testing.T) {
 		}
 	}
 }
+
+// The automatic rollback's writes: a history entry marked Healthy once, a pin set and removed
+// only while no one else changed it.
+func TestStoreMarkHealthyAndPinCAS(t *testing.T) {
+	ctx := context.Background()
+	s := etcdtest.Start(t)
+	st := api.SyncStatus{Source: "default", AppliedCommit: "c1", Sync: api.SyncSynced}
+	id, err := s.CommitSync(ctx, store.SyncRecord{Status: st, History: &api.HistoryEntry{Commit: api.CommitInfo{Hash: "c1"}, Result: api.SyncSynced}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second is a no-op
+		if err := s.MarkHealthy(ctx, "default", id); err != nil {
+			t.Fatalf("mark healthy: %v", err)
+		}
+	}
+	if h, err := s.ListHistory(ctx, "default"); err != nil || len(h) != 1 || !h[0].Healthy || h[0].Commit.Hash != "c1" {
+		t.Fatalf("history = %+v, %v; want c1 healthy", h, err)
+	}
+	if err := s.MarkHealthy(ctx, "default", id+1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("mark a missing entry: %v, want ErrNotFound", err)
+	}
+
+	pin := api.Pin{Commit: "c1", From: "c2", Reason: "web ProgressDeadlineExceeded"}
+	if err := s.SetPin(ctx, "default", pin, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPin(ctx, "default", pin, 0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("pin over a pin: %v, want ErrConflict", err)
+	}
+	ctl, err := s.GetControl(ctx, "default")
+	if err != nil || ctl.Pin == nil || ctl.Pin.From != "c2" || ctl.Pin.Reason != pin.Reason || ctl.Pin.Revision == 0 {
+		t.Fatalf("control = %+v, %v", ctl.Pin, err)
+	}
+	// A user pins by hand meanwhile: the controller's removal loses.
+	if _, err := s.RequestSync(ctx, "default", api.SyncRequest{ID: "r"}, store.PinChange{Set: &api.Pin{Commit: "c0"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemovePin(ctx, "default", ctl.Pin.Revision); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("remove a changed pin: %v, want ErrConflict", err)
+	}
+	ctl, _ = s.GetControl(ctx, "default")
+	if err := s.RemovePin(ctx, "default", ctl.Pin.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if ctl, err = s.GetControl(ctx, "default"); err != nil || ctl.Pin != nil {
+		t.Fatalf("pin after removal: %+v, %v", ctl.Pin, err)
+	}
+}

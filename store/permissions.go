@@ -55,7 +55,7 @@ func identityPermissions(id string) []Permission {
 	switch id {
 	case UserController:
 		writes = []string{
-			prefix(Desired), prefix(Sync), prefix(History), prefix(HistorySeq), // sync controller
+			prefix(Desired), prefix(Sync), prefix(History), prefix(HistorySeq), prefix(Pin), // sync controller
 			prefix(Pods), prefix(NodePods), prefix(PodStatus), prefix(Health), prefix(ReplicaSets), // workload controller
 			prefix(NodeSpecs), prefix(PodCIDRs), // node IPAM
 			prefix(ServiceStatus), prefix(ServiceIPs), prefix(NodePorts), // services

@@ -177,7 +177,8 @@ func rolloutStatus(spec RolloutSpec, c rolloutCounts, m progressMark, revision i
 	deadline time.Duration, pods []RolloutPod, now time.Time) api.RolloutStatus {
 	st := api.RolloutStatus{Revision: revision, TemplateHash: spec.Hash, State: api.RolloutProgressing,
 		Want: spec.Want, Replicas: c.replicas, Updated: c.updated, Ready: c.ready, Available: c.available,
-		UpdatedAvailable: c.updatedAvailable, LastProgress: m.at.UTC().Format(time.RFC3339)}
+		UpdatedAvailable: c.updatedAvailable, LastProgress: m.at.UTC().Format(time.RFC3339),
+		DeadlineSeconds: int(deadline / time.Second)}
 	if !m.complete && !spec.Paused {
 		st.Failing = failingPods(spec, pods, now)
 	}

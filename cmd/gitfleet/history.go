@@ -42,8 +42,14 @@ const maxTableMessage = 100
 // message (why it failed, what it reverted) when it has one.
 func historyRow(e api.HistoryEntry) string {
 	result := e.Result
-	if e.Rollback {
+	switch {
+	case e.RollbackFrom != "":
+		result += " (automatic rollback)"
+	case e.Rollback:
 		result += " (rollback)"
+	}
+	if e.Healthy {
+		result += ", Healthy"
 	}
 	s := e.Summary
 	msg := e.Commit.Message

@@ -27,13 +27,13 @@ type hookFlags struct {
 
 func runHook(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "install" {
-		return errors.New("hook: usage: gitfleet hook install REPO.git [--data-dir D | --etcd-endpoints E] [--branch main] [--timeout 60s] [--force]")
+		return errors.New("hook: usage: gitfleet hook install REPO.git [--data-dir D | --etcd-endpoints E] [--branch main] [--timeout D] [--force]")
 	}
 	fs := flag.NewFlagSet("hook install", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f hookFlags
 	f.conn.register(fs)
-	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "how long a push waits for the sync and health")
+	fs.DurationVar(&f.timeout, "timeout", 0, "how long a push waits for the sync and health (0: as 'gitfleet sync --wait' without --timeout: as long as the rollouts progress, up to each Deployment's progress deadline plus 30s since it last moved)")
 	fs.StringVar(&f.branch, "branch", "main", "the branch whose pushes sync")
 	fs.BoolVar(&f.force, "force", false, "replace a post-receive hook that gitfleet did not install (kept as post-receive.orig)")
 	pos, err := parseInterspersed(fs, args[1:])
@@ -165,11 +165,15 @@ func hookScript(f hookFlags) (string, error) {
 		}
 		conn = "--data-dir " + shellQuote(dataDir)
 	}
+	if f.timeout > 0 {
+		conn = "--timeout " + shellQuote(f.timeout.String()) + " " + conn
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `#!/bin/sh
 %s; reinstalling replaces it.
 # For a push to %s it asks gitfleet to sync the pushed commit and waits until it is applied and
-# healthy; the pusher sees the result as "remote:" lines. It always exits 0.
+# healthy, showing its rollouts, or rolled back; the pusher sees the result as "remote:" lines.
+# It always exits 0.
 gitfleet=%s
 while read -r old new ref; do
 	[ "$ref" = %s ] || continue
@@ -178,10 +182,10 @@ while read -r old new ref; do
 		echo "gitfleet: not reachable: $gitfleet is missing"
 		continue
 	fi
-	"$gitfleet" sync --wait --commit "$new" --timeout %s %s 2>&1
+	"$gitfleet" sync --wait --commit "$new" %s 2>&1
 done
 exit 0
-`, hookMarker, f.branch, shellQuote(bin), shellQuote("refs/heads/"+f.branch), shellQuote(f.timeout.String()), conn)
+`, hookMarker, f.branch, shellQuote(bin), shellQuote("refs/heads/"+f.branch), conn)
 	return b.String(), nil
 }
 

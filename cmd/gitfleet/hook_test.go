@@ -39,7 +39,8 @@ func TestHookInstall(t *testing.T) {
 	if _, stderr, err := runCLI("hook", "install", "--etcd-endpoints", "http://10.0.0.1:2379", remote.URL()); err != nil {
 		t.Fatalf("reinstall: %v\n%s", err, stderr)
 	}
-	if script := readFile(t, hook); !strings.Contains(script, "--etcd-endpoints 'http://10.0.0.1:2379'") {
+	// Without --timeout the hook waits as sync --wait does by default: for the rollouts.
+	if script := readFile(t, hook); !strings.Contains(script, `"$gitfleet" sync --wait --commit "$new" --etcd-endpoints 'http://10.0.0.1:2379' 2>&1`) {
 		t.Fatalf("reinstalled hook:\n%s", script)
 	}
 }

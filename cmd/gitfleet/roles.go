@@ -33,8 +33,9 @@ type sourceFlags struct {
 	webhook            webhookFlags
 	dashboard          dashboardFlags
 	auth               gitAuthFlags
-	// allowMassPrune and selfHeal set reconciler.Options.AllowMassPrune and DisableSelfHeal.
-	allowMassPrune, selfHeal bool
+	// allowMassPrune, selfHeal and autoRollback set reconciler.Options.AllowMassPrune,
+	// DisableSelfHeal and AutoRollback.
+	allowMassPrune, selfHeal, autoRollback bool
 	// health bounds how long an object may look bad before it is recorded Degraded.
 	health health.Policy
 	// clusterCIDR is the Pod network, split into one range per node.
@@ -51,6 +52,7 @@ func (f *sourceFlags) register(fs *flag.FlagSet) {
 	f.webhook.register(fs)
 	f.dashboard.register(fs)
 	fs.BoolVar(&f.allowMassPrune, "allow-mass-prune", false, "let every sync delete any share of the objects (default: a sync deleting more than half, or all, is refused)")
+	fs.BoolVar(&f.autoRollback, "auto-rollback", false, "roll the source back to its last healthy commit when any Deployment's rollout misses its progress deadline (default: only Deployments annotated gitfleet.io/rollback-on-failure: \"true\"; \"false\" opts one out); the next push resumes")
 	fs.BoolVar(&f.selfHeal, "self-heal", true, "revert desired keys changed outside git; false only reports them (OutOfSync) until the next commit or sync")
 	fs.DurationVar(&f.health.DegradedGrace, "degraded-grace", health.DefaultDegradedGrace, "how long an object may look Degraded (a Pod failed, crash-loops or fits nowhere) before it is recorded Degraded")
 	fs.DurationVar(&f.health.ProgressDeadline, "progress-deadline", health.DefaultProgressDeadline, "how long an object may stay Progressing with no change in ready Pods before it is recorded Degraded (a Deployment: its rollout with no progress, unless it sets progressDeadlineSeconds)")
@@ -61,7 +63,7 @@ func (f *sourceFlags) register(fs *flag.FlagSet) {
 
 // options are the controller's options from the flags.
 func (f *sourceFlags) options() reconciler.Options {
-	return reconciler.Options{AllowMassPrune: f.allowMassPrune, DisableSelfHeal: !f.selfHeal}
+	return reconciler.Options{AllowMassPrune: f.allowMassPrune, DisableSelfHeal: !f.selfHeal, AutoRollback: f.autoRollback}
 }
 
 func (f *sourceFlags) config(dataDir string) (source.Config, error) {

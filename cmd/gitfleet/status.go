@@ -88,8 +88,14 @@ func printStatus(w io.Writer, st statusOutput) {
 	if c := st.Commit; c.Hash != "" {
 		fmt.Fprintf(w, "commit:    %s %s, %s: %s\n", short(c.Hash), dash(c.Author), dash(c.Time), c.Message)
 	}
-	if st.PinnedCommit != "" {
+	switch {
+	case st.PinReason != "":
+		fmt.Fprintf(w, "pinned:    %s (automatic rollback: %s; the next push resumes)\n", short(st.PinnedCommit), st.PinReason)
+	case st.PinnedCommit != "":
 		fmt.Fprintf(w, "pinned:    %s (rolled back; 'gitfleet sync --resume' follows the branch again)\n", short(st.PinnedCommit))
+	}
+	if n := st.AutoRollback; n != nil && n.Target == "" {
+		fmt.Fprintf(w, "rollback:  %s (%s: %s)\n", n.Message, short(n.Commit), n.Reason)
 	}
 	fmt.Fprintf(w, "seen:      %s\n", short(st.SeenCommit))
 	if st.Time != "" {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -29,8 +28,8 @@ type syncFlags struct {
 
 func (f *syncFlags) register(fs *flag.FlagSet) {
 	f.conn.register(fs)
-	fs.BoolVar(&f.wait, "wait", false, "wait until the sync is applied and every object is Healthy (exit 0), or it failed or an object is Degraded (exit 1)")
-	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "with --wait, give up after this long")
+	fs.BoolVar(&f.wait, "wait", false, "wait until the sync is applied and every object is Healthy (exit 0), or it failed, an object is Degraded or an automatic rollback replaced the commit (exit 1); rollouts are shown as they progress")
+	fs.DurationVar(&f.timeout, "timeout", 0, "with --wait, give up after this long (0: wait for the controller's answer up to 1m, then for the rollouts as long as they progress: each Deployment's progress deadline plus 30s since it last moved, 2m when none is under way)")
 	fs.BoolVar(&f.resume, "resume", false, "remove a rollback's pin first, so the source follows its branch again")
 	fs.BoolVar(&f.allowMassPrune, "allow-mass-prune", false, "let this sync delete more objects than the prune limit allows")
 	fs.StringVar(&f.commit, "commit", "", "the commit expected at the branch head (a push hook passes the pushed commit)")
@@ -75,20 +74,6 @@ func notReachable(stderr io.Writer, err error) error {
 	return exitCode(2)
 }
 
-// waitSync waits for the controller's answer, reports it and, when it applied, waits for the
-// health the workload controller records of the applied commit.
-func waitSync(ctx context.Context, s *store.Store, stdout io.Writer, f syncFlags, t request.Ticket) error {
-	st, err := request.Wait(ctx, s, t)
-	if err != nil {
-		fmt.Fprintf(stdout, "sync: no answer from the controller in %s (is it running?): %v\n", f.timeout, err)
-		return exitCode(1)
-	}
-	if !reportSync(ctx, s, stdout, st, f.commit) {
-		return exitCode(1)
-	}
-	return waitHealthy(ctx, s, stdout, f.timeout, st.AppliedCommit)
-}
-
 // reportSync prints the sync result, the changes it made and its errors; false when it failed.
 func reportSync(ctx context.Context, s *store.Store, w io.Writer, st api.SyncStatus, commit string) bool {
 	if commit != "" && !strings.HasPrefix(st.SeenCommit, commit) {
@@ -103,115 +88,30 @@ func reportSync(ctx context.Context, s *store.Store, w io.Writer, st api.SyncSta
 	}
 	c := st.Changes
 	fmt.Fprintf(w, "sync: %s Synced: %d created, %d changed, %d deleted\n", short(st.AppliedCommit), c.Created, c.Updated, c.Deleted)
-	if c.Created+c.Updated+c.Deleted > 0 {
-		for _, line := range changeLines(ctx, s, st) {
+	last, ok := lastSync(ctx, s, st)
+	if ok && c.Created+c.Updated+c.Deleted > 0 {
+		for _, line := range last.Changes {
 			fmt.Fprintf(w, "  %s\n", line)
 		}
+		if last.Message != "" { // an automatic rollback, a resume after one, drift reverted
+			fmt.Fprintf(w, "sync: %s\n", last.Message)
+		}
 	}
-	if st.PinnedCommit != "" {
+	switch {
+	case st.PinReason != "":
+		fmt.Fprintf(w, "sync: pinned at %s by an automatic rollback; the next push resumes\n", short(st.PinnedCommit))
+	case st.PinnedCommit != "":
 		fmt.Fprintf(w, "sync: pinned at %s by a rollback; 'gitfleet sync --resume' follows the branch again\n", short(st.PinnedCommit))
 	}
 	return true
 }
 
-// changeLines are the rendered changes of the latest history entry when it is st's sync.
-func changeLines(ctx context.Context, s *store.Store, st api.SyncStatus) []string {
+// lastSync is the latest history entry when it is st's sync.
+func lastSync(ctx context.Context, s *store.Store, st api.SyncStatus) (api.HistoryEntry, bool) {
 	hist, err := s.ListHistory(ctx, syncSource)
 	if err != nil || len(hist) == 0 {
-		return nil
+		return api.HistoryEntry{}, false
 	}
 	last := hist[len(hist)-1]
-	if last.Commit.Hash != st.AppliedCommit || last.Result != api.SyncSynced {
-		return nil
-	}
-	return last.Changes
-}
-
-// waitHealthy shows the recorded health of commit as it changes, until it settles: Healthy
-// (nil), Degraded or the timeout (exit 1).
-func waitHealthy(ctx context.Context, s *store.Store, w io.Writer, timeout time.Duration, commit string) error {
-	p := newProgress(w)
-	h, err := request.WaitHealth(ctx, s, syncSource, commit, p.show)
-	p.end()
-	switch {
-	case err != nil:
-		fmt.Fprintf(w, "health: timed out after %s: %s\n", timeout, describe(h))
-		return exitCode(1)
-	case h.Health == api.HealthHealthy:
-		fmt.Fprintf(w, "health: Healthy (%d/%d pods running)\n", h.Ready, h.Want)
-		return nil
-	}
-	fmt.Fprintf(w, "health: %s\n", describe(h))
-	return exitCode(1)
-}
-
-// describe renders the aggregate health and the first object that has it.
-func describe(h api.HealthStatus) string {
-	if h.Health == "" {
-		return "unknown (no health recorded for the commit yet)"
-	}
-	for _, o := range h.Objects {
-		if o.Health == h.Health && o.Health != api.HealthHealthy {
-			return fmt.Sprintf("%s: %s: %s", h.Health, objectName(o.Key), o.Message)
-		}
-	}
-	return h.Health
-}
-
-// objectName is how progress lines name an object: "web", or "ns/web" outside default.
-func objectName(k api.Key) string {
-	if k.Namespace == api.DefaultNamespace || k.Namespace == "" {
-		return k.Name
-	}
-	return k.Namespace + "/" + k.Name
-}
-
-// progress prints health as it changes: on a terminal one line updated in place, otherwise a
-// line per object whose health or message changed, as "web: Progressing: 1/2 ready".
-type progress struct {
-	w        io.Writer
-	terminal bool
-	seen     map[api.Key]string
-	line     string
-}
-
-func newProgress(w io.Writer) *progress {
-	return &progress{w: w, terminal: isTerminal(w), seen: map[api.Key]string{}}
-}
-
-func (p *progress) show(h api.HealthStatus) {
-	var parts []string
-	for _, o := range h.Objects {
-		if o.Health == api.HealthHealthy && p.seen[o.Key] == "" {
-			continue // healthy from the start: nothing to report
-		}
-		text := fmt.Sprintf("%s: %s: %s", objectName(o.Key), o.Health, o.Message)
-		parts = append(parts, text)
-		if p.seen[o.Key] != text && !p.terminal {
-			fmt.Fprintln(p.w, text)
-		}
-		p.seen[o.Key] = text
-	}
-	if line := strings.Join(parts, "; "); p.terminal && line != p.line {
-		fmt.Fprintf(p.w, "\r\033[K%s", line)
-		p.line = line
-	}
-}
-
-// end finishes the updating line, so what follows starts on a line of its own.
-func (p *progress) end() {
-	if p.terminal && p.line != "" {
-		fmt.Fprintln(p.w)
-		p.line = ""
-	}
-}
-
-// isTerminal reports whether w is a character device such as a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return last, last.Commit.Hash == st.AppliedCommit && last.Result == api.SyncSynced
 }

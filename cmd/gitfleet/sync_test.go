@@ -213,3 +213,142 @@ func TestSyncWaitAcceptsTheAnswerToANewerRequest(t *testing.T) {
 		"sync: beef00000000 Synced: 0 created, 0 changed, 0 deleted",
 		"health: Healthy (0/0 pods running)")
 }
+
+// webRolling is web's status with its rollout in state, updated of 4 Pods of the new template
+// and ready of all.
+func webRolling(health, state string, updated, ready int) api.ObjectStatus {
+	o := webStatus(health, ready, 4, "")
+	o.Rollout = &api.RolloutStatus{State: state, Want: 4, Replicas: 4 + min(updated, 1), Updated: updated, Ready: ready,
+		DeadlineSeconds: 8}
+	if state == api.RolloutDeadlineExceeded {
+		o.Rollout.Reason = "no progress for 8s: 0 of 4 updated Pods available; 2 Pods ErrImagePull"
+		o.Message = "3/4 ready; ProgressDeadlineExceeded: " + o.Rollout.Reason
+	}
+	return o
+}
+
+// rollingWeb answers a request with web changed at fakeCommit, rolling back on failure; first
+// it records first, the health the CLI reads first.
+func rollingWeb(t *testing.T, ctx context.Context, s *store.Store, first api.ObjectStatus) func(req api.SyncRequest) store.SyncRecord {
+	return func(req api.SyncRequest) store.SyncRecord {
+		recordHealth(t, ctx, s, fakeCommit, first.Health, first)
+		rec := syncedWeb(webDeployment(4))(req)
+		rec.Status.Changes = api.ChangeSummary{Updated: 1}
+		rec.Status.RollbackOnFailure = []string{"default/web"}
+		rec.History.Changes = []string{"~ Deployment/default/web"}
+		return rec
+	}
+}
+
+// updateStatus plays the sync controller deciding about a rollback: it changes the recorded
+// status (keeping the request it answers).
+func updateStatus(t *testing.T, ctx context.Context, s *store.Store, change func(*api.SyncStatus)) {
+	t.Helper()
+	ctx = context.WithoutCancel(ctx)
+	st, err := s.GetSync(ctx, syncSource)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	change(&st)
+	if _, err := s.CommitSync(ctx, store.SyncRecord{Status: st}); err != nil {
+		t.Error(err)
+	}
+}
+
+// The push output of a rollout: progress lines at most once a second, then the end.
+func TestSyncWaitShowsRolloutProgress(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, eps := etcdtest.StartWithEndpoints(t)
+	first := webRolling(api.HealthProgressing, api.RolloutProgressing, 1, 4)
+	fakeController(t, ctx, s, rollingWeb(t, ctx, s, first), func() {
+		time.Sleep(1100 * time.Millisecond)
+		recordHealth(t, ctx, s, fakeCommit, api.HealthProgressing, webRolling(api.HealthProgressing, api.RolloutProgressing, 3, 3))
+		time.Sleep(300 * time.Millisecond) // let the CLI see it
+		recordHealth(t, ctx, s, fakeCommit, api.HealthHealthy, webRolling(api.HealthHealthy, api.RolloutComplete, 4, 4))
+	})
+	out, err := syncCLI(t, eps, "--wait", "--commit", fakeCommit)
+	if err != nil {
+		t.Fatalf("sync --wait: %v", err)
+	}
+	wantLines(t, out,
+		"sync: c0ffee012345 Synced: 0 created, 1 changed, 0 deleted",
+		"  ~ Deployment/default/web",
+		"web: 1/4 updated, 4 ready",
+		"web: 3/4 updated, 3 ready",
+		"web: Healthy",
+		"health: Healthy (4/4 pods running)")
+}
+
+// A rollout that rolls back on failure and misses its deadline: the push output says the
+// controller rolled back, and sync exits 1.
+func TestSyncWaitReportsAutomaticRollback(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, eps := etcdtest.StartWithEndpoints(t)
+	const good = "900d00000000000000000000000000000000900d"
+	const reason = "web ProgressDeadlineExceeded: no progress for 8s: 0 of 4 updated Pods available; 2 Pods ErrImagePull"
+	// Pods failing before the deadline: Degraded, but the rollout is still under way.
+	first := webRolling(api.HealthDegraded, api.RolloutProgressing, 2, 3)
+	fakeController(t, ctx, s, rollingWeb(t, ctx, s, first), func() {
+		time.Sleep(300 * time.Millisecond)
+		recordHealth(t, ctx, s, fakeCommit, api.HealthDegraded, webRolling(api.HealthDegraded, api.RolloutDeadlineExceeded, 2, 3))
+		time.Sleep(300 * time.Millisecond)
+		updateStatus(t, ctx, s, func(st *api.SyncStatus) {
+			st.AppliedCommit, st.PinnedCommit, st.PinReason = good, good, reason
+			st.AutoRollback = &api.RollbackNote{Commit: fakeCommit, Target: good, Reason: reason}
+		})
+	})
+	out, err := syncCLI(t, eps, "--wait", "--commit", fakeCommit)
+	if code := new(exitCode); !errors.As(err, code) || *code != 1 {
+		t.Fatalf("err = %v, want exit 1", err)
+	}
+	wantLines(t, out,
+		"web: 2/4 updated, 3 ready",
+		"web: Degraded: ProgressDeadlineExceeded: no progress for 8s",
+		"health: rolled back to 900d00000000: "+reason,
+		"sync: pinned at 900d00000000 by an automatic rollback; the next push resumes")
+}
+
+// A Deployment that rolls back on failure with no earlier healthy commit: Degraded, and why
+// there was no rollback.
+func TestSyncWaitReportsNoRollback(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, eps := etcdtest.StartWithEndpoints(t)
+	fakeController(t, ctx, s, rollingWeb(t, ctx, s, webRolling(api.HealthDegraded, api.RolloutDeadlineExceeded, 2, 3)), func() {
+		updateStatus(t, ctx, s, func(st *api.SyncStatus) {
+			st.AutoRollback = &api.RollbackNote{Commit: fakeCommit, Reason: "web ...",
+				Message: "no automatic rollback: no earlier commit of the history became Healthy"}
+		})
+	})
+	out, err := syncCLI(t, eps, "--wait", "--commit", fakeCommit)
+	if code := new(exitCode); !errors.As(err, code) || *code != 1 {
+		t.Fatalf("err = %v, want exit 1", err)
+	}
+	wantLines(t, out,
+		"health: Degraded: web: 3/4 ready; ProgressDeadlineExceeded",
+		"rollback: no automatic rollback: no earlier commit of the history became Healthy")
+}
+
+// Progress lines of rollouts under way are printed at most once a second, and only changed.
+func TestProgressRateLimit(t *testing.T) {
+	var b strings.Builder
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newProgress(&b, func() time.Time { return now })
+	rec := func(updated, ready int) api.HealthStatus {
+		return api.HealthStatus{Health: api.HealthProgressing, Objects: []api.ObjectStatus{webRolling(api.HealthProgressing, api.RolloutProgressing, updated, ready)}}
+	}
+	p.show(rec(1, 4))
+	now = now.Add(500 * time.Millisecond)
+	p.show(rec(2, 4)) // too soon
+	now = now.Add(600 * time.Millisecond)
+	p.show(rec(2, 4))
+	now = now.Add(2 * time.Second)
+	p.show(rec(2, 4)) // unchanged
+	p.end(api.HealthStatus{Health: api.HealthHealthy, Objects: []api.ObjectStatus{webRolling(api.HealthHealthy, api.RolloutComplete, 4, 4)}})
+	if want := "web: 1/4 updated, 4 ready\nweb: 2/4 updated, 4 ready\nweb: Healthy\n"; b.String() != want {
+		t.Fatalf("progress:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
