@@ -2,9 +2,11 @@ package nodeagent
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
 	"strconv"
@@ -27,8 +29,12 @@ type NodeConfig struct {
 	HostID string
 	// DataDir is where the node keeps its state; its filesystem's free space is DiskPressure.
 	DataDir string
-	// Capacity overrides what is read from the host (cpu and memory quantities) when set.
+	// Capacity overrides what is read from the host (cpu and memory quantities, and pods unless
+	// MaxPods is set) when set.
 	Capacity api.ResourceList
+	// MaxPods is the most Pods the node runs, published as its "pods" capacity, which the
+	// scheduler's NodePods filter reads; 0 means DefaultMaxPods.
+	MaxPods int
 	// LeaseTTL is how long the node stays Ready after the agent's last heartbeat: the grace
 	// after which the control plane replaces its Pods elsewhere. 0 means DefaultLeaseTTL.
 	LeaseTTL time.Duration
@@ -36,6 +42,10 @@ type NodeConfig struct {
 	// published in the node's status.
 	LogsEndpoint *api.DaemonEndpoint
 }
+
+// DefaultMaxPods is the Pods a node runs at most unless told otherwise: the kubelet's default,
+// and what the scheduler assumes of a node whose capacity does not say.
+const DefaultMaxPods = 110
 
 // DefaultLeaseTTL is how long a node outlives its agent's last heartbeat.
 const DefaultLeaseTTL = 5 * time.Second
@@ -111,9 +121,12 @@ func heartbeat(ctx context.Context, st NodeStore, cfg NodeConfig) (<-chan struct
 
 // nodeObject is the node's record at now, with conditions (nil: all is well).
 func nodeObject(cfg NodeConfig, now time.Time, conditions []api.NodeCondition) *api.Node {
-	capacity := cfg.Capacity
+	capacity := maps.Clone(cfg.Capacity)
 	if len(capacity) == 0 {
 		capacity = hostCapacity()
+	}
+	if _, set := capacity[api.ResourcePods]; !set || cfg.MaxPods > 0 {
+		capacity[api.ResourcePods] = strconv.Itoa(cmp.Or(cfg.MaxPods, DefaultMaxPods))
 	}
 	if conditions == nil {
 		conditions = []api.NodeCondition{{Type: api.NodeReady, Status: api.ConditionTrue, Reason: api.ReasonAgentReported,

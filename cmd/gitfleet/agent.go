@@ -28,6 +28,7 @@ import (
 type nodeFlags struct {
 	name, labels, advertise, address, namespace, cniBinDir string
 	grace                                                  time.Duration
+	maxPods                                                int
 	// serviceCIDR is what the node's proxy routes to itself: the agent's own --service-cidr,
 	// or under up the controller's.
 	serviceCIDR string
@@ -42,6 +43,7 @@ func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.labels, "node-labels", "", "this node's labels, k=v,k2=v2 (for nodeSelector)")
 	fs.StringVar(&f.advertise, "advertise-address", "", "this node's IP that other nodes reach its Pods through (default: the first global IPv4 address)")
 	fs.DurationVar(&f.grace, "node-grace", nodeagent.DefaultLeaseTTL, "how long after the agent's last heartbeat the node is NotReady and its Pods are replaced elsewhere")
+	fs.IntVar(&f.maxPods, "max-pods", nodeagent.DefaultMaxPods, "the most Pods this node runs (its pods capacity, which the scheduler fills no further)")
 	fs.StringVar(&f.address, "containerd-address", containerd.DefaultAddress, "containerd socket")
 	fs.StringVar(&f.namespace, "containerd-namespace", containerd.DefaultNamespace, "containerd namespace of gitfleet's containers")
 	fs.StringVar(&f.cniBinDir, "cni-bin-dir", podnet.DefaultCNIBinDir, "directory of the CNI plugins")
@@ -93,7 +95,10 @@ func (f *nodeFlags) nodeConfig(dataDir string) (nodeagent.NodeConfig, error) {
 	if net.ParseIP(addr) == nil {
 		return nodeagent.NodeConfig{}, fmt.Errorf("--advertise-address %q is not an IP address", addr)
 	}
-	return nodeagent.NodeConfig{Name: name, Labels: labels, HostID: hostID, LeaseTTL: f.grace, DataDir: dataDir,
+	if f.maxPods < 1 {
+		return nodeagent.NodeConfig{}, fmt.Errorf("--max-pods %d: want at least 1", f.maxPods)
+	}
+	return nodeagent.NodeConfig{Name: name, Labels: labels, HostID: hostID, LeaseTTL: f.grace, DataDir: dataDir, MaxPods: f.maxPods,
 		Addresses: []api.NodeAddress{{Type: api.NodeInternalIP, Address: addr}, {Type: api.NodeHostName, Address: hostname()}}}, nil
 }
 

@@ -196,8 +196,8 @@ type rolloutEnv struct {
 	hash   string
 }
 
-func startRollout(t testing.TB, n int) (*rolloutEnv, time.Duration) {
-	c, remote := newCluster(t)
+func startRollout(t testing.TB, n int, upFlags ...string) (*rolloutEnv, time.Duration) {
+	c, remote := newCluster(t, upFlags...)
 	remote.Write("deploy/web.yaml", rolloutManifest(0, "v1", "gitfleet.local/busybox:1", 600))
 	remote.CommitAndPush("web: 0 replicas")
 	c.start()
