@@ -97,14 +97,11 @@ func TestScaleDownGrace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 60*time.Second, "3 left", func() error { return runningCount(t, rt, 3) })
-	took := time.Since(start)
-	t.Logf("47 pods with a 2s grace gone in %s", took)
-	// serial stops would take 94s, the default grace 30s; the bound leaves room for a busy host
-	// (14s measured at a load average of 27 on 2 cores)
-	if took > 25*time.Second {
-		t.Fatalf("47 pods took %s to go", took)
-	}
+	// Stops one after another would take 47 × 2 s = 94 s: the 90 s bound holds only when Pods
+	// stop each on its own. How fast is a figure for the log, not a bound (14 s at a load
+	// average of 27 on 2 cores, 43 s at 60).
+	waitFor(t, 90*time.Second, "3 left", func() error { return runningCount(t, rt, 3) })
+	t.Logf("47 pods with a 2s grace gone in %s", time.Since(start))
 	for _, p := range pods[:3] {
 		if sb, ok := sandboxByKey(t, rt, api.PodKeyOf(p)); !ok || sb.Containers[0].State != nodeagent.StateRunning {
 			t.Fatalf("kept pod %s: %+v", p.Metadata.Name, sb)
