@@ -37,6 +37,10 @@ func rank(h string) int {
 	return 3
 }
 
+// Worse reports whether health a is worse than b, in the order Assess aggregates by (Healthy,
+// Progressing, Missing, Degraded): the dashboard rolls a namespace's objects up with it.
+func Worse(a, b string) bool { return rank(a) > rank(b) }
+
 // Assess judges every desired object, in key order, by its kind's health rule (api.KindInfo):
 // a Deployment is Healthy when exactly replicas Pods of its current template run ready and no
 // Pod of an older template is left; Degraded when a current Pod failed, restarts without

@@ -174,3 +174,23 @@ func DryRunDir(ctx context.Context, st DesiredReader, dir, subPath string, rules
 	}
 	return DryRun(ctx, st, files, rules)
 }
+
+// DiffFiles returns the change set from prev to files, two whole repositories of manifests
+// (commits), as a sync of files would compute it against the objects of prev: what a sync from
+// one commit to the other changed (the dashboard's diff of the last sync). prev may be empty,
+// for a first sync. When either set is not a valid commit under rules it returns its errors.
+func DiffFiles(prev, files map[string][]byte, rules api.Rules) (ChangeSet, []api.FieldError) {
+	decoded, errs := rules.LoadSet(files)
+	if len(errs) > 0 {
+		return ChangeSet{}, errs
+	}
+	before, errs := rules.LoadSet(prev)
+	if len(errs) > 0 {
+		return ChangeSet{}, errs
+	}
+	live := make(map[api.Key]store.DesiredObject, len(before))
+	for _, obj := range desiredObjects(before, "") {
+		live[api.KeyOf(obj)] = store.DesiredObject{Object: obj}
+	}
+	return Diff(desiredObjects(decoded, ""), live), nil
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what gitfleet needs on a Debian machine: containerd, runc, the CNI plugins,
 # git, iproute2, iptables and busybox-static (for the example image), plus any Debian packages
-# named as arguments. Safe to run again.
+# named as arguments (scripts/test.sh adds docker-registry and chromium, which only the tests
+# use). Safe to run again.
 set -euo pipefail
 
 need=()

@@ -31,7 +31,7 @@ bin/gitfleet hook install "$repo" --data-dir "$data" >/dev/null
 
 cat <<MSG
 
-gitfleet is starting. In another terminal:
+gitfleet is starting. Open http://127.0.0.1:8080/ (the dashboard), and in another terminal:
   bin/gitfleet get pods -o wide --data-dir $data      # two web Pods, each with its own Pod IP
   curl http://POD_IP:8080/                             # hello from web-...
   bin/gitfleet get services -o wide --data-dir $data   # the web Service: virtual IP, node port, endpoints
@@ -41,4 +41,4 @@ To change what runs, edit and push:
   bin/gitfleet status --data-dir $data
 
 MSG
-exec bin/gitfleet up --repo "$repo" --data-dir "$data"
+exec bin/gitfleet up --repo "$repo" --data-dir "$data" --http-listen 127.0.0.1:8080

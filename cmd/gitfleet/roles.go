@@ -31,6 +31,7 @@ type sourceFlags struct {
 	repo, branch, path string
 	poll               time.Duration
 	webhook            webhookFlags
+	dashboard          dashboardFlags
 	auth               gitAuthFlags
 	// allowMassPrune and selfHeal set reconciler.Options.AllowMassPrune and DisableSelfHeal.
 	allowMassPrune, selfHeal bool
@@ -48,6 +49,7 @@ func (f *sourceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.path, "path", "", "sub-directory of the repository that holds the manifests")
 	fs.DurationVar(&f.poll, "poll", 5*time.Second, "how often to ask the remote for new commits")
 	f.webhook.register(fs)
+	f.dashboard.register(fs)
 	fs.BoolVar(&f.allowMassPrune, "allow-mass-prune", false, "let every sync delete any share of the objects (default: a sync deleting more than half, or all, is refused)")
 	fs.BoolVar(&f.selfHeal, "self-heal", true, "revert desired keys changed outside git; false only reports them (OutOfSync) until the next commit or sync")
 	fs.DurationVar(&f.health.DegradedGrace, "degraded-grace", health.DefaultDegradedGrace, "how long an object may look Degraded (a Pod failed, crash-loops or fits nowhere) before it is recorded Degraded")
@@ -119,12 +121,8 @@ func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 
 // controllerRoles are the sync controller, the workload controller, the node IPAM controller,
 // the services controller and the endpoints controller, each run while this process leads it
-// (candidate names this process).
-func controllerRoles(st *store.Store, src source.Config, f *sourceFlags, candidate string, log *slog.Logger) ([]role, error) {
-	repo, err := source.New(src)
-	if err != nil {
-		return nil, err
-	}
+// (candidate names this process), reading git through repo.
+func controllerRoles(st *store.Store, repo *source.Git, f *sourceFlags, candidate string, log *slog.Logger) ([]role, error) {
 	ranges, err := nodeipam.NewRanges(f.clusterCIDR, nodeipam.DefaultNodeBits)
 	if err != nil {
 		return nil, fmt.Errorf("--cluster-cidr: %w", err)
@@ -237,7 +235,12 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) erro
 			if err != nil {
 				return nil, err
 			}
-			return src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, cfg, &src, candidateName(dataDir), log))
+			repo, err := source.New(cfg)
+			if err != nil {
+				return nil, err
+			}
+			roles, err := src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, repo, &src, candidateName(dataDir), log))
+			return src.dashboard.with(httpSite{st: st, repo: repo, src: &src, cfg: cfg}, log)(roles, err)
 		})
 }
 

@@ -131,7 +131,13 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 // checks rights, the controller of the nodes' rights.
 func upRoles(ids identities, f upFlags, cfg source.Config, logs logsServing, log *slog.Logger) ([]role, error) {
 	candidate := candidateName(f.conn.dataDir)
-	roles, err := f.src.webhook.with(ids.controller, cfg.Branch, log)(controllerRoles(ids.controller, cfg, &f.src, candidate, log))
+	repo, err := source.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := f.src.webhook.with(ids.controller, cfg.Branch, log)(controllerRoles(ids.controller, repo, &f.src, candidate, log))
+	// The dashboard writes sync requests and pins, as the CLI's admin does.
+	roles, err = f.src.dashboard.with(httpSite{st: ids.admin, repo: repo, src: &f.src, cfg: cfg}, log)(roles, err)
 	if err != nil {
 		return nil, err
 	}
