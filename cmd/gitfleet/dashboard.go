@@ -33,6 +33,8 @@ type httpSite struct {
 	repo *source.Git
 	src  *sourceFlags
 	cfg  source.Config
+	// obs serves /metrics, /healthz and /readyz beside the dashboard (nil: none).
+	obs *observe
 }
 
 // roles returns the HTTP server's role, or none without --http-listen. It refuses an address
@@ -52,7 +54,8 @@ func (f *dashboardFlags) roles(site httpSite, log *slog.Logger) ([]role, error) 
 	cfg.Log = log
 	dash := dashboard.New(site.st, cfg)
 	mux := http.NewServeMux()
-	// /metrics, /healthz and /readyz belong here, beside the dashboard, outside its login.
+	// /metrics, /healthz and /readyz, beside the dashboard, outside its login (see register).
+	site.obs.register(mux, cfg.Tokens)
 	mux.Handle("/", dash)
 	return []role{{"http", func(ctx context.Context) error {
 		ctx, cancel := context.WithCancel(ctx)
