@@ -69,4 +69,3 @@ func (s *Scheduler) nodesLost(before map[string]time.Time, l listing) {
 		s.event(api.Key{Kind: api.KindNode, Name: node}, api.EventWarning, api.ReasonNodeNotReady, msg)
 	}
 }
-
