@@ -22,7 +22,7 @@ type dashboardFlags struct {
 }
 
 func (f *dashboardFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.listen, "http-listen", "", "serve the web dashboard at this address, e.g. 127.0.0.1:8080 (port 0 picks one; the log says which); empty: off. An address that is not loopback needs --http-token-file")
+	fs.StringVar(&f.listen, "http-listen", "", "serve the web dashboard, /metrics, /healthz and /readyz at this address, e.g. 127.0.0.1:8080 (port 0 picks one; the log says which); empty: off. An address that is not loopback needs --http-token-file")
 	fs.StringVar(&f.tokenFile, "http-token-file", "", "the dashboard's logins, one \"TOKEN ROLE\" a line (ROLE viewer or admin; tokens of 16 characters or more); without it the dashboard answers loopback only and everyone is admin")
 }
 
