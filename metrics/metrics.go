@@ -56,7 +56,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Duration of the sync attempts recorded in the history, fetch to commit, by result.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 10)}, []string{"result"}),
 		reconcileErrors: f.NewCounterVec(prometheus.CounterOpts{Name: "gitfleet_reconcile_errors_total",
-			Help: "Passes of a controller that failed and will be retried, by controller (sync, workloads, scheduler, agent)."}, []string{"controller"}),
+			Help: "Passes of a controller that failed and will be retried, by controller (sync, scheduler)."}, []string{"controller"}),
 		gitFetch: f.NewHistogram(prometheus.HistogramOpts{Name: "gitfleet_git_fetch_duration_seconds",
 			Help: "Duration of asking the git remote for the branch head (and fetching it when it moved).", Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10)}),
 		schedAttempts: f.NewCounterVec(prometheus.CounterOpts{Name: "gitfleet_scheduling_attempts_total",
