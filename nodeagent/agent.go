@@ -52,6 +52,10 @@ type AgentOptions struct {
 	// ServiceResync is the period of a sync of Services when none changes;
 	// DefaultServiceResync when zero.
 	ServiceResync time.Duration
+	// Events records containers started, restarted, killed, OOMKilled and backing off; nil
+	// records none. Metrics times the runtime operations; nil times none (see observe.go).
+	Events  EventRecorder
+	Metrics Metrics
 }
 
 // Agent makes the runtime run exactly the Pods bound to its node and reports their status.

@@ -32,6 +32,7 @@ func (a *Agent) report(ctx context.Context, log *slog.Logger, obs observation) {
 		}
 		st.ObservedAt = a.opts.Now().UTC().Format(time.RFC3339Nano)
 		writes = append(writes, statusWrite{key, rev, st})
+		a.statusChanged(key, st)
 	}
 	for key := range a.reported {
 		if !seen[key] {

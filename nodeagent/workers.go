@@ -123,10 +123,12 @@ func (a *Agent) runSteps(ctx context.Context, log *slog.Logger, steps []Step, cf
 	defer cancel()
 	for _, s := range steps {
 		log.Info("apply", "step", s.String())
+		start := a.opts.Now()
 		if err := a.applyStep(ctx, s, cfg); err != nil {
 			log.Warn("apply failed", "step", s.String(), "err", err)
 			return err
 		}
+		a.stepDone(s, a.opts.Now().Sub(start))
 	}
 	return nil
 }

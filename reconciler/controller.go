@@ -64,6 +64,10 @@ type Options struct {
 	// annotation gitfleet.io/rollback-on-failure says "false"; without it only those whose
 	// annotation says "true" do.
 	AutoRollback bool
+	// Events records commits applied, syncs failed, objects created and pruned; nil records
+	// none. Metrics counts sync attempts and failed passes; nil counts none (see observe.go).
+	Events  EventRecorder
+	Metrics Metrics
 }
 
 // maxConflictRetries bounds how often one pass re-reads etcd after losing a compare-and-swap.
@@ -89,6 +93,8 @@ type Controller struct {
 
 	mu     sync.Mutex
 	passes int
+	// passStart is when the running pass began, for its duration.
+	passStart time.Time
 	// head is the branch head last fetched; pin is what holds the source at a commit (zero
 	// while it follows the branch); resumed is the commit of an automatic pin this pass removed.
 	head    string
@@ -195,6 +201,7 @@ func (c *Controller) Resync(ctx context.Context) (api.SyncStatus, error) {
 
 func (c *Controller) passLog() *slog.Logger {
 	c.passes++
+	c.passStart = c.opts.Now()
 	return c.log.With("pass", c.passes)
 }
 
@@ -273,6 +280,7 @@ func (c *Controller) apply(ctx context.Context, log *slog.Logger, req *api.SyncR
 			}
 			c.live.wrote(p.cs, p.target)
 			logChanges(log, prev, p.st, p.cs)
+			c.recorded(rec, p.cs)
 			return p.st, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == maxConflictRetries {
@@ -346,7 +354,9 @@ func (c *Controller) recordFailure(ctx context.Context, log *slog.Logger, req *a
 	}
 	if _, err := c.st.CommitSync(ctx, rec); err != nil {
 		log.Warn("record sync failure", "err", err)
+		return
 	}
+	c.recorded(rec, ChangeSet{})
 }
 
 // answer records in st that it answers req (nil: none).

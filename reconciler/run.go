@@ -75,6 +75,7 @@ func (c *Controller) pass(ctx context.Context, sync func(context.Context) (api.S
 	// A pass that lost the term is no failure: the loop stops as the term ends.
 	if _, err := sync(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrNotLeader) {
 		c.log.Error("sync pass failed", "err", err)
+		c.passFailed()
 	}
 }
 

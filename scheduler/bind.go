@@ -61,6 +61,7 @@ func (s *Scheduler) flush(ctx context.Context, log *slog.Logger, b *batch, t *ta
 			log.Info("bound", "pod", it.Name, "node", pl.Node, "examined", pl.Examined, "feasible", pl.Feasible,
 				"batch", len(errs))
 			t.add(outcomeBound, nil)
+			s.bound(it.Name, pl.Node)
 		case errors.Is(err, store.ErrConflict):
 			s.cluster.Assume(it)
 			conflicted = append(conflicted, it)

@@ -93,7 +93,9 @@ func planEvictions(l listing, lost map[string]time.Time, now time.Time, grace ti
 // listed at, and records the cluster's node state when it changed.
 func (s *Scheduler) evictLost(ctx context.Context, log *slog.Logger, l listing) error {
 	now := s.opts.Now()
+	before := s.lost
 	s.lost = lostNodes(l, s.lost, now)
+	s.nodesLost(before, l)
 	p := planEvictions(l, s.lost, now, s.opts.NodeLostGrace, func() bool { return s.limiter.take(now) })
 	errs := []error{s.recordNodes(ctx, log, l, p)}
 	for _, it := range p.evict {

@@ -82,9 +82,11 @@ func (s *Scheduler) schedulePass(ctx context.Context, log *slog.Logger) error {
 		t.errs = append(t.errs, err)
 	}
 	var b batch
+	skipped := 0
 	for _, it := range s.cluster.Pending() {
 		if gen, ok := s.failed[it.Name]; ok && gen == s.cluster.gen {
 			t.add(outcomeUnschedulable, nil)
+			skipped++
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -96,6 +98,7 @@ func (s *Scheduler) schedulePass(ctx context.Context, log *slog.Logger) error {
 		}
 	}
 	s.flush(ctx, log, &b, t)
+	s.observePass(t, skipped, start)
 	log.Debug("pass done", "pods", len(s.cluster.pods), "nodes", len(s.cluster.ordered), "bound", t.counts[outcomeBound],
 		"unschedulable", t.counts[outcomeUnschedulable], "failed", len(t.errs), "took", s.opts.Now().Sub(start))
 	return errors.Join(t.errs...)
@@ -179,6 +182,7 @@ func (s *Scheduler) place(ctx context.Context, log *slog.Logger, pod api.Pod, re
 	}
 	s.assume(store.Item[api.Pod]{Name: name, Value: pod, ModRevision: rev}, pl.Node)
 	log.Info("bound", "node", pl.Node, "examined", pl.Examined, "feasible", pl.Feasible)
+	s.bound(name, pl.Node)
 	return outcomeBound, nil
 }
 
@@ -217,5 +221,6 @@ func (s *Scheduler) markUnschedulable(ctx context.Context, log *slog.Logger, pod
 		return fmt.Errorf("record unschedulable %s: %w", podName(&pod), err)
 	}
 	log.Info("unschedulable", "message", msg)
+	s.event(podRef(podName(&pod)), api.EventWarning, api.ReasonFailedScheduling, msg)
 	return nil
 }

@@ -60,6 +60,10 @@ type Options struct {
 	EvictionBurst int
 	// Now is the clock of status times, pass durations and node loss (time.Now).
 	Now func() time.Time
+	// Events records Pods scheduled or fitting nowhere and nodes lost; nil records none.
+	// Metrics counts scheduling attempts and failed passes; nil counts none (see observe.go).
+	Events  EventRecorder
+	Metrics Metrics
 }
 
 // withDefaults fills the zero fields of o.

@@ -143,6 +143,19 @@ func watchErr(st *store.Store, r store.Resource, name string) func(context.Conte
 }
 
 // errOf and err2 drop the values of a call.
+// recordEvent records an event of source about a Pod, under a lease of its own.
+func recordEvent(st *store.Store, source string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		lease, err := st.GrantLease(ctx, time.Minute)
+		if err != nil {
+			return err
+		}
+		e := api.Event{Type: api.EventNormal, Reason: api.ReasonStarted, Source: source, Count: 1,
+			Object: api.Key{Kind: api.KindPod, Namespace: "default", Name: "on-a"}, FirstTime: time.Now(), LastTime: time.Now()}
+		return st.RecordEvents(ctx, source, lease, []api.Event{e}, 20)
+	}
+}
+
 func errOf[A, B any](_ A, _ B, err error) error { return err }
 
 func err2[A any](_ A, err error) error { return err }
@@ -197,9 +210,13 @@ func TestAuthNode(t *testing.T) {
 			return err2(a.Client().Status(ctx, c.srv.Endpoints[0]))
 		}, true},
 
+		{"record its events", recordEvent(a, api.EventSourceNode("a")), true},
+
 		{"register node b", func(ctx context.Context) error {
 			return a.PutNode(ctx, &api.Node{Metadata: api.ObjectMeta{Name: "b"}})
 		}, false},
+		{"record b's events", recordEvent(a, api.EventSourceNode("b")), false},
+		{"record the scheduler's events", recordEvent(a, api.EventSourceScheduler), false},
 		{"heartbeat for b", func(ctx context.Context) error { return a.PutNodeLease(ctx, "b", c.leaseA) }, false},
 		{"write a status of b's pod", func(ctx context.Context) error {
 			return a.PutPodStatus(ctx, "b", "default", "on-b", 0, api.PodStatus{Phase: api.PodFailed})
@@ -390,6 +407,8 @@ func TestAuthScheduler(t *testing.T) {
 			return err2(s.PutReplicaSet(ctx, &api.ReplicaSet{Namespace: "default", Deployment: "web", TemplateHash: "abc"}, 0))
 		}, false},
 		{"campaign in the controller's election", rawPut(s, store.Leaders, store.ElectionController+"/x"), false},
+		{"record its events", recordEvent(s, api.EventSourceScheduler), true},
+		{"record the controller's events", recordEvent(s, api.EventSourceController), false},
 	})
 	if sts, _, err := c.admin.ListPodStatuses(ctx); err != nil || len(sts) != 0 {
 		t.Errorf("the eviction left statuses %v (%v)", sts, err)
@@ -406,6 +425,8 @@ func TestAuthController(t *testing.T) {
 	}
 	runChecks(t, "controller", []check{
 		{"commit", c.commit(ctl), true},
+		{"record its events", recordEvent(ctl, api.EventSourceController), true},
+		{"record a node's events", recordEvent(ctl, api.EventSourceNode("a")), false},
 		{"read what it diffs against", func(ctx context.Context) error {
 			if _, err := ctl.GetControl(ctx, "test"); err != nil {
 				return err

@@ -28,6 +28,10 @@
 //	                                              template (revision, template, replicas wanted)
 //	/gitfleet/pin/<source>                        gitfleet rollback (set), sync --resume (delete)
 //	/gitfleet/syncrequest/<source>                push hook, webhook, sync, rollback: the latest request
+//	/gitfleet/events/<source>/<namespace>/<kind>/<name>/<id>
+//	                                              each source (controller, scheduler, node:<name>):
+//	                                              its events about an object, the last 20, each
+//	                                              under a lease of an hour ("-" for no namespace)
 //	/gitfleet/tokens/<id>                         gitfleet token create: a join token's secret hash and
 //	                                              expiry, under a lease (the join server reads it)
 //
@@ -44,12 +48,13 @@
 //	              nodepods/, podstatus/ (deleting a Pod), nodespecs/, podcidrs/, servicestatus/,
 //	              serviceips/, nodeports/, syncrequest/ (its webhook) and its candidates in
 //	              leaders/{controller,workloads,nodeipam,services}/
-//	scheduler     reads all; writes pods/, nodepods/, podstatus/ (evicting a Pod), nodesstatus/
-//	              and its candidates in leaders/scheduler/
+//	scheduler     reads all; writes pods/, nodepods/, podstatus/ (evicting a Pod), nodesstatus/,
+//	              events/scheduler/ and its candidates in leaders/scheduler/
 //	viewer        reads all; writes nothing (the CLI's reads)
 //	node:<name>   reads nodes/, nodespecs/, nodeleases/, nodepods/<name>/, desired/Namespace/,
 //	              servicestatus/, the revision probe and the desired ConfigMaps its Pods use; writes
-//	              nodes/<name>, nodeleases/<name> and podstatus/<name>/
+//	              nodes/<name>, nodeleases/<name> and podstatus/<name>/; reads and writes
+//	              events/node:<name>/
 //
 // A write needs no read right, but a transaction's compare does, and so does a watch; a put
 // under a lease, a keep-alive and a revoke need the right to write every key of the lease.

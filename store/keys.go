@@ -52,6 +52,9 @@ const (
 	// ReplicaSets holds the workload controller's record of each template of a Deployment
 	// (api.ReplicaSet), under namespace/deployment/template-hash.
 	ReplicaSets Resource = "replicasets"
+	// Events holds the event log: each source's events about each object, under a lease
+	// (see events.go).
+	Events Resource = "events"
 )
 
 const root = "/gitfleet/"

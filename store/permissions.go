@@ -61,13 +61,14 @@ func identityPermissions(id string) []Permission {
 			prefix(ServiceStatus), prefix(ServiceIPs), prefix(NodePorts), // services
 			prefix(Endpoints),   // endpoints
 			prefix(SyncRequest), // the webhook served by the controller's process
+			eventsPrefix(api.EventSourceController),
 			LeaderPrefix(ElectionController) + "/", LeaderPrefix(ElectionWorkloads) + "/", LeaderPrefix(ElectionNodeIPAM) + "/",
 			LeaderPrefix(ElectionServices) + "/", LeaderPrefix(ElectionEndpoints) + "/",
 		}
 	case UserScheduler:
 		// Binding writes the Pod and its node index; an eviction deletes both and the status.
 		writes = []string{prefix(Pods), prefix(NodePods), prefix(PodStatus), prefix(NodesStatus),
-			LeaderPrefix(ElectionScheduler) + "/"}
+			LeaderPrefix(ElectionScheduler) + "/", eventsPrefix(api.EventSourceScheduler)}
 	case UserViewer:
 	default:
 		return nil
@@ -80,7 +81,7 @@ func identityPermissions(id string) []Permission {
 }
 
 // nodePermissions is what every node's role grants, before the ConfigMaps of its Pods: it
-// writes its own record, heartbeat and the statuses under its name; it reads every node (it
+// writes its own record, heartbeat, the statuses and the events under its name; it reads every node (it
 // routes to their Pod ranges), the Pods bound to it, the desired Namespaces (whether one
 // allows host access), the Services' allocations and their endpoints (what its proxy forwards
 // and its DNS answers).
@@ -97,6 +98,8 @@ func nodePermissions(node string) []Permission {
 		{Key: nodeKey(node), Type: authpb.WRITE},
 		{Key: nodeLeaseKey(node), Type: authpb.WRITE},
 		prefixPerm(podStatusPrefix(node), authpb.WRITE),
+		// its events: read, to count a repeated event into the one stored
+		prefixPerm(eventsPrefix(api.EventSourceNode(node)), authpb.READWRITE),
 	}
 }
 

@@ -55,6 +55,7 @@ func TestPermissionRanges(t *testing.T) {
 		{"/gitfleet/nodeleases/a", "", authpb.WRITE},
 		{"/gitfleet/desired/Namespace/", "/gitfleet/desired/Namespace0", authpb.READ},
 		{"/gitfleet/servicestatus/", "/gitfleet/servicestatus0", authpb.READ},
+		{"/gitfleet/events/node:a/", "/gitfleet/events/node:a0", authpb.READWRITE},
 	} {
 		if !slices.Contains(node, want) {
 			t.Errorf("node a lacks %v", want)
@@ -67,6 +68,7 @@ func TestPermissionRanges(t *testing.T) {
 		{"/gitfleet/nodeports/", "/gitfleet/nodeports0", authpb.WRITE},
 		{"/gitfleet/leaders/services/", "/gitfleet/leaders/services0", authpb.WRITE},
 		{"/gitfleet/replicasets/", "/gitfleet/replicasets0", authpb.WRITE},
+		{"/gitfleet/events/controller/", "/gitfleet/events/controller0", authpb.WRITE},
 	} {
 		if !slices.Contains(ctl, want) {
 			t.Errorf("controller lacks %v", want)
@@ -74,6 +76,10 @@ func TestPermissionRanges(t *testing.T) {
 	}
 	if slices.Contains(identityPermissions(UserScheduler), Permission{"/gitfleet/replicasets/", "/gitfleet/replicasets0", authpb.WRITE}) {
 		t.Error("the scheduler may write the template records")
+	}
+	if sch := identityPermissions(UserScheduler); !slices.Contains(sch, Permission{"/gitfleet/events/scheduler/", "/gitfleet/events/scheduler0", authpb.WRITE}) ||
+		slices.Contains(sch, Permission{"/gitfleet/events/controller/", "/gitfleet/events/controller0", authpb.WRITE}) {
+		t.Error("the scheduler's events: want its own prefix only")
 	}
 	cm := configMapRead(api.Key{Kind: api.KindConfigMap, Namespace: "default", Name: "app"})
 	if cm != (Permission{"/gitfleet/desired/ConfigMap/default/app", "", authpb.READ}) || !isConfigMapRead(cm) {

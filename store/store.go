@@ -10,6 +10,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // ErrConflict means a compare-and-swap lost: the key changed since it was read. Re-read and retry.
@@ -35,17 +36,17 @@ func New(c *clientv3.Client) *Store { return &Store{c: c} }
 func Connect(endpoints []string) (*clientv3.Client, error) { return ConnectTLS(endpoints, nil) }
 
 // ConnectTLS dials etcd at endpoints with tlsCfg (its CA and client certificate); nil dials
-// without TLS.
-func ConnectTLS(endpoints []string, tlsCfg *tls.Config) (*clientv3.Client, error) {
-	return connect(clientv3.Config{Endpoints: endpoints, TLS: tlsCfg})
+// without TLS. opts are added to the client's (an interceptor that times requests, say).
+func ConnectTLS(endpoints []string, tlsCfg *tls.Config, opts ...grpc.DialOption) (*clientv3.Client, error) {
+	return connect(clientv3.Config{Endpoints: endpoints, TLS: tlsCfg, DialOptions: opts})
 }
 
 // ConnectMembers is ConnectTLS for gitfleet's own etcd members (StartEmbedded): it also pings
 // every connection every 2s, so that a member cut off the network is left for the others
 // within 4s rather than hanging the requests sent its way. An external etcd would answer
 // pings that often by closing the connection (its --grpc-keepalive-min-time is 5s).
-func ConnectMembers(endpoints []string, tlsCfg *tls.Config) (*clientv3.Client, error) {
-	return connect(clientv3.Config{Endpoints: endpoints, TLS: tlsCfg,
+func ConnectMembers(endpoints []string, tlsCfg *tls.Config, opts ...grpc.DialOption) (*clientv3.Client, error) {
+	return connect(clientv3.Config{Endpoints: endpoints, TLS: tlsCfg, DialOptions: opts,
 		DialKeepAliveTime: KeepAliveTime, DialKeepAliveTimeout: 2 * time.Second})
 }
 

@@ -154,7 +154,7 @@ func defaultAddress() string {
 // as logs says, registers the node, waits for its Pod range from the control plane, connects
 // to containerd with it, imports the archives in DATA_DIR/images, and runs the agent, which
 // routes to the other nodes' Pods and serves the cluster DNS on the Pod gateway.
-func agentRole(st *store.Store, f nodeFlags, dataDir string, logs logsServing, log *slog.Logger) (role, error) {
+func agentRole(st *store.Store, f nodeFlags, dataDir string, logs logsServing, log *slog.Logger, o *observe) (role, error) {
 	log = log.With("role", "agent")
 	unlock, err := lockDataDir(dataDir)
 	if err != nil {
@@ -165,7 +165,9 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, logs logsServing, l
 		unlock()
 		return role{}, err
 	}
-	return role{"agent", func(ctx context.Context) error {
+	rec := o.recorder(st, api.EventSourceNode(node.Name), log)
+	o.checkNode(st, node.Name)
+	return withRecorder(role{"agent", func(ctx context.Context) error {
 		defer unlock()
 		var wg sync.WaitGroup
 		defer wg.Wait() // the heartbeat and the log server log nothing after the role stopped
@@ -209,8 +211,9 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, logs logsServing, l
 		}
 		defer svcProxy.Close()
 		services := []nodeagent.ServiceView{svcProxy, clusterDNS}
-		return nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: node, Routes: routes, Services: services}).Run(ctx)
-	}}, nil
+		return nodeagent.NewAgent(st, rt, log, nodeagent.AgentOptions{Node: node, Routes: routes, Services: services,
+			Events: rec, Metrics: o.m}).Run(ctx)
+	}}, rec), nil
 }
 
 // lockDataDir takes the agent's lock on dataDir: Pod networks and addresses live there keyed by

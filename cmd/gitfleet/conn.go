@@ -15,6 +15,7 @@ import (
 
 	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/store"
+	"google.golang.org/grpc"
 )
 
 // connFlags are the flags every command that reads live state shares.
@@ -27,6 +28,8 @@ type connFlags struct {
 	// readOnly is set by the commands that only read: with DATA_DIR/pki's certificates they
 	// connect as the viewer, which may write nothing, when the host has its certificate.
 	readOnly bool
+	// dialOpts are added to the etcd clients' (the roles time their requests).
+	dialOpts []grpc.DialOption
 }
 
 func defaultDataDir() string {
@@ -112,7 +115,7 @@ func (c *connFlags) connect(eps []string) (*store.Store, func(), error) {
 	if c.endpoints != "" {
 		dial = store.ConnectTLS // an etcd of the user's, which may refuse frequent pings
 	}
-	cli, err := dial(eps, tlsCfg)
+	cli, err := dial(eps, tlsCfg, c.dialOpts...)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -22,7 +22,7 @@ type dashboardFlags struct {
 }
 
 func (f *dashboardFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.listen, "http-listen", "", "serve the web dashboard at this address, e.g. 127.0.0.1:8080 (port 0 picks one; the log says which); empty: off. An address that is not loopback needs --http-token-file")
+	fs.StringVar(&f.listen, "http-listen", "", "serve the web dashboard, /metrics, /healthz and /readyz at this address, e.g. 127.0.0.1:8080 (port 0 picks one; the log says which); empty: off. An address that is not loopback needs --http-token-file")
 	fs.StringVar(&f.tokenFile, "http-token-file", "", "the dashboard's logins, one \"TOKEN ROLE\" a line (ROLE viewer or admin; tokens of 16 characters or more); without it the dashboard answers loopback only and everyone is admin")
 }
 
@@ -33,6 +33,8 @@ type httpSite struct {
 	repo *source.Git
 	src  *sourceFlags
 	cfg  source.Config
+	// obs serves /metrics, /healthz and /readyz beside the dashboard (nil: none).
+	obs *observe
 }
 
 // roles returns the HTTP server's role, or none without --http-listen. It refuses an address
@@ -52,7 +54,8 @@ func (f *dashboardFlags) roles(site httpSite, log *slog.Logger) ([]role, error) 
 	cfg.Log = log
 	dash := dashboard.New(site.st, cfg)
 	mux := http.NewServeMux()
-	// /metrics, /healthz and /readyz belong here, beside the dashboard, outside its login.
+	// /metrics, /healthz and /readyz, beside the dashboard, outside its login (see register).
+	site.obs.register(mux, cfg.Tokens)
 	mux.Handle("/", dash)
 	return []role{{"http", func(ctx context.Context) error {
 		ctx, cancel := context.WithCancel(ctx)

@@ -71,7 +71,7 @@ func connectIdentities(ctx context.Context, conn connFlags, eps []string, x *exp
 		if err != nil {
 			return nil, fmt.Errorf("read the certificate of %s: %w", user, err)
 		}
-		c, err := store.ConnectMembers(eps, tlsCfg)
+		c, err := store.ConnectMembers(eps, tlsCfg, conn.dialOpts...)
 		if err != nil {
 			return nil, err
 		}

@@ -37,6 +37,8 @@ Usage:
   gitfleet hook install REPO.git [--branch main] [--timeout 60s] [--force]
                                          make pushes to a bare repository sync and show the result
   gitfleet history [-o json|yaml]        every sync attempt: commit, result, changes, author, message
+  gitfleet events [-w] [--for KIND/NS/NAME] [-o json]
+                                         what the controllers did or saw in the last hour; -w follows
   gitfleet rollback COMMIT [--timeout 60s]
                                          hold the source at a commit from history until sync --resume
   gitfleet image import FILE...          import OCI or docker archives into containerd
@@ -95,6 +97,7 @@ func commands() map[string]command {
 		"node":       runNode,
 		"member":     runMember,
 		"rollback":   runRollback,
+		"events":     runEvents,
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/gitfleet/gitfleet/endpoints"
 	"github.com/gitfleet/gitfleet/health"
 	"github.com/gitfleet/gitfleet/leader"
+	"github.com/gitfleet/gitfleet/metrics"
 	"github.com/gitfleet/gitfleet/nodeipam"
 	"github.com/gitfleet/gitfleet/noderights"
 	"github.com/gitfleet/gitfleet/reconciler"
@@ -123,8 +124,9 @@ func runRoles(ctx context.Context, log *slog.Logger, roles ...role) error {
 
 // controllerRoles are the sync controller, the workload controller, the node IPAM controller,
 // the services controller and the endpoints controller, each run while this process leads it
-// (candidate names this process), reading git through repo.
-func controllerRoles(st *store.Store, repo *source.Git, f *sourceFlags, candidate string, log *slog.Logger) ([]role, error) {
+// (candidate names this process), reading git through repo; o gets their metrics, events and
+// readiness.
+func controllerRoles(st *store.Store, repo *source.Git, f *sourceFlags, candidate string, log *slog.Logger, o *observe) ([]role, error) {
 	ranges, err := nodeipam.NewRanges(f.clusterCIDR, nodeipam.DefaultNodeBits)
 	if err != nil {
 		return nil, fmt.Errorf("--cluster-cidr: %w", err)
@@ -135,12 +137,16 @@ func controllerRoles(st *store.Store, repo *source.Git, f *sourceFlags, candidat
 	}
 	opts := f.options()
 	opts.Rules = api.Rules{ServiceCIDR: pool.CIDR()}
+	rec := o.recorder(st, api.EventSourceController, log)
+	opts.Events, opts.Metrics = rec, o.m
+	o.reg.MustRegister(metrics.NewStateCollector(st, "", 0, log))
+	o.checkElected("controller", store.ElectionController, st, controllerReady(st))
 	// Each term builds its loop afresh on a store fenced by that term: nothing a deposed
-	// leader kept in memory can write.
+	// leader kept in memory can write. Events need no fence: a deposed leader's are still true.
 	return []role{
-		elected(st, store.ElectionController, candidate, log, func(st *store.Store) runner {
-			return reconciler.New(st, repo, log.With("role", "controller"), opts)
-		}),
+		withRecorder(elected(st, store.ElectionController, candidate, log, func(st *store.Store) runner {
+			return reconciler.New(st, timedRepo{repo, o.m}, log.With("role", "controller"), opts)
+		}), rec),
 		elected(st, store.ElectionWorkloads, candidate, log, func(st *store.Store) runner {
 			return workload.NewController(st, log.With("role", "workloads"), workload.Options{Health: f.health})
 		}),
@@ -156,10 +162,12 @@ func controllerRoles(st *store.Store, repo *source.Git, f *sourceFlags, candidat
 	}, nil
 }
 
-func schedulerRole(st *store.Store, candidate string, log *slog.Logger) role {
-	return elected(st, store.ElectionScheduler, candidate, log, func(st *store.Store) runner {
-		return scheduler.New(st, log.With("role", "scheduler"), scheduler.Options{})
-	})
+func schedulerRole(st *store.Store, candidate string, log *slog.Logger, o *observe) role {
+	rec := o.recorder(st, api.EventSourceScheduler, log)
+	o.checkElected("scheduler", store.ElectionScheduler, st, schedulerReady(st))
+	return withRecorder(elected(st, store.ElectionScheduler, candidate, log, func(st *store.Store) runner {
+		return scheduler.New(st, log.With("role", "scheduler"), scheduler.Options{Events: rec, Metrics: o.m})
+	}), rec)
 }
 
 // nodeRightsRole keeps each node's rights to read ConfigMaps to those its Pods use; st must
@@ -198,7 +206,7 @@ func candidateName(dataDir string) string {
 // prepare), connect, run.
 func roleMain(ctx context.Context, name string, args []string, stderr io.Writer,
 	extra func(fs *flag.FlagSet), prepare func(ctx context.Context, conn *connFlags, log *slog.Logger) error,
-	build func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error)) error {
+	build func(st *store.Store, dataDir string, log *slog.Logger, o *observe) ([]role, error)) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var conn connFlags
@@ -217,12 +225,15 @@ func roleMain(ctx context.Context, name string, args []string, stderr io.Writer,
 			return err
 		}
 	}
+	o := newObserve()
+	conn.dialOpts = o.dialOptions()
 	s, closeFn, err := conn.open()
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	roles, err := build(s, conn.dataDir, log)
+	o.checkEtcd(s)
+	roles, err := build(s, conn.dataDir, log, o)
 	if err != nil {
 		return err
 	}
@@ -232,7 +243,7 @@ func roleMain(ctx context.Context, name string, args []string, stderr io.Writer,
 func runController(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var src sourceFlags
 	return roleMain(ctx, "controller", args, stderr, src.register, nil,
-		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
+		func(st *store.Store, dataDir string, log *slog.Logger, o *observe) ([]role, error) {
 			cfg, err := src.config(dataDir)
 			if err != nil {
 				return nil, err
@@ -241,23 +252,26 @@ func runController(ctx context.Context, args []string, _, stderr io.Writer) erro
 			if err != nil {
 				return nil, err
 			}
-			roles, err := src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, repo, &src, candidateName(dataDir), log))
-			return src.dashboard.with(httpSite{st: st, repo: repo, src: &src, cfg: cfg}, log)(roles, err)
+			roles, err := src.webhook.with(st, cfg.Branch, log)(controllerRoles(st, repo, &src, candidateName(dataDir), log, o))
+			return src.dashboard.with(httpSite{st: st, repo: repo, src: &src, cfg: cfg, obs: o}, log)(roles, err)
 		})
 }
 
 func runScheduler(ctx context.Context, args []string, _, stderr io.Writer) error {
-	return roleMain(ctx, "scheduler", args, stderr, func(*flag.FlagSet) {}, nil,
-		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
-			return []role{schedulerRole(st, candidateName(dataDir), log)}, nil
+	var mf metricsFlags
+	return roleMain(ctx, "scheduler", args, stderr, mf.register, nil,
+		func(st *store.Store, dataDir string, log *slog.Logger, o *observe) ([]role, error) {
+			return append(mf.roles(o, log), schedulerRole(st, candidateName(dataDir), log, o)), nil
 		})
 }
 
 func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var nf nodeFlags
 	var jf joinFlags
+	var mf metricsFlags
 	register := func(fs *flag.FlagSet) {
 		nf.register(fs)
+		mf.register(fs)
 		fs.StringVar(&nf.serviceCIDR, "service-cidr", api.DefaultServiceCIDR, "the Services' virtual IPs, as the control plane's --service-cidr")
 		jf.register(fs)
 	}
@@ -265,16 +279,16 @@ func runAgent(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return jf.join(ctx, conn, nf.name, nf.servingIPs(), log)
 	}
 	return roleMain(ctx, "agent", args, stderr, register, prepare,
-		func(st *store.Store, dataDir string, log *slog.Logger) ([]role, error) {
+		func(st *store.Store, dataDir string, log *slog.Logger, o *observe) ([]role, error) {
 			logs, err := agentLogsServing(dataDir)
 			if err != nil {
 				return nil, err
 			}
-			r, err := agentRole(st, nf, dataDir, logs, log)
+			r, err := agentRole(st, nf, dataDir, logs, log, o)
 			if err != nil {
 				return nil, err
 			}
-			return []role{r}, nil
+			return append(mf.roles(o, log), r), nil
 		})
 }
 

@@ -102,16 +102,19 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 		return err
 	}
 	defer stopEtcd()
+	o := newObserve()
+	f.conn.dialOpts = o.dialOptions()
 	ids, closeStores, err := connectIdentities(ctx, f.conn, etcd.Endpoints, x, name)
 	if err != nil {
 		return err
 	}
 	defer closeStores()
+	o.checkEtcd(ids.node)
 	logs, err := upLogsServing(x, f, name, time.Now())
 	if err != nil {
 		return err
 	}
-	roles, err := upRoles(ids, f, cfg, logs, log)
+	roles, err := upRoles(ids, f, cfg, logs, log, o)
 	if err != nil {
 		return err
 	}
@@ -128,25 +131,25 @@ func up(ctx context.Context, f upFlags, cfg source.Config, log *slog.Logger) err
 
 // upRoles are every role of gitfleet, each with its identity's client: the controllers (and
 // the webhook), the scheduler, this node's agent (serving logs as logs says) and, when etcd
-// checks rights, the controller of the nodes' rights.
-func upRoles(ids identities, f upFlags, cfg source.Config, logs logsServing, log *slog.Logger) ([]role, error) {
+// checks rights, the controller of the nodes' rights; o gets their metrics, events and readiness.
+func upRoles(ids identities, f upFlags, cfg source.Config, logs logsServing, log *slog.Logger, o *observe) ([]role, error) {
 	candidate := candidateName(f.conn.dataDir)
 	repo, err := source.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	roles, err := f.src.webhook.with(ids.controller, cfg.Branch, log)(controllerRoles(ids.controller, repo, &f.src, candidate, log))
+	roles, err := f.src.webhook.with(ids.controller, cfg.Branch, log)(controllerRoles(ids.controller, repo, &f.src, candidate, log, o))
 	// The dashboard writes sync requests and pins, as the CLI's admin does.
-	roles, err = f.src.dashboard.with(httpSite{st: ids.admin, repo: repo, src: &f.src, cfg: cfg}, log)(roles, err)
+	roles, err = f.src.dashboard.with(httpSite{st: ids.admin, repo: repo, src: &f.src, cfg: cfg, obs: o}, log)(roles, err)
 	if err != nil {
 		return nil, err
 	}
 	f.node.serviceCIDR = f.src.serviceCIDR
-	agent, err := agentRole(ids.node, f.node, f.conn.dataDir, logs, log)
+	agent, err := agentRole(ids.node, f.node, f.conn.dataDir, logs, log, o)
 	if err != nil {
 		return nil, err
 	}
-	roles = append(roles, schedulerRole(ids.scheduler, candidate, log), agent)
+	roles = append(roles, schedulerRole(ids.scheduler, candidate, log, o), agent)
 	if ids.auth {
 		roles = append(roles, nodeRightsRole(ids.admin, candidate, log))
 	}
