@@ -34,6 +34,7 @@ type hub struct {
 	nodes       *store.NodeCache
 	nodesStatus *store.Cache[api.NodesStatus]
 	services    *store.Cache[api.ServiceStatus]
+	events      *store.Cache[api.Event]
 
 	mu      sync.Mutex
 	clients map[*subscriber]struct{}
@@ -77,6 +78,7 @@ func newHub(src store.CacheSource, cfg Config) *hub {
 		nodes:       store.NewNodeCache(src, opts),
 		nodesStatus: store.NewCache(src, store.NodesStatus, store.DecodeJSON[api.NodesStatus], opts),
 		services:    store.NewCache(src, store.ServiceStatus, store.DecodeJSON[api.ServiceStatus], opts),
+		events:      store.NewCache(src, store.Events, store.DecodeJSON[api.Event], opts),
 		clients:     map[*subscriber]struct{}{}, ready: make(chan struct{}), seen: map[podID]podSeen{},
 	}
 }
@@ -88,7 +90,7 @@ func (h *hub) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, c := range []interface {
 		Run(context.Context, func())
-	}{h.syncs, h.health, h.history, h.pins, h.pods, h.statuses, h.nodes, h.nodesStatus, h.services} {
+	}{h.syncs, h.health, h.history, h.pins, h.pods, h.statuses, h.nodes, h.nodesStatus, h.services, h.events} {
 		wg.Go(func() { c.Run(ctx, changed.Notify) })
 	}
 	defer wg.Wait()
@@ -112,7 +114,8 @@ func (h *hub) run(ctx context.Context) {
 // waitSynced waits for the first list of every cache; false when ctx ended first.
 func (h *hub) waitSynced(ctx context.Context) bool {
 	for _, wait := range []func(context.Context) error{h.syncs.WaitSynced, h.health.WaitSynced, h.history.WaitSynced,
-		h.pins.WaitSynced, h.pods.WaitSynced, h.statuses.WaitSynced, h.nodes.WaitSynced, h.nodesStatus.WaitSynced, h.services.WaitSynced} {
+		h.pins.WaitSynced, h.pods.WaitSynced, h.statuses.WaitSynced, h.nodes.WaitSynced, h.nodesStatus.WaitSynced, h.services.WaitSynced,
+		h.events.WaitSynced} {
 		if wait(ctx) != nil {
 			return false
 		}
@@ -142,7 +145,7 @@ func (h *hub) publish() {
 	st := buildState(inputs{source: h.source, repo: h.repo, syncs: h.syncs.List(), health: h.health.List(),
 		history: h.history.List(), pins: h.pins.List(), pods: pods, statuses: h.statuses.List(),
 		nodes: h.nodes.List(), nodesStatus: h.nodesStatus.List(), services: h.services.List(),
-		since: h.ages(pods)}, h.now())
+		events: h.events.List(), since: h.ages(pods)}, h.now())
 	b, err := json.Marshal(st)
 	if err != nil {
 		h.log.Error("encode dashboard state", "err", err)

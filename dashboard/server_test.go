@@ -331,6 +331,50 @@ func TestEventsDeliverEtcdChange(t *testing.T) {
 	}
 }
 
+// TestEventLogDelivered: an event recorded in etcd through store, as the recorders write it,
+// reaches an open stream and then /api/state.
+func TestEventLogDelivered(t *testing.T) {
+	srv, st := testServer(t, "", Config{})
+	c := newClient(t, srv)
+	c.loadState()
+	stream := openEvents(t, c)
+	if first, err := stream.next(); err != nil || first.Events == nil {
+		t.Fatalf("first state: events %v, %v; want a list", first.Events, err)
+	}
+	ctx := context.Background()
+	lease, err := st.GrantLease(ctx, store.EventLeaseTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().UTC().Truncate(time.Second)
+	want := api.Event{Type: api.EventWarning, Reason: api.ReasonFailedScheduling, Message: "0/1 nodes fit: cpu",
+		Object: api.Key{Kind: api.KindPod, Namespace: "prod", Name: "web-1"}, Source: api.EventSourceScheduler, Count: 1, FirstTime: at, LastTime: at}
+	if err := st.RecordEvents(ctx, want.Source, lease, []api.Event{want}, 20); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []api.Event, 1)
+	go func() {
+		for {
+			s, err := stream.next()
+			if err != nil || len(s.Events) > 0 {
+				got <- s.Events
+				return
+			}
+		}
+	}()
+	select {
+	case evs := <-got:
+		if len(evs) != 1 || !evs[0].SameAs(want) || !evs[0].LastTime.Equal(at) || evs[0].Count != 1 {
+			t.Fatalf("events streamed: %+v, want %+v", evs, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no state carried the event recorded in etcd")
+	}
+	if code, s := c.loadState(); code != http.StatusOK || len(s.Events) != 1 || s.Events[0].Reason != api.ReasonFailedScheduling {
+		t.Errorf("/api/state: %d, events %+v", code, s.Events)
+	}
+}
+
 // TestSlowClientDropped: a subscriber that reads nothing is dropped once its buffer is full,
 // while another one keeps getting every change.
 func TestSlowClientDropped(t *testing.T) {

@@ -25,6 +25,8 @@ type State struct {
 	History     []api.HistoryEntry `json:"history"`
 	Nodes       []NodeView         `json:"nodes"`
 	NodesStatus *api.NodesStatus   `json:"nodesStatus,omitempty"`
+	// Events are the newest events recorded (at most maxEvents), newest first.
+	Events []api.Event `json:"events"`
 }
 
 // SourceView is the git source: the controller's sync status with what the page adds to it.
@@ -58,6 +60,8 @@ type ObjectView struct {
 	ClusterIP string    `json:"clusterIP,omitempty"`
 	NodePorts []int32   `json:"nodePorts,omitempty"`
 	Pods      []PodView `json:"pods,omitempty"`
+	// Warning is the reason of the object's newest event, when that is a Warning.
+	Warning string `json:"warning,omitempty"`
 }
 
 // PodView is one Pod as `get pods -o wide` shows it, with its age.
@@ -75,6 +79,8 @@ type PodView struct {
 	// there when the dashboard started, so it is at least that old.
 	Since      string `json:"since"`
 	SinceStart bool   `json:"sinceStart,omitempty"`
+	// Warning is the reason of the Pod's newest event, when that is a Warning.
+	Warning string `json:"warning,omitempty"`
 }
 
 // NodeView is one node: readiness, capacity, what its Pods request, and its Pods.
@@ -108,6 +114,7 @@ type inputs struct {
 	nodes        []store.Item[api.Node]
 	nodesStatus  []store.Item[api.NodesStatus]
 	services     []store.Item[api.ServiceStatus]
+	events       []store.Item[api.Event]
 	// since says when the dashboard first saw a Pod, and whether that was at its start.
 	since func(store.Item[api.Pod]) (time.Time, bool)
 }
@@ -116,13 +123,15 @@ type inputs struct {
 func buildState(in inputs, now time.Time) State {
 	hist := historyOf(in.history, in.source)
 	pods := store.MergeStatuses(in.pods, store.BoundStatuses(in.pods, in.statuses), store.ReadyNodes(in.nodes))
-	views := podViews(in.pods, pods, in.since)
+	events, warnings := eventViews(in.events)
+	views := podViews(in.pods, pods, in.since, warnings)
 	st := State{
 		Time:       now.UTC().Format(time.RFC3339Nano),
 		Source:     sourceView(in, hist),
-		Namespaces: tree(in, pods, views),
+		Namespaces: tree(in, pods, views, warnings),
 		History:    hist,
 		Nodes:      nodeViews(in.nodes, pods),
+		Events:     events,
 	}
 	if ns, ok := item(in.nodesStatus, "all"); ok {
 		st.NodesStatus = &ns
@@ -179,11 +188,12 @@ func sourceView(in inputs, hist []api.HistoryEntry) SourceView {
 }
 
 // podViews turns the merged Pods into rows, keyed by namespace/name.
-func podViews(items []store.Item[api.Pod], merged []api.Pod, since func(store.Item[api.Pod]) (time.Time, bool)) map[api.PodKey]PodView {
+func podViews(items []store.Item[api.Pod], merged []api.Pod, since func(store.Item[api.Pod]) (time.Time, bool), warnings map[api.Key]string) map[api.PodKey]PodView {
 	out := make(map[api.PodKey]PodView, len(merged))
 	for i, p := range merged {
 		v := PodView{Namespace: p.Metadata.Namespace, Name: p.Metadata.Name, Node: p.Spec.NodeName, IP: p.Status.PodIP, Phase: p.Status.Phase,
-			Ready: p.Status.Ready, Restarts: p.Status.Restarts, Reason: p.Status.Reason, Message: p.Status.Message}
+			Ready: p.Status.Ready, Restarts: p.Status.Restarts, Reason: p.Status.Reason, Message: p.Status.Message,
+			Warning: warnings[api.Key{Kind: api.KindPod, Namespace: p.Metadata.Namespace, Name: p.Metadata.Name}]}
 		if since != nil {
 			t, atStart := since(items[i])
 			v.Since, v.SinceStart = t.UTC().Format(time.RFC3339), atStart
@@ -195,7 +205,7 @@ func podViews(items []store.Item[api.Pod], merged []api.Pod, since func(store.It
 
 // tree groups the recorded objects by namespace, each with the Pods it owns; cluster-scoped
 // objects (Namespaces) head their own namespace.
-func tree(in inputs, pods []api.Pod, views map[api.PodKey]PodView) []NamespaceView {
+func tree(in inputs, pods []api.Pod, views map[api.PodKey]PodView, warnings map[api.Key]string) []NamespaceView {
 	h, _ := item(in.health, in.source)
 	byNS := map[string]*NamespaceView{}
 	ns := func(name string) *NamespaceView {
@@ -206,7 +216,7 @@ func tree(in inputs, pods []api.Pod, views map[api.PodKey]PodView) []NamespaceVi
 	}
 	owned := ownedPods(pods, views)
 	for _, o := range h.Objects {
-		v := ObjectView{ObjectStatus: o, Pods: owned[o.Key.String()]}
+		v := ObjectView{ObjectStatus: o, Pods: owned[o.Key.String()], Warning: warnings[o.Key]}
 		delete(owned, o.Key.String())
 		addService(&v, in.services)
 		name := o.Key.Namespace

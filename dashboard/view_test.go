@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -102,5 +103,58 @@ func TestBuildState(t *testing.T) {
 	n1 := st.Nodes[0]
 	if n1.RequestedCPUMilli != 350 || n1.AllocatableCPUMilli != 2000 || n1.RequestedMemory != 32<<20 || n1.MaxPods != 110 || len(n1.Pods) != 2 {
 		t.Errorf("n1 allocation: %+v", n1)
+	}
+}
+
+// TestBuildStateEvents checks that the State carries the newest maxEvents events, newest
+// first, and marks an object or Pod whose newest event is a Warning (and only then).
+func TestBuildStateEvents(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	web := api.Key{Kind: api.KindDeployment, Namespace: "prod", Name: "web"}
+	ev := func(k api.Key, typ, reason string, ago time.Duration) store.Item[api.Event] {
+		at := now.Add(-ago)
+		return store.Item[api.Event]{Name: "controller/" + k.String() + "/" + reason, Value: api.Event{Type: typ, Reason: reason,
+			Object: k, Source: api.EventSourceController, Count: 1, FirstTime: at, LastTime: at}}
+	}
+	pod := func(name string) api.Key { return api.Key{Kind: api.KindPod, Namespace: "prod", Name: name} }
+	var events []store.Item[api.Event]
+	for i := range maxEvents + 10 {
+		events = append(events, ev(api.Key{Kind: api.KindConfigMap, Namespace: "prod", Name: fmt.Sprintf("c%d", i)}, api.EventNormal, api.ReasonCreated, time.Hour-time.Duration(i)*time.Second))
+	}
+	events = append(events,
+		ev(web, api.EventWarning, api.ReasonSyncFailed, 2*time.Second),
+		ev(pod("web-1"), api.EventWarning, api.ReasonFailedScheduling, 5*time.Second),
+		ev(pod("web-1"), api.EventNormal, api.ReasonScheduled, 3*time.Second), // over: not marked
+		ev(pod("web-2"), api.EventWarning, api.ReasonBackOff, time.Second),
+	)
+	in := inputs{source: api.DefaultSource, events: events,
+		health: []store.Item[api.HealthStatus]{{Name: api.DefaultSource, Value: api.HealthStatus{Objects: []api.ObjectStatus{{Key: web, Health: api.HealthDegraded}}}}},
+		pods:   []store.Item[api.Pod]{testPod("prod", "web-1", web.String(), "", "1"), testPod("prod", "web-2", web.String(), "", "1")},
+	}
+	st := buildState(in, now)
+
+	if len(st.Events) != maxEvents {
+		t.Fatalf("events: %d, want the newest %d", len(st.Events), maxEvents)
+	}
+	if first := st.Events[0]; first.Reason != api.ReasonBackOff || first.Object != pod("web-2") {
+		t.Errorf("newest event: %+v", first)
+	}
+	for i := 1; i < len(st.Events); i++ {
+		if st.Events[i].LastTime.After(st.Events[i-1].LastTime) {
+			t.Fatalf("events not newest first at %d: %v after %v", i, st.Events[i].LastTime, st.Events[i-1].LastTime)
+		}
+	}
+	if last := st.Events[maxEvents-1]; last.Object.Name != "c14" {
+		t.Errorf("oldest event kept: %+v, want c14's (64 events: the 14 oldest dropped)", last.Object)
+	}
+	dep := st.Namespaces[0].Objects[0]
+	if dep.Warning != api.ReasonSyncFailed || len(dep.Pods) != 2 {
+		t.Fatalf("deployment: %+v", dep)
+	}
+	if dep.Pods[0].Warning != "" || dep.Pods[1].Warning != api.ReasonBackOff {
+		t.Errorf("pods' warnings: %q %q, want \"\" (a Normal event came after) and BackOff", dep.Pods[0].Warning, dep.Pods[1].Warning)
+	}
+	if empty := buildState(inputs{source: api.DefaultSource}, now); empty.Events == nil {
+		t.Error("no events: nil, want [] (the page reads a list)")
 	}
 }

@@ -92,8 +92,11 @@ function podRow(p) {
     h("td", {}, p.node || "-"),
     h("td", {}, h("code", {}, p.ip || "-")),
     h("td", { class: "age", "data-since": isNaN(sinceMs) ? "" : sinceMs, "data-atleast": p.sinceStart ? "1" : "" }, ""),
-    h("td", { class: "msg" }, [p.reason, p.message].filter(Boolean).join(": ")));
+    h("td", { class: "msg" }, warningBadge(p.warning), [p.reason, p.message].filter(Boolean).join(": ")));
 }
+
+// warningBadge marks an object or Pod whose newest event is a Warning, with its reason.
+const warningBadge = (reason) => (reason ? [h("span", { class: "badge b-warning", title: "newest event" }, reason), " "] : null);
 
 function objectRows(o) {
   const k = o.key;
@@ -103,7 +106,7 @@ function objectRows(o) {
     h("td", {}, k.kind + "/" + k.name, h("span", { class: "dim" }, extra)),
     h("td", {}, badge(o.health)),
     h("td", {}, o.want ? o.ready + "/" + o.want + " ready" : ""),
-    h("td", { colspan: 5, class: "msg" }, o.message === o.ready + "/" + o.want + " ready" ? "" : o.message || ""));
+    h("td", { colspan: 5, class: "msg" }, warningBadge(o.warning), o.message === o.ready + "/" + o.want + " ready" ? "" : o.message || ""));
   return [row, (o.pods || []).map(podRow)];
 }
 
@@ -130,6 +133,29 @@ function renderAges() {
     if (!since) continue;
     td.textContent = (td.dataset.atleast ? "≥" : "") + fmtAge(Math.max(0, (now - since) / 1000));
   }
+}
+
+// renderEvents shows the newest events, newest first, as `gitfleet events` lists them (which
+// shows the whole hour); Warning rows are marked.
+function renderEvents() {
+  const el = document.getElementById("events");
+  const evs = page.st.events || [];
+  const rows = evs.map((e) => {
+    const o = e.involvedObject;
+    const seen = Date.parse(e.lastTimestamp);
+    return h("tr", { class: e.type === "Warning" ? "event warning" : "event", "data-object": o.kind + "/" + o.namespace + "/" + o.name },
+      h("td", { class: "age", "data-since": isNaN(seen) ? "" : seen }, ""),
+      h("td", {}, badge(e.type)),
+      h("td", {}, e.reason),
+      h("td", {}, o.namespace ? o.kind + "/" + o.namespace + "/" + o.name : o.kind + "/" + o.name),
+      h("td", { class: "msg" }, e.message),
+      h("td", { class: "dim" }, e.count > 1 ? "×" + e.count : ""),
+      h("td", { class: "dim" }, e.source));
+  });
+  fill(el, rows.length ? h("table", {},
+    h("thead", {}, h("tr", {}, ["last seen", "type", "reason", "object", "message", "count", "source"].map((t) => h("th", {}, t)))),
+    h("tbody", {}, rows)) : h("p", { class: "dim" }, "No event in the last hour."));
+  renderAges();
 }
 
 function renderHistory() {
@@ -219,6 +245,7 @@ function render() {
   page.offset = Date.now() - Date.parse(page.st.time);
   renderSource();
   renderObjects();
+  renderEvents();
   renderHistory();
   renderNodes();
   loadDiffs();
