@@ -311,11 +311,13 @@ func TestEventsDeliverEtcdChange(t *testing.T) {
 	}
 	const next = "cccc000000000000000000000000000000000002"
 	commitSync(t, st, next, "second")
+	// Each resource has its own watch: a state may carry the new sync status a moment before
+	// its history entry, so wait for the state that has both.
 	got := make(chan State, 1)
 	go func() {
 		for {
 			s, err := ev.next()
-			if err != nil || s.Source.AppliedCommit == next {
+			if err != nil || s.Source.AppliedCommit == next && len(s.History) == 2 && s.History[0].Commit.Hash == next {
 				got <- s
 				return
 			}
@@ -323,8 +325,8 @@ func TestEventsDeliverEtcdChange(t *testing.T) {
 	}()
 	select {
 	case s := <-got:
-		if s.Source.Commit.Message != "second" || len(s.History) != 2 || s.History[0].Commit.Hash != next {
-			t.Fatalf("state after the change: %+v", s.Source)
+		if s.Source.AppliedCommit != next || s.Source.Commit.Message != "second" || len(s.History) != 2 {
+			t.Fatalf("state after the change: %+v, history %+v", s.Source, s.History)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no event carried the change made in etcd")
