@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gitfleet/gitfleet/api"
+	"github.com/gitfleet/gitfleet/internal/backoff"
 	"github.com/gitfleet/gitfleet/internal/wake"
 	"github.com/gitfleet/gitfleet/store"
 )
@@ -100,7 +101,7 @@ func (h *hub) run(ctx context.Context) {
 	for {
 		last := h.now()
 		h.publish()
-		if !sleep(ctx, h.minInterval-h.now().Sub(last)) {
+		if !backoff.Sleep(ctx, h.minInterval-h.now().Sub(last)) {
 			return
 		}
 		select {
@@ -121,21 +122,6 @@ func (h *hub) waitSynced(ctx context.Context) bool {
 		}
 	}
 	return true
-}
-
-// sleep waits d (nothing when d <= 0); false when ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // publish builds the State of the caches and sends it to every subscriber, unless it is the
