@@ -11,13 +11,9 @@ import (
 // ClientTLS is the TLS configuration of a client of the cluster from PEM files: it trusts
 // caFile alone and presents the pair certFile, keyFile.
 func ClientTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
-	b, err := os.ReadFile(caFile)
+	pool, err := CAPool(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("read CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("read CA %s: no PEM certificate", caFile)
+		return nil, err
 	}
 	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	if certFile == "" && keyFile == "" {
@@ -29,6 +25,19 @@ func ClientTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
 	}
 	cfg.Certificates = []tls.Certificate{pair}
 	return cfg, nil
+}
+
+// CAPool is the pool of the CA certificates in the PEM file caFile.
+func CAPool(caFile string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("read CA %s: no PEM certificate", caFile)
+	}
+	return pool, nil
 }
 
 // DirClientTLS is ClientTLS from dir's ca.crt, client.crt and client.key.

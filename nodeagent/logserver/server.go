@@ -3,16 +3,15 @@ package logserver
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/gitfleet/gitfleet/internal/httpserve"
+	"github.com/gitfleet/gitfleet/pki"
 	"github.com/gitfleet/gitfleet/store"
 )
 
@@ -91,13 +90,9 @@ func Allowed(user string) bool {
 // TLSConfig is the server side of TLS for the log server: it presents the pair certFile,
 // keyFile and requires a client certificate from the CA in caFile.
 func TLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
-	b, err := os.ReadFile(caFile)
+	pool, err := pki.CAPool(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("read CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("read CA %s: no PEM certificate", caFile)
+		return nil, err
 	}
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
