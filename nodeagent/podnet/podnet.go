@@ -19,6 +19,7 @@ const (
 	cniNetworkName    = "gitfleet"
 	podInterface      = "eth0"
 	sandboxKeyFile    = "pod"
+	portsFile         = "ports"
 	netnsDirName      = "netns"
 	cniNetworkVersion = "1.0.0"
 )
@@ -54,7 +55,9 @@ func (cfg *Config) setDefaults(ipamDir string) {
 // called concurrently for different Pods, not for the same Pod.
 type Network struct {
 	cfg Config
-	cni gocni.CNI
+	// cni attaches Pods with hostPorts (bridge, then portmap); plain those without, sparing
+	// each of them a portmap run on setup and teardown. Both are the same CNI network.
+	cni, plain gocni.CNI
 	// dir holds one directory per Pod network, named by the caller's ID for the Pod.
 	dir string
 	log *slog.Logger
@@ -69,11 +72,13 @@ func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
 	}
-	cni, err := newCNI(cfg)
-	if err != nil {
+	var err error
+	if n.cni, err = newCNI(cfg, true); err != nil {
 		return nil, err
 	}
-	n.cni = cni
+	if n.plain, err = newCNI(cfg, false); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -86,29 +91,26 @@ func (n *Network) Config() Config { return n.cfg }
 // addresses across nodes, and the agent masquerades only what leaves the cluster (package
 // hostgw), which the bridge plugin, knowing only this node's range, cannot tell. The loopback
 // plugin is loaded as its own network (gocni.WithLoNetwork): in this list it would configure
-// eth0 rather than lo.
-func confList(cfg Config) ([]byte, error) {
+// eth0 rather than lo. Without withPortMap, the list has no portmap, for Pods with no hostPort.
+func confList(cfg Config, withPortMap bool) ([]byte, error) {
 	type obj = map[string]any
-	return json.Marshal(obj{
-		"cniVersion": cniNetworkVersion,
-		"name":       cniNetworkName,
-		"plugins": []obj{
-			{
-				"type": "bridge", "bridge": cfg.Bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true,
-				"ipam": obj{
-					"type":    "host-local",
-					"ranges":  [][]obj{{{"subnet": cfg.PodCIDR}}},
-					"routes":  []obj{{"dst": "0.0.0.0/0"}},
-					"dataDir": cfg.IPAMDir,
-				},
-			},
-			{"type": "portmap", "capabilities": obj{"portMappings": true}, "snat": true},
+	plugins := []obj{{
+		"type": "bridge", "bridge": cfg.Bridge, "isGateway": true, "ipMasq": false, "hairpinMode": true,
+		"ipam": obj{
+			"type":    "host-local",
+			"ranges":  [][]obj{{{"subnet": cfg.PodCIDR}}},
+			"routes":  []obj{{"dst": "0.0.0.0/0"}},
+			"dataDir": cfg.IPAMDir,
 		},
-	})
+	}}
+	if withPortMap {
+		plugins = append(plugins, obj{"type": "portmap", "capabilities": obj{"portMappings": true}, "snat": true})
+	}
+	return json.Marshal(obj{"cniVersion": cniNetworkVersion, "name": cniNetworkName, "plugins": plugins})
 }
 
-func newCNI(cfg Config) (gocni.CNI, error) {
-	conf, err := confList(cfg)
+func newCNI(cfg Config, withPortMap bool) (gocni.CNI, error) {
+	conf, err := confList(cfg, withPortMap)
 	if err != nil {
 		return nil, fmt.Errorf("build cni config: %w", err)
 	}

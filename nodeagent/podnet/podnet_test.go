@@ -2,6 +2,7 @@ package podnet
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -13,7 +14,11 @@ import (
 func TestConfList(t *testing.T) {
 	cfg := Config{}
 	cfg.setDefaults("/data/cni")
-	b, err := confList(cfg)
+	b, err := confList(cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := confList(cfg, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +47,13 @@ func TestConfList(t *testing.T) {
 	}
 	if pm.Type != "portmap" || !pm.Capabilities["portMappings"] {
 		t.Errorf("portmap plugin %+v", pm)
+	}
+	conf.Plugins = nil
+	if err := json.Unmarshal(plain, &conf); err != nil {
+		t.Fatal(err)
+	}
+	if len(conf.Plugins) != 1 || !reflect.DeepEqual(conf.Plugins[0], br) {
+		t.Errorf("the chain without portmap has %+v, want the bridge alone", conf.Plugins)
 	}
 }
 

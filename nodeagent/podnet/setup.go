@@ -2,6 +2,7 @@ package podnet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -33,11 +34,15 @@ func (n *Network) Setup(ctx context.Context, id string, pod *api.Pod) (Attachmen
 	if err := os.WriteFile(filepath.Join(dir, sandboxKeyFile), []byte(key.String()), 0o600); err != nil {
 		return Attachment{}, fmt.Errorf("set up network of %s: %w", key, err)
 	}
+	ports := portMappings(pod)
+	if err := writePorts(dir, ports); err != nil {
+		return Attachment{}, fmt.Errorf("set up network of %s: %w", key, err)
+	}
 	ns, err := netns.NewNetNS(dir)
 	if err != nil {
 		return Attachment{}, fmt.Errorf("create network namespace of %s: %w", key, err)
 	}
-	res, err := n.cni.Setup(ctx, cniID(id, ns.GetPath()), ns.GetPath(), gocni.WithCapabilityPortMap(portMappings(pod)))
+	res, err := n.chain(ports).Setup(ctx, cniID(id, ns.GetPath()), ns.GetPath(), gocni.WithCapabilityPortMap(ports))
 	if err != nil {
 		return Attachment{}, errors.Join(fmt.Errorf("set up network of %s: %w", key, err), n.Teardown(ctx, id, key))
 	}
@@ -67,6 +72,47 @@ func portMappings(pod *api.Pod) []gocni.PortMapping {
 	return pm
 }
 
+// chain returns the CNI chain that attaches a Pod with these hostPorts: portmap runs only for
+// Pods that have some.
+func (n *Network) chain(ports []gocni.PortMapping) gocni.CNI {
+	if len(ports) == 0 {
+		return n.plain
+	}
+	return n.cni
+}
+
+// writePorts records a Pod's hostPorts beside its network namespaces, before they are set up:
+// their teardown needs them (portmap removes its rules only when given the Pod's mappings) when
+// the Pod may be gone from etcd, or when setting up was cut short.
+func writePorts(dir string, ports []gocni.PortMapping) error {
+	b, err := json.Marshal(ports)
+	if err != nil {
+		return fmt.Errorf("record host ports: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, portsFile), b, 0o600); err != nil {
+		return fmt.Errorf("record host ports: %w", err)
+	}
+	return nil
+}
+
+// readPorts returns the hostPorts writePorts recorded in dir. A network set up before they were
+// recorded gets a placeholder mapping: given any mapping, portmap removes whatever it set up for
+// the network (it finds its rules by the network's ID, not by port).
+func readPorts(dir string) ([]gocni.PortMapping, error) {
+	b, err := os.ReadFile(filepath.Join(dir, portsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return []gocni.PortMapping{{HostPort: 1, ContainerPort: 1, Protocol: "tcp"}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read host ports: %w", err)
+	}
+	var ports []gocni.PortMapping
+	if err := json.Unmarshal(b, &ports); err != nil {
+		return nil, fmt.Errorf("read host ports: %w", err)
+	}
+	return ports, nil
+}
+
 func firstIPv4(res *gocni.Result) string {
 	iface := res.Interfaces[podInterface]
 	if iface == nil {
@@ -81,7 +127,8 @@ func firstIPv4(res *gocni.Result) string {
 }
 
 // Teardown detaches the network namespaces of the Pod's network id (key names it in errors and
-// logs) from CNI, releasing their addresses and port mappings, and removes them. A namespace that
+// logs) from CNI, releasing their addresses and the port mappings Setup recorded, and removes
+// them. A namespace that
 // is no longer mounted (after a reboot) is released with no namespace path, which still frees its
 // address. A Pod with no network directory has nothing to tear down.
 func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error {
@@ -93,11 +140,15 @@ func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error
 	if err != nil {
 		return fmt.Errorf("tear down network of %s: %w", key, err)
 	}
+	ports, err := readPorts(dir)
+	if err != nil {
+		return fmt.Errorf("tear down network of %s: %w", key, err)
+	}
 	for _, e := range entries {
-		if e.Name() == sandboxKeyFile {
+		if e.Name() == sandboxKeyFile || e.Name() == portsFile {
 			continue
 		}
-		if err := n.detach(ctx, id, filepath.Join(dir, e.Name())); err != nil {
+		if err := n.detach(ctx, id, filepath.Join(dir, e.Name()), ports); err != nil {
 			return fmt.Errorf("tear down network of %s: %w", key, err)
 		}
 	}
@@ -109,12 +160,12 @@ func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error
 }
 
 // detach releases one network namespace of the Pod from CNI and removes it.
-func (n *Network) detach(ctx context.Context, id, path string) error {
+func (n *Network) detach(ctx context.Context, id, path string, ports []gocni.PortMapping) error {
 	cniPath := path
 	if !Mounted(path) {
 		cniPath = "" // CNI then releases the address only
 	}
-	if err := n.cni.Remove(ctx, cniID(id, path), cniPath); err != nil {
+	if err := n.chain(ports).Remove(ctx, cniID(id, path), cniPath, gocni.WithCapabilityPortMap(ports)); err != nil {
 		return err
 	}
 	return removeNetNS(path)
