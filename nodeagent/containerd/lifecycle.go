@@ -342,9 +342,23 @@ func (c *Runtime) removeContainer(ctx context.Context, o owned) error {
 // every later start would fail. The delete is not cancelled with ctx, since a delete cut short
 // can leave the task's shim running with no task to show for it.
 func deleteTask(ctx context.Context, task client.Task) error {
+	return deleteTaskWith(ctx, task, client.WithProcessKill)
+}
+
+// deleteExitedTask deletes a task whose process exited. It spares deleteTask's kill, which runs
+// runc once more for a process that is gone; a task that is not stopped after all is killed.
+func deleteExitedTask(ctx context.Context, task client.Task) error {
+	err := deleteTaskWith(ctx, task)
+	if errdefs.IsFailedPrecondition(err) {
+		return deleteTask(ctx, task)
+	}
+	return err
+}
+
+func deleteTaskWith(ctx context.Context, task client.Task, opts ...client.ProcessDeleteOpts) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), taskDeleteTimeout)
 	defer cancel()
-	if _, err := task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+	if _, err := task.Delete(ctx, opts...); err != nil && !errdefs.IsNotFound(err) {
 		return err
 	}
 	return nil

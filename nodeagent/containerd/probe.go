@@ -102,12 +102,14 @@ func (c *Runtime) KillContainer(ctx context.Context, key api.PodKey, name string
 }
 
 // killTask runs the preStop hook, sends SIGTERM and, when the task has not exited by the end
-// of the grace, SIGKILL; it returns once the task exited, and leaves it for the restart.
+// of the grace, SIGKILL; it returns once the task exited, and leaves it to be restarted or
+// deleted. The hook's run counts in the grace.
 func (c *Runtime) killTask(ctx context.Context, o owned, task client.Task) error {
 	exitCh, err := task.Wait(ctx)
 	if err != nil {
 		return fmt.Errorf("wait task: %w", err)
 	}
+	// closed once the task exits, for the hook and the grace to both see it
 	exited := make(chan struct{})
 	go func() {
 		<-exitCh
@@ -120,7 +122,7 @@ func (c *Runtime) killTask(ctx context.Context, o owned, task client.Task) error
 			c.log.Warn("preStop hook failed", "container", o.ctr.ID(), "err", err)
 		}
 	}
-	if err := task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+	if err := signalTask(ctx, o.ctr, task, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("send SIGTERM: %w", err)
 	}
 	select {
@@ -128,7 +130,7 @@ func (c *Runtime) killTask(ctx context.Context, o owned, task client.Task) error
 		return nil
 	case <-graceCtx.Done():
 	}
-	if err := task.Kill(ctx, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
+	if err := signalTask(ctx, o.ctr, task, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("send SIGKILL: %w", err)
 	}
 	select {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
@@ -56,10 +55,9 @@ func preStopCommand(labels map[string]string) []string {
 	return cmd
 }
 
-// stopTask runs the container's preStop hook, sends SIGTERM, and kills and deletes the task
-// when it has not exited by the end of the grace period, which the hook's run counts in.
-// Finding no task, it deletes a stale one (which lists as none) so that its shim does not
-// outlive the container.
+// stopTask stops the container's task as killTask does and deletes it, killing it first if it
+// still runs. Finding no task, it deletes a stale one (which lists as none) so that its shim
+// does not outlive the container.
 func (c *Runtime) stopTask(ctx context.Context, o owned) error {
 	task, err := o.ctr.Task(ctx, nil)
 	if errdefs.IsNotFound(err) {
@@ -68,34 +66,15 @@ func (c *Runtime) stopTask(ctx context.Context, o owned) error {
 	if err != nil {
 		return fmt.Errorf("stop container %s: %w", o.ctr.ID(), err)
 	}
-	exitCh, err := task.Wait(ctx)
-	if err != nil {
-		return fmt.Errorf("stop container %s: %w", o.ctr.ID(), err)
-	}
-	// closed once the task exits, for the hook and the grace to both see it (the kill of
-	// deleteTask ends it at the latest)
-	exited := make(chan struct{})
-	go func() {
-		<-exitCh
-		close(exited)
-	}()
-	graceCtx, cancel := context.WithTimeout(ctx, c.grace(o.labels))
-	defer cancel()
-	if cmd := preStopCommand(o.labels); cmd != nil {
-		if err := c.runPreStop(graceCtx, o, task, cmd, exited); err != nil {
-			c.log.Warn("preStop hook failed", "container", o.ctr.ID(), "err", err)
+	del := deleteExitedTask
+	if err := c.killTask(ctx, o, task); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stop container %s: %w", o.ctr.ID(), err)
 		}
+		c.log.Warn("stop failed; deleting the task", "container", o.ctr.ID(), "err", err)
+		del = deleteTask
 	}
-	if err := task.Kill(ctx, syscall.SIGTERM); err == nil {
-		select {
-		case <-exited:
-		case <-graceCtx.Done():
-			if ctx.Err() != nil {
-				return fmt.Errorf("stop container %s: %w", o.ctr.ID(), ctx.Err())
-			}
-		}
-	}
-	if err := deleteTask(ctx, task); err != nil {
+	if err := del(ctx, task); err != nil {
 		return fmt.Errorf("delete task of %s: %w", o.ctr.ID(), err)
 	}
 	return nil

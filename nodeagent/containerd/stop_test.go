@@ -14,6 +14,7 @@ import (
 	"github.com/gitfleet/gitfleet/internal/testimage"
 	"github.com/gitfleet/gitfleet/nodeagent"
 	"github.com/gitfleet/gitfleet/nodeagent/logs"
+	"golang.org/x/sys/unix"
 )
 
 // TestPreStop checks that a container's preStop hook runs before its SIGTERM: the hook writes
@@ -70,8 +71,10 @@ func logIs(path, want string) error {
 }
 
 // TestScaleDownGrace runs 50 Pods of busybox sleep (which ignores SIGTERM as PID 1) with a 2 s
-// grace through the agent, deletes 47, and checks they are all gone in about the grace: each
-// Pod stops on its own worker, and the grace is the Pod's, not a fixed one.
+// grace through the agent, deletes 47, and checks that their processes all end and their
+// containers all go: each Pod stops on its own worker, and the grace is the Pod's, not a fixed
+// one. The processes are watched through pidfds opened before the deletes, apart from the
+// runtime's own view.
 func TestScaleDownGrace(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
@@ -91,6 +94,7 @@ func TestScaleDownGrace(t *testing.T) {
 	}
 	runAgent(t, st, rt)
 	waitFor(t, 120*time.Second, "50 running", func() error { return runningCount(t, rt, 50) })
+	procs := mainProcesses(t, rt, pods[3:])
 	start := time.Now()
 	for _, p := range pods[3:] {
 		if err := st.DeletePod(ctx, p.Metadata.Namespace, p.Metadata.Name, 0); err != nil {
@@ -98,15 +102,56 @@ func TestScaleDownGrace(t *testing.T) {
 		}
 	}
 	// Stops one after another would take 47 × 2 s = 94 s: the 90 s bound holds only when Pods
-	// stop each on its own. How fast is a figure for the log, not a bound (14 s at a load
-	// average of 27 on 2 cores, 43 s at 60).
+	// stop each on its own. How fast is a figure for the log and BenchmarkScaleDown, not a bound.
+	waitFor(t, 90*time.Second, "47 processes ended", func() error { return ended(procs) })
+	t.Logf("47 pods with a 2s grace: processes ended in %s", time.Since(start))
 	waitFor(t, 90*time.Second, "3 left", func() error { return runningCount(t, rt, 3) })
-	t.Logf("47 pods with a 2s grace gone in %s", time.Since(start))
+	t.Logf("47 pods with a 2s grace: containers removed in %s", time.Since(start))
 	for _, p := range pods[:3] {
 		if sb, ok := sandboxByKey(t, rt, api.PodKeyOf(p)); !ok || sb.Containers[0].State != nodeagent.StateRunning {
 			t.Fatalf("kept pod %s: %+v", p.Metadata.Name, sb)
 		}
 	}
+}
+
+// mainProcesses opens a pidfd on the main process of each Pod's container "main".
+func mainProcesses(t *testing.T, rt *Runtime, pods []*api.Pod) []int {
+	t.Helper()
+	ctx := rt.ns(t.Context())
+	var fds []int
+	for _, p := range pods {
+		ctr, err := rt.client.LoadContainer(ctx, containerID(api.PodKeyOf(p), "main"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := ctr.Task(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd, err := unix.PidfdOpen(int(task.Pid()), 0)
+		if err != nil {
+			t.Fatalf("pidfd of %s: %v", p.Metadata.Name, err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		fds = append(fds, fd)
+	}
+	return fds
+}
+
+// ended fails unless every process of the pidfds has ended (a pidfd polls readable then).
+func ended(fds []int) error {
+	pfds := make([]unix.PollFd, len(fds))
+	for i, fd := range fds {
+		pfds[i] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+	}
+	n, err := unix.Poll(pfds, 0)
+	if err != nil {
+		return fmt.Errorf("poll pidfds: %w", err)
+	}
+	if n < len(fds) {
+		return fmt.Errorf("%d of %d processes still run", len(fds)-n, len(fds))
+	}
+	return nil
 }
 
 // runningCount fails unless the runtime lists exactly n Pods, all running.

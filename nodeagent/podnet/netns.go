@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"github.com/containerd/containerd/v2/pkg/netns"
+	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
 )
 
 // removeNetNS unmounts and deletes a network namespace file; one that is no longer mounted is
@@ -18,6 +20,29 @@ func removeNetNS(path string) error {
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
+	}
+	return nil
+}
+
+// loopbackUp brings up lo in the network namespace at path, which is all the loopback CNI plugin
+// does, without a process of its own for it.
+func loopbackUp(path string) error {
+	ns, err := vnetns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("open network namespace: %w", err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
 	}
 	return nil
 }

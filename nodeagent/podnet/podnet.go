@@ -55,9 +55,12 @@ func (cfg *Config) setDefaults(ipamDir string) {
 // called concurrently for different Pods, not for the same Pod.
 type Network struct {
 	cfg Config
-	// cni attaches Pods with hostPorts (bridge, then portmap); plain those without, sparing
-	// each of them a portmap run on setup and teardown. Both are the same CNI network.
-	cni, plain gocni.CNI
+	// cni attaches Pods with hostPorts (bridge, then portmap), plain those without, sparing
+	// each of them a portmap run on setup and teardown. Neither has the loopback plugin: Setup
+	// brings lo up itself, sparing a plugin run on setup and one on teardown (lo goes with its
+	// namespace). legacy, with portmap and loopback, tears down what agents set up before
+	// Setup recorded ports. All three are the same CNI network.
+	cni, plain, legacy gocni.CNI
 	// dir holds one directory per Pod network, named by the caller's ID for the Pod.
 	dir string
 	log *slog.Logger
@@ -73,10 +76,13 @@ func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
 		}
 	}
 	var err error
-	if n.cni, err = newCNI(cfg, true); err != nil {
+	if n.cni, err = newCNI(cfg, true, false); err != nil {
 		return nil, err
 	}
-	if n.plain, err = newCNI(cfg, false); err != nil {
+	if n.plain, err = newCNI(cfg, false, false); err != nil {
+		return nil, err
+	}
+	if n.legacy, err = newCNI(cfg, true, true); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -89,9 +95,8 @@ func (n *Network) Config() Config { return n.cfg }
 // from the Pod CIDR, and portmap for hostPorts (its snat masquerades hostPort traffic that
 // loops back from the node). The bridge does not masquerade: Pods see each other's own
 // addresses across nodes, and the agent masquerades only what leaves the cluster (package
-// hostgw), which the bridge plugin, knowing only this node's range, cannot tell. The loopback
-// plugin is loaded as its own network (gocni.WithLoNetwork): in this list it would configure
-// eth0 rather than lo. Without withPortMap, the list has no portmap, for Pods with no hostPort.
+// hostgw), which the bridge plugin, knowing only this node's range, cannot tell. Without
+// withPortMap, the list has no portmap, for Pods with no hostPort.
 func confList(cfg Config, withPortMap bool) ([]byte, error) {
 	type obj = map[string]any
 	plugins := []obj{{
@@ -109,18 +114,24 @@ func confList(cfg Config, withPortMap bool) ([]byte, error) {
 	return json.Marshal(obj{"cniVersion": cniNetworkVersion, "name": cniNetworkName, "plugins": plugins})
 }
 
-func newCNI(cfg Config, withPortMap bool) (gocni.CNI, error) {
+// newCNI loads the Pod network, with portmap or not, and with the loopback plugin or not (as
+// its own network, gocni.WithLoNetwork: in the list it would configure eth0 rather than lo).
+func newCNI(cfg Config, withPortMap, withLo bool) (gocni.CNI, error) {
 	conf, err := confList(cfg, withPortMap)
 	if err != nil {
 		return nil, fmt.Errorf("build cni config: %w", err)
 	}
-	cni, err := gocni.New(gocni.WithPluginDir([]string{cfg.BinDir}), gocni.WithMinNetworkCount(2),
+	opts, networks := []gocni.Opt{gocni.WithConfListBytes(conf)}, 1
+	if withLo {
+		opts, networks = append(opts, gocni.WithLoNetwork), 2
+	}
+	cni, err := gocni.New(gocni.WithPluginDir([]string{cfg.BinDir}), gocni.WithMinNetworkCount(networks),
 		gocni.WithInterfacePrefix("eth"))
 	if err != nil {
 		return nil, fmt.Errorf("init cni: %w", err)
 	}
 	// The bridge network first, so that it is eth0.
-	if err := cni.Load(gocni.WithConfListBytes(conf), gocni.WithLoNetwork); err != nil {
+	if err := cni.Load(opts...); err != nil {
 		return nil, fmt.Errorf("load cni config: %w", err)
 	}
 	return cni, nil

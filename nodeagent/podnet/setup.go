@@ -42,6 +42,9 @@ func (n *Network) Setup(ctx context.Context, id string, pod *api.Pod) (Attachmen
 	if err != nil {
 		return Attachment{}, fmt.Errorf("create network namespace of %s: %w", key, err)
 	}
+	if err := loopbackUp(ns.GetPath()); err != nil {
+		return Attachment{}, errors.Join(fmt.Errorf("set up network of %s: %w", key, err), n.Teardown(ctx, id, key))
+	}
 	res, err := n.chain(ports).Setup(ctx, cniID(id, ns.GetPath()), ns.GetPath(), gocni.WithCapabilityPortMap(ports))
 	if err != nil {
 		return Attachment{}, errors.Join(fmt.Errorf("set up network of %s: %w", key, err), n.Teardown(ctx, id, key))
@@ -95,22 +98,24 @@ func writePorts(dir string, ports []gocni.PortMapping) error {
 	return nil
 }
 
-// readPorts returns the hostPorts writePorts recorded in dir. A network set up before they were
-// recorded gets a placeholder mapping: given any mapping, portmap removes whatever it set up for
-// the network (it finds its rules by the network's ID, not by port).
-func readPorts(dir string) ([]gocni.PortMapping, error) {
+// teardownChain returns the CNI chain that tears down the network in dir, with the hostPorts
+// writePorts recorded there. A network set up before they were recorded (by an earlier agent,
+// with portmap and the loopback plugin) gets a placeholder mapping: given any mapping, portmap
+// removes whatever it set up for the network (it finds its rules by the network's ID, not by
+// port).
+func (n *Network) teardownChain(dir string) (gocni.CNI, []gocni.PortMapping, error) {
 	b, err := os.ReadFile(filepath.Join(dir, portsFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return []gocni.PortMapping{{HostPort: 1, ContainerPort: 1, Protocol: "tcp"}}, nil
+		return n.legacy, []gocni.PortMapping{{HostPort: 1, ContainerPort: 1, Protocol: "tcp"}}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read host ports: %w", err)
+		return nil, nil, fmt.Errorf("read host ports: %w", err)
 	}
 	var ports []gocni.PortMapping
 	if err := json.Unmarshal(b, &ports); err != nil {
-		return nil, fmt.Errorf("read host ports: %w", err)
+		return nil, nil, fmt.Errorf("read host ports: %w", err)
 	}
-	return ports, nil
+	return n.chain(ports), ports, nil
 }
 
 func firstIPv4(res *gocni.Result) string {
@@ -140,7 +145,7 @@ func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error
 	if err != nil {
 		return fmt.Errorf("tear down network of %s: %w", key, err)
 	}
-	ports, err := readPorts(dir)
+	cni, ports, err := n.teardownChain(dir)
 	if err != nil {
 		return fmt.Errorf("tear down network of %s: %w", key, err)
 	}
@@ -148,7 +153,7 @@ func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error
 		if e.Name() == sandboxKeyFile || e.Name() == portsFile {
 			continue
 		}
-		if err := n.detach(ctx, id, filepath.Join(dir, e.Name()), ports); err != nil {
+		if err := detach(ctx, cni, id, filepath.Join(dir, e.Name()), ports); err != nil {
 			return fmt.Errorf("tear down network of %s: %w", key, err)
 		}
 	}
@@ -160,12 +165,12 @@ func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error
 }
 
 // detach releases one network namespace of the Pod from CNI and removes it.
-func (n *Network) detach(ctx context.Context, id, path string, ports []gocni.PortMapping) error {
+func detach(ctx context.Context, cni gocni.CNI, id, path string, ports []gocni.PortMapping) error {
 	cniPath := path
 	if !Mounted(path) {
 		cniPath = "" // CNI then releases the address only
 	}
-	if err := n.chain(ports).Remove(ctx, cniID(id, path), cniPath, gocni.WithCapabilityPortMap(ports)); err != nil {
+	if err := cni.Remove(ctx, cniID(id, path), cniPath, gocni.WithCapabilityPortMap(ports)); err != nil {
 		return err
 	}
 	return removeNetNS(path)

@@ -16,6 +16,7 @@ import (
 // test's own and checks that tearing them down removes their hostPort rules: portmap removes
 // them only when given the Pod's mappings, which Setup records for Teardown. A network set up
 // before they were recorded is cleaned up too, and a Pod with no hostPort gets no portmap rule.
+// Each Pod's lo is up, without the loopback plugin.
 func TestHostPortTeardown(t *testing.T) {
 	if !netnstest.Run(t) {
 		return
@@ -28,8 +29,13 @@ func TestHostPortTeardown(t *testing.T) {
 	legacy := podWithPorts("legacy", api.ContainerPort{ContainerPort: 80, HostPort: 8081})
 	plain := podWithPorts("plain", api.ContainerPort{ContainerPort: 80})
 	for id, p := range map[string]*api.Pod{"sb-web": web, "sb-legacy": legacy, "sb-plain": plain} {
-		if _, err := n.Setup(t.Context(), id, p); err != nil {
+		att, err := n.Setup(t.Context(), id, p)
+		if err != nil {
 			t.Fatal(err)
+		}
+		out, err := exec.Command("nsenter", "--net="+att.NetNSPath, "ip", "-o", "link", "show", "lo").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), ",UP") {
+			t.Errorf("lo of %s is not up: %v: %s", id, err, out)
 		}
 	}
 	nat := natRules(t)
