@@ -113,7 +113,6 @@ func writeServingPair(t *testing.T, ca *pki.CA, certFile, keyFile string) *big.I
 	return certs[0].SerialNumber
 }
 
-
 // TestHelpNamesDashboardTLS: --help and up's and controller's flags tell the TLS flags.
 func TestHelpNamesDashboardTLS(t *testing.T) {
 	out, _, err := runCLI("--help")
