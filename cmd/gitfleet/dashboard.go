@@ -62,7 +62,7 @@ func (f *dashboardFlags) roles(site httpSite, log *slog.Logger) ([]role, error) 
 	}
 	log = log.With("role", "http")
 	cfg.Log = log
-	tlsConf, err := f.tls(log)
+	tlsConf, err := f.tlsConfig(log)
 	if err != nil {
 		return nil, err
 	}
@@ -109,10 +109,10 @@ func (f *dashboardFlags) config(site httpSite) (dashboard.Config, error) {
 	return cfg, nil
 }
 
-// tls returns the TLS of --http-tls-cert and --http-tls-key, or nil without them, and then warns
-// when the address is beyond loopback (allowed, as Argo CD's --insecure). It reads the pair now,
-// so that a bad one stops the start.
-func (f *dashboardFlags) tls(log *slog.Logger) (*tls.Config, error) {
+// tlsConfig returns the TLS of --http-tls-cert and --http-tls-key, or nil without them, and then
+// warns when the address is beyond loopback (allowed, as Argo CD's --insecure). It reads the pair
+// now, so that a bad one stops the start.
+func (f *dashboardFlags) tlsConfig(log *slog.Logger) (*tls.Config, error) {
 	switch {
 	case f.tlsCert == "" && f.tlsKey == "":
 		if host, _, _ := net.SplitHostPort(f.listen); !dashboard.IsLoopback(host) {
