@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -24,7 +25,8 @@ import (
 
 // TestDashboardTLS: with --http-tls-cert and --http-tls-key the dashboard's server, on a real
 // etcd, answers HTTPS only (TLS 1.2 at least; plain HTTP gets no page), a login over HTTPS sets
-// a Secure cookie that then reads the state, /healthz answers there too; a new certificate
+// a Secure cookie that then reads the state and the event stream (over HTTP/2, as a browser
+// would), /healthz answers there too; a new certificate
 // written over the files is presented by the next handshakes, and a broken one is logged while
 // the previous stays.
 func TestDashboardTLS(t *testing.T) {
@@ -63,7 +65,8 @@ func TestDashboardTLS(t *testing.T) {
 
 	trust := &tls.Config{RootCAs: ca.Pool()}
 	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: trust},
+	// A browser speaks HTTP/2 over TLS; so does this client.
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: trust, ForceAttemptHTTP2: true},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.PostForm(base+"login", url.Values{"token": {"0123456789abcdef"}})
 	if err != nil {
@@ -79,6 +82,7 @@ func TestDashboardTLS(t *testing.T) {
 			t.Errorf("GET %s over HTTPS: %d %s", path, code, body)
 		}
 	}
+	firstEvent(t, client, base+"api/events")
 
 	plain := &http.Client{Timeout: 10 * time.Second}
 	if code, body := getBody(t, plain, "http://"+addr+"/healthz"); code != http.StatusBadRequest || !strings.Contains(body, "HTTPS server") {
@@ -110,6 +114,27 @@ func TestDashboardTLS(t *testing.T) {
 	if got, err := servedSerial(addr, trust); err != nil || got.Cmp(second) != 0 {
 		t.Errorf("after the broken certificate was seen: serial %v, %v; want still %s", got, err, second)
 	}
+}
+
+// firstEvent reads the event stream at u until its first state, over HTTP/2.
+func firstEvent(t *testing.T, c *http.Client, u string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Fatalf("GET %s: %d over %s, want 200 over HTTP/2", u, resp.StatusCode, resp.Proto)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if sc.Text() == "event: state" {
+			return
+		}
+	}
+	t.Fatalf("the event stream at %s ended without a state: %v", u, sc.Err())
 }
 
 // servedURL is where the server says it serves the dashboard.
