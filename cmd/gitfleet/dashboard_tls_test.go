@@ -26,9 +26,8 @@ import (
 // TestDashboardTLS: with --http-tls-cert and --http-tls-key the dashboard's server, on a real
 // etcd, answers HTTPS only (TLS 1.2 at least; plain HTTP gets no page), a login over HTTPS sets
 // a Secure cookie that then reads the state and the event stream (over HTTP/2, as a browser
-// would), /healthz answers there too; a new certificate
-// written over the files is presented by the next handshakes, and a broken one is logged while
-// the previous stays.
+// would), /healthz answers there too; a new certificate written over the files is presented by
+// the next handshakes, and a broken one is logged while the previous stays.
 func TestDashboardTLS(t *testing.T) {
 	dir := t.TempDir()
 	ca := testCA(t)
