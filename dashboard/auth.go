@@ -159,11 +159,13 @@ func IsLoopback(host string) bool {
 
 // sameOrigin reports whether a request's Origin, when a browser sent one, is the dashboard's
 // own: an action from another site's page is refused even before its CSRF token is checked.
+// The scheme may be either: behind a TLS proxy the page is https:// while the request reaching
+// the dashboard is plain HTTP.
 func sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
 	}
-	_, host, ok := strings.Cut(origin, "://")
-	return ok && strings.EqualFold(host, r.Host)
+	scheme, host, ok := strings.Cut(origin, "://")
+	return ok && (strings.EqualFold(scheme, "https") || strings.EqualFold(scheme, "http")) && strings.EqualFold(host, r.Host)
 }

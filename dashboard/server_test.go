@@ -221,6 +221,9 @@ func TestCSRF(t *testing.T) {
 		{"foreign origin", map[string]string{csrfHeader: c.csrf, "Origin": "http://evil.example"}, http.StatusForbidden},
 		{"right", map[string]string{csrfHeader: c.csrf}, http.StatusAccepted},
 		{"right, own origin", map[string]string{csrfHeader: c.csrf, "Origin": c.base}, http.StatusAccepted},
+		{"right, own host over https (a TLS proxy)", map[string]string{csrfHeader: c.csrf, "Origin": strings.Replace(c.base, "http://", "https://", 1)}, http.StatusAccepted},
+		{"own host, another scheme", map[string]string{csrfHeader: c.csrf, "Origin": strings.Replace(c.base, "http://", "ftp://", 1)}, http.StatusForbidden},
+		{"null origin", map[string]string{csrfHeader: c.csrf, "Origin": "null"}, http.StatusForbidden},
 	} {
 		for _, path := range []string{"/api/sync", "/api/rollback"} {
 			code, body := c.do("POST", path, `{"commit":"`+goodCommit+`"}`, tc.header)

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gitfleet/gitfleet/dashboard"
 	"github.com/gitfleet/gitfleet/internal/httpserve"
@@ -19,11 +22,15 @@ import (
 // dashboardFlags configure the HTTP server of up and controller: the web dashboard.
 type dashboardFlags struct {
 	listen, tokenFile string
+	// tlsCert and tlsKey, both set, serve HTTPS only.
+	tlsCert, tlsKey string
 }
 
 func (f *dashboardFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.listen, "http-listen", "", "serve the web dashboard, /metrics, /healthz and /readyz at this address, e.g. 127.0.0.1:8080 (port 0 picks one; the log says which); empty: off. An address that is not loopback needs --http-token-file")
+	fs.StringVar(&f.listen, "http-listen", "", "serve the web dashboard, /metrics, /healthz and /readyz at this address, e.g. 127.0.0.1:8080 (port 0 picks one; the log says which); empty: off. Plain HTTP unless --http-tls-cert; an address that is not loopback needs --http-token-file")
 	fs.StringVar(&f.tokenFile, "http-token-file", "", "the dashboard's logins, one \"TOKEN ROLE\" a line (ROLE viewer or admin; tokens of 16 characters or more); without it the dashboard answers loopback only and everyone is admin")
+	fs.StringVar(&f.tlsCert, "http-tls-cert", "", "serve HTTPS only (TLS 1.2 or later) at --http-listen with this PEM certificate (the leaf, then any intermediates), re-read when it changes; needs --http-tls-key")
+	fs.StringVar(&f.tlsKey, "http-tls-key", "", "the PEM private key of --http-tls-cert, re-read with it")
 }
 
 // httpSite is what the dashboard needs from the controller's wiring: its store (one that may
@@ -38,11 +45,14 @@ type httpSite struct {
 }
 
 // roles returns the HTTP server's role, or none without --http-listen. It refuses an address
-// beyond loopback without a token file: anyone who reaches it could sync and roll back.
+// beyond loopback without a token file: anyone who reaches it could sync and roll back. With
+// --http-tls-cert and --http-tls-key it serves HTTPS only, and the session cookie is Secure.
 func (f *dashboardFlags) roles(site httpSite, log *slog.Logger) ([]role, error) {
 	if f.listen == "" {
-		if f.tokenFile != "" {
-			return nil, errors.New("--http-token-file needs --http-listen")
+		for _, fl := range [][2]string{{"--http-token-file", f.tokenFile}, {"--http-tls-cert", f.tlsCert}, {"--http-tls-key", f.tlsKey}} {
+			if fl[1] != "" {
+				return nil, errors.New(fl[0] + " needs --http-listen")
+			}
 		}
 		return nil, nil
 	}
@@ -52,6 +62,11 @@ func (f *dashboardFlags) roles(site httpSite, log *slog.Logger) ([]role, error) 
 	}
 	log = log.With("role", "http")
 	cfg.Log = log
+	tlsConf, err := f.tlsConfig(log)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Secure = tlsConf != nil
 	dash := dashboard.New(site.st, cfg)
 	mux := http.NewServeMux()
 	// /metrics, /healthz and /readyz, beside the dashboard, outside its login (see register).
@@ -61,7 +76,7 @@ func (f *dashboardFlags) roles(site httpSite, log *slog.Logger) ([]role, error) 
 		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() { dash.Run(ctx) })
-		err := serveHTTP(ctx, f.listen, mux, log)
+		err := serveHTTP(ctx, f.listen, mux, tlsConf, log)
 		cancel()
 		wg.Wait()
 		return err
@@ -78,7 +93,10 @@ func (f *dashboardFlags) config(site httpSite) (dashboard.Config, error) {
 	if err != nil {
 		return dashboard.Config{}, err
 	}
-	cfg := dashboard.Config{Repo: source.RedactURL(site.cfg.URL), Commits: site.repo, Rules: rules}
+	cfg := dashboard.Config{Repo: source.RedactURL(site.cfg.URL), Rules: rules}
+	if site.repo != nil { // a nil *source.Git in the interface would not read as none
+		cfg.Commits = site.repo
+	}
 	if f.tokenFile != "" {
 		if cfg.Tokens, err = dashboard.ReadTokens(f.tokenFile); err != nil {
 			return dashboard.Config{}, fmt.Errorf("--http-token-file: %w", err)
@@ -91,17 +109,43 @@ func (f *dashboardFlags) config(site httpSite) (dashboard.Config, error) {
 	return cfg, nil
 }
 
-// serveHTTP serves h at addr until ctx ends.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+// tlsConfig returns the TLS of --http-tls-cert and --http-tls-key, or nil without them, and then
+// warns when the address is beyond loopback (allowed, as Argo CD's --insecure). It reads the pair
+// now, so that a bad one stops the start.
+func (f *dashboardFlags) tlsConfig(log *slog.Logger) (*tls.Config, error) {
+	switch {
+	case f.tlsCert == "" && f.tlsKey == "":
+		if host, _, _ := net.SplitHostPort(f.listen); !dashboard.IsLoopback(host) {
+			log.Warn("the dashboard serves plain HTTP beyond loopback: tokens and session cookies travel in clear text; pass --http-tls-cert and --http-tls-key, or put a TLS proxy in front")
+		}
+		return nil, nil
+	case f.tlsKey == "":
+		return nil, errors.New("--http-tls-cert needs --http-tls-key, the certificate's private key")
+	case f.tlsCert == "":
+		return nil, errors.New("--http-tls-key needs --http-tls-cert, the certificate of the key")
+	}
+	certs, err := dashboard.LoadCertFiles(f.tlsCert, f.tlsKey, log, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("--http-tls-cert, --http-tls-key: %w", err)
+	}
+	return certs.TLSConfig(), nil
+}
+
+// serveHTTP serves h at addr until ctx ends, over TLS with tlsConf (nil: plain HTTP).
+func serveHTTP(ctx context.Context, addr string, h http.Handler, tlsConf *tls.Config, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
-	log.Info("serving the dashboard", "url", "http://"+ln.Addr().String()+"/")
-	if host, _, _ := net.SplitHostPort(addr); !dashboard.IsLoopback(host) {
-		log.Warn("the dashboard serves plain HTTP beyond loopback: tokens and sessions cross the network in clear; put a TLS proxy in front")
+	scheme := "http"
+	var errorLog *stdlog.Logger
+	if tlsConf != nil {
+		// Failed handshakes (a plain HTTP request, a client that distrusts the certificate)
+		// are the client's business: debug lines, not the server's stderr.
+		scheme, errorLog = "https", slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	}
-	if err := httpserve.Run(ctx, ln, h, nil, nil); err != nil {
+	log.Info("serving the dashboard", "url", scheme+"://"+ln.Addr().String()+"/")
+	if err := httpserve.Run(ctx, ln, h, tlsConf, errorLog); err != nil {
 		return fmt.Errorf("dashboard: %w", err)
 	}
 	return nil

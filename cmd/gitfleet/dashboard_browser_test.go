@@ -200,8 +200,17 @@ func (b *browser) click(sel string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
-		b.t.Fatalf("click %s: %v", sel, err)
+	for {
+		err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+		// A state that arrived between finding the node and clicking it re-rendered it; the
+		// click failed before any event was sent, so it is tried again on the new node.
+		if err != nil && strings.Contains(err.Error(), "Could not find node with given id") && ctx.Err() == nil {
+			continue
+		}
+		if err != nil {
+			b.t.Fatalf("click %s: %v", sel, err)
+		}
+		return
 	}
 }
 

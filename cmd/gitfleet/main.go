@@ -17,6 +17,9 @@ const usage = `gitfleet: containers that follow a git repository.
 Usage:
   gitfleet up --repo URL|PATH [--branch main] [--path DIR] [--data-dir DIR]  run every role in one process
   gitfleet controller|scheduler|agent --etcd-endpoints URLS                  run one role
+  gitfleet up|controller ... --http-listen ADDR [--http-token-file F] [--http-tls-cert F --http-tls-key F]
+                                         serve the web dashboard, /metrics, /healthz and /readyz there;
+                                         HTTPS only with the pair, re-read when its files change
   gitfleet up ... --advertise-address IP     let other hosts join: etcd on IP too (TLS, as on loopback), a join server
   gitfleet token create [--ttl 24h] [--control-plane] [--print-join-command]
                                          a join token for another host (the whole agent command with the flag)
