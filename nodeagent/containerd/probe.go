@@ -122,7 +122,9 @@ func (c *Runtime) killTask(ctx context.Context, o owned, task client.Task) error
 			c.log.Warn("preStop hook failed", "container", o.ctr.ID(), "err", err)
 		}
 	}
-	if err := signalTask(ctx, o.ctr, task, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+	// read once for both signals; unread, they go through containerd
+	spec, _ := o.ctr.Spec(ctx)
+	if err := signalTask(ctx, spec, task, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("send SIGTERM: %w", err)
 	}
 	select {
@@ -130,7 +132,7 @@ func (c *Runtime) killTask(ctx context.Context, o owned, task client.Task) error
 		return nil
 	case <-graceCtx.Done():
 	}
-	if err := signalTask(ctx, o.ctr, task, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
+	if err := signalTask(ctx, spec, task, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("send SIGKILL: %w", err)
 	}
 	select {

@@ -26,13 +26,9 @@ var errNoDirectSignal = errors.New("no direct signal")
 // It goes through containerd when the container shares its PID namespace (killing the main
 // process then would not end the others, which runc's kill --all does) or cannot be told apart
 // from a process that took its PID. Through containerd, a SIGKILL goes to every process of the
-// container.
-func signalTask(ctx context.Context, ctr client.Container, task client.Task, sig syscall.Signal) error {
-	spec, err := ctr.Spec(ctx)
-	if err == nil {
-		err = signalDirect(int(task.Pid()), spec, sig)
-	}
-	if err == nil {
+// container. spec is the container's; nil (unread) signals through containerd.
+func signalTask(ctx context.Context, spec *specs.Spec, task client.Task, sig syscall.Signal) error {
+	if spec != nil && signalDirect(int(task.Pid()), spec, sig) == nil {
 		return nil
 	}
 	var opts []client.KillOpts
