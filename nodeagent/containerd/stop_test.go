@@ -14,7 +14,6 @@ import (
 	"github.com/gitfleet/gitfleet/internal/testimage"
 	"github.com/gitfleet/gitfleet/nodeagent"
 	"github.com/gitfleet/gitfleet/nodeagent/logs"
-	"golang.org/x/sys/unix"
 )
 
 // TestPreStop checks that a container's preStop hook runs before its SIGTERM: the hook writes
@@ -103,7 +102,7 @@ func TestScaleDownGrace(t *testing.T) {
 	}
 	// Stops one after another would take 47 × 2 s = 94 s: the 90 s bound holds only when Pods
 	// stop each on its own. How fast is a figure for the log and BenchmarkScaleDown, not a bound.
-	waitFor(t, 90*time.Second, "47 processes ended", func() error { return ended(procs) })
+	waitFor(t, 90*time.Second, "47 processes ended", func() error { return testenv.Ended(procs) })
 	t.Logf("47 pods with a 2s grace: processes ended in %s", time.Since(start))
 	waitFor(t, 90*time.Second, "3 left", func() error { return runningCount(t, rt, 3) })
 	t.Logf("47 pods with a 2s grace: containers removed in %s", time.Since(start))
@@ -118,7 +117,7 @@ func TestScaleDownGrace(t *testing.T) {
 func mainProcesses(t *testing.T, rt *Runtime, pods []*api.Pod) []int {
 	t.Helper()
 	ctx := rt.ns(t.Context())
-	var fds []int
+	var pids []uint32
 	for _, p := range pods {
 		ctr, err := rt.client.LoadContainer(ctx, containerID(api.PodKeyOf(p), "main"))
 		if err != nil {
@@ -128,30 +127,9 @@ func mainProcesses(t *testing.T, rt *Runtime, pods []*api.Pod) []int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fd, err := unix.PidfdOpen(int(task.Pid()), 0)
-		if err != nil {
-			t.Fatalf("pidfd of %s: %v", p.Metadata.Name, err)
-		}
-		t.Cleanup(func() { unix.Close(fd) })
-		fds = append(fds, fd)
+		pids = append(pids, task.Pid())
 	}
-	return fds
-}
-
-// ended fails unless every process of the pidfds has ended (a pidfd polls readable then).
-func ended(fds []int) error {
-	pfds := make([]unix.PollFd, len(fds))
-	for i, fd := range fds {
-		pfds[i] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
-	}
-	n, err := unix.Poll(pfds, 0)
-	if err != nil {
-		return fmt.Errorf("poll pidfds: %w", err)
-	}
-	if n < len(fds) {
-		return fmt.Errorf("%d of %d processes still run", len(fds)-n, len(fds))
-	}
-	return nil
+	return testenv.OpenPidfds(t, pids)
 }
 
 // runningCount fails unless the runtime lists exactly n Pods, all running.

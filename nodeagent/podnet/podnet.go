@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	gocni "github.com/containerd/go-cni"
 )
@@ -13,14 +14,18 @@ import (
 // Defaults of Config. 10.244.0.0/24 is the first per-node range of the common Kubernetes
 // 10.244.0.0/16 pod network: private, and away from Docker's 172.17/16 and containerd's 10.88/16.
 const (
-	DefaultCNIBinDir  = "/usr/lib/cni"
-	DefaultPodCIDR    = "10.244.0.0/24"
-	DefaultBridge     = "gitfleet0"
-	cniNetworkName    = "gitfleet"
-	podInterface      = "eth0"
-	sandboxKeyFile    = "pod"
-	portsFile         = "ports"
-	netnsDirName      = "netns"
+	DefaultCNIBinDir = "/usr/lib/cni"
+	DefaultPodCIDR   = "10.244.0.0/24"
+	DefaultBridge    = "gitfleet0"
+	cniNetworkName   = "gitfleet"
+	podInterface     = "eth0"
+	sandboxKeyFile   = "pod"
+	portsFile        = "ports"
+	netnsDirName     = "netns"
+	// tempPrefix names a Pod's network directory until its records are written; no network
+	// id starts with a dot.
+	tempPrefix        = ".new-"
+	staleTempAge      = time.Minute
 	cniNetworkVersion = "1.0.0"
 )
 

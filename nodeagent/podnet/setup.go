@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd/v2/pkg/netns"
 	gocni "github.com/containerd/go-cni"
@@ -28,14 +29,8 @@ type Attachment struct {
 func (n *Network) Setup(ctx context.Context, id string, pod *api.Pod) (Attachment, error) {
 	key := api.PodKeyOf(pod)
 	dir := filepath.Join(n.dir, id)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Attachment{}, fmt.Errorf("set up network of %s: %w", key, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, sandboxKeyFile), []byte(key.String()), 0o600); err != nil {
-		return Attachment{}, fmt.Errorf("set up network of %s: %w", key, err)
-	}
 	ports := portMappings(pod)
-	if err := writePorts(dir, ports); err != nil {
+	if err := n.prepareDir(dir, key, ports); err != nil {
 		return Attachment{}, fmt.Errorf("set up network of %s: %w", key, err)
 	}
 	ns, err := netns.NewNetNS(dir)
@@ -84,10 +79,33 @@ func (n *Network) chain(ports []gocni.PortMapping) gocni.CNI {
 	return n.cni
 }
 
-// writePorts records a Pod's hostPorts beside its network namespaces, before they are set up:
-// their teardown needs them (portmap removes its rules only when given the Pod's mappings) when
-// the Pod may be gone from etcd, or when setting up was cut short.
-func writePorts(dir string, ports []gocni.PortMapping) error {
+// prepareDir makes the Pod's network directory, recording the Pod's key and hostPorts in it. A
+// new directory appears whole, made under a temporary name and then renamed: Orphans, listing
+// the directories meanwhile, never finds one that names no Pod.
+func (n *Network) prepareDir(dir string, key api.PodKey, ports []gocni.PortMapping) error {
+	if _, err := os.Stat(dir); err == nil {
+		return writeRecords(dir, key, ports)
+	}
+	tmp, err := os.MkdirTemp(n.dir, tempPrefix)
+	if err != nil {
+		return fmt.Errorf("create network directory: %w", err)
+	}
+	if err := writeRecords(tmp, key, ports); err != nil {
+		return errors.Join(err, os.RemoveAll(tmp))
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return errors.Join(fmt.Errorf("create network directory: %w", err), os.RemoveAll(tmp))
+	}
+	return nil
+}
+
+// writeRecords records the Pod's key, for Orphans, and its hostPorts, before its network
+// namespaces are set up: their teardown needs the ports (portmap removes its rules only when
+// given the Pod's mappings) when the Pod may be gone from etcd, or setting up was cut short.
+func writeRecords(dir string, key api.PodKey, ports []gocni.PortMapping) error {
+	if err := os.WriteFile(filepath.Join(dir, sandboxKeyFile), []byte(key.String()), 0o600); err != nil {
+		return fmt.Errorf("record pod key: %w", err)
+	}
 	b, err := json.Marshal(ports)
 	if err != nil {
 		return fmt.Errorf("record host ports: %w", err)
@@ -197,6 +215,10 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 		if used[e.Name()] {
 			continue
 		}
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			n.removeStaleTemp(e)
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(n.dir, e.Name(), sandboxKeyFile))
 		ns, name, ok := strings.Cut(string(b), "/")
 		if err != nil || !ok {
@@ -206,4 +228,17 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 		out = append(out, api.PodKey{Namespace: ns, Name: name})
 	}
 	return out, nil
+}
+
+// removeStaleTemp removes a directory prepareDir left under its temporary name more than a
+// minute ago: an agent killed before the rename. It never holds a namespace (they are made
+// after the rename); a younger one may be a Setup under way.
+func (n *Network) removeStaleTemp(e os.DirEntry) {
+	info, err := e.Info()
+	if err != nil || time.Since(info.ModTime()) < staleTempAge {
+		return
+	}
+	if err := os.RemoveAll(filepath.Join(n.dir, e.Name())); err != nil {
+		n.log.Warn("cannot remove unfinished pod network directory", "dir", e.Name(), "err", err)
+	}
 }
