@@ -77,8 +77,10 @@ func TestAgentKill9(t *testing.T) {
 	st, eps := etcdtest.StartWithEndpoints(t)
 	cfg := kill9Config{Endpoints: eps, Address: addr, Namespace: testenv.Namespace(t, addr),
 		DataDir: filepath.Join(t.TempDir(), "data")}
-	rt := newTestRuntime(t, Config{Address: addr, Namespace: cfg.Namespace, NodeName: "node-a", DataDir: cfg.DataDir, StopTimeout: time.Second})
-	t.Cleanup(func() { removeAll(t, rt) })
+	rtCfg := Config{Address: addr, Namespace: cfg.Namespace, NodeName: "node-a", DataDir: cfg.DataDir, StopTimeout: time.Second}
+	rt := newTestRuntime(t, rtCfg)
+	first := rt // closed after the cleanup, unlike the runtime of the converge after the kills
+	t.Cleanup(func() { removeAll(t, first) })
 	if _, err := rt.ImportArchive(t.Context(), testimage.BuildBusybox(t, t.TempDir())); err != nil {
 		t.Fatalf("import: %v", err)
 	}
@@ -99,6 +101,7 @@ func TestAgentKill9(t *testing.T) {
 	}
 	t.Logf("%d agents killed with SIGKILL; %d pods wanted at the end", *kill9Rounds, len(wanted))
 	logShimRemedies(t, logs)
+	rt = newTestRuntime(t, rtCfg) // the agent's after the kills, as a restarted one's
 	runAgent(t, st, rt)
 	waitFor(t, 3*time.Minute, "converged", func() error { return converged(t, rt, wanted) })
 	checkLeftovers(t, rt, cfg, len(wanted))

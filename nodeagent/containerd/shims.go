@@ -16,6 +16,7 @@ import (
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
+	"golang.org/x/sys/unix"
 )
 
 // A killed agent can leave a containerd shim behind in two ways that containerd 1.6 does not
@@ -114,28 +115,34 @@ func (c *Runtime) collectShims(ctx context.Context) error {
 
 // endShim ends a shim process with SIGTERM, and SIGKILL when it has not gone after
 // shimStopTimeout; the processes it still runs (a container gitfleet no longer has) are killed
-// first, since they would outlive it. The process is checked to be the shim still before each
-// signal, so that a reused PID is left alone.
+// first, since they would outlive it. Each is signalled through a pidfd opened before checking
+// that it is the shim, or the shim's child, still: a reused PID is left alone.
 func endShim(ctx context.Context, s shimProc) error {
-	for _, child := range childrenOf(s.PID) {
-		_ = syscall.Kill(child, syscall.SIGKILL)
+	shim, err := openProc(s.PID, func(pid int) bool { return isShim(s) })
+	if errors.Is(err, errNotThatProcess) {
+		return nil // gone already
+	}
+	if err != nil {
+		return fmt.Errorf("end shim %d of %s: %w", s.PID, s.ID, err)
+	}
+	defer shim.close()
+	for _, pid := range childrenOf(s.PID) {
+		if child, err := openProc(pid, func(pid int) bool { return parentOf(pid) == s.PID }); err == nil {
+			_ = child.signal(syscall.SIGKILL)
+			child.close()
+		}
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
-		if !isShim(s) {
+		if err := shim.signal(sig); errors.Is(err, unix.ESRCH) {
 			return nil
-		}
-		if err := syscall.Kill(s.PID, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		} else if err != nil {
 			return fmt.Errorf("end shim %d of %s: %w", s.PID, s.ID, err)
 		}
-		deadline := time.Now().Add(shimStopTimeout)
-		for isShim(s) && time.Now().Before(deadline) && ctx.Err() == nil {
-			time.Sleep(20 * time.Millisecond)
+		if shim.wait(ctx, shimStopTimeout) {
+			return nil
 		}
 	}
-	if isShim(s) {
-		return fmt.Errorf("end shim %d of %s: still running after SIGKILL", s.PID, s.ID)
-	}
-	return nil
+	return fmt.Errorf("end shim %d of %s: still running %v after SIGKILL", s.PID, s.ID, shimStopTimeout)
 }
 
 // shimStopTimeout is how long a shim has to exit after a signal.
@@ -156,20 +163,27 @@ func childrenOf(pid int) []int {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var out []int
 	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		// "pid (comm) state ppid ...": comm may hold spaces and parentheses
-		rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
-		f := strings.Fields(rest)
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			if child, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
-				out = append(out, child)
-			}
+		child, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err == nil && parentOf(child) == pid {
+			out = append(out, child)
 		}
 	}
 	return out
+}
+
+// parentOf returns the parent of pid from /proc/<pid>/stat, or 0.
+func parentOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// "pid (comm) state ppid ...": comm may hold spaces and parentheses
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
 }
 
 // dropStaleTask deletes the task containerd holds for a container through the task service:

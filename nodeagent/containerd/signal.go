@@ -13,7 +13,6 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // errNoDirectSignal says a container's main process cannot be signalled from the agent itself,
@@ -38,31 +37,22 @@ func signalTask(ctx context.Context, spec *specs.Spec, task client.Task, sig sys
 	return task.Kill(ctx, sig, opts...)
 }
 
-// signalDirect signals pid, the main process of the container spec describes, through a pidfd,
-// which cannot reach another process once it is open. Opened, the process is checked to be in
-// the container's cgroup, and then to be still alive: alive after the check, it is the process
-// the check read (a PID is reused only once its process is gone). It returns errNoDirectSignal
+// signalDirect signals pid, the main process of the container spec describes, through a pidfd
+// once the process is checked to be in the container's cgroup. It returns errNoDirectSignal
 // where only containerd may signal.
 func signalDirect(pid int, spec *specs.Spec, sig syscall.Signal) error {
-	if pid <= 0 || spec.Linux == nil || !filepath.IsAbs(spec.Linux.CgroupsPath) || !ownPIDNamespace(spec) {
+	if spec.Linux == nil || !filepath.IsAbs(spec.Linux.CgroupsPath) || !ownPIDNamespace(spec) {
 		return errNoDirectSignal
 	}
-	fd, err := unix.PidfdOpen(pid, 0)
+	p, err := openProc(pid, func(pid int) bool {
+		in, err := inCgroup(pid, spec.Linux.CgroupsPath)
+		return err == nil && in
+	})
 	if err != nil {
-		return fmt.Errorf("open pidfd: %w: %w", errNoDirectSignal, err)
+		return fmt.Errorf("%w: %w", errNoDirectSignal, err)
 	}
-	defer unix.Close(fd)
-	in, err := inCgroup(pid, spec.Linux.CgroupsPath)
-	if err != nil || !in {
-		return fmt.Errorf("check cgroup of %d: %w", pid, errNoDirectSignal)
-	}
-	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
-		return fmt.Errorf("check %d: %w: %w", pid, errNoDirectSignal, err)
-	}
-	if err := unix.PidfdSendSignal(fd, unix.Signal(sig), nil, 0); err != nil {
-		return fmt.Errorf("signal %d: %w", pid, err)
-	}
-	return nil
+	defer p.close()
+	return p.signal(sig)
 }
 
 // ownPIDNamespace reports whether the container has a PID namespace of its own: its main

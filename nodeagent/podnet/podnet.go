@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	gocni "github.com/containerd/go-cni"
@@ -71,7 +72,9 @@ type Network struct {
 	log *slog.Logger
 }
 
-// New loads the CNI network of Pods whose namespaces live under <dataDir>/netns.
+// New loads the CNI network of Pods whose namespaces live under <dataDir>/netns. The data
+// dir is one agent's alone: what an earlier agent left there unfinished (a Pod's network
+// directory it never renamed into place, which holds no namespace yet) is removed.
 func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
 	cfg.setDefaults(filepath.Join(dataDir, "cni"))
 	n := &Network{cfg: cfg, dir: filepath.Join(dataDir, netnsDirName), log: log}
@@ -79,6 +82,9 @@ func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
+	}
+	if err := n.removeUnfinished(); err != nil {
+		return nil, err
 	}
 	var err error
 	if n.cni, err = newCNI(cfg, true, false); err != nil {
@@ -91,6 +97,24 @@ func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// removeUnfinished removes the network directories left under their temporary name.
+func (n *Network) removeUnfinished() error {
+	entries, err := os.ReadDir(n.dir)
+	if err != nil {
+		return fmt.Errorf("list pod networks: %w", err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), tempPrefix) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(n.dir, e.Name())); err != nil {
+			return fmt.Errorf("remove unfinished pod network: %w", err)
+		}
+		n.log.Info("removed an unfinished pod network directory", "dir", e.Name())
+	}
+	return nil
 }
 
 // Config returns the network's configuration, defaults filled in.

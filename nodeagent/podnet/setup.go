@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/containerd/containerd/v2/pkg/netns"
 	gocni "github.com/containerd/go-cni"
@@ -216,8 +215,7 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 			continue
 		}
 		if strings.HasPrefix(e.Name(), tempPrefix) {
-			n.removeStaleTemp(e)
-			continue
+			continue // a Setup under way
 		}
 		b, err := os.ReadFile(filepath.Join(n.dir, e.Name(), sandboxKeyFile))
 		ns, name, ok := strings.Cut(string(b), "/")
@@ -228,17 +226,4 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 		out = append(out, api.PodKey{Namespace: ns, Name: name})
 	}
 	return out, nil
-}
-
-// removeStaleTemp removes a directory prepareDir left under its temporary name more than a
-// minute ago: an agent killed before the rename. It never holds a namespace (they are made
-// after the rename); a younger one may be a Setup under way.
-func (n *Network) removeStaleTemp(e os.DirEntry) {
-	info, err := e.Info()
-	if err != nil || time.Since(info.ModTime()) < staleTempAge {
-		return
-	}
-	if err := os.RemoveAll(filepath.Join(n.dir, e.Name())); err != nil {
-		n.log.Warn("cannot remove unfinished pod network directory", "dir", e.Name(), "err", err)
-	}
 }
