@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 // Running and ready: each iteration pushes examples/manifests/web.yaml to a repository where it
 // is absent and waits until both Pods run; removing it again is not timed. The sub-benchmarks
 // differ in what notices the push: polling every 5s (the default), every 200ms, or the
-// post-receive hook of `gitfleet hook install` with polling effectively off (1h).
+// post-receive hook of `gitfleet hook install` with polling effectively off (1h). hook-50 pushes
+// the example with 50 replicas (each asking 10m of cpu, so that all fit on the one node),
+// through the hook: issue 11's push → 50 Pods Running.
 //
 //	go test -run '^$' -bench BenchmarkPushToRunning -benchtime 5x ./cmd/gitfleet/
 func BenchmarkPushToRunning(b *testing.B) {
@@ -24,12 +27,13 @@ func BenchmarkPushToRunning(b *testing.B) {
 	}
 	testenv.RequireContainerd(b)
 	for _, poll := range []time.Duration{5 * time.Second, 200 * time.Millisecond} {
-		b.Run("poll="+poll.String(), func(b *testing.B) { benchPushToRunning(b, poll, false) })
+		b.Run("poll="+poll.String(), func(b *testing.B) { benchPushToRunning(b, poll, false, 2) })
 	}
-	b.Run("hook", func(b *testing.B) { benchPushToRunning(b, time.Hour, true) })
+	b.Run("hook", func(b *testing.B) { benchPushToRunning(b, time.Hour, true, 2) })
+	b.Run("hook-50", func(b *testing.B) { benchPushToRunning(b, time.Hour, true, 50) })
 }
 
-func benchPushToRunning(b *testing.B, poll time.Duration, hook bool) {
+func benchPushToRunning(b *testing.B, poll time.Duration, hook bool, replicas int) {
 	// Each iteration deletes the example again, every object of the repository: allow that.
 	c, remote := newCluster(b, "--poll", poll.String(), "--allow-mass-prune")
 	if hook {
@@ -39,6 +43,13 @@ func benchPushToRunning(b *testing.B, poll time.Duration, hook bool) {
 	}
 	ns := namespaceOf(c)
 	example := readFile(b, "../../examples/manifests/web.yaml")
+	if replicas != 2 {
+		if !strings.Contains(example, "replicas: 2") || !strings.Contains(example, "cpu: 50m") {
+			b.Fatal("the example no longer asks 2 replicas of 50m cpu each: mend hook-50")
+		}
+		example = strings.Replace(example, "replicas: 2", fmt.Sprintf("replicas: %d", replicas), 1)
+		example = strings.Replace(example, "cpu: 50m", "cpu: 10m", 1)
+	}
 	remote.Remove("deploy/web.yaml")
 	remote.Write("deploy/.keep", "")
 	remote.CommitAndPush("start empty")
@@ -51,12 +62,12 @@ func benchPushToRunning(b *testing.B, poll time.Duration, hook bool) {
 		remote.Write("deploy/web.yaml", example)
 		start := time.Now()
 		remote.CommitAndPush(fmt.Sprintf("web %d", i))
-		c.waitForFast("2 pods running", 2*time.Minute, func() error { return runningInStore(st, 2) })
+		c.waitForFast("pods running", 2*time.Minute, func() error { return runningInStore(st, replicas) })
 		took = append(took, time.Since(start))
 		b.StopTimer()
 		remote.Remove("deploy/web.yaml")
 		remote.CommitAndPush(fmt.Sprintf("no web %d", i))
-		c.waitFor("pods and containers gone", 60*time.Second, func() error {
+		c.waitFor("pods and containers gone", 3*time.Minute, func() error {
 			if left := containers(b, ns); len(left) != 0 {
 				return fmt.Errorf("containers left: %v", left)
 			}

@@ -10,17 +10,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gitfleet/gitfleet/api"
 )
 
 // TestOrphans lists the network directories no container uses, leaving out the used ones and
-// one a Setup may still be making; a new Network removes that one (an agent killed before its
-// rename left it).
+// one a Setup may still be making, and removing one an agent killed before its rename left.
 func TestOrphans(t *testing.T) {
 	var warnings countHandler
-	data := t.TempDir()
-	n, err := New(Config{}, data, slog.New(&warnings))
+	n, err := New(Config{}, t.TempDir(), slog.New(&warnings))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,8 +29,16 @@ func TestOrphans(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	unfinished, err := os.MkdirTemp(n.dir, tempPrefix)
+	young, err := os.MkdirTemp(n.dir, tempPrefix)
 	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := os.MkdirTemp(n.dir, tempPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * unfinishedAge)
+	if err := os.Chtimes(stale, old, old); err != nil {
 		t.Fatal(err)
 	}
 	got, err := n.Orphans(map[string]bool{"default_b": true})
@@ -41,20 +48,14 @@ func TestOrphans(t *testing.T) {
 	if want := []api.PodKey{{Namespace: "default", Name: "a"}}; !slices.Equal(got, want) {
 		t.Errorf("orphans %v, want %v", got, want)
 	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("a directory a Setup may be making is gone: %v", err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("an unfinished directory %v old is kept: %v", 2*unfinishedAge, err)
+	}
 	if warnings.n.Load() != 0 {
 		t.Errorf("%d warnings", warnings.n.Load())
-	}
-	if _, err := os.Stat(unfinished); err != nil {
-		t.Fatalf("Orphans removed a directory a Setup may be making: %v", err)
-	}
-	if _, err := New(Config{}, data, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(unfinished); !os.IsNotExist(err) {
-		t.Errorf("a new Network kept the unfinished directory: %v", err)
-	}
-	if _, err := os.Stat(filepath.Join(n.dir, "default_a", sandboxKeyFile)); err != nil {
-		t.Errorf("a new Network removed a Pod's network: %v", err)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	gocni "github.com/containerd/go-cni"
@@ -25,8 +24,11 @@ const (
 	netnsDirName     = "netns"
 	// tempPrefix names a Pod's network directory until its records are written; no network
 	// id starts with a dot.
-	tempPrefix        = ".new-"
-	staleTempAge      = time.Minute
+	tempPrefix = ".new-"
+	// unfinishedAge is how old a directory still under its temporary name must be for Orphans
+	// to remove it: an agent was killed before its rename. A younger one may be a Setup of
+	// another process on the same data dir (`gitfleet image import` loads the network too).
+	unfinishedAge     = time.Minute
 	cniNetworkVersion = "1.0.0"
 )
 
@@ -72,9 +74,7 @@ type Network struct {
 	log *slog.Logger
 }
 
-// New loads the CNI network of Pods whose namespaces live under <dataDir>/netns. The data
-// dir is one agent's alone: what an earlier agent left there unfinished (a Pod's network
-// directory it never renamed into place, which holds no namespace yet) is removed.
+// New loads the CNI network of Pods whose namespaces live under <dataDir>/netns.
 func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
 	cfg.setDefaults(filepath.Join(dataDir, "cni"))
 	n := &Network{cfg: cfg, dir: filepath.Join(dataDir, netnsDirName), log: log}
@@ -82,9 +82,6 @@ func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
-	}
-	if err := n.removeUnfinished(); err != nil {
-		return nil, err
 	}
 	var err error
 	if n.cni, err = newCNI(cfg, true, false); err != nil {
@@ -97,24 +94,6 @@ func New(cfg Config, dataDir string, log *slog.Logger) (*Network, error) {
 		return nil, err
 	}
 	return n, nil
-}
-
-// removeUnfinished removes the network directories left under their temporary name.
-func (n *Network) removeUnfinished() error {
-	entries, err := os.ReadDir(n.dir)
-	if err != nil {
-		return fmt.Errorf("list pod networks: %w", err)
-	}
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), tempPrefix) {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(n.dir, e.Name())); err != nil {
-			return fmt.Errorf("remove unfinished pod network: %w", err)
-		}
-		n.log.Info("removed an unfinished pod network directory", "dir", e.Name())
-	}
-	return nil
 }
 
 // Config returns the network's configuration, defaults filled in.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd/v2/pkg/netns"
 	gocni "github.com/containerd/go-cni"
@@ -215,7 +216,8 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 			continue
 		}
 		if strings.HasPrefix(e.Name(), tempPrefix) {
-			continue // a Setup under way
+			n.removeUnfinished(e)
+			continue
 		}
 		b, err := os.ReadFile(filepath.Join(n.dir, e.Name(), sandboxKeyFile))
 		ns, name, ok := strings.Cut(string(b), "/")
@@ -226,4 +228,18 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 		out = append(out, api.PodKey{Namespace: ns, Name: name})
 	}
 	return out, nil
+}
+
+// removeUnfinished removes a directory prepareDir left under its temporary name longer than
+// unfinishedAge ago. It holds no namespace: they are made after the rename.
+func (n *Network) removeUnfinished(e os.DirEntry) {
+	info, err := e.Info()
+	if err != nil || time.Since(info.ModTime()) < unfinishedAge {
+		return
+	}
+	if err := os.RemoveAll(filepath.Join(n.dir, e.Name())); err != nil {
+		n.log.Warn("cannot remove an unfinished pod network directory", "dir", e.Name(), "err", err)
+		return
+	}
+	n.log.Info("removed an unfinished pod network directory", "dir", e.Name())
 }
