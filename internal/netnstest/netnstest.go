@@ -60,7 +60,7 @@ func RunB(b *testing.B) bool {
 	if inside {
 		return true
 	}
-	args := []string{"-test.run", "^$", "-test.bench", "^" + regexp.QuoteMeta(b.Name()) + "$",
+	args := []string{"-test.run", "^$", "-test.bench", benchPattern(b.Name(), flagValue("test.bench")),
 		"-test.count=1", "-test.benchmem=" + flagValue("test.benchmem")}
 	if bt := flagValue("test.benchtime"); bt != "" {
 		args = append(args, "-test.benchtime="+bt)
@@ -71,6 +71,17 @@ func RunB(b *testing.B) bool {
 	}
 	b.Skipf("ran in network namespace %s; results above", name)
 	return false
+}
+
+// benchPattern is the -test.bench of the child that runs benchmark name: that benchmark alone,
+// and of its sub-benchmarks those that the parent's pattern (-test.bench) names past its first
+// "/", so that -bench 'BenchmarkX/case' runs only that case.
+func benchPattern(name, parent string) string {
+	pat := "^" + regexp.QuoteMeta(name) + "$"
+	if _, sub, ok := strings.Cut(parent, "/"); ok {
+		pat += "/" + sub
+	}
+	return pat
 }
 
 // enter reports whether this process is the child inside the test's namespace; in the parent it

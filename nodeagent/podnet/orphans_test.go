@@ -59,9 +59,9 @@ func TestOrphans(t *testing.T) {
 	}
 }
 
-// TestOrphansDuringSetup lists the directories while new ones are made: every directory it
-// finds names its Pod (before, a directory was listed between its mkdir and its key's write,
-// and logged as naming no Pod).
+// TestOrphansDuringSetup lists the directories while new ones are made and others removed:
+// every directory it finds names its Pod (before, one was listed between its mkdir and its
+// key's write, or between its key's removal and its own, and logged as naming no Pod).
 func TestOrphansDuringSetup(t *testing.T) {
 	var warnings countHandler
 	n, err := New(Config{}, t.TempDir(), slog.New(&warnings))
@@ -86,8 +86,14 @@ func TestOrphansDuringSetup(t *testing.T) {
 	})
 	for i := range 300 {
 		key := api.PodKey{Namespace: "default", Name: fmt.Sprintf("p-%d", i)}
-		if err := n.prepareDir(filepath.Join(n.dir, "default_"+key.Name), key, nil); err != nil {
+		dir := filepath.Join(n.dir, "default_"+key.Name)
+		if err := n.prepareDir(dir, key, nil); err != nil {
 			t.Fatal(err)
+		}
+		if i%2 == 1 {
+			if err := n.removeDir(dir); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	cancel()

@@ -25,6 +25,8 @@ const (
 	// tempPrefix names a Pod's network directory until its records are written; no network
 	// id starts with a dot.
 	tempPrefix = ".new-"
+	// gonePrefix names a Pod's network directory while it is removed.
+	gonePrefix = ".gone-"
 	// unfinishedAge is how old a directory still under its temporary name must be for Orphans
 	// to remove it: an agent was killed before its rename. A younger one may be a Setup of
 	// another process on the same data dir (`gitfleet image import` loads the network too).

@@ -175,7 +175,7 @@ func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error
 			return fmt.Errorf("tear down network of %s: %w", key, err)
 		}
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := n.removeDir(dir); err != nil {
 		return fmt.Errorf("tear down network of %s: %w", key, err)
 	}
 	n.log.Info("pod network down", "pod", key)
@@ -215,11 +215,14 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 		if used[e.Name()] {
 			continue
 		}
-		if strings.HasPrefix(e.Name(), tempPrefix) {
+		if strings.HasPrefix(e.Name(), tempPrefix) || strings.HasPrefix(e.Name(), gonePrefix) {
 			n.removeUnfinished(e)
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(n.dir, e.Name(), sandboxKeyFile))
+		if _, serr := os.Stat(filepath.Join(n.dir, e.Name())); err != nil && errors.Is(serr, os.ErrNotExist) {
+			continue // torn down since the listing
+		}
 		ns, name, ok := strings.Cut(string(b), "/")
 		if err != nil || !ok {
 			n.log.Warn("unknown pod network directory", "dir", e.Name(), "err", err)
@@ -230,8 +233,26 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 	return out, nil
 }
 
-// removeUnfinished removes a directory prepareDir left under its temporary name longer than
-// unfinishedAge ago. It holds no namespace: they are made after the rename.
+// removeDir removes a Pod's network directory, its namespaces detached. It goes under a
+// temporary name first: Orphans, listing the directories meanwhile, never finds one whose key
+// is already removed.
+func (n *Network) removeDir(dir string) error {
+	gone, err := os.MkdirTemp(n.dir, gonePrefix)
+	if err != nil {
+		return fmt.Errorf("remove network directory: %w", err)
+	}
+	if err := os.Rename(dir, filepath.Join(gone, "dir")); err != nil {
+		return errors.Join(fmt.Errorf("remove network directory: %w", err), os.Remove(gone))
+	}
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("remove network directory: %w", err)
+	}
+	return nil
+}
+
+// removeUnfinished removes a directory prepareDir or removeDir left under its temporary name
+// longer than unfinishedAge ago (its agent was killed). It holds no namespace: prepareDir makes
+// them after its rename, removeDir renames after they are gone.
 func (n *Network) removeUnfinished(e os.DirEntry) {
 	info, err := e.Info()
 	if err != nil || time.Since(info.ModTime()) < unfinishedAge {
