@@ -103,21 +103,31 @@ func (n *Network) prepareDir(dir string, key api.PodKey, ports []gocni.PortMappi
 // namespaces are set up: their teardown needs the ports (portmap removes its rules only when
 // given the Pod's mappings) when the Pod may be gone from etcd, or setting up was cut short.
 func writeRecords(dir string, key api.PodKey, ports []gocni.PortMapping) error {
-	if err := os.WriteFile(filepath.Join(dir, sandboxKeyFile), []byte(key.String()), 0o600); err != nil {
+	if err := writeFile(dir, sandboxKeyFile, []byte(key.String())); err != nil {
 		return fmt.Errorf("record pod key: %w", err)
 	}
 	b, err := json.Marshal(ports)
 	if err != nil {
 		return fmt.Errorf("record host ports: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, portsFile), b, 0o600); err != nil {
+	if err := writeFile(dir, portsFile, b); err != nil {
 		return fmt.Errorf("record host ports: %w", err)
 	}
 	return nil
 }
 
+// writeFile replaces dir/name with b whole (written aside, then renamed), since a directory
+// already in place may be read meanwhile.
+func writeFile(dir, name string, b []byte) error {
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
 // teardownChain returns the CNI chain that tears down the network in dir, with the hostPorts
-// writePorts recorded there. A network set up before they were recorded (by an earlier agent,
+// writeRecords recorded there. A network set up before they were recorded (by an earlier agent,
 // with portmap and the loopback plugin) gets a placeholder mapping: given any mapping, portmap
 // removes whatever it set up for the network (it finds its rules by the network's ID, not by
 // port).
@@ -168,8 +178,8 @@ func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error
 		return fmt.Errorf("tear down network of %s: %w", key, err)
 	}
 	for _, e := range entries {
-		if e.Name() == sandboxKeyFile || e.Name() == portsFile {
-			continue
+		if e.Name() == sandboxKeyFile || e.Name() == portsFile || strings.HasPrefix(e.Name(), ".") {
+			continue // records, and a record's write cut short
 		}
 		if err := detach(ctx, cni, id, filepath.Join(dir, e.Name()), ports); err != nil {
 			return fmt.Errorf("tear down network of %s: %w", key, err)
