@@ -8,7 +8,8 @@ test:
 	./scripts/test.sh
 
 # Time from `git push` to all Pods Running for the example, end to end with the real parts
-# (polling 5s, 200ms, and the push hook), then a sync of 10,000 objects (full and one file),
+# (polling 5s, 200ms, and the push hook; then 50 replicas through the hook), then a sync of
+# 10,000 objects (full and one file),
 # then the time from a node's loss to its Pods Running elsewhere on three hosts.
 bench:
 	./scripts/deps.sh
