@@ -35,18 +35,9 @@ func BenchmarkScaleDown(b *testing.B) {
 	}
 	env := newFiftyEnv(b, 0) // the Pods' own grace
 	var agent, raw []scaleDown
-	for i := range b.N {
-		runs := []func(){
-			func() { agent = append(agent, env.agentScaleDown(b)) },
-			func() { raw = append(raw, env.rawScaleDown(b)) },
-		}
-		if i%2 == 1 {
-			runs[0], runs[1] = runs[1], runs[0]
-		}
-		for _, run := range runs {
-			run()
-		}
-	}
+	alternate(b.N,
+		func() { agent = append(agent, env.agentScaleDown(b)) },
+		func() { raw = append(raw, env.rawScaleDown(b)) })
 	as, ar := medians(agent)
 	rs, rr := medians(raw)
 	b.ReportMetric(float64(as.Milliseconds()), "stopped-ms")
