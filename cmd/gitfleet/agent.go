@@ -197,6 +197,10 @@ func agentRole(st *store.Store, f nodeFlags, dataDir string, logs logsServing, l
 			return err
 		}
 		defer rt.Close()
+		// this agent holds the data dir's lock and has created nothing yet
+		if _, err := rt.DropCreateLeases(ctx); err != nil {
+			log.Warn("cannot delete the leases of creates cut short; they expire by themselves", "err", err)
+		}
 		if err := importDir(ctx, rt, filepath.Join(dataDir, "images"), log); err != nil {
 			return err
 		}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 
@@ -152,7 +151,7 @@ func (c *Runtime) createContainer(ctx context.Context, pod *api.Pod, spec api.Co
 	labels := containerLabels(c.cfg.NodeName, key, spec.Name, nodeagent.SpecHash(pod), net)
 	maps.Copy(labels, stopLabels(pod, spec))
 	// containerd's own lease of a create lasts 24 h when the agent is killed before it ends it
-	ctx, done, err := c.client.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(leaseExpiry))
+	ctx, done, err := c.createLease(ctx)
 	if err != nil {
 		return owned{}, fmt.Errorf("create container %s: take lease: %w", id, err)
 	}
