@@ -147,8 +147,7 @@ func (env *fiftyEnv) agentRun(b *testing.B) time.Duration {
 
 // waitRunning polls etcd until every Pod's status is Running.
 func (env *fiftyEnv) waitRunning(b *testing.B) {
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
+	waitUntil(b, func() error {
 		sts, _, err := env.st.ListPodStatuses(b.Context())
 		if err != nil {
 			b.Fatal(err)
@@ -159,11 +158,24 @@ func (env *fiftyEnv) waitRunning(b *testing.B) {
 				running++
 			}
 		}
-		if running == fiftyPods {
-			return
+		if running != fiftyPods {
+			return fmt.Errorf("%d of %d pods running", running, fiftyPods)
+		}
+		return nil
+	})
+}
+
+// waitUntil polls check every 10ms until it passes and returns when it did; it fails b after
+// 5 minutes.
+func waitUntil(b *testing.B, check func() error) time.Time {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		err := check()
+		if err == nil {
+			return time.Now()
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d pods running after 5m", running, fiftyPods)
+			b.Fatalf("after 5m: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

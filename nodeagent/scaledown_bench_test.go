@@ -135,22 +135,6 @@ func (env *fiftyEnv) podsListed(b *testing.B, n int) error {
 	return nil
 }
 
-// waitUntil polls check every 10ms until it passes and returns when it did; it fails b after
-// 5 minutes.
-func waitUntil(b *testing.B, check func() error) time.Time {
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		err := check()
-		if err == nil {
-			return time.Now()
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("after 5m: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // rawScaleDown starts the 50 containers straight through containerd, then stops and removes
 // 47 of them at once as a plain containerd client would, and times their end.
 func (env *fiftyEnv) rawScaleDown(b *testing.B) scaleDown {

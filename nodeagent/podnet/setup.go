@@ -161,9 +161,9 @@ func firstIPv4(res *gocni.Result) string {
 
 // Teardown detaches the network namespaces of the Pod's network id (key names it in errors and
 // logs) from CNI, releasing their addresses and the port mappings Setup recorded, and removes
-// them. A namespace that
-// is no longer mounted (after a reboot) is released with no namespace path, which still frees its
-// address. A Pod with no network directory has nothing to tear down.
+// them. A namespace that is no longer mounted (after a reboot) is released with no namespace
+// path, which still frees its address. A Pod with no network directory has nothing to tear
+// down.
 func (n *Network) Teardown(ctx context.Context, id string, key api.PodKey) error {
 	dir := filepath.Join(n.dir, id)
 	entries, err := os.ReadDir(dir)
@@ -230,7 +230,7 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(n.dir, e.Name(), sandboxKeyFile))
-		if _, serr := os.Stat(filepath.Join(n.dir, e.Name())); err != nil && errors.Is(serr, os.ErrNotExist) {
+		if errors.Is(err, os.ErrNotExist) && !exists(filepath.Join(n.dir, e.Name())) {
 			continue // torn down since the listing
 		}
 		ns, name, ok := strings.Cut(string(b), "/")
@@ -241,6 +241,11 @@ func (n *Network) Orphans(used map[string]bool) ([]api.PodKey, error) {
 		out = append(out, api.PodKey{Namespace: ns, Name: name})
 	}
 	return out, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
 }
 
 // removeDir removes a Pod's network directory, its namespaces detached. It goes under a
