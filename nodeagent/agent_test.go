@@ -92,6 +92,28 @@ func (s *fakeAgentStore) PutPodStatuses(_ context.Context, _ string, puts []stor
 // TestReportPodGone checks that a status write refused because the Pod was deleted or replaced
 // since the pass read it is logged at Debug and forgets what was reported for the Pod, while
 // any other failed write stays a warning.
+// TestReportAgentStopping: a status write the agent's stop cuts short is no warning (seen as
+// one in TestUpStopsQuietly, which SIGTERMs up mid-pass).
+func TestReportAgentStopping(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := NewAgent(&fakeAgentStore{}, newFakeRuntime(t0), log, AgentOptions{Node: NodeConfig{Name: "n1"}, Now: func() time.Time { return t0 }})
+	key := api.PodKey{Namespace: "default", Name: "web"}
+	a.reported[key] = report{rev: 1}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	a.statusFailed(ctx, log, key, fmt.Errorf("write status of default/web: %w", context.Canceled))
+	if want := `level=DEBUG msg="pod status not written: the agent is stopping" pod=default/web`; !strings.Contains(logs.String(), want) {
+		t.Errorf("log lacks %q:\n%s", want, logs.String())
+	}
+	if strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("a write cut short by the stop is a warning:\n%s", logs.String())
+	}
+	if _, ok := a.reported[key]; !ok {
+		t.Error("a write cut short forgot the Pod's last report")
+	}
+}
+
 func TestReportPodGone(t *testing.T) {
 	gone, flaky := testPod("gone", "", "main"), testPod("flaky", "", "main")
 	st := &fakeAgentStore{statuses: map[string]api.PodStatus{}}

@@ -82,7 +82,7 @@ func (a *Agent) writeStatuses(ctx context.Context, log *slog.Logger, writes []st
 	for i, err := range a.st.PutPodStatuses(ctx, a.opts.Node.Name, puts) {
 		w := writes[i]
 		if err != nil {
-			a.statusFailed(log, w.key, err)
+			a.statusFailed(ctx, log, w.key, err)
 			continue
 		}
 		a.reported[w.key] = report{rev: w.rev, st: w.st}
@@ -91,14 +91,18 @@ func (a *Agent) writeStatuses(ctx context.Context, log *slog.Logger, writes []st
 
 // statusFailed logs a status write that failed. A Pod deleted or replaced since this pass read
 // it has no status to write: that is the normal end of a Pod, not a warning, and what was
-// reported for it is forgotten. Other failures are retried by the next pass.
-func (a *Agent) statusFailed(log *slog.Logger, key api.PodKey, err error) {
-	if errors.Is(err, store.ErrNotFound) {
+// reported for it is forgotten. Nor is a write the agent's stop cut short (ctx ended): the next
+// agent writes it. Other failures are retried by the next pass.
+func (a *Agent) statusFailed(ctx context.Context, log *slog.Logger, key api.PodKey, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		log.Debug("pod gone before its status was written", "pod", key.String(), "err", err)
 		delete(a.reported, key)
-		return
+	case ctx.Err() != nil:
+		log.Debug("pod status not written: the agent is stopping", "pod", key.String(), "err", err)
+	default:
+		log.Warn("write pod status failed", "pod", key.String(), "err", err)
 	}
-	log.Warn("write pod status failed", "pod", key.String(), "err", err)
 }
 
 // failureReason is the status reason and message of a Pod whose steps failed with err: a
