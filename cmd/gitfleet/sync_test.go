@@ -43,7 +43,9 @@ func fakeController(t *testing.T, ctx context.Context, s *store.Store, answer fu
 			if rec.Status.RequestRevision == 0 {
 				rec.Status.RequestID, rec.Status.RequestRevision = ctl.Request.ID, ctl.Request.Revision
 			}
-			if _, err := s.CommitSync(ctx, rec); err != nil {
+			// the write outlives ctx, as recordHealth's: the CLI may see it and end the test
+			// function (cancelling ctx) before the response reaches this client
+			if _, err := s.CommitSync(context.WithoutCancel(ctx), rec); err != nil {
 				t.Errorf("fake controller: %v", err)
 				return
 			}
